@@ -1,0 +1,25 @@
+"""Exceptions the CLI turns into one clear line and a non-zero exit."""
+
+
+class FcastError(Exception):
+    """Base class: an expected failure with a message meant for the user."""
+
+
+class DataError(FcastError):
+    """Market data that breaks a validation rule or cannot be read."""
+
+
+class TickerError(FcastError):
+    """A ticker symbol that is malformed or cannot be served."""
+
+
+class StoreError(FcastError):
+    """The local store is unreadable or a write failed."""
+
+
+class SourceError(FcastError):
+    """A data source (Yahoo Finance, a file) failed to deliver."""
+
+
+class ConfigError(FcastError):
+    """Bad parameters: unknown model or strategy, a span too short, a wrong type."""

@@ -1,0 +1,1 @@
+"""Backtrader strategies driven by fcast's out-of-sample predictions."""
