@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 from scipy.signal import lfilter
 
+from forecast.data.frame import validate_bars
+
 
 def bars_from_returns(
     returns: np.ndarray,
@@ -43,9 +45,7 @@ def bars_from_returns(
         index=index,
         dtype="float64",
     )
-    frame.attrs["ticker"] = ticker
-    frame.attrs["source"] = "synthetic"
-    return frame
+    return validate_bars(frame, ticker, source="synthetic")
 
 
 def random_walk_bars(n: int = 3000, *, seed: int = 0, sigma: float = 0.01, **kw) -> pd.DataFrame:

@@ -1,0 +1,5 @@
+"""`python -m forecast` runs the CLI."""
+
+from forecast.cli.app import run
+
+run()

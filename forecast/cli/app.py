@@ -1,0 +1,87 @@
+"""The `fcast` command line: a thin layer over the Python API.
+
+Expected failures (`FcastError`) print one line and exit 1; `--debug` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from forecast.cli import data_cmd
+from forecast.cli.console import err
+from forecast.errors import FcastError
+
+app = typer.Typer(
+    help="fcast: leak-free forecasting and backtesting of daily market data.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(data_cmd.app, name="data")
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    home: str = typer.Option(
+        None, "--home", envvar="FCAST_HOME", help="Store directory (default: per-user data dir)."
+    ),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
+):
+    """Root options shared by every command."""
+    from forecast.data.store import Store
+
+    ctx.obj = {"store": Store(home), "debug": debug}
+
+
+def _register_optional_commands() -> None:
+    # Commands of later layers register themselves here; each module imports lazily.
+    import importlib
+
+    for name in ("forecast.cli.model_cmd", "forecast.cli.backtest_cmd"):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(app)
+
+
+_register_optional_commands()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit status (usage errors exit 2, failures 1)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        app(args=argv, prog_name="fcast")  # typer/click exit through SystemExit
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        return 130
+    except FcastError as exc:
+        if debug:
+            raise
+        err.print(f"error: {exc}", markup=False, soft_wrap=True)
+        return 1
+    except Exception as exc:  # an unexpected failure still gets one line, not a traceback
+        if debug:
+            raise
+        err.print(
+            f"error: unexpected {type(exc).__name__}: {exc} (rerun with --debug for details)",
+            markup=False,
+            soft_wrap=True,
+        )
+        return 1
+    return 0
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

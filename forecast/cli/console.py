@@ -1,0 +1,23 @@
+"""Consoles and small formatting helpers shared by the CLI commands."""
+
+from __future__ import annotations
+
+import math
+
+from rich.console import Console
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+def fmt(value, kind: str = "num") -> str:
+    """Format a metric for a table: pct, num, int; NaN and None print as a dash."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if kind == "pct":
+        return f"{value:+.2%}" if value < 0 or kind == "pct" else f"{value:.2%}"
+    if kind == "int":
+        return f"{int(value):,}"
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)

@@ -1,0 +1,137 @@
+"""`fcast data ...`: fetch, import, list and show daily bars in the local store."""
+
+from __future__ import annotations
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from forecast.cli.console import err, fmt, out
+from forecast.errors import FcastError
+
+app = typer.Typer(help="Market data: fetch, import, list, show, samples.", no_args_is_help=True)
+
+SourceOpt = typer.Option(None, "--source", help="Force a source: yahoo, file or sample.")
+
+
+def _store(ctx: typer.Context):
+    return ctx.obj["store"]
+
+
+@app.command()
+def fetch(
+    ctx: typer.Context,
+    tickers: list[str] = typer.Argument(..., help="Ticker symbols, e.g. AAPL MSFT ^GSPC."),
+    start: str = typer.Option(None, help="First date, YYYY-MM-DD."),
+    end: str = typer.Option(None, help="Last date (exclusive, as Yahoo Finance counts)."),
+    refresh: bool = typer.Option(False, "--refresh", help="Download only the missing dates."),
+):
+    """Download daily bars from Yahoo Finance into the local store."""
+    from forecast.data.loader import fetch_into_store
+
+    store = _store(ctx)
+    failures: list[str] = []
+    results = []
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(), console=err, transient=True, disable=len(tickers) < 2,
+    ) as progress:
+        task = progress.add_task("fetching", total=len(tickers))
+        for ticker in tickers:
+            progress.update(task, description=f"fetching {ticker}")
+            try:
+                results.append(fetch_into_store(ticker, store, start, end, refresh=refresh))
+            except FcastError as exc:
+                if ctx.obj["debug"]:
+                    raise
+                failures.append(str(exc))
+            progress.advance(task)
+    if results:
+        _info_table(results, title="Stored")
+    for line in failures:
+        err.print(f"error: {line}", markup=False, soft_wrap=True)
+    if failures:
+        raise typer.Exit(1)
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    ticker: str = typer.Argument(..., help="Ticker to store the bars under."),
+    path: str = typer.Argument(..., help="CSV or Parquet file of daily bars."),
+):
+    """Import a CSV or Parquet file of daily bars (it replaces the stored bars)."""
+    from forecast.data.files import read_bars_file
+    from forecast.data.tickers import normalize_ticker
+
+    ticker = normalize_ticker(ticker)
+    frame = read_bars_file(path, ticker)  # validated before the store is touched
+    info = _store(ctx).write(frame, ticker, source=frame.attrs["source"])
+    _info_table([info], title="Imported")
+    dropped = frame.attrs.get("dropped_empty_rows", 0)
+    if dropped:
+        out.print(f"dropped {dropped} empty row(s)")
+
+
+@app.command("list")
+def list_(ctx: typer.Context):
+    """List the tickers in the local store."""
+    store = _store(ctx)
+    entries = store.list()
+    if not entries:
+        out.print(f"the store at {store.home} is empty; try `fcast data import` or `fcast data sample`")
+        return
+    good = [e for e in entries if not isinstance(e, tuple)]
+    if good:
+        _info_table(good, title=f"Store: {store.bars_dir}")
+    for ticker, message in (e for e in entries if isinstance(e, tuple)):
+        err.print(f"warning: {message}", markup=False)
+
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    ticker: str = typer.Argument(...),
+    tail: int = typer.Option(10, "--tail", min=1, help="How many of the last bars to show."),
+    source: str = SourceOpt,
+    file: str = typer.Option(None, "--file", help="File to read with --source file."),
+):
+    """Show a ticker's last bars and its span."""
+    from forecast.data.loader import load_bars
+
+    frame = load_bars(ticker, source=source, path=file, store=_store(ctx))
+    table = Table(
+        title=f"{frame.attrs['ticker']} ({frame.attrs['source']}): {len(frame):,} bars, "
+        f"{frame.index[0].date()} to {frame.index[-1].date()}"
+    )
+    table.add_column("date")
+    for col in frame.columns:
+        table.add_column(col, justify="right")
+    for date, row in frame.tail(tail).iterrows():
+        table.add_row(
+            str(date.date()),
+            *(f"{v:,.0f}" if c == "volume" else f"{v:,.4f}" for c, v in row.items()),
+        )
+    out.print(table)
+
+
+@app.command()
+def sample():
+    """List the real sample series that work offline (bundled with `arch`)."""
+    from forecast.data.sample import SAMPLES
+
+    table = Table(title="Sample tickers (use --source sample, or just the ticker)")
+    table.add_column("ticker")
+    table.add_column("series")
+    for ticker, (_, description) in SAMPLES.items():
+        table.add_row(ticker, description)
+    out.print(table)
+
+
+def _info_table(infos, title: str) -> None:
+    table = Table(title=title)
+    for col in ("ticker", "source", "first", "last", "rows", "fetched (UTC)"):
+        table.add_column(col, justify="right" if col == "rows" else "left")
+    for i in infos:
+        table.add_row(i.ticker, i.source, i.first, i.last, fmt(i.rows, "int"), i.fetched_at)
+    out.print(table)

@@ -1,0 +1,108 @@
+"""The canonical daily-bar frame and the one validation every load and import goes through."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from forecast.errors import DataError
+
+PRICE_COLUMNS = ("open", "high", "low", "close")
+COLUMNS = (*PRICE_COLUMNS, "volume")
+OPTIONAL_COLUMNS = ("adj_close",)
+
+
+def _where(frame: pd.DataFrame, mask: pd.Series | np.ndarray) -> str:
+    return str(pd.Timestamp(frame.index[np.flatnonzero(np.asarray(mask))[0]]).date())
+
+
+def validate_bars(frame: pd.DataFrame, ticker: str, source: str | None = None) -> pd.DataFrame:
+    """Return `frame` as a checked canonical bar frame, or raise `DataError`.
+
+    Rows that are entirely empty (some vendors emit them on holidays) are dropped and
+    counted in ``attrs["dropped_empty_rows"]``; any other gap or inconsistency is an error
+    naming the ticker, the date and the rule broken.
+    """
+    if frame is None or len(frame) == 0:
+        raise DataError(f"{ticker}: no rows of data")
+    missing = [c for c in COLUMNS if c not in frame.columns]
+    if missing:
+        raise DataError(f"{ticker}: missing column(s) {', '.join(missing)}")
+    keep = [*COLUMNS, *(c for c in OPTIONAL_COLUMNS if c in frame.columns)]
+    out = frame.loc[:, keep].copy()
+    if not isinstance(out.index, pd.DatetimeIndex):
+        raise DataError(f"{ticker}: the index is not made of dates")
+    if out.index.tz is not None:
+        out.index = out.index.tz_localize(None)
+    out.index = out.index.astype("datetime64[ns]")
+    out.index.name = "date"
+    try:
+        out = out.astype("float64")
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"{ticker}: non-numeric values in the price or volume columns") from exc
+
+    empty = out.isna().all(axis=1)
+    dropped = int(empty.sum())
+    out = out.loc[~empty]
+    if len(out) == 0:
+        raise DataError(f"{ticker}: every row is empty")
+    if out.index.hasnans:
+        raise DataError(f"{ticker}: a row has no date")
+    dup = out.index.duplicated()
+    if dup.any():
+        raise DataError(f"{ticker}: duplicate date {_where(out, dup)}")
+    if not out.index.is_monotonic_increasing:
+        step_back = np.r_[False, np.diff(out.index.asi8) < 0]
+        raise DataError(f"{ticker}: dates not sorted at {_where(out, step_back)}")
+    ohlc = out.loc[:, list(PRICE_COLUMNS)]
+    nan_rows = ohlc.isna().any(axis=1)
+    if nan_rows.any():
+        raise DataError(f"{ticker}: missing open/high/low/close on {_where(out, nan_rows)}")
+    non_positive = (ohlc <= 0).any(axis=1)
+    if non_positive.any():
+        raise DataError(f"{ticker}: price <= 0 on {_where(out, non_positive)}")
+    body_low = np.minimum(out["open"], out["close"])
+    body_high = np.maximum(out["open"], out["close"])
+    bad_low = out["low"] > body_low
+    if bad_low.any():
+        raise DataError(f"{ticker}: low above min(open, close) on {_where(out, bad_low)}")
+    bad_high = out["high"] < body_high
+    if bad_high.any():
+        raise DataError(f"{ticker}: high below max(open, close) on {_where(out, bad_high)}")
+    out["volume"] = out["volume"].fillna(0.0)
+    bad_volume = out["volume"] < 0
+    if bad_volume.any():
+        raise DataError(f"{ticker}: negative volume on {_where(out, bad_volume)}")
+    if "adj_close" in out.columns:
+        adj = out["adj_close"]
+        if adj.isna().any() or (adj <= 0).any() or np.allclose(adj, out["close"]):
+            # An adjusted close equal to close (indices) or unusable adds nothing.
+            out = out.drop(columns="adj_close")
+    out.attrs = {"ticker": ticker, "source": source or frame.attrs.get("source", "unknown")}
+    out.attrs["dropped_empty_rows"] = dropped
+    return out
+
+
+def adjusted(frame: pd.DataFrame) -> pd.DataFrame:
+    """OHLC rescaled by adj_close / close so returns include splits and dividends.
+
+    Frames without `adj_close` are already adjusted (or need no adjustment) and are
+    returned unchanged. Volume is left as traded.
+    """
+    if "adj_close" not in frame.columns:
+        return frame
+    factor = frame["adj_close"] / frame["close"]
+    out = frame.drop(columns="adj_close")
+    for col in PRICE_COLUMNS:
+        out[col] = frame[col] * factor
+    out.attrs = dict(frame.attrs)
+    return out
+
+
+def span(frame: pd.DataFrame, start=None, end=None) -> pd.DataFrame:
+    """Rows between `start` and `end` inclusive (either may be None)."""
+    start = pd.Timestamp(start) if start is not None else None
+    end = pd.Timestamp(end) if end is not None else None
+    out = frame.loc[start:end]
+    out.attrs = dict(frame.attrs)
+    return out

@@ -1,0 +1,144 @@
+"""The local store: one Parquet file per ticker, its metadata inside the same file.
+
+Keeping metadata in the Parquet footer makes each write a single atomic rename: a
+crash mid-write leaves the previous file untouched, never a half file or a file whose
+sidecar disagrees with it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from forecast.data.frame import validate_bars
+from forecast.data.tickers import normalize_ticker
+from forecast.errors import StoreError
+
+_META_KEY = b"fcast"
+
+
+def default_home() -> Path:
+    """`FCAST_HOME` if set, else the per-user data directory."""
+    env = os.environ.get("FCAST_HOME")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("fcast", appauthor=False))
+
+
+@dataclass(frozen=True)
+class StoredInfo:
+    """What the store knows of one ticker without loading its bars."""
+
+    ticker: str
+    source: str
+    first: str
+    last: str
+    rows: int
+    fetched_at: str
+
+
+class Store:
+    """Parquet files of validated daily bars under ``<home>/bars``."""
+
+    def __init__(self, home: str | Path | None = None):
+        self.home = Path(home).expanduser() if home is not None else default_home()
+        self.bars_dir = self.home / "bars"
+
+    def path(self, ticker: str) -> Path:
+        return self.bars_dir / f"{normalize_ticker(ticker)}.parquet"
+
+    def has(self, ticker: str) -> bool:
+        return self.path(ticker).is_file()
+
+    def write(self, frame: pd.DataFrame, ticker: str, source: str | None = None) -> StoredInfo:
+        """Validate and atomically write `frame` as the ticker's bars."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        ticker = normalize_ticker(ticker)
+        source = source or frame.attrs.get("source", "unknown")
+        frame = validate_bars(frame, ticker, source=source)
+        info = StoredInfo(
+            ticker=ticker,
+            source=source,
+            first=str(frame.index[0].date()),
+            last=str(frame.index[-1].date()),
+            rows=len(frame),
+            fetched_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        )
+        table = pa.Table.from_pandas(frame, preserve_index=True)
+        meta = dict(table.schema.metadata or {})
+        meta[_META_KEY] = json.dumps(asdict(info)).encode()
+        table = table.replace_schema_metadata(meta)
+        self.bars_dir.mkdir(parents=True, exist_ok=True)
+        target = self.path(ticker)
+        fd, tmp = tempfile.mkstemp(prefix=f".{ticker}.", suffix=".tmp", dir=self.bars_dir)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                pq.write_table(table, handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+        except BaseException as exc:
+            Path(tmp).unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise StoreError(f"{ticker}: cannot write {target}: {exc.strerror}") from exc
+            raise
+        return info
+
+    def info(self, ticker: str) -> StoredInfo:
+        """Metadata of a stored ticker, read from the file footer only."""
+        import pyarrow.parquet as pq
+
+        path = self.path(ticker)
+        try:
+            meta = pq.read_schema(path).metadata or {}
+            return StoredInfo(**json.loads(meta[_META_KEY]))
+        except FileNotFoundError:
+            raise StoreError(f"{ticker}: not in the store ({self.bars_dir})") from None
+        except Exception as exc:
+            raise StoreError(f"{ticker}: store file {path} is corrupted or unreadable") from exc
+
+    def read(self, ticker: str) -> pd.DataFrame:
+        """The ticker's bars, validated again so a damaged file is never used silently."""
+        ticker = normalize_ticker(ticker)
+        path = self.path(ticker)
+        info = self.info(ticker)
+        try:
+            frame = pd.read_parquet(path)
+        except Exception as exc:
+            raise StoreError(f"{ticker}: store file {path} is corrupted or unreadable") from exc
+        try:
+            return validate_bars(frame, ticker, source=info.source)
+        except Exception as exc:
+            raise StoreError(f"{ticker}: store file {path} fails validation: {exc}") from exc
+
+    def list(self) -> list[StoredInfo | tuple[str, str]]:
+        """Every stored ticker's info; a broken file appears as (ticker, error message)."""
+        if not self.bars_dir.is_dir():
+            return []
+        out: list[StoredInfo | tuple[str, str]] = []
+        for path in sorted(self.bars_dir.glob("*.parquet")):
+            try:
+                out.append(self.info(path.stem))
+            except StoreError as exc:
+                out.append((path.stem, str(exc)))
+        return out
+
+    def merge(self, new: pd.DataFrame, ticker: str, source: str | None = None) -> StoredInfo:
+        """Merge freshly fetched bars into the stored ones (fresh values win on overlap)."""
+        if not self.has(ticker):
+            return self.write(new, ticker, source)
+        old = self.read(ticker)
+        cols = [c for c in old.columns if c in new.columns]
+        combined = pd.concat([old.loc[~old.index.isin(new.index), cols], new.loc[:, cols]])
+        combined = combined.sort_index()
+        return self.write(combined, ticker, source or old.attrs.get("source"))
