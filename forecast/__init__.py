@@ -1,7 +1,53 @@
 """fcast: leak-free forecasting and backtesting of daily market data.
 
-Importing this package is cheap: TensorFlow is only imported on the paths that
-train or predict with a Keras model.
+The public API (all lazily imported, so `import forecast` stays cheap and never imports
+TensorFlow)::
+
+    import forecast as fc
+    bars = fc.load("^GSPC", source="sample")
+    report = fc.evaluate(bars, "mlp", test_days=252)       # model vs baselines
+    result = fc.backtest(bars, model="mlp", strategy="long-only")
+    fig = fc.plot_equity(result)
 """
 
+from __future__ import annotations
+
 __version__ = "0.1.0"
+
+_API = {
+    "load": "forecast.api",
+    "features": "forecast.api",
+    "make_forecaster": "forecast.api",
+    "model_params_for": "forecast.api",
+    "walk_forward": "forecast.api",
+    "evaluate": "forecast.api",
+    "train": "forecast.api",
+    "backtest": "forecast.api",
+    "plot_equity": "forecast.api",
+    "predict": "forecast.training",
+    "save_trained": "forecast.training",
+    "load_trained": "forecast.training",
+    "TrainedModel": "forecast.training",
+    "FeatureSpec": "forecast.features",
+    "FeaturePipeline": "forecast.features",
+    "Store": "forecast.data.store",
+    "FcastError": "forecast.errors",
+    "DataError": "forecast.errors",
+    "ConfigError": "forecast.errors",
+}
+
+__all__ = sorted(_API)
+
+
+def __getattr__(name: str):
+    if name in _API:
+        import importlib
+
+        value = getattr(importlib.import_module(_API[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'forecast' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_API))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+import sys
 
 from rich.console import Console
 
-out = Console(highlight=False)
+# Piped output (logs, CI) would otherwise wrap tables at 80 columns.
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, highlight=False)
 
 
@@ -15,9 +17,9 @@ def fmt(value, kind: str = "num") -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
     if kind == "pct":
-        return f"{value:+.2%}" if value < 0 or kind == "pct" else f"{value:.2%}"
+        return f"{value:+.2%}"
     if kind == "int":
         return f"{int(value):,}"
     if isinstance(value, float):
-        return f"{value:.4f}"
+        return f"{value:.3f}"
     return str(value)

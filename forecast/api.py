@@ -1,0 +1,137 @@
+"""The public Python API: what the CLI and the notebooks call.
+
+Every function returns pandas objects (or small dataclasses holding them). TensorFlow is
+imported only when a Keras model trains or predicts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+from forecast.data.frame import adjusted
+from forecast.data.loader import load_bars
+from forecast.data.store import Store
+from forecast.errors import ConfigError
+
+
+def load(
+    ticker: str,
+    *,
+    source: str | None = None,
+    path: str | Path | None = None,
+    start=None,
+    end=None,
+    home: str | Path | None = None,
+) -> pd.DataFrame:
+    """Daily bars for `ticker`, split- and dividend-adjusted, from the store or a source.
+
+    Resolution without `source`: the local store, then the bundled samples (^GSPC,
+    ^IXIC), then Yahoo Finance. `source` forces ``yahoo``, ``file`` (with `path`) or
+    ``sample``.
+    """
+    bars = load_bars(ticker, source=source, path=path, store=Store(home), start=start, end=end)
+    return adjusted(bars)
+
+
+def features(bars: pd.DataFrame, spec=None) -> pd.DataFrame:
+    """The feature table of `bars`, scaled on `bars` themselves (for exploration only:
+    evaluation refits the scaling on each training span)."""
+    from forecast.features import FeaturePipeline
+
+    return FeaturePipeline(spec).fit_transform(bars)
+
+
+def make_forecaster(name: str, **params):
+    """A model from the registry by name (`fcast models list` shows them)."""
+    from forecast.models.registry import make_model
+
+    return make_model(name, **params)
+
+
+def model_params_for(name: str, **candidates) -> dict:
+    """Keep only the `candidates` (epochs, seed, device, ...) that model `name` accepts."""
+    from forecast.models.registry import MODELS
+
+    if name not in MODELS:
+        raise ConfigError(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}")
+    accepted = set(MODELS[name]().get_params())
+    return {k: v for k, v in candidates.items() if k in accepted and v is not None}
+
+
+def walk_forward(bars: pd.DataFrame, model: str | Any = "lstm", **kwargs) -> pd.DataFrame:
+    """Out-of-sample predictions from periodic refits (see `forecast.evaluate.walk_forward`)."""
+    from forecast.evaluate import walk_forward as _walk_forward
+
+    return _walk_forward(bars, model, **kwargs)
+
+
+def evaluate(bars: pd.DataFrame, model: str | Any = "lstm", **kwargs):
+    """Walk-forward evaluation of `model` beside every baseline on identical dates.
+
+    Returns an `EvaluationReport` (`.metrics` table, `.predictions`, `.to_dict()`).
+    """
+    from forecast.evaluate import evaluate as _evaluate
+
+    return _evaluate(bars, model, **kwargs)
+
+
+def train(bars: pd.DataFrame, model: str | Any = "lstm", **kwargs):
+    """Fit `model` on the whole of `bars` (see `forecast.training.train_model`)."""
+    from forecast.training import train_model
+
+    return train_model(bars, model, **kwargs)
+
+
+def backtest(
+    bars: pd.DataFrame,
+    predictions: pd.DataFrame | None = None,
+    *,
+    model: str | Any = "lstm",
+    model_params: dict | None = None,
+    model_path: str | Path | None = None,
+    strategy: str | type = "long-only",
+    params: dict | list | None = None,
+    walk_forward_kwargs: dict | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    **broker_kwargs,
+):
+    """Backtest a strategy driven by out-of-sample predictions; returns a `BacktestResult`.
+
+    Predictions come from `predictions` if given, else from a saved model
+    (`model_path`, predicting only after its training span), else from a walk-forward
+    run of `model` (`walk_forward_kwargs`: window, test_days, retrain_every, seed, ...).
+    `broker_kwargs`: cash, commission, commission_per_share, min_commission, slippage,
+    risk_free. The result also carries `forecast_metrics` of the predictions used.
+    """
+    from forecast.backtest import run_backtest
+    from forecast.evaluate import direction_metrics, next_day_returns
+
+    if predictions is None:
+        if model_path is not None:
+            from forecast.training import load_trained, predict
+
+            trained = load_trained(model_path)
+            start = (walk_forward_kwargs or {}).get("start")
+            predictions = predict(trained, bars, start=start)
+        else:
+            predictions = walk_forward(
+                bars, model, model_params=model_params, progress=progress,
+                **(walk_forward_kwargs or {}),
+            )
+    result = run_backtest(bars, predictions, strategy, params, **broker_kwargs)
+    result.model = predictions.attrs.get("model", model if isinstance(model, str) else None)
+    nxt = next_day_returns(bars).reindex(predictions.index)
+    result.forecast_metrics = direction_metrics(
+        predictions["prob_up"], predictions["actual_up"], nxt
+    )
+    return result
+
+
+def plot_equity(result):
+    """A matplotlib Figure of strategy and buy-and-hold equity with the drawdown below."""
+    from forecast.backtest.plot import equity_figure
+
+    return equity_figure(result)

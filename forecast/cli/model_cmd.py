@@ -1,0 +1,179 @@
+"""`fcast models list`, `fcast train` and `fcast evaluate`."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.table import Table
+
+from forecast.cli import options as o
+from forecast.cli.console import err, fmt, out
+
+models_app = typer.Typer(help="The model registry.", no_args_is_help=True)
+
+METRIC_COLUMNS = (
+    ("accuracy", "accuracy", "num"),
+    ("accuracy_se", "± se", "num"),
+    ("balanced_accuracy", "bal. acc", "num"),
+    ("roc_auc", "ROC AUC", "num"),
+    ("log_loss", "log loss", "num"),
+    ("brier", "Brier", "num"),
+    ("p_value", "p (> majority)", "num"),
+    ("mean_ret_up", "ret | up", "pct"),
+    ("mean_ret_down", "ret | down", "pct"),
+)
+
+
+@models_app.command("list")
+def list_models_cmd():
+    """The models and baselines with their parameters."""
+    from forecast.models.registry import list_models
+
+    table = Table(title="Models (baselines are always evaluated beside a model)")
+    for col in ("name", "kind", "description", "parameters (defaults)"):
+        table.add_column(col)
+    for m in list_models():
+        params = ", ".join(f"{k}={v}" for k, v in m["params"].items())
+        table.add_row(m["name"], m["kind"], m["description"], params)
+    out.print(table)
+
+
+def _bars(ctx, ticker, source, file, start, end):
+    from forecast.api import load
+
+    return load(ticker, source=source, path=file, start=start, end=end, home=ctx.obj["store"].home)
+
+
+def train(
+    ctx: typer.Context,
+    ticker: str = typer.Argument(...),
+    model: str = o.Model,
+    window: int = o.Window,
+    epochs: int = o.Epochs,
+    seed: int = o.Seed,
+    start: str = o.Start,
+    end: str = o.End,
+    device: str = o.Device,
+    source: str = o.Source,
+    file: str = o.File,
+    output: str = typer.Option(None, "--output", "-o", help="Where to save (default: the store)."),
+):
+    """Train a model on a span and save it (with its feature scaling) for later prediction."""
+    from forecast.api import model_params_for, train as train_api
+    from forecast.training import save_trained
+
+    params = model_params_for(model, epochs=epochs, seed=seed, device=device)
+    bars = _bars(ctx, ticker, source, file, start, end)
+    callbacks = None
+    if model in ("mlp", "lstm"):
+        from forecast.models.device import describe_device
+
+        err.print(f"device: {describe_device(device)}")
+        callbacks = [_epoch_progress(params.get("epochs"))]
+    trained = train_api(bars, model, model_params=params, window=window, callbacks=callbacks)
+    home = ctx.obj["store"].home
+    ticker_name = bars.attrs["ticker"]
+    stem = output or str(home / "models" / f"{ticker_name}-{model}")
+    sidecar = save_trained(trained, stem)
+    table = Table(title=f"Trained {model} on {ticker_name}")
+    table.add_column("field")
+    table.add_column("value")
+    table.add_row("training span", f"{trained.train_start.date()} to {trained.train_end.date()}")
+    table.add_row("samples", fmt(trained.n_samples, "int"))
+    table.add_row("window", str(window))
+    for key in ("n_epochs_", "best_epoch_"):
+        if hasattr(trained.model, key):
+            table.add_row(key.strip("_").replace("_", " "), str(getattr(trained.model, key)))
+    table.add_row("saved", str(sidecar))
+    out.print(table)
+    out.print(f"backtest it on later dates: fcast backtest {ticker_name} --model-path {stem}")
+
+
+def _epoch_progress(total_epochs):
+    """A Keras callback drawing one progress bar over epochs (imports Keras: train only)."""
+    import keras
+    from rich.progress import Progress
+
+    class EpochProgress(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self._bar = Progress(console=err, transient=True)
+            self._bar.start()
+            self._task = self._bar.add_task("training", total=self.params.get("epochs"))
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            loss = logs.get("loss", float("nan"))
+            val = logs.get("val_loss", float("nan"))
+            self._bar.update(self._task, advance=1,
+                             description=f"epoch {epoch + 1} loss {loss:.4f} val {val:.4f}")
+
+        def on_train_end(self, logs=None):
+            self._bar.stop()
+
+    return EpochProgress()
+
+
+def evaluate(
+    ctx: typer.Context,
+    ticker: str = typer.Argument(...),
+    model: str = o.Model,
+    window: int = o.Window,
+    epochs: int = o.Epochs,
+    seed: int = o.Seed,
+    start: str = o.Start,
+    end: str = o.End,
+    device: str = o.Device,
+    test_days: int = o.TestDays,
+    folds: int = o.Folds,
+    retrain_every: int = o.RetrainEvery,
+    source: str = o.Source,
+    file: str = o.File,
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+):
+    """Walk-forward evaluation of a model beside every baseline, on identical dates."""
+    from forecast.api import evaluate as evaluate_api, model_params_for
+
+    params = model_params_for(model, epochs=epochs, seed=seed, device=device)
+    bars = _bars(ctx, ticker, source, file, start, end)
+    wf = o.walk_forward_kwargs(window, seed, test_days, folds, retrain_every)
+    with o.fold_progress(f"walk-forward {model} + baselines", enabled=not as_json) as progress:
+        report = evaluate_api(bars, model, model_params=params, progress=progress, **wf)
+    summary = report.to_dict()
+    if as_json:
+        print(json.dumps(summary, indent=2))
+        return
+    render_evaluation(report, summary)
+
+
+def render_evaluation(report, summary) -> None:
+    """The metrics table: the model first, every baseline beside it."""
+    table = Table(
+        title=f"{summary['ticker']}: {summary['model']} vs baselines, out of sample "
+        f"{summary['start']} to {summary['end']} ({summary['n_scored']} scored days)"
+    )
+    table.add_column("model")
+    for _, label, _ in METRIC_COLUMNS:
+        table.add_column(label, justify="right")
+    for name, row in report.metrics.iterrows():
+        style = "bold" if name == report.model else None
+        table.add_row(name, *(fmt(row[key], kind) for key, _, kind in METRIC_COLUMNS), style=style)
+    out.print(table)
+    acc, se = summary["accuracy"], summary["accuracy_se"]
+    base = summary.get("majority_rate")
+    if acc is not None and se is not None and base is not None:
+        lo, hi = acc - 1.96 * se, acc + 1.96 * se
+        verdict = "beats" if lo > base else "does not beat"
+        out.print(
+            f"{summary['model']} accuracy {acc:.3f} (95% CI {lo:.3f}-{hi:.3f}) {verdict} the "
+            f"majority-class rate {base:.3f}; p = {summary['p_value']:.3g}."
+        )
+        if acc > 0.6:
+            out.print("[yellow]warning: accuracy above 0.60 on daily direction is more often a "
+                      "leak than skill; check the data and features.[/yellow]")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(models_app, name="models")
+    app.command()(train)
+    app.command()(evaluate)

@@ -1,0 +1,49 @@
+"""Options shared by the commands that train, evaluate and backtest."""
+
+from __future__ import annotations
+
+import contextlib
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from forecast.cli.console import err
+
+Source = typer.Option(None, "--source", help="Force a source: yahoo, file or sample.")
+File = typer.Option(None, "--file", help="CSV/Parquet file to read with --source file.")
+Start = typer.Option(None, "--start", help="First date, YYYY-MM-DD.")
+End = typer.Option(None, "--end", help="Last date, YYYY-MM-DD.")
+Model = typer.Option("lstm", "--model", "-m", help="Model name (see `fcast models list`).")
+Window = typer.Option(20, "--window", min=1, help="Bars of history in each sample.")
+Epochs = typer.Option(None, "--epochs", min=1, help="Training epochs (Keras models).")
+Seed = typer.Option(0, "--seed", help="Random seed: same seed, same data, same numbers.")
+Device = typer.Option("auto", "--device", help="auto, cpu or gpu (Keras models).")
+TestDays = typer.Option(
+    None, "--test-days", min=1, help="Out-of-sample days (default: 20% of the span)."
+)
+Folds = typer.Option(None, "--folds", min=1, help="Out-of-sample folds (test days = folds x retrain-every).")
+RetrainEvery = typer.Option(63, "--retrain-every", min=1, help="Refit every N days.")
+
+
+def walk_forward_kwargs(window, seed, test_days, folds, retrain_every) -> dict:
+    """Turn the CLI's walk-forward options into `walk_forward` keyword arguments."""
+    if test_days is not None and folds is not None:
+        raise typer.BadParameter("give --test-days or --folds, not both")
+    if folds is not None:
+        test_days = folds * retrain_every
+    return {"window": window, "seed": seed, "test_days": test_days, "retrain_every": retrain_every}
+
+
+@contextlib.contextmanager
+def fold_progress(label: str, enabled: bool = True):
+    """A progress bar on stderr; yields a `progress(done, total)` callback."""
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, transient=True, disable=not enabled,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done + 1, total=total)
+
+        yield update

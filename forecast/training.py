@@ -1,0 +1,214 @@
+"""Fit one model on a whole span, save it, and predict later dates with it.
+
+Walk-forward evaluation refits per fold (`forecast.evaluate`); this module is for the
+"train once, predict forward" workflow of `fcast train` and `fcast backtest --model-path`.
+A saved model carries its fitted feature scaling in the JSON sidecar (no pickles beside
+the Keras safe-mode artifact), and predicts only dates after its training span.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from forecast.errors import ConfigError
+from forecast.features import FeaturePipeline, FeatureSpec, make_target, make_windows
+from forecast.features.garch import GarchParams
+
+
+@dataclass
+class TrainedModel:
+    """A fitted model with the fitted feature pipeline and the span it learnt from."""
+
+    model: Any
+    pipeline: FeaturePipeline
+    window: int
+    horizon: int
+    threshold: float
+    train_start: pd.Timestamp
+    train_end: pd.Timestamp
+    n_samples: int
+    ticker: str | None = None
+    metrics: dict = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        from forecast.models.registry import model_name
+
+        return model_name(self.model)
+
+    def metadata(self) -> dict:
+        """What the JSON sidecar records beside the model."""
+        return {
+            "feature_spec": self.pipeline.spec.to_dict(),
+            "pipeline_state": pipeline_state(self.pipeline),
+            "window": self.window,
+            "horizon": self.horizon,
+            "threshold": self.threshold,
+            "train_start": self.train_start.date().isoformat(),
+            "train_end": self.train_end.date().isoformat(),
+            "n_samples": self.n_samples,
+            "ticker": self.ticker,
+            "metrics": self.metrics,
+        }
+
+
+def _windows(pipeline: FeaturePipeline, bars: pd.DataFrame, window: int):
+    """Feature windows with their decision dates; rows with warm-up NaN are dropped."""
+    feats = pipeline.transform(bars)
+    X = make_windows(feats.to_numpy(dtype="float64"), window)
+    dates = feats.index[window - 1:]
+    ok = ~np.isnan(X).any(axis=(1, 2))
+    return X[ok], dates[ok], ok
+
+
+def train_model(
+    bars: pd.DataFrame,
+    model: str | Any = "lstm",
+    *,
+    model_params: dict | None = None,
+    spec: FeatureSpec | dict | None = None,
+    window: int = 20,
+    horizon: int = 1,
+    threshold: float = 0.0,
+    callbacks=None,
+) -> TrainedModel:
+    """Fit the feature pipeline and `model` on every labelled window of `bars`.
+
+    The last `horizon` bars have no label and are not trained on; `train_end` is the
+    last bar whose price any label used, so predictions must start after it.
+    """
+    from forecast.models.registry import make_model
+
+    est = make_model(model, **(model_params or {})) if isinstance(model, str) else model
+    pipeline = FeaturePipeline(spec).fit(bars)
+    X, dates, ok = _windows(pipeline, bars, window)
+    labels = make_target(bars, horizon, threshold).to_numpy()[window - 1:][ok]
+    known = ~np.isnan(labels)
+    if known.sum() < 50:
+        raise ConfigError(
+            f"{len(bars)} bars give {int(known.sum())} labelled windows; need at least 50 "
+            f"(feature warm-up {pipeline.warmup} + window {window})"
+        )
+    kwargs = {"callbacks": callbacks} if callbacks and _accepts_callbacks(est) else {}
+    est.fit(X[known], labels[known].astype(int), **kwargs)
+    return TrainedModel(
+        model=est,
+        pipeline=pipeline,
+        window=window,
+        horizon=horizon,
+        threshold=threshold,
+        train_start=bars.index[0],
+        train_end=bars.index[-1],
+        n_samples=int(known.sum()),
+        ticker=bars.attrs.get("ticker"),
+    )
+
+
+def _accepts_callbacks(est) -> bool:
+    import inspect
+
+    return "callbacks" in inspect.signature(est.fit).parameters
+
+
+def predict(trained: TrainedModel, bars: pd.DataFrame, start=None) -> pd.DataFrame:
+    """Predictions (contract shape) for decision dates after the training span.
+
+    `bars` may begin before `train_end` (the feature windows need history), but every
+    predicted date is later than `train_end`; asking for an earlier `start` is an error.
+    """
+    first_allowed = trained.train_end + pd.Timedelta(days=1)
+    if start is not None and pd.Timestamp(start) <= trained.train_end:
+        raise ConfigError(
+            f"the model was trained on bars up to {trained.train_end.date()}; predictions must "
+            f"start after it (got start {pd.Timestamp(start).date()})"
+        )
+    begin = pd.Timestamp(start) if start is not None else first_allowed
+    X, dates, _ = _windows(trained.pipeline, bars, trained.window)
+    keep = dates >= begin
+    if not keep.any():
+        raise ConfigError(
+            f"no bars after the model's training span (ends {trained.train_end.date()}) to "
+            f"predict; the data ends {bars.index[-1].date()}"
+        )
+    proba = trained.model.predict_proba(X[keep])[:, 1]
+    actual = make_target(bars, trained.horizon, trained.threshold).reindex(dates[keep])
+    out = pd.DataFrame(
+        {"prob_up": proba, "actual_up": actual.to_numpy(), "fold": 0}, index=dates[keep]
+    )
+    out.index.name = "date"
+    out.attrs.update(model=trained.name, ticker=bars.attrs.get("ticker"))
+    return out
+
+
+def save_trained(trained: TrainedModel, path: str | Path) -> Path:
+    """Save model + sidecar; returns the sidecar path."""
+    from forecast.models.persistence import save_model
+
+    return save_model(trained.model, path, trained.metadata())
+
+
+def load_trained(path: str | Path, expected_spec: FeatureSpec | dict | None = None) -> TrainedModel:
+    """Load a model saved by `save_trained` (Keras safe mode; spec checked when given)."""
+    from forecast.models.persistence import load_model
+
+    model, side = load_model(path, expected_spec=expected_spec)
+    if "pipeline_state" not in side:
+        raise ConfigError(f"{path} was not saved by `fcast train` (no feature scaling stored)")
+    pipeline = pipeline_from_state(FeatureSpec.from_dict(side["feature_spec"]), side["pipeline_state"])
+    return TrainedModel(
+        model=model,
+        pipeline=pipeline,
+        window=int(side["window"]),
+        horizon=int(side.get("horizon", 1)),
+        threshold=float(side.get("threshold", 0.0)),
+        train_start=pd.Timestamp(side["train_start"]),
+        train_end=pd.Timestamp(side["train_end"]),
+        n_samples=int(side.get("n_samples", 0)),
+        ticker=side.get("ticker"),
+        metrics=side.get("metrics") or {},
+    )
+
+
+def pipeline_state(pipeline: FeaturePipeline) -> dict:
+    """The fitted statistics of a pipeline, JSON-able."""
+    def scaler(s):
+        if s is None:
+            return None
+        return {k: getattr(s, k).tolist() for k in ("mean_", "scale_", "var_")
+                if getattr(s, k, None) is not None} | {"n_features_in_": int(s.n_features_in_)}
+
+    garch = pipeline.garch_params_
+    return {
+        "scaler": scaler(pipeline._scaler),
+        "ret_scaler": scaler(pipeline._ret_scaler),
+        "garch": None if garch is None else dict(vars(garch)),
+    }
+
+
+def pipeline_from_state(spec: FeatureSpec, state: dict) -> FeaturePipeline:
+    """Rebuild a fitted pipeline from `pipeline_state` output."""
+    from sklearn.preprocessing import StandardScaler
+
+    def scaler(d, with_mean=True):
+        if d is None:
+            return None
+        s = StandardScaler(with_mean=with_mean)
+        for k, v in d.items():
+            setattr(s, k, np.asarray(v) if isinstance(v, list) else v)
+        if "mean_" not in d:
+            s.mean_ = None
+        s.n_samples_seen_ = 1
+        return s
+
+    pipe = FeaturePipeline(spec)
+    pipe._scaler = scaler(state.get("scaler"))
+    pipe._ret_scaler = scaler(state.get("ret_scaler"), with_mean=False)
+    if state.get("garch") is not None:
+        pipe.garch_params_ = GarchParams(**state["garch"])
+    pipe._fitted = True
+    return pipe
