@@ -1,0 +1,20 @@
+"""Backtesting fcast predictions with backtrader.
+
+Convention: a decision taken on bar t's close fills at bar t+1's open, moved by slippage;
+only bars from the first out-of-sample prediction on are reported, and every result is
+set beside buy-and-hold of the same ticker over the same span.
+"""
+
+from forecast.backtest.engine import benchmark_equity, run_backtest
+from forecast.backtest.feed import PredictionData, feed_frame
+from forecast.backtest.metrics import compute_metrics
+from forecast.backtest.result import BacktestResult
+
+__all__ = [
+    "run_backtest",
+    "BacktestResult",
+    "PredictionData",
+    "feed_frame",
+    "benchmark_equity",
+    "compute_metrics",
+]

@@ -1,0 +1,134 @@
+"""`run_backtest`: predictions + bars + strategy -> BacktestResult, through backtrader."""
+
+from __future__ import annotations
+
+import backtrader as bt
+import numpy as np
+import pandas as pd
+
+from forecast.backtest.broker import configure_broker
+from forecast.backtest.feed import PredictionData, feed_frame, validate_bars, validate_predictions
+from forecast.backtest.metrics import compute_metrics
+from forecast.backtest.recorder import TRADE_COLUMNS, Recorder, num_to_timestamps
+from forecast.backtest.result import BacktestResult
+from strategies import PredictionStrategy, load_strategy, parse_params, strategy_name
+
+
+def run_backtest(
+    bars: pd.DataFrame,
+    predictions: pd.DataFrame,
+    strategy="long-only",
+    params: dict | list | None = None,
+    *,
+    cash: float = 100_000.0,
+    commission: float = 0.001,
+    commission_per_share: float | None = None,
+    min_commission: float = 0.0,
+    slippage: float = 0.0005,
+    risk_free: float = 0.0,
+) -> BacktestResult:
+    """Trade `strategy` on `predictions` over `bars` and compare it with buy-and-hold.
+
+    `strategy` is a built-in name, `module:Class`, `file.py:Class` or a Strategy class;
+    `params` a dict or `["key=value", ...]`. A decision on bar t's close fills at bar
+    t+1's open x (1 +/- slippage); `commission` is a fraction of traded value (or
+    `commission_per_share` per share), at least `min_commission` per fill. Only bars from
+    the first prediction date on are reported; the buy-and-hold benchmark buys at the
+    open of the bar after it (`first_fill`) without costs and holds to the last close.
+    """
+    validate_bars(bars)
+    validate_predictions(predictions, bars)
+    cls = load_strategy(strategy)
+    typed = parse_params(cls, params or {})
+    predictions = predictions.sort_index()
+    warmup = cls.warmup_bars(typed) if issubclass(cls, PredictionStrategy) else 0
+    frame = feed_frame(bars, predictions, warmup)
+
+    cerebro = bt.Cerebro(stdstats=False, tradehistory=True, cheat_on_open=True)
+    cerebro.adddata(PredictionData(dataname=frame), name=bars.attrs.get("ticker", "data"))
+    cerebro.addstrategy(cls, **typed)
+    cerebro.addanalyzer(Recorder, _name="recorder")
+    configure_broker(
+        cerebro,
+        cash=cash,
+        commission=commission,
+        commission_per_share=commission_per_share,
+        min_commission=min_commission,
+        slippage=slippage,
+    )
+    strat = cerebro.run()[0]
+    recorder = strat.analyzers.recorder
+
+    start = predictions.index.min()
+    ledger = recorder.bars().loc[start:]
+    first_fill = ledger.index[1]
+    fills = recorder.fills_frame()
+    trades = recorder.trades()
+
+    bench = benchmark_equity(frame.loc[start:], first_fill, cash)
+    equity = pd.DataFrame({"strategy": ledger["value"], "benchmark": bench})
+    equity.index.name = "date"
+
+    metrics = {
+        "strategy": compute_metrics(
+            equity["strategy"],
+            trades=trades,
+            positions=ledger["position"],
+            traded_value=float((fills["size"].abs() * fills["price"]).sum()),
+            risk_free=risk_free,
+        ),
+        "benchmark": compute_metrics(
+            equity["benchmark"],
+            trades=_benchmark_trade(frame, first_fill, cash),
+            positions=(equity.index >= first_fill).astype(float),
+            traded_value=float(cash),
+            risk_free=risk_free,
+        ),
+    }
+    return BacktestResult(
+        equity=equity,
+        trades=trades,
+        predictions=_prediction_table(predictions, getattr(strat, "targets", None)),
+        metrics=metrics,
+        ticker=bars.attrs.get("ticker"),
+        strategy=strategy_name(cls) if not isinstance(strategy, str) or ":" not in strategy else strategy,
+        params={**dict(cls.params._getitems()), **typed},
+        start=start,
+        end=equity.index[-1],
+        first_fill=first_fill,
+        ledger=ledger,
+        fills=fills,
+        settings={
+            "cash": cash,
+            "commission": commission,
+            "commission_per_share": commission_per_share,
+            "min_commission": min_commission,
+            "slippage": slippage,
+            "risk_free": risk_free,
+        },
+    )
+
+
+def benchmark_equity(frame: pd.DataFrame, first_fill: pd.Timestamp, cash: float) -> pd.Series:
+    """Buy-and-hold value: `cash` until `first_fill`, then cash x close / open[first_fill]."""
+    entry = frame.at[first_fill, "open"]
+    held = frame.index >= first_fill
+    return pd.Series(np.where(held, cash * frame["close"].to_numpy() / entry, cash), index=frame.index)
+
+
+def _benchmark_trade(frame: pd.DataFrame, first_fill: pd.Timestamp, cash: float) -> pd.DataFrame:
+    entry, exit_ = frame.at[first_fill, "open"], frame["close"].iloc[-1]
+    pnl = cash * (exit_ / entry - 1.0)
+    row = [first_fill, frame.index[-1], "long", cash / entry, entry, exit_, pnl, pnl]
+    return pd.DataFrame([row], columns=TRADE_COLUMNS)
+
+
+def _prediction_table(predictions: pd.DataFrame, targets) -> pd.DataFrame:
+    out = pd.DataFrame({"prob_up": predictions["prob_up"].astype(float)}, index=predictions.index)
+    out["target"] = np.nan
+    if targets:
+        decided = pd.DataFrame(targets, columns=["date", "prob_up", "target"])
+        out["target"] = pd.Series(decided["target"].to_numpy(), index=num_to_timestamps(decided["date"]))
+    out["actual_up"] = predictions["actual_up"].astype(float) if "actual_up" in predictions else np.nan
+    out.index.name = "date"
+    return out.reset_index()

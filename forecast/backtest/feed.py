@@ -1,0 +1,95 @@
+"""The backtrader feed: canonical bars joined to out-of-sample predictions.
+
+Trimming rule: the feed starts `warmup` bars before the first prediction date (history a
+strategy may read, never traded on) and ends on the bar after the last prediction (so
+that prediction's order can fill at that bar's open). Bars without a prediction carry
+`prob_up = NaN`; `PredictionStrategy` takes no decision on them.
+"""
+
+from __future__ import annotations
+
+import backtrader as bt
+import numpy as np
+import pandas as pd
+from backtrader.utils import date2num
+
+from forecast.errors import ConfigError, DataError
+
+PRICE_COLUMNS = ["open", "high", "low", "close", "volume"]
+FEED_COLUMNS = [*PRICE_COLUMNS, "prob_up", "target"]
+
+
+def validate_bars(bars: pd.DataFrame) -> None:
+    """Raise DataError unless `bars` is a canonical frame with positive prices."""
+    if not isinstance(bars, pd.DataFrame):
+        raise DataError(f"bars must be a pandas DataFrame, got {type(bars).__name__}")
+    missing = [c for c in PRICE_COLUMNS if c not in bars.columns]
+    if missing:
+        raise DataError(f"bars lack column(s): {', '.join(missing)}")
+    if not isinstance(bars.index, pd.DatetimeIndex):
+        raise DataError("bars must be indexed by a DatetimeIndex")
+    if not (bars.index.is_monotonic_increasing and bars.index.is_unique):
+        raise DataError("bars' dates must be sorted and unique")
+    prices = bars[["open", "high", "low", "close"]].to_numpy(dtype=float)
+    if not np.isfinite(prices).all() or (prices <= 0).any():
+        raise DataError("bars have missing, infinite or non-positive prices")
+
+
+def validate_predictions(predictions: pd.DataFrame, bars: pd.DataFrame) -> None:
+    """Raise ConfigError/DataError unless `predictions` fits the contract and `bars`."""
+    if not isinstance(predictions, pd.DataFrame) or "prob_up" not in predictions.columns:
+        raise DataError("predictions must be a DataFrame with a 'prob_up' column")
+    if predictions.empty:
+        raise ConfigError("no out-of-sample predictions to backtest")
+    if not isinstance(predictions.index, pd.DatetimeIndex) or not predictions.index.is_unique:
+        raise DataError("predictions must be indexed by unique decision dates")
+    p = predictions["prob_up"].to_numpy(dtype=float)
+    if ((p < 0) | (p > 1)).any():
+        raise DataError("prob_up must lie in [0, 1]")
+    outside = predictions.index.difference(bars.index)
+    if len(outside):
+        raise DataError(f"{len(outside)} prediction date(s) are not bars, first {outside[0].date()}")
+    if bars.index.get_loc(predictions.index.min()) == len(bars) - 1:
+        raise ConfigError("predictions leave no bar to fill an order on")
+
+
+def feed_frame(bars: pd.DataFrame, predictions: pd.DataFrame, warmup: int = 0) -> pd.DataFrame:
+    """Bars joined to `prob_up`, trimmed as described in the module docstring.
+
+    The `target` column is NaN: the strategy writes its decisions there as it runs.
+    """
+    frame = bars[PRICE_COLUMNS].astype("float64").join(predictions[["prob_up"]].astype("float64"))
+    frame["target"] = np.nan
+    first = bars.index.get_loc(predictions.index.min())
+    last = bars.index.get_loc(predictions.index.max())
+    return frame.iloc[max(0, first - int(warmup)) : min(len(bars), last + 2)]
+
+
+class PredictionData(bt.feeds.PandasData):
+    """PandasData with the `prob_up` and `target` lines.
+
+    Loading reads the frame's numpy values once instead of one `iloc` per cell, which is
+    what makes backtrader's stock PandasData slow; the lines get the same values.
+    """
+
+    lines = ("prob_up", "target")
+    params = (("openinterest", None), ("prob_up", -1), ("target", -1))
+
+    def start(self):
+        super().start()
+        frame = self.p.dataname
+        self._values = {
+            name: frame[name].to_numpy(dtype=float)
+            for name in self.getlinealiases()
+            if name != "datetime" and name in frame.columns
+        }
+        self._dtnums = [date2num(ts) for ts in frame.index.to_pydatetime()]
+
+    def _load(self):
+        self._idx += 1
+        if self._idx >= len(self._dtnums):
+            return False
+        for name, values in self._values.items():
+            getattr(self.lines, name)[0] = values[self._idx]
+        self.lines.datetime[0] = self._dtnums[self._idx]
+        return True

@@ -1,0 +1,121 @@
+"""Performance metrics computed from a daily equity curve (not backtrader's analyzers).
+
+Conventions: daily simple returns of the equity curve; 252 bars a year; volatility and
+Sharpe use the sample standard deviation (ddof=1); the risk-free rate is annual and
+compounded to a daily rate; CAGR spans the curve's bars (len - 1 returns) / 252 years;
+drawdown duration is the longest run of consecutive bars below the running peak.
+Undefined values (no variation, no losing trade, ...) are NaN.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from forecast.errors import DataError
+
+TRADING_DAYS = 252
+
+
+def daily_returns(equity: pd.Series) -> pd.Series:
+    """Simple returns between consecutive bars."""
+    return equity.pct_change().iloc[1:]
+
+
+def max_drawdown(equity: pd.Series) -> tuple[float, int]:
+    """(deepest drawdown as a negative fraction, longest underwater run in bars)."""
+    values = np.asarray(equity, dtype=float)
+    peak = np.maximum.accumulate(values)
+    drawdown = values / peak - 1.0
+    under = drawdown < 0
+    # Length of each underwater run: count since the last bar at a peak.
+    run_id = np.cumsum(~under)
+    runs = np.bincount(run_id[under]) if under.any() else np.array([0])
+    return float(drawdown.min()), int(runs.max())
+
+
+def sharpe_ratio(returns: pd.Series, risk_free: float = 0.0) -> float:
+    """Annualised Sharpe ratio of daily returns over an annual risk-free rate."""
+    excess = np.asarray(returns, dtype=float) - _daily_rate(risk_free)
+    if len(excess) < 2:
+        return math.nan
+    sd = excess.std(ddof=1)
+    return float(excess.mean() / sd * math.sqrt(TRADING_DAYS)) if sd > 0 else math.nan
+
+
+def sortino_ratio(returns: pd.Series, risk_free: float = 0.0) -> float:
+    """Annualised Sortino ratio: mean excess return over downside deviation (target 0)."""
+    excess = np.asarray(returns, dtype=float) - _daily_rate(risk_free)
+    if len(excess) < 2:
+        return math.nan
+    downside = math.sqrt(np.mean(np.minimum(excess, 0.0) ** 2))
+    return float(excess.mean() / downside * math.sqrt(TRADING_DAYS)) if downside > 0 else math.nan
+
+
+def cagr(equity: pd.Series) -> float:
+    """Compound annual growth rate over len(equity) - 1 daily returns."""
+    years = (len(equity) - 1) / TRADING_DAYS
+    if years <= 0 or equity.iloc[0] <= 0:
+        return math.nan
+    growth = equity.iloc[-1] / equity.iloc[0]
+    return float(growth ** (1.0 / years) - 1.0) if growth > 0 else -1.0
+
+
+def trade_metrics(trades: pd.DataFrame | None) -> dict:
+    """Round trips (closed trades), win rate, average win/loss, profit factor (on pnl_net)."""
+    closed = (
+        trades.loc[trades["exit_date"].notna(), "pnl_net"].to_numpy(dtype=float)
+        if trades is not None and len(trades)
+        else np.array([])
+    )
+    wins, losses = closed[closed > 0], closed[closed < 0]
+    return {
+        "n_trades": int(len(closed)),
+        "win_rate": float(len(wins) / len(closed)) if len(closed) else math.nan,
+        "avg_win": float(wins.mean()) if len(wins) else math.nan,
+        "avg_loss": float(losses.mean()) if len(losses) else math.nan,
+        "profit_factor": float(wins.sum() / -losses.sum()) if len(losses) else math.nan,
+    }
+
+
+def compute_metrics(
+    equity: pd.Series,
+    *,
+    trades: pd.DataFrame | None = None,
+    positions: pd.Series | None = None,
+    traded_value: float = 0.0,
+    risk_free: float = 0.0,
+) -> dict:
+    """All metrics of one equity curve.
+
+    `positions` (shares held at each bar's close, aligned with `equity`) gives exposure,
+    the share of bars invested; `traded_value` (sum of |size x price| over fills) gives
+    turnover, traded value over mean equity per year.
+    """
+    equity = pd.Series(equity, dtype=float)
+    if len(equity) < 2 or not np.isfinite(equity.to_numpy()).all():
+        raise DataError("an equity curve needs at least two finite values")
+    returns = daily_returns(equity)
+    mdd, mdd_bars = max_drawdown(equity)
+    growth = cagr(equity)
+    years = (len(equity) - 1) / TRADING_DAYS
+    out = {
+        "total_return": float(equity.iloc[-1] / equity.iloc[0] - 1.0),
+        "cagr": growth,
+        "volatility": float(returns.std(ddof=1) * math.sqrt(TRADING_DAYS)) if len(returns) > 1 else math.nan,
+        "sharpe": sharpe_ratio(returns, risk_free),
+        "sortino": sortino_ratio(returns, risk_free),
+        "max_drawdown": mdd,
+        "max_drawdown_bars": mdd_bars,
+        "calmar": float(growth / -mdd) if mdd < 0 else math.nan,
+        **trade_metrics(trades),
+        "exposure": float((np.asarray(positions) != 0).mean()) if positions is not None else math.nan,
+        "turnover": float(traded_value / equity.mean() / years),
+    }
+    return out
+
+
+def _daily_rate(annual: float) -> float:
+    return (1.0 + annual) ** (1.0 / TRADING_DAYS) - 1.0

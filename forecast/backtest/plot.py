@@ -1,0 +1,26 @@
+"""equity.png: both equity curves on top, the strategy's drawdown below."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+
+def plot_equity(result, path: Path) -> None:
+    """Draw with the Agg canvas directly, leaving pyplot's global state alone."""
+    fig = Figure(figsize=(10, 6))
+    FigureCanvasAgg(fig)
+    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    eq = result.equity
+    top.plot(eq.index, eq["strategy"], label=f"strategy ({result.strategy})")
+    top.plot(eq.index, eq["benchmark"], label="buy-and-hold", alpha=0.8)
+    top.set_ylabel("equity")
+    top.set_title(f"{result.ticker or ''} {result.strategy}".strip())
+    top.legend(loc="best")
+    drawdown = eq["strategy"] / eq["strategy"].cummax() - 1.0
+    bottom.fill_between(eq.index, drawdown.to_numpy(), 0.0, color="tab:red", alpha=0.4)
+    bottom.set_ylabel("drawdown")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)

@@ -1,0 +1,90 @@
+"""`BacktestResult`: what a backtest produced, and how it is written to disk."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from forecast.errors import StoreError
+
+
+@dataclass
+class BacktestResult:
+    """Equity of the strategy and of buy-and-hold, trades, decisions and metrics.
+
+    `equity`: DataFrame indexed by `date`, columns `strategy, benchmark`.
+    `trades`: `entry_date, exit_date, direction, size, entry_price, exit_price, pnl, pnl_net`
+    (a trade still open at the end has no exit). `predictions`: `date, prob_up, target,
+    actual_up`. `metrics`: `{"strategy": {...}, "benchmark": {...}}`. `ledger`: per bar
+    `cash, value, position, close`; `fills`: per executed order. `model` is for the caller.
+    """
+
+    equity: pd.DataFrame
+    trades: pd.DataFrame
+    predictions: pd.DataFrame
+    metrics: dict
+    ticker: str | None
+    strategy: str
+    params: dict
+    start: pd.Timestamp
+    end: pd.Timestamp
+    first_fill: pd.Timestamp
+    ledger: pd.DataFrame | None = None
+    fills: pd.DataFrame | None = None
+    settings: dict = field(default_factory=dict)
+    model: str | None = None
+
+    def to_dict(self) -> dict:
+        """The metrics.json content; JSON-safe (NaN and infinities become null)."""
+        return _json_safe(
+            {
+                "ticker": self.ticker,
+                "model": self.model,
+                "strategy": {"name": self.strategy, "params": self.params, **self.metrics["strategy"]},
+                "benchmark": {"name": "buy-and-hold", **self.metrics["benchmark"]},
+                "start": self.start,
+                "end": self.end,
+                "first_fill": self.first_fill,
+                "settings": self.settings,
+            }
+        )
+
+    def write(self, output_dir, plot: bool = True) -> Path:
+        """Write metrics.json, equity.csv, trades.csv, predictions.csv (and equity.png)."""
+        out = Path(output_dir)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "metrics.json").write_text(json.dumps(self.to_dict(), indent=2, allow_nan=False))
+            self.equity.to_csv(out / "equity.csv", index_label="date", date_format="%Y-%m-%d")
+            self.trades.to_csv(out / "trades.csv", index=False, date_format="%Y-%m-%d")
+            self.predictions.to_csv(out / "predictions.csv", index=False, date_format="%Y-%m-%d")
+            if plot:
+                from forecast.backtest.plot import plot_equity  # matplotlib only when asked
+
+                plot_equity(self, out / "equity.png")
+        except OSError as exc:
+            raise StoreError(f"cannot write backtest results to {out}: {exc.strerror or exc}") from None
+        return out
+
+
+def _json_safe(value):
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat() if value == value.normalize() else value.isoformat()
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if value is None or isinstance(value, str):
+        return value
+    return str(value)

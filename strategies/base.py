@@ -1,0 +1,108 @@
+"""`PredictionStrategy`: the base class every fcast strategy builds on.
+
+A subclass only says how much of the portfolio it wants in the market; the base class
+turns that exposure into orders. The target is decided in `next()` on bar t's close;
+the order is sized and sent in `next_open()` of bar t+1 (backtrader's cheat-on-open
+hook, which sees the open it trades at) and fills at that open. Sizing at the open lets
+a full-long target spend exactly the cash there is instead of being rejected on a gap.
+"""
+
+from __future__ import annotations
+
+import math
+
+import backtrader as bt
+
+
+class PredictionStrategy(bt.Strategy):
+    """Backtrader strategy driven by the feed's `prob_up` line.
+
+    Subclasses override `target_exposure(self) -> float`, the desired position value as
+    a fraction of portfolio value in [-1, 1] (clipped), using `self.prob_up[0]`,
+    `self.data`, `self.position` and `self.p` (their parameters). It is called only on
+    bars that carry an out-of-sample prediction; warm-up bars and the fill-only bar after
+    the last prediction get no decision. `target_exposure` must read only bar t and
+    earlier (`[0]`, `[-1]`, ...), never `[1]`. A NaN target means "no decision: keep the
+    position". Each decision is recorded in `self.targets` as
+    (backtrader date number, prob_up, target).
+
+    Parameter `rebalance_band`: an open position is resized only when its exposure is
+    more than this far from the target (entries, exits and flips always trade), so a
+    held position does not churn on daily price drift.
+    """
+
+    params = (("rebalance_band", 0.05),)
+
+    @classmethod
+    def warmup_bars(cls, params: dict) -> int:
+        """Bars of history read before the first decision (e.g. a trailing volatility
+        window); the adapter keeps that many bars ahead of the first prediction."""
+        return 0
+
+    def __init__(self):
+        self.prob_up = self.data.prob_up
+        self.targets: list[tuple] = []
+
+    def target_exposure(self) -> float:
+        """Desired exposure for the next bar, -1 (all short) to 1 (all long)."""
+        raise NotImplementedError
+
+    def next(self):
+        self._pending = None
+        p = self.prob_up[0]
+        if math.isnan(p):
+            return  # warm-up or fill-only bar: never trade on it
+        target = float(self.target_exposure())
+        if not math.isnan(target):
+            target = min(1.0, max(-1.0, target))
+            self._pending = target
+        self.targets.append((self.data.datetime[0], p, target))
+        if hasattr(self.data.lines, "target"):
+            self.data.target[0] = target
+
+    def next_open(self):
+        # Runs at bar t+1's open, before the broker fills: the target was fixed on bar
+        # t's close; only this bar's open (the price it trades at) is read here.
+        target, self._pending = getattr(self, "_pending", None), None
+        if target is not None:
+            self.order_exposure(target, self.data.open[0])
+
+    prenext_open = nextstart_open = next_open
+
+    def order_exposure(self, target: float, price: float):
+        """Send the market order that moves the position to `target` x portfolio value.
+
+        Portfolio value and the target size are measured at `price` (this bar's open).
+        A buy is trimmed to what the cash pays for, slippage and commission included,
+        so that it is not rejected: a full-long target ends just under 100% invested.
+        """
+        size = self.position.size
+        cash = self.broker.getcash()
+        value = cash + size * price
+        if value <= 0 or price <= 0:
+            return None
+        if target == 0.0:
+            return self.close() if size else None
+        current = size * price / value
+        flips = size == 0 or (size > 0) != (target > 0)
+        if not flips and abs(target - current) <= self.p.rebalance_band:
+            return None
+        delta = target * value / price - size
+        if delta > 0:
+            delta = min(delta, self._affordable(cash, price))
+            return self.buy(size=delta) if delta > 0 else None
+        if delta < 0:
+            return self.sell(size=-delta)
+        return None
+
+    def _affordable(self, cash: float, price: float) -> float:
+        """Most shares `cash` buys at `price` after slippage and commission."""
+        slip = self.broker.p.slip_perc
+        fill = price * (1.0 + slip)
+        info = self.broker.getcommissioninfo(self.data)
+        # Fixed point: commission depends on the size (minimum fee, per-share fee).
+        size = cash / fill
+        for _ in range(8):
+            fee = info.getcommission(size, fill)
+            size = max(0.0, (cash - fee) / fill) if size else 0.0
+        return size * (1.0 - 1e-12)  # keep cash >= 0 despite rounding

@@ -1,0 +1,116 @@
+"""`VolTargeted`: direction from the prediction, size from a volatility forecast.
+
+Volatility is either the trailing realised volatility of close-to-close log returns or a
+GARCH(1,1) one-step forecast from `arch`. Both read only returns up to the current bar:
+the GARCH model is refitted every `refit_every` bars on the last `garch_window` returns,
+and between refits its variance is rolled forward with the fitted parameters on each
+new return, exactly as the GARCH recursion would.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from forecast.errors import ConfigError
+from strategies.base import PredictionStrategy
+
+TRADING_DAYS = 252
+_MIN_GARCH_OBS = 100  # fewer returns than this give unstable GARCH fits
+
+
+def fit_garch(returns: np.ndarray) -> tuple[float, float, float, float, float]:
+    """Fit a constant-mean GARCH(1,1) to `returns` (decimal log returns).
+
+    Returns (mu, omega, alpha, beta, next_var): the parameters in percent units and the
+    one-step-ahead variance forecast (percent squared) for the bar after the last return.
+    """
+    from arch import arch_model  # imported lazily: only this strategy needs it
+
+    model = arch_model(100.0 * returns, mean="Constant", vol="GARCH", p=1, q=1, dist="normal")
+    res = model.fit(disp="off", show_warning=False)
+    mu, omega, alpha, beta = (float(res.params[k]) for k in ("mu", "omega", "alpha[1]", "beta[1]"))
+    next_var = float(res.forecast(horizon=1, reindex=False).variance.iloc[-1, 0])
+    return mu, omega, alpha, beta, next_var
+
+
+class VolTargeted(PredictionStrategy):
+    """Scale exposure so that the position's annualised volatility is `target_vol`.
+
+    Direction: long when `prob_up > threshold`, short when below it if `allow_short`,
+    else flat. Size: `min(cap, target_vol / forecast_vol)`. `method` is "realized"
+    (std of the last `vol_window` log returns, annualised with sqrt(252)) or "garch".
+    Until enough history exists the strategy stays flat.
+    """
+
+    params = (
+        ("target_vol", 0.10),
+        ("method", "realized"),
+        ("vol_window", 20),
+        ("garch_window", 500),
+        ("refit_every", 21),
+        ("threshold", 0.5),
+        ("allow_short", False),
+        ("cap", 1.0),
+    )
+
+    @classmethod
+    def warmup_bars(cls, params: dict) -> int:
+        """History the volatility estimate reads: the window plus one (returns need it)."""
+        defaults = dict(cls.params._getitems())
+        merged = {**defaults, **(params or {})}
+        window = merged["garch_window"] if merged["method"] == "garch" else merged["vol_window"]
+        return int(window) + 1
+
+    def __init__(self):
+        super().__init__()
+        if self.p.method not in ("realized", "garch"):
+            raise ConfigError(f"vol-targeted method must be 'realized' or 'garch', not {self.p.method!r}")
+        if self.p.target_vol <= 0 or self.p.vol_window < 2 or self.p.refit_every < 1:
+            raise ConfigError("vol-targeted needs target_vol > 0, vol_window >= 2, refit_every >= 1")
+        self._garch = None  # (mu, omega, alpha, beta)
+        self._next_var = math.nan
+        self._bars_since_fit = 0
+        self._last_len = 0
+
+    def _returns(self, window: int) -> np.ndarray:
+        """The last `window` log returns up to and including this bar."""
+        n = min(window + 1, len(self.data))
+        closes = np.asarray(self.data.close.get(ago=0, size=n), dtype=float)
+        return np.diff(np.log(closes))
+
+    def _realized_vol(self) -> float:
+        r = self._returns(self.p.vol_window)
+        if len(r) < self.p.vol_window:
+            return math.nan
+        return float(np.std(r, ddof=1) * math.sqrt(TRADING_DAYS))
+
+    def _garch_vol(self) -> float:
+        # Roll the variance forward over the bars since the last call, then refit on
+        # schedule: both only use returns up to the current bar.
+        new_bars = len(self.data) - self._last_len
+        self._last_len = len(self.data)
+        if self._garch is not None and new_bars > 0:
+            mu, omega, alpha, beta = self._garch
+            for r in self._returns(new_bars)[-new_bars:] * 100.0:
+                self._next_var = omega + alpha * (r - mu) ** 2 + beta * self._next_var
+        self._bars_since_fit += new_bars
+        if self._garch is None or self._bars_since_fit >= self.p.refit_every:
+            r = self._returns(self.p.garch_window)
+            if len(r) < _MIN_GARCH_OBS:
+                return math.nan
+            mu, omega, alpha, beta, self._next_var = fit_garch(r)
+            self._garch = (mu, omega, alpha, beta)
+            self._bars_since_fit = 0
+        return math.sqrt(self._next_var * TRADING_DAYS) / 100.0
+
+    def target_exposure(self) -> float:
+        p = self.prob_up[0]
+        direction = (
+            1.0 if p > self.p.threshold else (-1.0 if self.p.allow_short and p < self.p.threshold else 0.0)
+        )
+        vol = self._garch_vol() if self.p.method == "garch" else self._realized_vol()
+        if direction == 0.0 or not vol > 0:
+            return 0.0
+        return direction * min(self.p.cap, self.p.target_vol / vol)
