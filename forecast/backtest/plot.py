@@ -8,8 +8,12 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 
-def plot_equity(result, path: Path) -> None:
-    """Draw with the Agg canvas directly, leaving pyplot's global state alone."""
+def equity_figure(result) -> Figure:
+    """A Figure of strategy and buy-and-hold equity, with the strategy's drawdown below.
+
+    Built on the Agg canvas directly, leaving pyplot's global state alone; notebooks
+    display the returned Figure as they would any other.
+    """
     fig = Figure(figsize=(10, 6))
     FigureCanvasAgg(fig)
     top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
@@ -17,10 +21,16 @@ def plot_equity(result, path: Path) -> None:
     top.plot(eq.index, eq["strategy"], label=f"strategy ({result.strategy})")
     top.plot(eq.index, eq["benchmark"], label="buy-and-hold", alpha=0.8)
     top.set_ylabel("equity")
-    top.set_title(f"{result.ticker or ''} {result.strategy}".strip())
+    model = f" on {result.model} predictions" if getattr(result, "model", None) else ""
+    top.set_title(f"{result.ticker or ''} {result.strategy}{model}".strip())
     top.legend(loc="best")
     drawdown = eq["strategy"] / eq["strategy"].cummax() - 1.0
     bottom.fill_between(eq.index, drawdown.to_numpy(), 0.0, color="tab:red", alpha=0.4)
     bottom.set_ylabel("drawdown")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    return fig
+
+
+def plot_equity(result, path: Path) -> None:
+    """Write `equity_figure(result)` to `path` as a PNG."""
+    equity_figure(result).savefig(path, dpi=100)
