@@ -69,7 +69,8 @@ def backtest(
     plot: bool = typer.Option(True, "--plot/--no-plot", help="Write equity.png with --output."),
 ):
     """Backtest a strategy driven by out-of-sample predictions, beside buy-and-hold."""
-    from forecast.api import backtest as backtest_api, load, model_params_for
+    from forecast.api import backtest as backtest_api
+    from forecast.api import load, model_params_for
     from strategies import load_strategy, parse_params
 
     cls = load_strategy(strategy)  # bad strategies and parameters fail before any training

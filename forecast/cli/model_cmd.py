@@ -60,7 +60,8 @@ def train(
     output: str = typer.Option(None, "--output", "-o", help="Where to save (default: the store)."),
 ):
     """Train a model on a span and save it (with its feature scaling) for later prediction."""
-    from forecast.api import model_params_for, train as train_api
+    from forecast.api import model_params_for
+    from forecast.api import train as train_api
     from forecast.training import save_trained
 
     params = model_params_for(model, epochs=epochs, seed=seed, device=device)
@@ -92,7 +93,9 @@ def train(
 
 def _epoch_progress(total_epochs):
     """A Keras callback drawing one progress bar over epochs (imports Keras: train only)."""
-    import keras
+    from forecast.models.tf_import import keras as _keras_module
+
+    keras = _keras_module()
     from rich.progress import Progress
 
     class EpochProgress(keras.callbacks.Callback):
@@ -132,7 +135,8 @@ def evaluate(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ):
     """Walk-forward evaluation of a model beside every baseline, on identical dates."""
-    from forecast.api import evaluate as evaluate_api, model_params_for
+    from forecast.api import evaluate as evaluate_api
+    from forecast.api import model_params_for
 
     params = model_params_for(model, epochs=epochs, seed=seed, device=device)
     bars = _bars(ctx, ticker, source, file, start, end)

@@ -1,0 +1,170 @@
+"""Baselines behind the same interface as the Keras models: 3-D X in, (n, 2) probabilities out.
+
+A forecaster is only interesting if it beats these.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_is_fitted
+
+from forecast.models.inputs import (
+    check_both_classes,
+    check_float,
+    check_input_mode,
+    check_int,
+    check_X,
+    check_y,
+    to_tabular,
+)
+
+
+class _Baseline(ClassifierMixin, BaseEstimator):
+    """Common fit bookkeeping and predict for the baselines."""
+
+    kind = "baseline"
+    description = ""
+
+    def validate_params(self) -> None:
+        """Raise ConfigError on the first bad parameter."""
+
+    def _start_fit(self, X, y) -> tuple[np.ndarray, np.ndarray]:
+        self.validate_params()
+        X = check_X(X)
+        y = check_y(y, len(X))
+        self.classes_ = np.array([0, 1])
+        self.input_shape_ = tuple(X.shape[1:])
+        self.n_features_in_ = X.shape[2]
+        return X, y
+
+    def _check_predict(self, X) -> np.ndarray:
+        check_is_fitted(self, "classes_")
+        return check_X(X, self.input_shape_)
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted class, 1 (up) when P(up) > 0.5."""
+        return (self.predict_proba(X)[:, 1] > 0.5).astype(np.int64)
+
+
+class MajorityBaseline(_Baseline):
+    """Always the training majority class; P(up) is the training base rate."""
+
+    description = "training majority class; P(up) = training base rate"
+
+    def fit(self, X, y):
+        """Learn the base rate of up days from y."""
+        _, y = self._start_fit(X, y)
+        self.base_rate_ = float(y.mean())
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Constant probabilities `(n, 2)` from the training base rate."""
+        X = self._check_predict(X)
+        p = np.full(len(X), self.base_rate_)
+        return np.column_stack([1.0 - p, p])
+
+
+class MomentumBaseline(_Baseline):
+    """Tomorrow repeats today: up when the latest one-day return `X[:, -1, 0]` is positive.
+
+    Probabilities are hard 0/1 (the rule has no confidence); a zero return counts as down.
+    """
+
+    description = "previous-day sign: up if the latest 1-day return > 0"
+
+    def fit(self, X, y):
+        """Nothing to learn; checks the inputs and records their shape."""
+        self._start_fit(X, y)
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Probabilities `(n, 2)`: P(up) = 1 where the latest `ret_1` (column 0) is > 0."""
+        X = self._check_predict(X)
+        p = (X[:, -1, 0] > 0).astype(np.float64)
+        return np.column_stack([1.0 - p, p])
+
+
+class _TabularBaseline(_Baseline):
+    """A scikit-learn estimator on the latest row or the flattened window."""
+
+    def _make_estimator(self):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def fit(self, X, y):
+        """Fit the wrapped estimator on the tabular view of the training windows."""
+        X, y = self._start_fit(X, y)
+        check_both_classes(y, type(self).__name__)
+        self.estimator_ = self._make_estimator().fit(to_tabular(X, self.input_mode), y)
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Probabilities `(n, 2)`: columns are P(down), P(up)."""
+        X = self._check_predict(X)
+        return self.estimator_.predict_proba(to_tabular(X, self.input_mode))
+
+
+class LogRegBaseline(_TabularBaseline):
+    """Standardised logistic regression; the scaler is fitted inside fit, on training data only."""
+
+    description = "logistic regression (standardised) on the latest row or flattened window"
+
+    def __init__(self, input_mode: str = "latest", C: float = 1.0, max_iter: int = 1000):
+        self.input_mode = input_mode
+        self.C = C
+        self.max_iter = max_iter
+
+    def validate_params(self) -> None:
+        """Raise ConfigError on the first bad parameter."""
+        check_input_mode(self.input_mode)
+        check_float("C", self.C, 0.0, np.inf, low_open=True, high_open=True)
+        check_int("max_iter", self.max_iter, 1)
+
+    def _make_estimator(self):
+        return make_pipeline(StandardScaler(), LogisticRegression(C=self.C, max_iter=self.max_iter))
+
+
+class GBMBaseline(_TabularBaseline):
+    """Histogram gradient boosting, seeded, with its internal early stopping off.
+
+    scikit-learn's own early stopping holds out a random (shuffled) validation split,
+    which would mix later samples into the stopping decision; it is disabled.
+    """
+
+    description = "histogram gradient boosting on the latest row or flattened window"
+
+    def __init__(
+        self,
+        input_mode: str = "latest",
+        max_iter: int = 100,
+        learning_rate: float = 0.1,
+        max_depth: int | None = 3,
+        seed: int = 0,
+    ):
+        self.input_mode = input_mode
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.max_depth = max_depth
+        self.seed = seed
+
+    def validate_params(self) -> None:
+        """Raise ConfigError on the first bad parameter."""
+        check_input_mode(self.input_mode)
+        check_int("max_iter", self.max_iter, 1)
+        check_float("learning_rate", self.learning_rate, 0.0, 1.0, low_open=True)
+        if self.max_depth is not None:
+            check_int("max_depth", self.max_depth, 1)
+        check_int("seed", self.seed, 0)
+
+    def _make_estimator(self):
+        return HistGradientBoostingClassifier(
+            max_iter=self.max_iter,
+            learning_rate=self.learning_rate,
+            max_depth=self.max_depth,
+            early_stopping=False,
+            random_state=self.seed,
+        )

@@ -1,0 +1,201 @@
+"""Save and load fitted models: the model file plus a JSON sidecar describing it.
+
+Keras models go to the native `.keras` format and load in Keras safe mode; the
+scikit-learn baselines go to joblib. Both get `<stem>.json` holding the model name and
+params, the feature spec, the window, the training span, library versions and metrics.
+Loading refuses an artifact whose feature spec differs from the one the caller expects,
+since its predictions would be computed on different inputs.
+
+joblib files are pickles: load only artifacts you made yourself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import platform
+from collections.abc import Mapping
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from forecast.errors import ConfigError, StoreError
+from forecast.models.keras_base import KerasForecaster
+from forecast.models.registry import MODELS, model_name
+
+FORMAT_VERSION = 1
+_SUFFIXES = (".json", ".keras", ".joblib")
+_RESERVED = {"format_version", "model", "kind", "params", "artifact", "versions", "saved_at", "fitted"}
+_KERAS_STATE = ("input_shape_", "n_features_in_", "n_epochs_", "best_epoch_", "n_train_")
+
+
+def _stem(path) -> Path:
+    path = Path(path)
+    return path.with_suffix("") if path.suffix in _SUFFIXES else path
+
+
+def _jsonable(obj: Any):
+    """json.dumps default: numpy scalars/arrays, timestamps and spec objects."""
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    if isinstance(obj, (dt.date, dt.datetime)):  # pandas.Timestamp is a datetime
+        return obj.isoformat()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, (tuple, set)):
+        return list(obj)
+    raise TypeError(f"cannot store {type(obj).__name__} in a model sidecar")
+
+
+def _normalise(obj: Any):
+    """JSON round trip, so tuples/lists, numpy and spec objects compare equal to their stored form."""
+    try:
+        return json.loads(json.dumps(obj, default=_jsonable, sort_keys=True))
+    except TypeError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _versions(is_keras: bool) -> dict[str, str]:
+    # importlib.metadata reads versions without importing the packages (no TF import).
+    names = ["fcast", "numpy", "pandas", "scikit-learn", "joblib"]
+    if is_keras:
+        names += ["keras", "tensorflow"]
+    out = {"python": platform.python_version()}
+    for name in names:
+        try:
+            out[name] = importlib_metadata.version(name)
+        except importlib_metadata.PackageNotFoundError:
+            out[name] = "unknown"
+    return out
+
+
+def save_model(model, path, metadata: Mapping[str, Any]) -> Path:
+    """Save a fitted model to `<stem>.keras` or `<stem>.joblib` plus `<stem>.json`.
+
+    `metadata` must hold `feature_spec` (a dict or an object with `to_dict()`) and
+    `window`; `train_start`, `train_end` and `metrics` are stored when given, other keys
+    as they are. Returns the sidecar path.
+    """
+    name = model_name(model)
+    if not hasattr(model, "classes_"):
+        raise ConfigError(f"model {name!r} is not fitted; fit it before saving")
+    missing = [k for k in ("feature_spec", "window") if k not in metadata]
+    if missing:
+        raise ConfigError(f"model metadata lacks {', '.join(missing)}")
+    reserved = sorted(set(metadata) & _RESERVED)
+    if reserved:
+        raise ConfigError(f"model metadata may not set {', '.join(reserved)}; fcast writes them")
+    stem = _stem(path)
+    is_keras = isinstance(model, KerasForecaster)
+    artifact = stem.with_suffix(".keras" if is_keras else ".joblib")
+    sidecar = {
+        "format_version": FORMAT_VERSION,
+        "model": name,
+        "kind": model.kind,
+        "params": model.get_params(),
+        "artifact": artifact.name,
+        "versions": _versions(is_keras),
+        "saved_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        **dict(metadata),
+    }
+    if is_keras:
+        sidecar["fitted"] = {k: getattr(model, k) for k in _KERAS_STATE}
+    sidecar = _normalise(sidecar)
+
+    try:
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        if is_keras:
+            model.model_.save(artifact)
+        else:
+            import joblib
+
+            joblib.dump(model, artifact)
+        json_path = stem.with_suffix(".json")
+        json_path.write_text(json.dumps(sidecar, indent=2, sort_keys=True) + "\n")
+    except OSError as exc:
+        raise StoreError(f"could not write model to {stem}: {exc.strerror or exc}") from None
+    return json_path
+
+
+def _restore_params(cls: type, params: Mapping) -> dict:
+    """JSON turned tuple params (layer sizes) into lists; give them back their type."""
+    defaults = cls().get_params()
+    return {
+        k: tuple(v) if isinstance(v, list) and isinstance(defaults.get(k), tuple) else v
+        for k, v in params.items()
+    }
+
+
+def read_sidecar(path) -> dict:
+    """The JSON sidecar of a saved model (StoreError if missing or unreadable)."""
+    json_path = _stem(path).with_suffix(".json")
+    try:
+        sidecar = json.loads(json_path.read_text())
+    except FileNotFoundError:
+        raise StoreError(f"no saved model at {json_path}") from None
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"unreadable model sidecar {json_path}: {exc}") from None
+    if sidecar.get("format_version") != FORMAT_VERSION or sidecar.get("model") not in MODELS:
+        raise StoreError(f"{json_path} is not a model sidecar this fcast version can read")
+    return sidecar
+
+
+def check_spec(sidecar: Mapping, expected_spec, expected_window: int | None = None) -> None:
+    """Raise ConfigError when the saved feature spec or window differs from the expected one."""
+    if expected_spec is not None:
+        saved, wanted = _normalise(sidecar.get("feature_spec")), _normalise(expected_spec)
+        if saved != wanted:
+            if isinstance(saved, dict) and isinstance(wanted, dict):
+                keys = sorted(k for k in set(saved) | set(wanted) if saved.get(k) != wanted.get(k))
+                where = f" (differs in: {', '.join(keys)})"
+            else:
+                where = ""
+            raise ConfigError(
+                f"saved {sidecar['model']} model was trained on a different feature spec{where}; retrain it"
+            )
+    if expected_window is not None and sidecar.get("window") != expected_window:
+        raise ConfigError(
+            f"saved {sidecar['model']} model uses window {sidecar.get('window')}, expected {expected_window}"
+        )
+
+
+def load_model(path, expected_spec=None, expected_window: int | None = None):
+    """Load a model saved by `save_model`; return `(model, sidecar_dict)`.
+
+    With `expected_spec` (dict or object with `to_dict()`) or `expected_window`, an
+    artifact trained on different features raises ConfigError. Keras models load in
+    safe mode (no arbitrary code).
+    """
+    stem = _stem(path)
+    sidecar = read_sidecar(stem)
+    check_spec(sidecar, expected_spec, expected_window)
+    cls = MODELS[sidecar["model"]]
+    artifact = stem.parent / sidecar["artifact"]
+    if not artifact.exists():
+        raise StoreError(f"model file {artifact} is missing beside its sidecar")
+    if issubclass(cls, KerasForecaster):
+        from forecast.models.tf_import import keras as _keras_module
+
+        keras = _keras_module()
+
+        model = cls(**_restore_params(cls, sidecar["params"]))
+        try:
+            model.model_ = keras.saving.load_model(artifact, safe_mode=True, compile=False)
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"could not load Keras model {artifact}: {exc}") from None
+        fitted = sidecar["fitted"]
+        for key in _KERAS_STATE:
+            setattr(model, key, fitted[key])
+        model.input_shape_ = tuple(model.input_shape_)
+        model.classes_ = np.array([0, 1])
+    else:
+        import joblib
+
+        model = joblib.load(artifact)
+        if type(model) is not cls:
+            raise StoreError(f"{artifact} holds a {type(model).__name__}, expected {cls.__name__}")
+    return model, sidecar

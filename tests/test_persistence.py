@@ -1,0 +1,139 @@
+"""Saving and loading models: same probabilities back, wrong feature spec refused."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecast.errors import ConfigError, StoreError
+from forecast.models.persistence import load_model, read_sidecar, save_model
+from forecast.models.registry import make_model
+
+SPEC = {"features": ["ret_1", "vol_20", "rsi_14"], "lags": (1, 2), "scale": "robust"}
+
+
+class SpecObject:
+    """Stands in for forecast.features.FeatureSpec: anything with to_dict()."""
+
+    def __init__(self, d):
+        self._d = d
+
+    def to_dict(self):
+        return dict(self._d)
+
+
+def data(n=160, window=4, n_features=3, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, window, n_features))
+    return X, (X[:, -1, 0] + 0.5 * rng.normal(size=n) > 0).astype(int)
+
+
+def metadata(**extra):
+    return {
+        "feature_spec": SpecObject(SPEC),
+        "window": 4,
+        "train_start": pd.Timestamp("2001-01-02"),
+        "train_end": pd.Timestamp("2010-12-31"),
+        "metrics": {"accuracy": np.float64(0.61), "log_loss": 0.66},
+        **extra,
+    }
+
+
+FAST = {
+    "mlp": dict(hidden_units=(8,), epochs=3, batch_size=32),
+    "lstm": dict(units=(4,), epochs=2, batch_size=32),
+    "logreg": dict(input_mode="flatten"),
+    "gbm": dict(max_iter=10),
+    "majority": {},
+    "momentum": {},
+}
+
+
+@pytest.mark.parametrize("name", list(FAST))
+def test_round_trip_predicts_the_same_probabilities(tmp_path, name):
+    X, y = data()
+    model = make_model(name, **FAST[name]).fit(X[:120], y[:120])
+    sidecar_path = save_model(model, tmp_path / "runs" / f"syn_{name}", metadata())
+    suffix = ".keras" if name in ("mlp", "lstm") else ".joblib"
+    assert sidecar_path == tmp_path / "runs" / f"syn_{name}.json"
+    assert (tmp_path / "runs" / f"syn_{name}{suffix}").exists()
+
+    loaded, sidecar = load_model(tmp_path / "runs" / f"syn_{name}{suffix}", expected_spec=SPEC)
+    assert type(loaded) is type(model) and loaded.get_params() == model.get_params()
+    np.testing.assert_allclose(loaded.predict_proba(X[120:]), model.predict_proba(X[120:]), rtol=1e-6)
+    np.testing.assert_array_equal(loaded.predict(X[120:]), model.predict(X[120:]))
+    assert sidecar["model"] == name and sidecar["window"] == 4
+
+
+def test_sidecar_contents(tmp_path):
+    X, y = data()
+    model = make_model("mlp", **FAST["mlp"]).fit(X, y)
+    path = save_model(model, tmp_path / "m.keras", metadata(note="first run"))
+    side = json.loads(path.read_text())
+    assert side["model"] == "mlp" and side["kind"] == "model"
+    assert side["params"]["hidden_units"] == [8]
+    assert side["feature_spec"] == {**SPEC, "lags": [1, 2]}
+    assert side["train_start"] == "2001-01-02T00:00:00"
+    assert side["train_end"] == "2010-12-31T00:00:00"
+    assert side["metrics"] == {"accuracy": 0.61, "log_loss": 0.66}
+    assert side["note"] == "first run"
+    assert {"python", "numpy", "keras", "tensorflow", "scikit-learn"} <= set(side["versions"])
+    assert side["fitted"]["input_shape_"] == [4, 3]
+    assert read_sidecar(tmp_path / "m") == side
+
+
+def test_feature_spec_mismatch_is_refused(tmp_path):
+    X, y = data()
+    save_model(make_model("logreg").fit(X, y), tmp_path / "lr", metadata())
+    load_model(tmp_path / "lr", expected_spec=SpecObject(SPEC), expected_window=4)  # matches
+    other = {**SPEC, "scale": "zscore"}
+    with pytest.raises(ConfigError, match=r"different feature spec \(differs in: scale\)"):
+        load_model(tmp_path / "lr", expected_spec=other)
+    with pytest.raises(ConfigError, match="differs in: lags"):
+        load_model(tmp_path / "lr", expected_spec={**SPEC, "lags": [1, 2, 3]})
+    with pytest.raises(ConfigError, match="uses window 4, expected 20"):
+        load_model(tmp_path / "lr", expected_window=20)
+
+
+def test_keras_spec_mismatch_is_refused_before_loading(tmp_path):
+    X, y = data()
+    save_model(make_model("mlp", **FAST["mlp"]).fit(X, y), tmp_path / "mlp", metadata())
+    (tmp_path / "mlp.keras").write_bytes(b"not a zip")  # would fail if it were read
+    with pytest.raises(ConfigError, match="different feature spec"):
+        load_model(tmp_path / "mlp", expected_spec={"features": ["ret_1"]})
+
+
+def test_keras_loads_in_safe_mode(tmp_path):
+    """A .keras file holding a Lambda layer (arbitrary code) is refused."""
+    import keras
+
+    X, y = data()
+    save_model(make_model("mlp", **FAST["mlp"]).fit(X, y), tmp_path / "mlp", metadata())
+    inputs = keras.Input(shape=(12,))
+    out = keras.layers.Dense(1, activation="sigmoid")(keras.layers.Lambda(lambda t: t * 2.0)(inputs))
+    keras.Model(inputs, out).save(tmp_path / "mlp.keras")
+    with pytest.raises(StoreError, match="could not load Keras model"):
+        load_model(tmp_path / "mlp")
+
+
+def test_save_and_load_errors(tmp_path):
+    X, y = data()
+    with pytest.raises(ConfigError, match="not fitted"):
+        save_model(make_model("logreg"), tmp_path / "x", metadata())
+    fitted = make_model("majority").fit(X, y)
+    with pytest.raises(ConfigError, match="lacks window"):
+        save_model(fitted, tmp_path / "x", {"feature_spec": SPEC})
+    with pytest.raises(ConfigError, match="may not set model"):
+        save_model(fitted, tmp_path / "x", metadata(model="other"))
+    with pytest.raises(StoreError, match="no saved model"):
+        load_model(tmp_path / "nothing")
+    save_model(fitted, tmp_path / "maj", metadata())
+    (tmp_path / "maj.joblib").unlink()
+    with pytest.raises(StoreError, match="missing beside its sidecar"):
+        load_model(tmp_path / "maj")
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(StoreError, match="unreadable"):
+        load_model(tmp_path / "bad")
