@@ -84,7 +84,7 @@ def list_(ctx: typer.Context):
     good = [e for e in entries if not isinstance(e, tuple)]
     if good:
         _info_table(good, title=f"Store: {store.bars_dir}")
-    for ticker, message in (e for e in entries if isinstance(e, tuple)):
+    for _ticker, message in (e for e in entries if isinstance(e, tuple)):
         err.print(f"warning: {message}", markup=False)
 
 

@@ -1,0 +1,153 @@
+"""`fcast models/train/evaluate/backtest/strategies` as a user runs them, offline."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from forecast.cli.app import main
+from forecast.data.store import Store
+from forecast.data.synthetic import random_walk_bars
+
+FAST = ["--test-days", "126", "--retrain-every", "63"]
+
+
+def run(capsys, *args):
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture
+def stored():
+    """A generated ticker in the test's store (random walk: no skill to find)."""
+    bars = random_walk_bars(900, seed=5, start="2012-01-02", ticker="SYN")
+    Store().write(bars, "SYN", source="test")
+    return bars
+
+
+def test_models_and_strategies_list(capsys):
+    code, out, _ = run(capsys, "models", "list")
+    assert code == 0 and all(m in out for m in ("mlp", "lstm", "logreg", "gbm", "majority", "momentum"))
+    code, out, _ = run(capsys, "strategies", "list")
+    assert code == 0 and all(s in out for s in ("long-only", "long-short", "vol-targeted"))
+
+
+def test_evaluate_json_has_the_promised_keys(capsys, stored):
+    code, out, err = run(capsys, "evaluate", "SYN", "--model", "logreg", "--json", *FAST)
+    assert code == 0, err
+    doc = json.loads(out)
+    keys = {"ticker", "model", "n_predictions", "start", "end", "accuracy", "balanced_accuracy",
+            "roc_auc", "log_loss", "brier", "p_value", "baselines"}
+    assert keys <= set(doc)
+    assert doc["ticker"] == "SYN" and doc["model"] == "logreg" and doc["n_predictions"] == 126
+    assert set(doc["baselines"]) == {"majority", "momentum", "gbm"}
+    for metrics in doc["baselines"].values():
+        assert {"accuracy", "roc_auc", "log_loss", "brier", "p_value"} <= set(metrics)
+
+
+def test_evaluate_table_and_folds_option(capsys, stored):
+    code, out, err = run(capsys, "evaluate", "SYN", "--model", "gbm", "--folds", "2",
+                         "--retrain-every", "63")
+    assert code == 0, err
+    assert "gbm vs baselines" in out and "majority" in out and "95% CI" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["evaluate", "SYN", "--model", "nope"], "unknown model 'nope'"),
+        (["evaluate", "SYN", "--model", "logreg", "--test-days", "5000"], "too few"),
+        (["evaluate", "NODATA", "--model", "logreg"], "fcast data import NODATA"),
+        (["backtest", "SYN", "--strategy", "nope"], "unknown strategy"),
+        (["backtest", "SYN", "--model", "logreg", "--param", "bogus=1"], "no parameter 'bogus'"),
+        (["backtest", "SYN", "--model", "logreg", "--param", "threshold=high"], "threshold"),
+        (["backtest", "SYN", "--strategy", "missing_file.py:X"], "missing_file.py"),
+        (["train", "SYN", "--model", "mlp", "--device", "gpu", "--epochs", "1"], "gpu"),
+    ],
+)
+def test_bad_input_is_one_line(capsys, stored, args, message):
+    code, _, err = run(capsys, *args)
+    assert code != 0
+    assert message in err, err
+    assert "Traceback" not in err and err.strip().count("\n") == 0
+
+
+def test_backtest_writes_every_output(capsys, stored, tmp_path):
+    out_dir = tmp_path / "bt"
+    code, out, err = run(capsys, "backtest", "SYN", "--model", "logreg", "--output", out_dir, *FAST)
+    assert code == 0, err
+    assert "Buy & hold" in out and "Forecasts that drove it" in out
+    for name in ("metrics.json", "equity.csv", "trades.csv", "predictions.csv", "equity.png"):
+        assert (out_dir / name).is_file(), name
+    metrics = json.loads((out_dir / "metrics.json").read_text())
+    assert {"ticker", "model", "strategy", "benchmark", "start", "end", "first_fill"} <= set(metrics)
+    assert metrics["model"] == "logreg" and metrics["strategy"]["name"] == "long-only"
+    equity = pd.read_csv(out_dir / "equity.csv")
+    assert list(equity.columns) == ["date", "strategy", "benchmark"]
+    trades = pd.read_csv(out_dir / "trades.csv")
+    assert list(trades.columns) == ["entry_date", "exit_date", "direction", "size", "entry_price",
+                                    "exit_price", "pnl", "pnl_net"]
+    preds = pd.read_csv(out_dir / "predictions.csv")
+    assert list(preds.columns) == ["date", "prob_up", "target", "actual_up"]
+    assert len(preds) == 126
+
+
+def test_backtest_json_and_several_tickers(capsys, stored):
+    Store().write(random_walk_bars(900, seed=6, start="2012-01-02"), "SYN2")
+    code, out, err = run(capsys, "backtest", "SYN", "SYN2", "--model", "majority", "--no-plot", *FAST)
+    assert code == 0, err
+    assert "Backtest summary" in out and "SYN2" in out
+    code, out, err = run(capsys, "backtest", "SYN", "--model", "majority", "--json", *FAST)
+    doc = json.loads(out)
+    assert doc["benchmark"]["name"] == "buy-and-hold" and "forecast" in doc
+
+
+def test_train_then_backtest_with_model_path(capsys, stored, tmp_path):
+    stem = tmp_path / "models" / "syn-mlp"
+    code, out, err = run(capsys, "train", "SYN", "--model", "mlp", "--epochs", "2",
+                         "--end", "2014-06-30", "--output", stem)
+    assert code == 0, err
+    assert (tmp_path / "models" / "syn-mlp.keras").is_file()
+    assert (tmp_path / "models" / "syn-mlp.json").is_file()
+    code, out, err = run(capsys, "backtest", "SYN", "--model-path", stem, "--start", "2014-07-01")
+    assert code == 0, err
+    assert "mlp" in out
+    # Predicting inside the training span would score the model on what it learnt from.
+    code, _, err = run(capsys, "backtest", "SYN", "--model-path", stem, "--start", "2013-01-02")
+    assert code == 1 and "must start after" in err
+
+
+def test_backtest_custom_strategy_file(capsys, stored, tmp_path):
+    path = tmp_path / "mine.py"
+    path.write_text(
+        "from strategies import PredictionStrategy\n\n"
+        "class Always(PredictionStrategy):\n"
+        "    params = (('size', 0.5),)\n\n"
+        "    def target_exposure(self):\n"
+        "        return self.p.size\n"
+    )
+    code, out, err = run(capsys, "backtest", "SYN", "--model", "majority", "--strategy",
+                         f"{path}:Always", "--param", "size=0.25", *FAST)
+    assert code == 0, err
+    assert "Exposure" in out
+    bad = tmp_path / "broken.py"
+    bad.write_text("def oops(:\n")
+    code, _, err = run(capsys, "backtest", "SYN", "--strategy", f"{bad}:X")
+    assert code == 1 and "broken.py" in err and "Traceback" not in err
+
+
+def test_zero_trades_is_reported_not_an_error(capsys, stored, tmp_path):
+    path = tmp_path / "flat.py"
+    path.write_text(
+        "from strategies import PredictionStrategy\n\n"
+        "class Flat(PredictionStrategy):\n"
+        "    def target_exposure(self):\n"
+        "        return 0.0\n"
+    )
+    code, out, err = run(capsys, "backtest", "SYN", "--model", "majority", "--strategy",
+                         f"{path}:Flat", *FAST)
+    assert code == 0, err
+    assert "no trades" in out
