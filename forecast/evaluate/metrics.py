@@ -1,0 +1,112 @@
+"""Scores for out-of-sample direction probabilities."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy.stats import binomtest
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    brier_score_loss,
+    log_loss,
+    roc_auc_score,
+)
+
+from forecast.errors import ConfigError
+
+METRIC_KEYS = (
+    "n",
+    "accuracy",
+    "accuracy_se",
+    "balanced_accuracy",
+    "roc_auc",
+    "log_loss",
+    "brier",
+    "base_rate",
+    "majority_rate",
+    "p_value",
+    "mean_ret_up",
+    "mean_ret_down",
+)
+
+
+def direction_metrics(
+    prob_up: pd.Series | np.ndarray,
+    actual_up: pd.Series | np.ndarray,
+    next_return: pd.Series | np.ndarray | None = None,
+) -> dict[str, float]:
+    """Score probabilities of an up move against the outcomes.
+
+    Rows whose `actual_up` is NaN (outcome unknown, or inside a dead zone) are left out.
+    A prediction is "up" when prob_up > 0.5 (ties go down, like sklearn's argmax).
+
+    Returns a dict with the keys of `METRIC_KEYS`:
+      n, accuracy and its standard error sqrt(acc (1 - acc) / n), balanced_accuracy,
+      roc_auc (NaN when the outcomes hold one class only), log_loss, brier,
+      base_rate (share of up outcomes), majority_rate (max(base_rate, 1 - base_rate)),
+      p_value (one-sided binomial test that accuracy exceeds majority_rate; the rate is
+      the scored span's own, so it is the hindsight best constant guess),
+      mean_ret_up / mean_ret_down (mean of `next_return` on rows predicted up / down;
+      NaN when `next_return` is not given or no row falls in the group).
+    """
+    p = np.asarray(prob_up, dtype="float64")
+    y = np.asarray(actual_up, dtype="float64")
+    if p.shape != y.shape or p.ndim != 1:
+        raise ConfigError("prob_up and actual_up must be 1-D and of equal length")
+    r = None if next_return is None else np.asarray(next_return, dtype="float64")
+    if r is not None and r.shape != p.shape:
+        raise ConfigError("next_return must be aligned with prob_up")
+    known = ~np.isnan(y)
+    if np.isnan(p[known]).any() or ((p[known] < 0) | (p[known] > 1)).any():
+        raise ConfigError("prob_up must hold probabilities in [0, 1]")
+    p, y = p[known], y[known]
+    if r is not None:
+        r = r[known]
+    n = len(y)
+    out = dict.fromkeys(METRIC_KEYS, math.nan)
+    out["n"] = n
+    if n == 0:
+        return out
+    pred = (p > 0.5).astype("float64")
+    correct = int((pred == y).sum())
+    acc = accuracy_score(y, pred)
+    base = float(y.mean())
+    majority = max(base, 1.0 - base)
+    both = 0.0 < base < 1.0
+    out.update(
+        accuracy=acc,
+        accuracy_se=math.sqrt(acc * (1.0 - acc) / n),
+        balanced_accuracy=balanced_accuracy_score(y, pred) if both else math.nan,
+        roc_auc=roc_auc_score(y, p) if both else math.nan,
+        log_loss=log_loss(y, p, labels=[0.0, 1.0]),
+        brier=brier_score_loss(y, p, pos_label=1.0),
+        base_rate=base,
+        majority_rate=majority,
+        p_value=binomtest(correct, n, majority, alternative="greater").pvalue if majority < 1.0 else 1.0,
+    )
+    if r is not None:
+        up, down = pred == 1.0, pred == 0.0
+        rr_up, rr_down = r[up & ~np.isnan(r)], r[down & ~np.isnan(r)]
+        out["mean_ret_up"] = float(rr_up.mean()) if len(rr_up) else math.nan
+        out["mean_ret_down"] = float(rr_down.mean()) if len(rr_down) else math.nan
+    return {k: float(v) if k != "n" else int(v) for k, v in out.items()}
+
+
+def next_day_returns(bars: pd.DataFrame) -> pd.Series:
+    """Simple return from close[t] to close[t+1], indexed by t (NaN on the last bar)."""
+    close = bars["close"].astype("float64")
+    return (close.shift(-1) / close - 1.0).rename("next_return")
+
+
+def metrics_table(predictions: dict[str, pd.DataFrame], next_return: pd.Series | None = None) -> pd.DataFrame:
+    """One row of `direction_metrics` per model, from predictions frames (contract shape)."""
+    rows = {}
+    for name, pred in predictions.items():
+        r = None if next_return is None else next_return.reindex(pred.index)
+        rows[name] = direction_metrics(pred["prob_up"], pred["actual_up"], r)
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=list(METRIC_KEYS))
+    table.index.name = "model"
+    return table

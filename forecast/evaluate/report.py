@@ -1,0 +1,128 @@
+"""Evaluate a model against baselines on identical out-of-sample dates."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from forecast.errors import ConfigError
+from forecast.evaluate.metrics import METRIC_KEYS, metrics_table, next_day_returns
+from forecast.evaluate.walkforward import walk_forward
+
+DEFAULT_BASELINES = ("majority", "momentum", "logreg", "gbm")
+
+
+@dataclass
+class EvaluationReport:
+    """Predictions and scores of one model and its baselines.
+
+    `predictions` maps model name to a predictions frame (the model first); `metrics` has
+    one row per model (index `model`) and the columns of `METRIC_KEYS`.
+    """
+
+    ticker: str | None
+    model: str
+    predictions: dict[str, pd.DataFrame]
+    metrics: pd.DataFrame
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def baselines(self) -> list[str]:
+        """Names of the baseline models, in order."""
+        return [m for m in self.predictions if m != self.model]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able summary: the model's metrics at top level, baselines nested.
+
+        Keys: ticker, model, n_predictions (all out-of-sample rows), n_scored (rows with
+        a known outcome), start, end (ISO dates), every key of `METRIC_KEYS`,
+        baselines {name: metric keys}, settings. NaN becomes None.
+        """
+        pred = self.predictions[self.model]
+        out: dict[str, Any] = {
+            "ticker": self.ticker,
+            "model": self.model,
+            "n_predictions": int(len(pred)),
+            "n_scored": int(pred["actual_up"].notna().sum()),
+            "start": pred.index[0].date().isoformat() if len(pred) else None,
+            "end": pred.index[-1].date().isoformat() if len(pred) else None,
+        }
+        out.update(_row(self.metrics, self.model))
+        out["baselines"] = {b: _row(self.metrics, b) for b in self.baselines}
+        out["settings"] = _jsonable(self.settings)
+        return out
+
+
+def evaluate(
+    bars: pd.DataFrame,
+    model: Any,
+    *,
+    baselines: tuple[str, ...] | list[str] = DEFAULT_BASELINES,
+    baseline_params: dict[str, dict] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    **walk_forward_kwargs: Any,
+) -> EvaluationReport:
+    """Walk `model` and every baseline forward on the same dates and score them.
+
+    `walk_forward_kwargs` (window, horizon, test_days, seed, ...) are shared;
+    `model_params` among them goes to `model` only, `baseline_params[name]` to a baseline.
+    A baseline with the model's own name is skipped. `progress(done, total)` counts folds
+    across all models.
+    """
+    baseline_params = dict(baseline_params or {})
+    model_params = walk_forward_kwargs.pop("model_params", None)
+    unknown = set(baseline_params) - set(baselines)
+    if unknown:
+        raise ConfigError(f"baseline_params names unknown baseline(s): {', '.join(sorted(unknown))}")
+
+    runs: list[tuple[Any, dict | None]] = [(model, model_params)]
+    runs += [(b, baseline_params.get(b)) for b in baselines if b != model]
+    predictions: dict[str, pd.DataFrame] = {}
+    for m, (spec_model, params) in enumerate(runs):
+        hook = None
+        if progress is not None:
+
+            def hook(k: int, n_folds: int, _m: int = m) -> None:
+                progress(_m * n_folds + k, n_folds * len(runs))
+
+        pred = walk_forward(bars, spec_model, model_params=params, progress=hook, **walk_forward_kwargs)
+        name = pred.attrs["model"]
+        if name in predictions:
+            raise ConfigError(f"two models are named {name!r}; give distinct names")
+        predictions[name] = pred
+
+    first = next(iter(predictions.values()))
+    for name, pred in predictions.items():
+        # Same schedule, same dates: anything else would make the comparison unfair.
+        if not pred.index.equals(first.index):
+            raise ConfigError(f"model {name} was evaluated on different dates than the others")
+
+    table = metrics_table(predictions, next_day_returns(bars))
+    settings = {k: v for k, v in first.attrs.items() if k not in ("model", "ticker")}
+    return EvaluationReport(
+        ticker=bars.attrs.get("ticker"),
+        model=first.attrs["model"],
+        predictions=predictions,
+        metrics=table,
+        settings=settings,
+    )
+
+
+def _row(table: pd.DataFrame, name: str) -> dict[str, Any]:
+    return {k: _jsonable(table.loc[name, k]) for k in METRIC_KEYS}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item"):  # numpy scalar
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value

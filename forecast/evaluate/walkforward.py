@@ -1,0 +1,266 @@
+"""Walk-forward (rolling-origin) evaluation with an embargo between training and testing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from forecast.errors import ConfigError
+from forecast.features.indicators import check_bars
+from forecast.features.pipeline import FeaturePipeline
+from forecast.features.spec import FeatureSpec
+from forecast.features.target import make_target
+from forecast.features.windows import make_windows
+
+# Estimator parameters that walk_forward's seed is written to.
+_SEED_PARAMS = ("random_state", "seed")
+
+
+@dataclass(frozen=True)
+class Fold:
+    """Positions (0-based bar numbers) of one fold's training and test decisions."""
+
+    index: int
+    train_start: int  # first training decision position
+    train_last: int  # last training decision position (inclusive)
+    test_start: int  # first test decision position
+    test_stop: int  # one past the last test decision position
+
+
+def plan_folds(
+    n_bars: int,
+    *,
+    first_valid: int,
+    horizon: int,
+    embargo: int,
+    test_days: int,
+    retrain_every: int,
+    train_window: int | None,
+    min_train: int,
+) -> list[Fold]:
+    """Cut the last `test_days` decision positions into blocks of `retrain_every`.
+
+    For the block starting at position s, training decisions t satisfy
+    ``first_valid <= t <= s - horizon - embargo`` (and ``t > s - horizon - embargo -
+    train_window`` when the window rolls). Raises ConfigError when the first block would
+    get fewer than `min_train` training decisions.
+    """
+    test_start = n_bars - test_days
+    need = first_valid + min_train + horizon + embargo + test_days - 1
+    if n_bars < need or test_days < 1:
+        raise ConfigError(
+            f"{n_bars} bars are too few: feature warm-up and window ({first_valid}), "
+            f"min_train ({min_train}), horizon + embargo ({horizon + embargo}) and "
+            f"test_days ({test_days}) need at least {need}"
+        )
+    folds = []
+    for k, s in enumerate(range(test_start, n_bars, retrain_every)):
+        last = s - horizon - embargo
+        start = first_valid if train_window is None else max(first_valid, last - train_window + 1)
+        folds.append(Fold(k, start, last, s, min(s + retrain_every, n_bars)))
+    return folds
+
+
+def walk_forward(
+    bars: pd.DataFrame,
+    model: Any,
+    *,
+    model_params: dict | None = None,
+    spec: FeatureSpec | dict | None = None,
+    window: int = 20,
+    horizon: int = 1,
+    threshold: float = 0.0,
+    symmetric: bool = False,
+    test_days: int | None = None,
+    retrain_every: int = 63,
+    train_window: int | None = None,
+    min_train: int = 252,
+    embargo: int | None = None,
+    seed: int = 0,
+    shuffle_train_labels: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> pd.DataFrame:
+    """Out-of-sample direction probabilities from periodic refits, without look-ahead.
+
+    `model` is a registry name (built with `forecast.models.registry.make_model(model,
+    **model_params)`) or a scikit-learn classifier taking 3-D X, cloned for every fold
+    (`model_params` then go to `set_params`). `seed` is written to the estimator's
+    `random_state`/`seed` parameter unless `model_params` sets it (for an instance: only
+    where that parameter is None).
+
+    Schedule (positions are bar numbers; a sample's decision date is the last bar of its
+    feature window; its label is the move from close[t] to close[t + horizon], see
+    `make_target`, with `threshold` and `symmetric`):
+
+    * The test span is the last `test_days` bars (default: 20% of the bars with valid
+      features), cut into blocks of `retrain_every` bars. It includes the final
+      `horizon` bars, whose `actual_up` is NaN (not known yet).
+    * For a block starting at s, the training decisions are the t with
+      t + horizon + embargo <= s (embargo defaults to horizon), the last `train_window`
+      of them when it is given (else all, expanding), at least `min_train`. So every
+      training label's price close[t + horizon] is at least `embargo` bars before s.
+    * A fresh FeaturePipeline is fitted on bars up to the last training decision only
+      (and, with `train_window`, from the first bar the training windows need); features
+      are trailing, so the test rows use bars up to their own date. A fresh model clone
+      is fitted on the training windows (any early-stopping split inside the model can
+      only see those). Rows with NaN features or labels are dropped from training.
+
+    Hence no prediction for date t depends on any bar after t. `progress(k, n_folds)` is
+    called after fold k (0-based) finishes. `shuffle_train_labels` permutes each fold's
+    training labels (seeded by `seed` and the fold), which must leave no skill.
+
+    Returns a DataFrame indexed by decision date `date` with `prob_up`, `actual_up`,
+    `fold` (see docs/CONTRACTS.md); `attrs` records the model name and the settings.
+    """
+    spec = _as_spec(spec)
+    check_bars(bars, spec)
+    for name, value in (
+        ("window", window),
+        ("horizon", horizon),
+        ("retrain_every", retrain_every),
+        ("min_train", min_train),
+    ):
+        _check_int(name, value, minimum=1)
+    embargo = horizon if embargo is None else embargo
+    _check_int("embargo", embargo, minimum=0)
+    if train_window is not None:
+        _check_int("train_window", train_window, minimum=1)
+        if train_window < min_train:
+            raise ConfigError(f"train_window ({train_window}) is smaller than min_train ({min_train})")
+
+    n = len(bars)
+    first_valid = spec.warmup + window - 1
+    if test_days is None:
+        test_days = max(1, int(round(0.2 * (n - first_valid))))
+    _check_int("test_days", test_days, minimum=1)
+    folds = plan_folds(
+        n,
+        first_valid=first_valid,
+        horizon=horizon,
+        embargo=embargo,
+        test_days=test_days,
+        retrain_every=retrain_every,
+        train_window=train_window,
+        min_train=min_train,
+    )
+    estimator, name = _resolve_model(model, model_params, seed)
+    labels = make_target(bars, horizon, threshold, symmetric=symmetric).to_numpy()
+
+    frames = []
+    for fold in folds:
+        frames.append(_run_fold(bars, fold, spec, window, labels, estimator, seed, shuffle_train_labels))
+        if progress is not None:
+            progress(fold.index, len(folds))
+
+    out = pd.concat(frames)
+    out.index.name = "date"
+    out.attrs.update(
+        model=name,
+        ticker=bars.attrs.get("ticker"),
+        window=window,
+        horizon=horizon,
+        threshold=threshold,
+        symmetric=symmetric,
+        embargo=embargo,
+        retrain_every=retrain_every,
+        train_window=train_window,
+        min_train=min_train,
+        test_days=test_days,
+        seed=seed,
+        spec=spec.to_dict(),
+    )
+    return out
+
+
+def _run_fold(
+    bars: pd.DataFrame,
+    fold: Fold,
+    spec: FeatureSpec,
+    window: int,
+    labels: np.ndarray,
+    estimator: Any,
+    seed: int,
+    shuffle: bool,
+) -> pd.DataFrame:
+    # The scaler (and GARCH) learn from bars up to the last training decision only.
+    # With a rolling train_window, start where the first training window's warm-up starts.
+    fit_from = max(0, fold.train_start - (window - 1) - spec.warmup)
+    pipe = FeaturePipeline(spec).fit(bars.iloc[fit_from : fold.train_last + 1])
+    # Features are trailing, so transforming up to the block end leaks nothing into
+    # earlier rows; bars after the block are never touched.
+    feats = pipe.transform(bars.iloc[: fold.test_stop]).to_numpy()
+    windows = make_windows(feats, window)  # windows[i] ends at position i + window - 1
+
+    train_pos = np.arange(fold.train_start, fold.train_last + 1)
+    X_train = windows[train_pos - (window - 1)]
+    y_train = labels[train_pos]
+    keep = np.isfinite(X_train).all(axis=(1, 2)) & ~np.isnan(y_train)
+    X_train, y_train = X_train[keep], y_train[keep].astype("int64")
+    if shuffle:
+        y_train = np.random.default_rng([seed, fold.index]).permutation(y_train)
+    if len(np.unique(y_train)) < 2:
+        raise ConfigError(
+            f"fold {fold.index}: the training labels hold one class only; "
+            "lower the threshold or give a longer span"
+        )
+
+    test_pos = np.arange(fold.test_start, fold.test_stop)
+    X_test = windows[test_pos - (window - 1)]
+    ok = np.isfinite(X_test).all(axis=(1, 2))
+    test_pos, X_test = test_pos[ok], X_test[ok]
+
+    est = clone(estimator)
+    est.fit(X_train, y_train)
+    proba = np.asarray(est.predict_proba(X_test), dtype="float64")
+    classes = list(getattr(est, "classes_", [0, 1]))
+    prob_up = np.clip(proba[:, classes.index(1)], 0.0, 1.0)
+    return pd.DataFrame(
+        {"prob_up": prob_up, "actual_up": labels[test_pos], "fold": fold.index},
+        index=bars.index[test_pos],
+    )
+
+
+def _resolve_model(model: Any, params: dict | None, seed: int) -> tuple[Any, str]:
+    """An unfitted estimator template and its display name."""
+    params = dict(params or {})
+    if isinstance(model, str):
+        from forecast.models.registry import make_model  # lazy: may pull in TensorFlow
+
+        est = make_model(model, **params)
+        free = {p: seed for p in _SEED_PARAMS if p in est.get_params(deep=False) and p not in params}
+        return (est.set_params(**free) if free else est), model
+    if not (hasattr(model, "fit") and hasattr(model, "predict_proba") and hasattr(model, "get_params")):
+        raise ConfigError(
+            f"model must be a registry name or a scikit-learn classifier, not {type(model).__name__}"
+        )
+    est = clone(model)
+    if params:
+        try:
+            est.set_params(**params)
+        except ValueError as exc:
+            raise ConfigError(f"bad model parameter: {exc}") from None
+    current = est.get_params(deep=False)
+    free = {p: seed for p in _SEED_PARAMS if p in current and current[p] is None and p not in params}
+    if free:
+        est.set_params(**free)
+    return est, getattr(model, "name", None) or type(model).__name__
+
+
+def _as_spec(spec: FeatureSpec | dict | None) -> FeatureSpec:
+    if spec is None:
+        return FeatureSpec.default()
+    if isinstance(spec, dict):
+        return FeatureSpec.from_dict(spec)
+    if isinstance(spec, FeatureSpec):
+        return spec
+    raise ConfigError(f"spec must be a FeatureSpec or a mapping, not {type(spec).__name__}")
+
+
+def _check_int(name: str, value: Any, *, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ConfigError(f"{name} must be an integer >= {minimum}, not {value!r}")

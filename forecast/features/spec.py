@@ -1,0 +1,193 @@
+"""Declarative description of the feature set: which features, which windows, which scaling."""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from forecast.errors import ConfigError
+
+NORMALIZE_MODES = ("fit", "rolling")
+
+# Fields holding a tuple of positive window lengths.
+_TUPLE_FIELDS = ("return_lags", "vol_windows")
+# Fields holding one positive window length.
+_INT_FIELDS = (
+    "volume_window",
+    "rsi_window",
+    "macd_fast",
+    "macd_slow",
+    "macd_signal",
+    "bb_window",
+    "atr_window",
+    "scale_window",
+)
+_BOOL_FIELDS = ("volume", "rsi", "macd", "bollinger", "atr", "hl_range", "gap", "day_of_week", "garch")
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """Which features the pipeline computes and how it scales them.
+
+    Every feature at bar t is computed from bars up to and including t.
+
+    `normalize`:
+      * ``"fit"``: z-score each column with the mean and standard deviation of the rows
+        given to `FeaturePipeline.fit` (the training span), applied unchanged later.
+      * ``"rolling"``: z-score each column against its trailing `scale_window` rows
+        (including t); `fit` then learns nothing but GARCH parameters.
+    In both modes `ret_1` is divided by a scale only (never centred) so its sign is kept,
+    and the day-of-week encoding is left unscaled.
+    """
+
+    return_lags: tuple[int, ...] = (1, 2, 5, 10, 20)
+    vol_windows: tuple[int, ...] = (5, 20)
+    volume: bool = True
+    volume_window: int = 20
+    rsi: bool = True
+    rsi_window: int = 14
+    macd: bool = True
+    macd_fast: int = 12
+    macd_slow: int = 26
+    macd_signal: int = 9
+    bollinger: bool = True
+    bb_window: int = 20
+    bb_k: float = 2.0
+    atr: bool = True
+    atr_window: int = 14
+    hl_range: bool = True
+    gap: bool = True
+    day_of_week: bool = False
+    garch: bool = False
+    normalize: str = "fit"
+    scale_window: int = 252
+
+    def __post_init__(self) -> None:
+        for name in _TUPLE_FIELDS:
+            value = getattr(self, name)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                value = (value,)
+            try:
+                value = tuple(value)
+            except TypeError:
+                raise ConfigError(f"feature option {name} must be a list of integers") from None
+            object.__setattr__(self, name, value)
+            for v in value:
+                _check_window(name, v)
+        for name in _INT_FIELDS:
+            _check_window(name, getattr(self, name))
+        for name in _BOOL_FIELDS:
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"feature option {name} must be true or false")
+        if 1 not in self.return_lags:
+            # ret_1 is part of the contract (first column), so it is always computed.
+            object.__setattr__(self, "return_lags", (1, *self.return_lags))
+        object.__setattr__(self, "return_lags", tuple(sorted(set(self.return_lags))))
+        object.__setattr__(self, "vol_windows", tuple(sorted(set(self.vol_windows))))
+        if any(w < 2 for w in self.vol_windows):
+            raise ConfigError("feature option vol_windows needs windows of at least 2 bars")
+        if self.volume_window < 2 or self.bb_window < 2 or self.scale_window < 2:
+            raise ConfigError("volume_window, bb_window and scale_window must be at least 2")
+        if self.macd_fast >= self.macd_slow:
+            raise ConfigError("feature option macd_fast must be smaller than macd_slow")
+        if not isinstance(self.bb_k, (int, float)) or isinstance(self.bb_k, bool) or self.bb_k <= 0:
+            raise ConfigError("feature option bb_k must be a positive number")
+        object.__setattr__(self, "bb_k", float(self.bb_k))
+        if self.normalize not in NORMALIZE_MODES:
+            raise ConfigError(
+                f"feature option normalize must be one of {', '.join(NORMALIZE_MODES)}, "
+                f"not {self.normalize!r}"
+            )
+
+    @classmethod
+    def default(cls) -> FeatureSpec:
+        """The standard feature set (no day-of-week, no GARCH)."""
+        return cls()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FeatureSpec:
+        """Build a spec from a plain mapping (as produced by `to_dict` or read from TOML)."""
+        if not isinstance(data, dict):
+            raise ConfigError("a feature spec must be a mapping of option names to values")
+        names = {f.name for f in dataclasses.fields(cls)}
+        extra = sorted(set(data) - names)
+        if extra:
+            raise ConfigError(f"unknown feature option(s): {', '.join(map(str, extra))}")
+        return cls(**data)
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> FeatureSpec:
+        """Read a spec from a TOML file: top-level keys, or a ``[features]`` table."""
+        try:
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+        except OSError as exc:
+            raise ConfigError(f"cannot read feature spec {path}: {exc.strerror}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"feature spec {path} is not valid TOML: {exc}") from None
+        if isinstance(data.get("features"), dict):
+            data = data["features"]
+        return cls.from_dict(data)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able mapping that `from_dict` turns back into an equal spec."""
+        out = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+    def columns(self) -> list[str]:
+        """Names of the output columns, in order; `ret_1` is always first."""
+        cols = [f"ret_{k}" for k in self.return_lags]
+        cols += [f"rvol_{w}" for w in self.vol_windows]
+        if self.volume:
+            cols += ["log_volume", "dlog_volume", "volume_z"]
+        if self.rsi:
+            cols.append("rsi")
+        if self.macd:
+            cols += ["macd", "macd_signal"]
+        if self.bollinger:
+            cols.append("bb_pctb")
+        if self.atr:
+            cols.append("atr")
+        if self.hl_range:
+            cols.append("hl_range")
+        if self.gap:
+            cols.append("gap")
+        if self.garch:
+            cols.append("garch_vol")
+        if self.day_of_week:
+            cols += ["dow_sin", "dow_cos"]
+        return cols
+
+    @property
+    def warmup(self) -> int:
+        """Number of leading bars whose features are NaN (the first valid row's position)."""
+        w = [max(self.return_lags)]
+        w += list(self.vol_windows)  # needs `w` returns, the first return is at position 1
+        if self.volume:
+            w.append(self.volume_window - 1)
+            w.append(1)
+        if self.rsi:
+            w.append(self.rsi_window)
+        if self.macd:
+            w.append(self.macd_slow + self.macd_signal - 2)
+        if self.bollinger:
+            w.append(self.bb_window - 1)
+        if self.atr:
+            w.append(self.atr_window)
+        if self.gap or self.garch:
+            w.append(1)
+        base = max(w)
+        if self.normalize == "rolling":
+            return base + self.scale_window - 1
+        return base
+
+
+def _check_window(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"feature option {name} must be a positive integer, not {value!r}")

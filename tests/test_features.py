@@ -1,0 +1,247 @@
+"""FeatureSpec and FeaturePipeline: values, warm-up, no look-ahead, training-span scaling."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecast.data.synthetic import ar1_bars, bars_from_returns, random_walk_bars
+from forecast.errors import ConfigError, DataError
+from forecast.features import FeaturePipeline, FeatureSpec
+
+SPECS = {
+    "default": FeatureSpec.default(),
+    "garch_dow": FeatureSpec(garch=True, day_of_week=True, return_lags=(1, 3, 60)),
+    "rolling": FeatureSpec(normalize="rolling", scale_window=60, garch=True),
+}
+
+
+def _perturb_after(bars: pd.DataFrame, t: int, seed: int = 7) -> pd.DataFrame:
+    """Copy of bars with every column of every bar after position t changed."""
+    rng = np.random.default_rng(seed)
+    out = bars.copy()
+    k = len(bars) - t - 1
+    factor = np.exp(rng.normal(0.0, 0.03, k))
+    for col in ("open", "high", "low", "close"):
+        out.iloc[t + 1 :, out.columns.get_loc(col)] = bars[col].to_numpy()[t + 1 :] * factor
+    out.iloc[t + 1 :, out.columns.get_loc("volume")] = rng.lognormal(15.0, 1.0, k).round()
+    return out
+
+
+# ---------------------------------------------------------------- spec
+
+
+def test_spec_dict_round_trip_is_json_able():
+    spec = FeatureSpec(return_lags=(5, 1, 3), garch=True, normalize="rolling")
+    data = json.loads(json.dumps(spec.to_dict()))
+    assert FeatureSpec.from_dict(data) == spec
+    assert data["return_lags"] == [1, 3, 5]
+
+
+def test_spec_always_has_ret_1_first():
+    spec = FeatureSpec(return_lags=(5, 20))
+    assert spec.return_lags == (1, 5, 20)
+    assert spec.columns()[0] == "ret_1"
+
+
+def test_spec_from_toml_reads_table_and_top_level(tmp_path):
+    table = tmp_path / "a.toml"
+    table.write_text("[features]\nreturn_lags = [1, 4]\ngarch = true\n")
+    flat = tmp_path / "b.toml"
+    flat.write_text('rsi_window = 10\nnormalize = "rolling"\n')
+    assert FeatureSpec.from_toml(table) == FeatureSpec(return_lags=(1, 4), garch=True)
+    assert FeatureSpec.from_toml(flat) == FeatureSpec(rsi_window=10, normalize="rolling")
+
+
+@pytest.mark.parametrize(
+    "data, word",
+    [
+        ({"rsi_windw": 3}, "rsi_windw"),
+        ({"rsi_window": 0}, "rsi_window"),
+        ({"return_lags": [1, -2]}, "return_lags"),
+        ({"normalize": "global"}, "normalize"),
+        ({"macd_fast": 30}, "macd_fast"),
+        ({"garch": "yes"}, "garch"),
+        ({"vol_windows": [1]}, "vol_windows"),
+    ],
+)
+def test_spec_rejects_bad_options_naming_them(data, word):
+    with pytest.raises(ConfigError, match=word):
+        FeatureSpec.from_dict(data)
+
+
+def test_spec_from_toml_bad_file(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("return_lags = [1,\n")
+    with pytest.raises(ConfigError, match="TOML"):
+        FeatureSpec.from_toml(bad)
+    with pytest.raises(ConfigError, match="cannot read"):
+        FeatureSpec.from_toml(tmp_path / "missing.toml")
+
+
+# ---------------------------------------------------------------- values
+
+
+@pytest.mark.parametrize("name", SPECS)
+def test_warmup_matches_first_complete_row(name):
+    spec = SPECS[name]
+    bars = random_walk_bars(600, seed=3)
+    feats = FeaturePipeline(spec).fit_transform(bars)
+    complete = feats.notna().all(axis=1).to_numpy()
+    assert list(feats.columns) == spec.columns()
+    assert feats.index.equals(bars.index)
+    assert not complete[: spec.warmup].any()
+    assert complete[spec.warmup :].all()
+    # Warm-up rows are NaN in every column, not just some.
+    assert feats.iloc[: spec.warmup].isna().all().all()
+
+
+def test_raw_values_match_hand_computation():
+    bars = random_walk_bars(300, seed=1)
+    spec = FeatureSpec(return_lags=(1, 5), day_of_week=True)
+    raw = FeaturePipeline(spec).fit(bars).raw(bars)
+    c, o, h, lo = (bars[k].to_numpy() for k in ("close", "open", "high", "low"))
+    t = 100
+    assert raw["ret_1"].iloc[t] == pytest.approx(np.log(c[t] / c[t - 1]))
+    assert raw["ret_5"].iloc[t] == pytest.approx(np.log(c[t] / c[t - 5]))
+    assert raw["gap"].iloc[t] == pytest.approx(np.log(o[t] / c[t - 1]))
+    assert raw["hl_range"].iloc[t] == pytest.approx(np.log(h[t] / lo[t]))
+    r = np.diff(np.log(c))
+    assert raw["rvol_20"].iloc[t] == pytest.approx(np.std(r[t - 20 : t], ddof=1))
+    window = c[t - 19 : t + 1]
+    mid, sd = window.mean(), window.std(ddof=1)
+    assert raw["bb_pctb"].iloc[t] == pytest.approx((c[t] - (mid - 2 * sd)) / (4 * sd))
+    assert raw["rsi"].dropna().between(0, 100).all()
+    angle = 2 * np.pi * bars.index[t].dayofweek / 7
+    assert raw["dow_sin"].iloc[t] == pytest.approx(np.sin(angle))
+
+
+def test_flat_prices_and_zero_volume_stay_finite():
+    bars = random_walk_bars(200, seed=2)
+    bars[["open", "high", "low", "close"]] = 50.0
+    bars["volume"] = 0.0
+    feats = FeaturePipeline().fit_transform(bars)
+    body = feats.iloc[FeatureSpec.default().warmup :]
+    assert np.isfinite(body.to_numpy()).all()
+
+
+def test_ret_1_sign_is_preserved_and_other_columns_centred_on_fit_span():
+    bars = ar1_bars(800, seed=4)
+    pipe = FeaturePipeline().fit(bars)
+    feats = pipe.transform(bars).dropna()
+    raw = pipe.raw(bars).loc[feats.index]
+    assert (np.sign(feats["ret_1"]) == np.sign(raw["ret_1"])).all()
+    # The fit-span rows are standardised: mean 0, std 1 (except uncentred ret_1).
+    others = feats.drop(columns="ret_1")
+    np.testing.assert_allclose(others.mean(), 0.0, atol=1e-9)
+    np.testing.assert_allclose(others.std(ddof=0), 1.0, atol=1e-9)
+    assert feats["ret_1"].mean() != pytest.approx(0.0, abs=1e-6)
+
+
+# ---------------------------------------------------------------- no look-ahead
+
+
+@pytest.mark.parametrize("name", SPECS)
+def test_every_feature_at_t_ignores_bars_after_t(name):
+    spec = SPECS[name]
+    bars = random_walk_bars(900, seed=5)
+    pipe = FeaturePipeline(spec).fit(bars.iloc[:500])
+    for t in (spec.warmup + 5, 640, 820):
+        changed = _perturb_after(bars, t)
+        a = pipe.transform(bars)
+        b = pipe.transform(changed)
+        pd.testing.assert_frame_equal(a.iloc[: t + 1], b.iloc[: t + 1])
+        # The perturbation is real: every price/volume-driven column moves after t.
+        moved = (a.iloc[t + 1 :] - b.iloc[t + 1 :]).abs().max()
+        driven = [c for c in spec.columns() if not c.startswith("dow_")]
+        assert (moved[driven] > 0).all(), moved[moved == 0]
+
+
+@pytest.mark.parametrize("name", SPECS)
+def test_transform_of_a_prefix_equals_prefix_of_transform(name):
+    spec = SPECS[name]
+    bars = random_walk_bars(700, seed=6)
+    pipe = FeaturePipeline(spec).fit(bars.iloc[:400])
+    full = pipe.transform(bars)
+    for stop in (450, 600):
+        pd.testing.assert_frame_equal(pipe.transform(bars.iloc[:stop]), full.iloc[:stop])
+
+
+@pytest.mark.parametrize("name", ["default", "garch_dow"])
+def test_scaler_fitted_on_span_a_ignores_what_follows_a(name):
+    spec = SPECS[name]
+    bars = random_walk_bars(1000, seed=8)
+    other = _perturb_after(bars, 599, seed=9)
+    span_a = slice(0, 600)
+    fit_a = FeaturePipeline(spec).fit(bars.iloc[span_a])
+    fit_a_other = FeaturePipeline(spec).fit(other.iloc[span_a])
+    # Same span A, different futures: identical transforms of A and of the futures' own A.
+    pd.testing.assert_frame_equal(
+        fit_a.transform(bars).iloc[span_a], fit_a_other.transform(other).iloc[span_a]
+    )
+    pd.testing.assert_frame_equal(fit_a.transform(bars.iloc[span_a]), fit_a.transform(other).iloc[span_a])
+    # Fitting on A plus its future does change the scaling: fit really uses only its input.
+    fit_all = FeaturePipeline(spec).fit(bars)
+    assert not np.allclose(
+        fit_all.transform(bars).iloc[span_a].dropna(), fit_a.transform(bars).iloc[span_a].dropna()
+    )
+
+
+def test_garch_parameters_come_from_fit_span_only():
+    rng = np.random.default_rng(10)
+    # Volatility clustering (calm and wild regimes of 50 bars) so GARCH has something to fit,
+    # then triple volatility after bar 700.
+    sigma = np.repeat(rng.choice([0.005, 0.02], 24), 50)
+    sigma[701:] *= 3
+    bars = bars_from_returns(rng.normal(0.0, 1.0, 1200) * sigma, seed=10)
+    spec = FeatureSpec(garch=True)
+    a = FeaturePipeline(spec).fit(bars.iloc[:701])
+    b = FeaturePipeline(spec).fit(bars)
+    assert a.garch_params_ != b.garch_params_
+    assert a.garch_params_.alpha > 0.01
+    va = a.raw(bars)["garch_vol"]
+    vb = FeaturePipeline(spec).fit(bars.iloc[:701]).raw(bars.iloc[:701])["garch_vol"]
+    pd.testing.assert_series_equal(va.iloc[:701], vb)
+    # The recursion tracks the wilder returns with the old, fixed parameters.
+    assert va.iloc[800:].mean() > 2 * va.iloc[100:700].mean()
+
+
+# ---------------------------------------------------------------- errors and imports
+
+
+def test_bad_bars_raise_data_error():
+    bars = random_walk_bars(100)
+    with pytest.raises(DataError, match="volume"):
+        FeaturePipeline().fit(bars.drop(columns="volume"))
+    bad = bars.copy()
+    bad.iloc[10, bad.columns.get_loc("close")] = np.nan
+    with pytest.raises(DataError, match="prices"):
+        FeaturePipeline().fit(bad)
+    with pytest.raises(DataError, match="sorted"):
+        FeaturePipeline().fit(bars.iloc[::-1])
+    with pytest.raises(DataError, match="DatetimeIndex"):
+        FeaturePipeline().fit(bars.reset_index())
+
+
+def test_too_short_fit_span_and_transform_before_fit():
+    bars = random_walk_bars(30)
+    with pytest.raises(ConfigError, match="warm-up"):
+        FeaturePipeline().fit(bars)
+    with pytest.raises(ConfigError, match="before fit"):
+        FeaturePipeline().transform(bars)
+    with pytest.raises(ConfigError, match="spec"):
+        FeaturePipeline(spec=3)
+
+
+def test_importing_features_and_evaluate_does_not_import_tensorflow():
+    code = (
+        "import sys, forecast.features, forecast.evaluate, forecast.features.garch\n"
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n"
+        "assert 'arch' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

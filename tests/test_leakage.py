@@ -1,0 +1,117 @@
+"""The four look-ahead tests, run through the model registry.
+
+1. On a random walk every model's walk-forward accuracy is within 3 standard errors of 0.5.
+2. On AR(1) returns (phi = 0.8, today's sign predicts tomorrow's ~79% of the time) the MLP,
+   LSTM and logistic regression reach at least 0.70 out of sample.
+3. Shuffling the training labels takes that skill back to chance.
+4. Changing bars after date t changes no prediction dated t or earlier.
+
+Networks are tiny and trained for a few epochs over two or three folds to stay fast on CPU.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecast.data.synthetic import ar1_bars, random_walk_bars
+from forecast.evaluate import direction_metrics, walk_forward
+from forecast.features import FeatureSpec
+
+FAST = {
+    "mlp": {"hidden_units": (16,), "epochs": 8, "patience": 3, "learning_rate": 0.01},
+    "lstm": {"units": (8,), "epochs": 8, "patience": 3, "learning_rate": 0.01},
+    "gbm": {"max_iter": 50},
+}
+ALL_MODELS = ("mlp", "lstm", "logreg", "gbm", "majority", "momentum")
+LEARNERS = ("mlp", "lstm", "logreg")
+SCHEDULE = dict(window=5, test_days=600, retrain_every=300, seed=0)
+
+
+def _run(bars, name, **kw):
+    return walk_forward(bars, name, model_params=FAST.get(name), **{**SCHEDULE, **kw})
+
+
+def _accuracy(pred: pd.DataFrame) -> tuple[float, float, int]:
+    """Accuracy, its standard error under a fair coin, and n."""
+    m = direction_metrics(pred["prob_up"], pred["actual_up"])
+    return m["accuracy"], math.sqrt(0.25 / m["n"]), m["n"]
+
+
+@pytest.fixture(scope="module")
+def ar1():
+    return ar1_bars(3000, phi=0.8, seed=0)
+
+
+@pytest.fixture(scope="module")
+def ar1_predictions(ar1):
+    return {name: _run(ar1, name) for name in LEARNERS}
+
+
+@pytest.mark.parametrize("name", ALL_MODELS)
+def test_random_walk_is_not_predictable(name):
+    pred = _run(random_walk_bars(3000, seed=1), name)
+    acc, se, n = _accuracy(pred)
+    assert n >= 590
+    assert abs(acc - 0.5) < 3 * se, f"{name}: accuracy {acc:.3f} on a random walk (se {se:.3f})"
+
+
+@pytest.mark.parametrize("name", LEARNERS)
+def test_ar1_direction_is_learnt(ar1_predictions, name):
+    acc, _, _ = _accuracy(ar1_predictions[name])
+    assert acc >= 0.70, f"{name}: accuracy {acc:.3f} on AR(1) phi=0.8"
+
+
+@pytest.mark.parametrize("name", ["mlp", "logreg"])
+def test_shuffled_training_labels_give_chance(ar1, ar1_predictions, name):
+    shuffled = _run(ar1, name, shuffle_train_labels=True)
+    acc, se, _ = _accuracy(shuffled)
+    assert abs(acc - 0.5) < 3 * se, f"{name}: accuracy {acc:.3f} with shuffled labels"
+    # Same dates, same features: only the labels' link to the features was broken.
+    assert shuffled.index.equals(ar1_predictions[name].index)
+    assert _accuracy(ar1_predictions[name])[0] - acc > 0.15
+
+
+def _change_after(bars: pd.DataFrame, t: int, seed: int = 3) -> pd.DataFrame:
+    """Bars after position t replaced by an unrelated path (every column changes)."""
+    rng = np.random.default_rng(seed)
+    out = bars.copy()
+    k = len(bars) - t - 1
+    shock = np.exp(np.cumsum(rng.normal(0.002, 0.03, k)))
+    out.iloc[t + 1 :, :4] = bars.iloc[t + 1 :, :4].to_numpy() * shock[:, None]
+    out.iloc[t + 1 :, 4] = rng.lognormal(16.0, 1.0, k).round()
+    return out
+
+
+# Offsets of t from the end: 160 is the first test day, 120 mid-way through the first of
+# two 80-day blocks, 81 its last day (the second block's model then trains on labels up to
+# close[t - 2]).
+@pytest.mark.parametrize(
+    "name, spec, train_window, offsets",
+    [
+        ("logreg", None, None, (160, 120, 81)),
+        ("gbm", FeatureSpec(garch=True, day_of_week=True), 400, (160, 120, 81)),
+        ("mlp", FeatureSpec(normalize="rolling", scale_window=60), None, (120,)),
+        ("lstm", None, 400, (120,)),
+    ],
+)
+def test_future_bars_do_not_change_past_predictions(name, spec, train_window, offsets):
+    bars = ar1_bars(800, phi=0.5, seed=4)
+    kw = dict(spec=spec, train_window=train_window, test_days=160, retrain_every=80, min_train=300, horizon=2)
+    base = _run(bars, name, **kw)
+    for t in (len(bars) - k for k in offsets):
+        changed = _run(_change_after(bars, t), name, **kw)
+        date_t = bars.index[t]
+        before = base.loc[:date_t]
+        assert len(before) > 0 and before.index.equals(changed.loc[:date_t].index)
+        np.testing.assert_array_equal(
+            before["prob_up"].to_numpy(),
+            changed.loc[:date_t, "prob_up"].to_numpy(),
+            err_msg=f"{name}: a prediction dated <= {date_t.date()} moved with later bars",
+        )
+        # The change was real: some later prediction moved.
+        after_a, after_b = base["prob_up"].iloc[len(before) :], changed["prob_up"].iloc[len(before) :]
+        assert not np.array_equal(after_a.to_numpy(), after_b.to_numpy())
