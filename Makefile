@@ -17,7 +17,7 @@ $(BIN)/fcast: pyproject.toml
 setup: $(BIN)/fcast
 
 run: setup
-	$(BIN)/fcast data show $(TICKER)
+	$(BIN)/fcast backtest $(TICKER)
 
 test: setup
 	$(BIN)/python -m pytest

@@ -5,8 +5,8 @@ TensorFlow)::
 
     import forecast as fc
     bars = fc.load("^GSPC", source="sample")
-    report = fc.evaluate(bars, "mlp", test_days=252)       # model vs baselines
-    result = fc.backtest(bars, model="mlp", strategy="long-only")
+    report = fc.evaluate_model(bars, "mlp", test_days=252)   # model vs baselines
+    result = fc.run_backtest(bars, model="mlp", strategy="long-only")
     fig = fc.plot_equity(result)
 """
 
@@ -16,13 +16,13 @@ __version__ = "0.1.0"
 
 _API = {
     "load": "forecast.api",
-    "features": "forecast.api",
+    "build_features": "forecast.api",
     "make_forecaster": "forecast.api",
     "model_params_for": "forecast.api",
     "walk_forward": "forecast.api",
-    "evaluate": "forecast.api",
+    "evaluate_model": "forecast.api",
     "train": "forecast.api",
-    "backtest": "forecast.api",
+    "run_backtest": "forecast.api",
     "plot_equity": "forecast.api",
     "predict": "forecast.training",
     "save_trained": "forecast.training",

@@ -1,5 +1,9 @@
 """The public Python API: what the CLI and the notebooks call.
 
+Function names differ from the subpackages (`forecast.evaluate`, `forecast.backtest`,
+`forecast.features`) on purpose: an attribute of the `forecast` package named like a
+subpackage would be replaced by the module as soon as that subpackage is imported.
+
 Every function returns pandas objects (or small dataclasses holding them). TensorFlow is
 imported only when a Keras model trains or predicts.
 """
@@ -36,7 +40,7 @@ def load(
     return adjusted(bars)
 
 
-def features(bars: pd.DataFrame, spec=None) -> pd.DataFrame:
+def build_features(bars: pd.DataFrame, spec=None) -> pd.DataFrame:
     """The feature table of `bars`, scaled on `bars` themselves (for exploration only:
     evaluation refits the scaling on each training span)."""
     from forecast.features import FeaturePipeline
@@ -68,7 +72,7 @@ def walk_forward(bars: pd.DataFrame, model: str | Any = "lstm", **kwargs) -> pd.
     return _walk_forward(bars, model, **kwargs)
 
 
-def evaluate(bars: pd.DataFrame, model: str | Any = "lstm", **kwargs):
+def evaluate_model(bars: pd.DataFrame, model: str | Any = "lstm", **kwargs):
     """Walk-forward evaluation of `model` beside every baseline on identical dates.
 
     Returns an `EvaluationReport` (`.metrics` table, `.predictions`, `.to_dict()`).
@@ -85,7 +89,7 @@ def train(bars: pd.DataFrame, model: str | Any = "lstm", **kwargs):
     return train_model(bars, model, **kwargs)
 
 
-def backtest(
+def run_backtest(
     bars: pd.DataFrame,
     predictions: pd.DataFrame | None = None,
     *,
@@ -106,7 +110,7 @@ def backtest(
     `broker_kwargs`: cash, commission, commission_per_share, min_commission, slippage,
     risk_free. The result also carries `forecast_metrics` of the predictions used.
     """
-    from forecast.backtest import run_backtest
+    from forecast.backtest import run_backtest as _run_backtest
     from forecast.evaluate import direction_metrics, next_day_returns
 
     if predictions is None:
@@ -121,7 +125,7 @@ def backtest(
                 bars, model, model_params=model_params, progress=progress,
                 **(walk_forward_kwargs or {}),
             )
-    result = run_backtest(bars, predictions, strategy, params, **broker_kwargs)
+    result = _run_backtest(bars, predictions, strategy, params, **broker_kwargs)
     result.model = predictions.attrs.get("model", model if isinstance(model, str) else None)
     nxt = next_day_returns(bars).reindex(predictions.index)
     result.forecast_metrics = direction_metrics(

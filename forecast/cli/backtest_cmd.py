@@ -69,8 +69,7 @@ def backtest(
     plot: bool = typer.Option(True, "--plot/--no-plot", help="Write equity.png with --output."),
 ):
     """Backtest a strategy driven by out-of-sample predictions, beside buy-and-hold."""
-    from forecast.api import backtest as backtest_api
-    from forecast.api import load, model_params_for
+    from forecast.api import load, model_params_for, run_backtest
     from strategies import load_strategy, parse_params
 
     cls = load_strategy(strategy)  # bad strategies and parameters fail before any training
@@ -88,7 +87,7 @@ def backtest(
                         start=None if model_path else start, end=end)
             label = f"{bars.attrs['ticker']}: walk-forward {model}"
             with o.fold_progress(label, enabled=not as_json and not model_path) as progress:
-                result = backtest_api(
+                result = run_backtest(
                     bars, model=model, model_params=model_params, model_path=model_path,
                     strategy=cls, params=params, walk_forward_kwargs=wf, progress=progress,
                     cash=cash, commission=commission, slippage=slippage,

@@ -135,14 +135,13 @@ def evaluate(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ):
     """Walk-forward evaluation of a model beside every baseline, on identical dates."""
-    from forecast.api import evaluate as evaluate_api
-    from forecast.api import model_params_for
+    from forecast.api import evaluate_model, model_params_for
 
     params = model_params_for(model, epochs=epochs, seed=seed, device=device)
     bars = _bars(ctx, ticker, source, file, start, end)
     wf = o.walk_forward_kwargs(window, seed, test_days, folds, retrain_every)
     with o.fold_progress(f"walk-forward {model} + baselines", enabled=not as_json) as progress:
-        report = evaluate_api(bars, model, model_params=params, progress=progress, **wf)
+        report = evaluate_model(bars, model, model_params=params, progress=progress, **wf)
     summary = report.to_dict()
     if as_json:
         print(json.dumps(summary, indent=2))

@@ -1,0 +1,45 @@
+"""The public API surface: cheap to import, every name a callable, not a shadowing module."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import types
+
+import forecast as fc
+
+
+def test_public_names_resolve_after_subpackages_are_imported():
+    import forecast.backtest  # noqa: F401 - importing subpackages must not shadow API names
+    import forecast.evaluate  # noqa: F401
+    import forecast.features  # noqa: F401
+
+    for name in fc.__all__:
+        value = getattr(fc, name)
+        assert not isinstance(value, types.ModuleType), name
+        assert value.__doc__, f"{name} has no docstring"
+
+
+def test_import_forecast_does_not_import_tensorflow():
+    code = (
+        "import sys, forecast as fc; fc.load('^GSPC', source='sample'); "
+        "import forecast.evaluate, forecast.backtest, strategies; "
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_api_round_trip_on_generated_data():
+    from forecast.data.synthetic import random_walk_bars
+
+    bars = random_walk_bars(700, seed=2)
+    feats = fc.build_features(bars)
+    assert feats.columns[0] == "ret_1" and len(feats) == len(bars)
+    report = fc.evaluate_model(bars, "logreg", test_days=126, retrain_every=63)
+    assert list(report.metrics.index) == ["logreg", "majority", "momentum", "gbm"]
+    result = fc.run_backtest(bars, report.predictions["logreg"], strategy="long-only")
+    assert result.model == "logreg"
+    assert set(result.forecast_metrics) >= {"accuracy", "accuracy_se", "p_value"}
+    fig = fc.plot_equity(result)
+    assert len(fig.axes) == 2

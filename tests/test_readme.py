@@ -1,0 +1,79 @@
+"""Every `fcast` example in the README runs as shown (offline, on generated data)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+from forecast.cli.app import main
+from forecast.data.synthetic import random_walk_bars
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def _blocks(lang: str) -> list[str]:
+    return re.findall(rf"```{lang}\n(.*?)```", README.read_text(), flags=re.S)
+
+
+def _commands() -> list[str]:
+    lines = []
+    for block in _blocks("bash"):
+        for line in block.splitlines():
+            line = line.split("  #")[0].strip()
+            if line.startswith("fcast "):
+                lines.append(line)
+    return lines
+
+
+COMMANDS = _commands()
+
+
+def test_readme_has_an_example_of_each_command():
+    joined = "\n".join(COMMANDS)
+    for sub in ("data import", "data fetch", "data list", "data show", "data sample",
+                "models list", "strategies list", "evaluate", "train", "backtest"):
+        assert f"fcast {sub}" in joined, f"README shows no `fcast {sub}` example"
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    """A working folder laid out like the README assumes, with generated AAPL bars."""
+    root = tmp_path_factory.mktemp("readme")
+    work = root / "project"
+    work.mkdir()
+    shared = root / "shared" / "data" / "daily"
+    shared.mkdir(parents=True)
+    frame = random_walk_bars(2000, seed=11, start="2010-01-04").rename(columns=str.title)
+    frame.index.name = "Date"
+    frame.to_csv(shared / "AAPL.csv")
+    (work / "my_strategies.py").write_text(_blocks("python")[1])
+    return work
+
+
+def test_readme_commands_run_as_shown(workdir, monkeypatch, capsys):
+    home = workdir / "home"
+    monkeypatch.setenv("FCAST_HOME", str(home))
+    monkeypatch.chdir(workdir)
+    for line in COMMANDS:
+        args = shlex.split(line.replace("~/.local/share/fcast", str(home)))[1:]
+        code = main(args)
+        captured = capsys.readouterr()
+        if args[:2] == ["data", "fetch"]:  # no network here: one clear line
+            assert code == 1 and "cannot reach Yahoo Finance" in captured.err, line
+            continue
+        assert code == 0, f"{line}\n{captured.err}"
+        assert "Traceback" not in captured.err
+    assert (workdir / "out" / "gspc" / "equity.png").is_file()
+
+
+def test_readme_python_example_runs(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    code = _blocks("python")[0]
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - our own README
+    assert namespace["result"].metrics["strategy"]["sharpe"] is not None
+    assert os.path.basename(README) == "README.md"
