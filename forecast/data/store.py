@@ -11,7 +11,7 @@ import json
 import os
 import tempfile
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -72,7 +72,7 @@ class Store:
             first=str(frame.index[0].date()),
             last=str(frame.index[-1].date()),
             rows=len(frame),
-            fetched_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
         )
         table = pa.Table.from_pandas(frame, preserve_index=True)
         meta = dict(table.schema.metadata or {})
