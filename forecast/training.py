@@ -17,7 +17,6 @@ import pandas as pd
 
 from forecast.errors import ConfigError
 from forecast.features import FeaturePipeline, FeatureSpec, make_target, make_windows
-from forecast.features.garch import GarchParams
 
 
 @dataclass
@@ -45,7 +44,7 @@ class TrainedModel:
         """What the JSON sidecar records beside the model."""
         return {
             "feature_spec": self.pipeline.spec.to_dict(),
-            "pipeline_state": pipeline_state(self.pipeline),
+            "pipeline_state": self.pipeline.state_dict(),
             "window": self.window,
             "horizon": self.horizon,
             "threshold": self.threshold,
@@ -159,7 +158,7 @@ def load_trained(path: str | Path, expected_spec: FeatureSpec | dict | None = No
     model, side = load_model(path, expected_spec=expected_spec)
     if "pipeline_state" not in side:
         raise ConfigError(f"{path} was not saved by `fcast train` (no feature scaling stored)")
-    pipeline = pipeline_from_state(FeatureSpec.from_dict(side["feature_spec"]), side["pipeline_state"])
+    pipeline = FeaturePipeline.from_state(side["feature_spec"], side["pipeline_state"])
     return TrainedModel(
         model=model,
         pipeline=pipeline,
@@ -172,43 +171,3 @@ def load_trained(path: str | Path, expected_spec: FeatureSpec | dict | None = No
         ticker=side.get("ticker"),
         metrics=side.get("metrics") or {},
     )
-
-
-def pipeline_state(pipeline: FeaturePipeline) -> dict:
-    """The fitted statistics of a pipeline, JSON-able."""
-    def scaler(s):
-        if s is None:
-            return None
-        return {k: getattr(s, k).tolist() for k in ("mean_", "scale_", "var_")
-                if getattr(s, k, None) is not None} | {"n_features_in_": int(s.n_features_in_)}
-
-    garch = pipeline.garch_params_
-    return {
-        "scaler": scaler(pipeline._scaler),
-        "ret_scaler": scaler(pipeline._ret_scaler),
-        "garch": None if garch is None else dict(vars(garch)),
-    }
-
-
-def pipeline_from_state(spec: FeatureSpec, state: dict) -> FeaturePipeline:
-    """Rebuild a fitted pipeline from `pipeline_state` output."""
-    from sklearn.preprocessing import StandardScaler
-
-    def scaler(d, with_mean=True):
-        if d is None:
-            return None
-        s = StandardScaler(with_mean=with_mean)
-        for k, v in d.items():
-            setattr(s, k, np.asarray(v) if isinstance(v, list) else v)
-        if "mean_" not in d:
-            s.mean_ = None
-        s.n_samples_seen_ = 1
-        return s
-
-    pipe = FeaturePipeline(spec)
-    pipe._scaler = scaler(state.get("scaler"))
-    pipe._ret_scaler = scaler(state.get("ret_scaler"), with_mean=False)
-    if state.get("garch") is not None:
-        pipe.garch_params_ = GarchParams(**state["garch"])
-    pipe._fitted = True
-    return pipe

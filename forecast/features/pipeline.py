@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 from sklearn.preprocessing import StandardScaler
@@ -94,6 +96,56 @@ class FeaturePipeline:
         if self.spec.garch and self.garch_params_ is None:
             raise ConfigError("GARCH features need FeaturePipeline.fit before raw()")
         return self._raw(bars)
+
+    def state_dict(self) -> dict:
+        """The fitted statistics (scalers, GARCH parameters) as JSON-able data.
+
+        Saved beside a trained model so that later predictions scale features exactly as
+        training did, without pickles.
+        """
+        if not self._fitted:
+            raise ConfigError("FeaturePipeline.state_dict was called before fit")
+
+        def scaler(s: StandardScaler | None):
+            if s is None:
+                return None
+            mean = None if s.mean_ is None else s.mean_.tolist()
+            return {"mean_": mean, "scale_": s.scale_.tolist(), "var_": s.var_.tolist()}
+
+        garch = self.garch_params_
+        return {
+            "scaler": scaler(self._scaler),
+            "ret_scaler": scaler(self._ret_scaler),
+            "garch": None if garch is None else dataclasses.asdict(garch),
+        }
+
+    @classmethod
+    def from_state(cls, spec: FeatureSpec | dict, state: dict) -> FeaturePipeline:
+        """A fitted pipeline rebuilt from `state_dict()` output."""
+        pipe = cls(spec)
+
+        def scaler(d: dict | None, with_mean: bool) -> StandardScaler | None:
+            if d is None:
+                return None
+            s = StandardScaler(with_mean=with_mean)
+            s.mean_ = None if d["mean_"] is None else np.asarray(d["mean_"], dtype="float64")
+            s.scale_ = np.asarray(d["scale_"], dtype="float64")
+            s.var_ = np.asarray(d["var_"], dtype="float64")
+            s.n_features_in_ = len(s.scale_)
+            s.n_samples_seen_ = 1
+            return s
+
+        try:
+            pipe._scaler = scaler(state.get("scaler"), True)
+            pipe._ret_scaler = scaler(state.get("ret_scaler"), False)
+            if state.get("garch") is not None:
+                pipe.garch_params_ = GarchParams(**state["garch"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(f"saved feature scaling is unreadable: {exc}") from None
+        if pipe.spec.normalize == "fit" and pipe._scaler is None:
+            raise ConfigError("saved feature scaling is missing for a 'fit'-normalized spec")
+        pipe._fitted = True
+        return pipe
 
     def _raw(self, bars: pd.DataFrame) -> pd.DataFrame:
         raw = raw_features(bars, self.spec)
