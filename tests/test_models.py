@@ -183,9 +183,19 @@ def test_momentum_reads_sign_of_latest_return_only():
     X[:, -1, 0] = [0.5, -0.2, 0.0, 1e-9]
     X[:, 0, 0] = [-1.0, 1.0, 1.0, -1.0]  # earlier rows disagree: must be ignored
     X[:, -1, 1] = [-1.0, 1.0, 1.0, -1.0]  # other features too
-    model = make_model("momentum").fit(X, [0, 1, 0, 1])
-    np.testing.assert_array_equal(model.predict_proba(X)[:, 1], [1.0, 0.0, 0.0, 1.0])
+    model = make_model("momentum").fit(X, [1, 0, 0, 0])  # the sign rule hits 3 of 4
+    assert model.hit_rate_ == 0.75
+    np.testing.assert_allclose(model.predict_proba(X)[:, 1], [0.75, 0.25, 0.25, 0.75])
     np.testing.assert_array_equal(model.predict(X), [1, 0, 0, 1])
+
+
+def test_momentum_confidence_stays_above_a_coin_flip():
+    X = np.zeros((4, 3, 2))
+    X[:, -1, 0] = [0.5, -0.2, 0.3, -1.0]
+    # The rule misses every training day; its decisions stay the sign rule's.
+    model = make_model("momentum").fit(X, [0, 1, 0, 1])
+    assert 0.5 < model.hit_rate_ < 0.51
+    np.testing.assert_array_equal(model.predict(X), [1, 0, 1, 0])
 
 
 def test_logreg_scaler_is_learned_on_training_samples_only():

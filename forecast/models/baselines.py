@@ -72,20 +72,26 @@ class MajorityBaseline(_Baseline):
 class MomentumBaseline(_Baseline):
     """Tomorrow repeats today: up when the latest one-day return `X[:, -1, 0]` is positive.
 
-    Probabilities are hard 0/1 (the rule has no confidence); a zero return counts as down.
+    The decision is the sign rule alone (a zero return counts as down). Its confidence is
+    the rule's hit rate on the training span, kept strictly inside (0.5, 1): P(up) is that
+    rate after an up day and one minus it after a down day. Hard 0/1 probabilities would
+    make log loss and Brier score meaningless without changing a single decision.
     """
 
     description = "previous-day sign: up if the latest 1-day return > 0"
 
     def fit(self, X, y):
-        """Nothing to learn; checks the inputs and records their shape."""
-        self._start_fit(X, y)
+        """Learn the sign rule's training hit rate (its confidence)."""
+        X, y = self._start_fit(X, y)
+        hits = float(((X[:, -1, 0] > 0).astype(np.int64) == y).mean())
+        self.hit_rate_ = min(max(hits, 0.501), 0.999)
         return self
 
     def predict_proba(self, X) -> np.ndarray:
-        """Probabilities `(n, 2)`: P(up) = 1 where the latest `ret_1` (column 0) is > 0."""
+        """Probabilities `(n, 2)`: P(up) = hit rate where the latest `ret_1` is > 0."""
         X = self._check_predict(X)
-        p = (X[:, -1, 0] > 0).astype(np.float64)
+        up = X[:, -1, 0] > 0
+        p = np.where(up, self.hit_rate_, 1.0 - self.hit_rate_)
         return np.column_stack([1.0 - p, p])
 
 
