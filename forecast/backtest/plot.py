@@ -6,10 +6,11 @@ from pathlib import Path
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import PercentFormatter
 
 
 def equity_figure(result) -> Figure:
-    """A Figure of strategy and buy-and-hold equity, with the strategy's drawdown below.
+    """A Figure of strategy and buy-and-hold equity on top, both drawdowns below.
 
     Built on the Agg canvas directly, leaving pyplot's global state alone; notebooks
     display the returned Figure as they would any other.
@@ -25,8 +26,13 @@ def equity_figure(result) -> Figure:
     top.set_title(f"{result.ticker or ''} {result.strategy}{model}".strip())
     top.legend(loc="best")
     drawdown = eq["strategy"] / eq["strategy"].cummax() - 1.0
-    bottom.fill_between(eq.index, drawdown.to_numpy(), 0.0, color="tab:red", alpha=0.4)
+    bench_dd = eq["benchmark"] / eq["benchmark"].cummax() - 1.0
+    bottom.fill_between(eq.index, drawdown.to_numpy(), 0.0, color="tab:red", alpha=0.4,
+                        label="strategy")
+    bottom.plot(eq.index, bench_dd.to_numpy(), color="tab:orange", lw=1, label="buy-and-hold")
+    bottom.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     bottom.set_ylabel("drawdown")
+    bottom.legend(loc="lower left", fontsize=8)
     fig.tight_layout()
     return fig
 
