@@ -151,3 +151,26 @@ def test_zero_trades_is_reported_not_an_error(capsys, stored, tmp_path):
                          f"{path}:Flat", *FAST)
     assert code == 0, err
     assert "no trades" in out
+
+
+def test_feature_spec_file_and_rolling_window(capsys, stored, tmp_path):
+    spec = tmp_path / "features.toml"
+    spec.write_text("[features]\nreturn_lags = [1, 2]\nmacd = false\nday_of_week = true\n")
+    code, out, err = run(capsys, "evaluate", "SYN", "--model", "logreg", "--json", "--features", spec,
+                         "--train-window", "300", *FAST)
+    assert code == 0, err
+    settings = json.loads(out)["settings"]
+    assert settings["train_window"] == 300
+    assert settings["spec"]["return_lags"] == [1, 2] and settings["spec"]["macd"] is False
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[features]\nrsi_window = -3\n")
+    code, _, err = run(capsys, "evaluate", "SYN", "--model", "logreg", "--features", bad, *FAST)
+    assert code == 1 and "rsi_window" in err
+
+
+def test_per_share_commission_with_minimum(capsys, stored):
+    code, out, err = run(capsys, "backtest", "SYN", "--model", "logreg", "--json",
+                         "--commission-per-share", "0.01", "--min-commission", "1.5", *FAST)
+    assert code == 0, err
+    settings = json.loads(out)["settings"]
+    assert settings["commission_per_share"] == 0.01 and settings["min_commission"] == 1.5

@@ -52,11 +52,17 @@ def backtest(
     cash: float = typer.Option(100_000.0, "--cash", min=0.0),
     commission: float = typer.Option(0.001, "--commission", min=0.0, help="Fraction of traded value."),
     slippage: float = typer.Option(0.0005, "--slippage", min=0.0, help="Fraction of the fill price."),
+    commission_per_share: float = typer.Option(
+        None, "--commission-per-share", min=0.0, help="Commission per share instead of a fraction."
+    ),
+    min_commission: float = typer.Option(0.0, "--min-commission", min=0.0, help="Minimum per fill."),
     window: int = o.Window,
     epochs: int = o.Epochs,
     test_days: int = o.TestDays,
     folds: int = o.Folds,
     retrain_every: int = o.RetrainEvery,
+    train_window: int = o.TrainWindow,
+    features: str = o.Features,
     model_path: str = typer.Option(
         None, "--model-path", help="Predict with a model saved by `fcast train` (no refits)."
     ),
@@ -77,7 +83,7 @@ def backtest(
     model_params = None if model_path else model_params_for(
         model, epochs=epochs, seed=seed, device=device
     )
-    wf = o.walk_forward_kwargs(window, seed, test_days, folds, retrain_every)
+    wf = o.walk_forward_kwargs(window, seed, test_days, folds, retrain_every, train_window, features)
     if model_path:
         wf = {"start": start}
     results, failures = [], []
@@ -91,6 +97,7 @@ def backtest(
                     bars, model=model, model_params=model_params, model_path=model_path,
                     strategy=cls, params=params, walk_forward_kwargs=wf, progress=progress,
                     cash=cash, commission=commission, slippage=slippage,
+                    commission_per_share=commission_per_share, min_commission=min_commission,
                 )
         except FcastError as exc:
             if len(tickers) == 1 or ctx.obj["debug"]:

@@ -57,6 +57,7 @@ def train(
     device: str = o.Device,
     source: str = o.Source,
     file: str = o.File,
+    features: str = o.Features,
     output: str = typer.Option(None, "--output", "-o", help="Where to save (default: the store)."),
 ):
     """Train a model on a span and save it (with its feature scaling) for later prediction."""
@@ -72,7 +73,8 @@ def train(
 
         err.print(f"device: {describe_device(device)}")
         callbacks = [_epoch_progress(params.get("epochs"))]
-    trained = train_api(bars, model, model_params=params, window=window, callbacks=callbacks)
+    trained = train_api(bars, model, model_params=params, window=window, callbacks=callbacks,
+                        spec=o.feature_spec(features))
     home = ctx.obj["store"].home
     ticker_name = bars.attrs["ticker"]
     stem = output or str(home / "models" / f"{ticker_name}-{model}")
@@ -130,6 +132,8 @@ def evaluate(
     test_days: int = o.TestDays,
     folds: int = o.Folds,
     retrain_every: int = o.RetrainEvery,
+    train_window: int = o.TrainWindow,
+    features: str = o.Features,
     source: str = o.Source,
     file: str = o.File,
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
@@ -139,7 +143,7 @@ def evaluate(
 
     params = model_params_for(model, epochs=epochs, seed=seed, device=device)
     bars = _bars(ctx, ticker, source, file, start, end)
-    wf = o.walk_forward_kwargs(window, seed, test_days, folds, retrain_every)
+    wf = o.walk_forward_kwargs(window, seed, test_days, folds, retrain_every, train_window, features)
     with o.fold_progress(f"walk-forward {model} + baselines", enabled=not as_json) as progress:
         report = evaluate_model(bars, model, model_params=params, progress=progress, **wf)
     summary = report.to_dict()

@@ -23,15 +23,33 @@ TestDays = typer.Option(
 )
 Folds = typer.Option(None, "--folds", min=1, help="Out-of-sample folds (test days = folds x retrain-every).")
 RetrainEvery = typer.Option(63, "--retrain-every", min=1, help="Refit every N days.")
+TrainWindow = typer.Option(
+    None, "--train-window", min=1, help="Rolling training window in bars (default: expanding)."
+)
+Features = typer.Option(None, "--features", help="TOML file declaring the feature spec.")
 
 
-def walk_forward_kwargs(window, seed, test_days, folds, retrain_every) -> dict:
+def feature_spec(path):
+    """The FeatureSpec of a TOML file, or None for the default spec."""
+    if path is None:
+        return None
+    from forecast.features import FeatureSpec
+
+    return FeatureSpec.from_toml(path)
+
+
+def walk_forward_kwargs(
+    window, seed, test_days, folds, retrain_every, train_window=None, features=None
+) -> dict:
     """Turn the CLI's walk-forward options into `walk_forward` keyword arguments."""
     if test_days is not None and folds is not None:
         raise typer.BadParameter("give --test-days or --folds, not both")
     if folds is not None:
         test_days = folds * retrain_every
-    return {"window": window, "seed": seed, "test_days": test_days, "retrain_every": retrain_every}
+    return {
+        "window": window, "seed": seed, "test_days": test_days, "retrain_every": retrain_every,
+        "train_window": train_window, "spec": feature_spec(features),
+    }
 
 
 @contextlib.contextmanager
