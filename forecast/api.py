@@ -132,6 +132,10 @@ def run_backtest(
     result.forecast_metrics = direction_metrics(
         predictions["prob_up"], predictions["actual_up"], nxt
     )
+    made = {k: v for k, v in predictions.attrs.items() if k not in ("model", "ticker")}
+    if model_path is not None:
+        made["model_path"] = str(model_path)
+    result.walk_forward = made or None
     return result
 
 

@@ -85,6 +85,8 @@ def test_backtest_writes_every_output(capsys, stored, tmp_path):
     metrics = json.loads((out_dir / "metrics.json").read_text())
     assert {"ticker", "model", "strategy", "benchmark", "start", "end", "first_fill"} <= set(metrics)
     assert metrics["model"] == "logreg" and metrics["strategy"]["name"] == "long-only"
+    assert metrics["forecast"]["n"] == 125 and 0 <= metrics["forecast"]["accuracy"] <= 1
+    assert metrics["walk_forward"]["test_days"] == 126 and metrics["walk_forward"]["seed"] == 0
     equity = pd.read_csv(out_dir / "equity.csv")
     assert list(equity.columns) == ["date", "strategy", "benchmark"]
     trades = pd.read_csv(out_dir / "trades.csv")

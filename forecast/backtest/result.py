@@ -38,6 +38,8 @@ class BacktestResult:
     fills: pd.DataFrame | None = None
     settings: dict = field(default_factory=dict)
     model: str | None = None
+    forecast_metrics: dict | None = None  # direction metrics of the predictions used
+    walk_forward: dict | None = None  # how the predictions were made (window, folds, seed...)
 
     def to_dict(self) -> dict:
         """The metrics.json content; JSON-safe (NaN and infinities become null)."""
@@ -51,6 +53,8 @@ class BacktestResult:
                 "end": self.end,
                 "first_fill": self.first_fill,
                 "settings": self.settings,
+                **({"forecast": self.forecast_metrics} if self.forecast_metrics is not None else {}),
+                **({"walk_forward": self.walk_forward} if self.walk_forward is not None else {}),
             }
         )
 

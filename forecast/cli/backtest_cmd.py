@@ -110,8 +110,7 @@ def backtest(
             folder = output / result.ticker if len(tickers) > 1 else output
             result.write(folder, plot=plot)
         if as_json:
-            print(json.dumps(result.to_dict() | {"forecast": _jsonable(result.forecast_metrics)},
-                             indent=2))
+            print(json.dumps(result.to_dict(), indent=2))
         else:
             render(result, output)
     if len(results) > 1 and not as_json:
@@ -141,12 +140,6 @@ def render(result, output) -> None:
         out.print("no trades: the strategy never took a position on these predictions")
     if output is not None:
         out.print(f"wrote {output}")
-
-
-def _jsonable(d: dict) -> dict:
-    import math
-
-    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()}
 
 
 def register(app: typer.Typer) -> None:
