@@ -176,3 +176,13 @@ def test_per_share_commission_with_minimum(capsys, stored):
     assert code == 0, err
     settings = json.loads(out)["settings"]
     assert settings["commission_per_share"] == 0.01 and settings["min_commission"] == 1.5
+
+
+def test_same_seed_same_numbers_different_seed_different(capsys, stored):
+    args = ["evaluate", "SYN", "--model", "mlp", "--epochs", "2", "--json", "--test-days", "63",
+            "--retrain-every", "63"]
+    first = json.loads(run(capsys, *args, "--seed", "3")[1])
+    again = json.loads(run(capsys, *args, "--seed", "3")[1])
+    other = json.loads(run(capsys, *args, "--seed", "4")[1])
+    assert first == again
+    assert (first["log_loss"], first["brier"]) != (other["log_loss"], other["brier"])
