@@ -101,6 +101,7 @@ def run_backtest(
     params: dict | list | None = None,
     walk_forward_kwargs: dict | None = None,
     progress: Callable[[int, int], None] | None = None,
+    callbacks: list | None = None,
     **broker_kwargs,
 ):
     """Backtest a strategy driven by out-of-sample predictions; returns a `BacktestResult`.
@@ -123,7 +124,7 @@ def run_backtest(
             predictions = predict(trained, bars, start=start)
         else:
             predictions = walk_forward(
-                bars, model, model_params=model_params, progress=progress,
+                bars, model, model_params=model_params, progress=progress, callbacks=callbacks,
                 **(walk_forward_kwargs or {}),
             )
     result = _run_backtest(bars, predictions, strategy, params, **broker_kwargs)

@@ -17,6 +17,7 @@ import pandas as pd
 
 from forecast.errors import ConfigError
 from forecast.features import FeaturePipeline, FeatureSpec, make_target, make_windows
+from forecast.models.fitting import fit_model
 
 
 @dataclass
@@ -93,8 +94,7 @@ def train_model(
             f"{len(bars)} bars give {int(known.sum())} labelled windows; need at least 50 "
             f"(feature warm-up {pipeline.warmup} + window {window})"
         )
-    kwargs = {"callbacks": callbacks} if callbacks and _accepts_callbacks(est) else {}
-    est.fit(X[known], labels[known].astype(int), **kwargs)
+    fit_model(est, X[known], labels[known].astype(int), callbacks)
     return TrainedModel(
         model=est,
         pipeline=pipeline,
@@ -106,12 +106,6 @@ def train_model(
         n_samples=int(known.sum()),
         ticker=bars.attrs.get("ticker"),
     )
-
-
-def _accepts_callbacks(est) -> bool:
-    import inspect
-
-    return "callbacks" in inspect.signature(est.fit).parameters
 
 
 def predict(trained: TrainedModel, bars: pd.DataFrame, start=None) -> pd.DataFrame:

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from forecast.cli import options as o
 from forecast.cli.console import err, fmt, out
+from forecast.cli.progress import training_progress
 from forecast.errors import FcastError
 
 strategies_app = typer.Typer(help="Backtrader strategies.", no_args_is_help=True)
@@ -92,10 +93,11 @@ def backtest(
             bars = load(ticker, source=source, path=file, home=ctx.obj["store"].home,
                         start=None if model_path else start, end=end)
             label = f"{bars.attrs['ticker']}: walk-forward {model}"
-            with o.fold_progress(label, enabled=not as_json and not model_path) as progress:
+            with training_progress(label, enabled=not as_json and not model_path) as progress:
                 result = run_backtest(
                     bars, model=model, model_params=model_params, model_path=model_path,
-                    strategy=cls, params=params, walk_forward_kwargs=wf, progress=progress,
+                    strategy=cls, params=params, walk_forward_kwargs=wf, progress=progress.folds,
+                    callbacks=progress.keras_callbacks(model),
                     cash=cash, commission=commission, slippage=slippage,
                     commission_per_share=commission_per_share, min_commission=min_commission,
                 )

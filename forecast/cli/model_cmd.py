@@ -9,6 +9,7 @@ from rich.table import Table
 
 from forecast.cli import options as o
 from forecast.cli.console import err, fmt, out
+from forecast.cli.progress import KERAS_MODELS, training_progress
 
 models_app = typer.Typer(help="The model registry.", no_args_is_help=True)
 
@@ -67,14 +68,10 @@ def train(
 
     params = model_params_for(model, epochs=epochs, seed=seed, device=device)
     bars = _bars(ctx, ticker, source, file, start, end)
-    callbacks = None
-    if model in ("mlp", "lstm"):
-        from forecast.models.device import describe_device
-
-        err.print(f"device: {describe_device(device)}")
-        callbacks = [_epoch_progress(params.get("epochs"))]
-    trained = train_api(bars, model, model_params=params, window=window, callbacks=callbacks,
-                        spec=o.feature_spec(features))
+    _report_device(model, device)
+    with training_progress(f"training {model}") as progress:
+        trained = train_api(bars, model, model_params=params, window=window,
+                            callbacks=progress.keras_callbacks(model), spec=o.feature_spec(features))
     home = ctx.obj["store"].home
     ticker_name = bars.attrs["ticker"]
     stem = output or str(home / "models" / f"{ticker_name}-{model}")
@@ -93,30 +90,12 @@ def train(
     out.print(f"backtest it on later dates: fcast backtest {ticker_name} --model-path {stem}")
 
 
-def _epoch_progress(total_epochs):
-    """A Keras callback drawing one progress bar over epochs (imports Keras: train only)."""
-    from forecast.models.tf_import import keras as _keras_module
+def _report_device(model: str, device: str) -> None:
+    """Say where a Keras model trains (imports TensorFlow: Keras models only)."""
+    if model in KERAS_MODELS:
+        from forecast.models.device import describe_device
 
-    keras = _keras_module()
-    from rich.progress import Progress
-
-    class EpochProgress(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None):
-            self._bar = Progress(console=err, transient=True)
-            self._bar.start()
-            self._task = self._bar.add_task("training", total=self.params.get("epochs"))
-
-        def on_epoch_end(self, epoch, logs=None):
-            logs = logs or {}
-            loss = logs.get("loss", float("nan"))
-            val = logs.get("val_loss", float("nan"))
-            self._bar.update(self._task, advance=1,
-                             description=f"epoch {epoch + 1} loss {loss:.4f} val {val:.4f}")
-
-        def on_train_end(self, logs=None):
-            self._bar.stop()
-
-    return EpochProgress()
+        err.print(f"device: {describe_device(device)}")
 
 
 def evaluate(
@@ -144,8 +123,11 @@ def evaluate(
     params = model_params_for(model, epochs=epochs, seed=seed, device=device)
     bars = _bars(ctx, ticker, source, file, start, end)
     wf = o.walk_forward_kwargs(window, seed, test_days, folds, retrain_every, train_window, features)
-    with o.fold_progress(f"walk-forward {model} + baselines", enabled=not as_json) as progress:
-        report = evaluate_model(bars, model, model_params=params, progress=progress, **wf)
+    if not as_json:
+        _report_device(model, device)
+    with training_progress(f"walk-forward {model} + baselines", enabled=not as_json) as progress:
+        report = evaluate_model(bars, model, model_params=params, progress=progress.folds,
+                                callbacks=progress.keras_callbacks(model), **wf)
     summary = report.to_dict()
     if as_json:
         print(json.dumps(summary, indent=2))

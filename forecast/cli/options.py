@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-from forecast.cli.console import err
 
 Source = typer.Option(None, "--source", help="Force a source: yahoo, file or sample.")
 File = typer.Option(None, "--file", help="CSV/Parquet file to read with --source file.")
@@ -50,18 +45,3 @@ def walk_forward_kwargs(
         "window": window, "seed": seed, "test_days": test_days, "retrain_every": retrain_every,
         "train_window": train_window, "spec": feature_spec(features),
     }
-
-
-@contextlib.contextmanager
-def fold_progress(label: str, enabled: bool = True):
-    """A progress bar on stderr; yields a `progress(done, total)` callback."""
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err, transient=True, disable=not enabled,
-    ) as bar:
-        task = bar.add_task(label, total=None)
-
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done + 1, total=total)
-
-        yield update

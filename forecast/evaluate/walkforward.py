@@ -16,6 +16,7 @@ from forecast.features.pipeline import FeaturePipeline
 from forecast.features.spec import FeatureSpec
 from forecast.features.target import make_target
 from forecast.features.windows import make_windows
+from forecast.models.fitting import fit_model
 
 # Estimator parameters that walk_forward's seed is written to.
 _SEED_PARAMS = ("random_state", "seed")
@@ -84,6 +85,7 @@ def walk_forward(
     seed: int = 0,
     shuffle_train_labels: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    callbacks: list | None = None,
 ) -> pd.DataFrame:
     """Out-of-sample direction probabilities from periodic refits, without look-ahead.
 
@@ -109,6 +111,9 @@ def walk_forward(
       are trailing, so the test rows use bars up to their own date. A fresh model clone
       is fitted on the training windows (any early-stopping split inside the model can
       only see those). Rows with NaN features or labels are dropped from training.
+
+    `callbacks` (e.g. a Keras epoch-progress callback) go to the model's `fit` when it
+    accepts them; baselines ignore them.
 
     Hence no prediction for date t depends on any bar after t. `progress(k, n_folds)` is
     called after fold k (0-based) finishes. `shuffle_train_labels` permutes each fold's
@@ -153,7 +158,9 @@ def walk_forward(
 
     frames = []
     for fold in folds:
-        frames.append(_run_fold(bars, fold, spec, window, labels, estimator, seed, shuffle_train_labels))
+        frames.append(
+            _run_fold(bars, fold, spec, window, labels, estimator, seed, shuffle_train_labels, callbacks)
+        )
         if progress is not None:
             progress(fold.index, len(folds))
 
@@ -186,6 +193,7 @@ def _run_fold(
     estimator: Any,
     seed: int,
     shuffle: bool,
+    callbacks: list | None = None,
 ) -> pd.DataFrame:
     # The scaler (and GARCH) learn from bars up to the last training decision only.
     # With a rolling train_window, start where the first training window's warm-up starts.
@@ -215,7 +223,7 @@ def _run_fold(
     test_pos, X_test = test_pos[ok], X_test[ok]
 
     est = clone(estimator)
-    est.fit(X_train, y_train)
+    fit_model(est, X_train, y_train, callbacks)
     proba = np.asarray(est.predict_proba(X_test), dtype="float64")
     classes = list(getattr(est, "classes_", [0, 1]))
     prob_up = np.clip(proba[:, classes.index(1)], 0.0, 1.0)
