@@ -59,13 +59,46 @@ def test_round_trip_predicts_the_same_probabilities(tmp_path, name):
     sidecar_path = save_model(model, tmp_path / "runs" / f"syn_{name}", metadata())
     suffix = ".keras" if name in ("mlp", "lstm") else ".joblib"
     assert sidecar_path == tmp_path / "runs" / f"syn_{name}.json"
-    assert (tmp_path / "runs" / f"syn_{name}{suffix}").exists()
+    assert [p.suffix for p in (tmp_path / "runs").glob(f"syn_{name}.*") if p.suffix != ".json"] == [suffix]
 
-    loaded, sidecar = load_model(tmp_path / "runs" / f"syn_{name}{suffix}", expected_spec=SPEC)
+    loaded, sidecar = load_model(tmp_path / "runs" / f"syn_{name}.json", expected_spec=SPEC)
     assert type(loaded) is type(model) and loaded.get_params() == model.get_params()
     np.testing.assert_allclose(loaded.predict_proba(X[120:]), model.predict_proba(X[120:]), rtol=1e-6)
     np.testing.assert_array_equal(loaded.predict(X[120:]), model.predict(X[120:]))
     assert sidecar["model"] == name and sidecar["window"] == 4
+
+
+def _artifact(stem):
+    """The model file a saved sidecar names."""
+    return stem.parent / read_sidecar(stem)["artifact"]
+
+
+def test_resave_replaces_the_model_file_and_keeps_one(tmp_path):
+    X, y = data()
+    save_model(make_model("logreg").fit(X[:60], y[:60]), tmp_path / "m", metadata(note="a"))
+    first = _artifact(tmp_path / "m")
+    save_model(make_model("logreg").fit(X, y), tmp_path / "m", metadata(note="b"))
+    assert not first.exists() and _artifact(tmp_path / "m").exists()
+    assert len(list(tmp_path.glob("m.*.joblib"))) == 1
+
+
+def test_failed_save_leaves_the_previous_model_whole(tmp_path, monkeypatch):
+    """New weights must never sit beside an old sidecar (its train_end would lie)."""
+    X, y = data()
+    old = make_model("logreg").fit(X[:60], y[:60])
+    save_model(old, tmp_path / "m", metadata(train_end="2003-01-24"))
+    before = sorted(p.name for p in tmp_path.iterdir())
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("forecast.models.persistence.os.replace", disk_full)
+    with pytest.raises(StoreError, match="No space left"):
+        save_model(make_model("logreg").fit(X, y), tmp_path / "m", metadata(train_end="2006-11-24"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    loaded, side = load_model(tmp_path / "m")
+    assert side["train_end"].startswith("2003-01-24")
+    np.testing.assert_allclose(loaded.predict_proba(X), old.predict_proba(X))
 
 
 def test_sidecar_contents(tmp_path):
@@ -101,7 +134,7 @@ def test_feature_spec_mismatch_is_refused(tmp_path):
 def test_keras_spec_mismatch_is_refused_before_loading(tmp_path):
     X, y = data()
     save_model(make_model("mlp", **FAST["mlp"]).fit(X, y), tmp_path / "mlp", metadata())
-    (tmp_path / "mlp.keras").write_bytes(b"not a zip")  # would fail if it were read
+    _artifact(tmp_path / "mlp").write_bytes(b"not a zip")  # would fail if it were read
     with pytest.raises(ConfigError, match="different feature spec"):
         load_model(tmp_path / "mlp", expected_spec={"features": ["ret_1"]})
 
@@ -114,7 +147,7 @@ def test_keras_loads_in_safe_mode(tmp_path):
     save_model(make_model("mlp", **FAST["mlp"]).fit(X, y), tmp_path / "mlp", metadata())
     inputs = keras.Input(shape=(12,))
     out = keras.layers.Dense(1, activation="sigmoid")(keras.layers.Lambda(lambda t: t * 2.0)(inputs))
-    keras.Model(inputs, out).save(tmp_path / "mlp.keras")
+    keras.Model(inputs, out).save(_artifact(tmp_path / "mlp"))
     with pytest.raises(StoreError, match="could not load Keras model"):
         load_model(tmp_path / "mlp")
 
@@ -131,7 +164,7 @@ def test_save_and_load_errors(tmp_path):
     with pytest.raises(StoreError, match="no saved model"):
         load_model(tmp_path / "nothing")
     save_model(fitted, tmp_path / "maj", metadata())
-    (tmp_path / "maj.joblib").unlink()
+    _artifact(tmp_path / "maj").unlink()
     with pytest.raises(StoreError, match="missing beside its sidecar"):
         load_model(tmp_path / "maj")
     (tmp_path / "bad.json").write_text("{not json")

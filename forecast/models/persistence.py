@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import platform
+import uuid
 from collections.abc import Mapping
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -74,7 +76,7 @@ def _versions(is_keras: bool) -> dict[str, str]:
 
 
 def save_model(model, path, metadata: Mapping[str, Any]) -> Path:
-    """Save a fitted model to `<stem>.keras` or `<stem>.joblib` plus `<stem>.json`.
+    """Save a fitted model to `<stem>.<id>.keras` or `<stem>.<id>.joblib` plus `<stem>.json`.
 
     `metadata` must hold `feature_spec` (a dict or an object with `to_dict()`) and
     `window`; `train_start`, `train_end` and `metrics` are stored when given, other keys
@@ -91,7 +93,11 @@ def save_model(model, path, metadata: Mapping[str, Any]) -> Path:
         raise ConfigError(f"model metadata may not set {', '.join(reserved)}; fcast writes them")
     stem = _stem(path)
     is_keras = isinstance(model, KerasForecaster)
-    artifact = stem.with_suffix(".keras" if is_keras else ".joblib")
+    # Each save writes a new, uniquely named model file; the sidecar names it and is
+    # replaced atomically last. A save that fails half-way therefore never pairs new
+    # weights with an old sidecar (whose train_end would then guard the wrong span).
+    token = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    artifact = stem.parent / f"{stem.name}.{token}{'.keras' if is_keras else '.joblib'}"
     sidecar = {
         "format_version": FORMAT_VERSION,
         "model": name,
@@ -106,6 +112,9 @@ def save_model(model, path, metadata: Mapping[str, Any]) -> Path:
         sidecar["fitted"] = {k: getattr(model, k) for k in _KERAS_STATE}
     sidecar = _normalise(sidecar)
 
+    json_path = stem.with_suffix(".json")
+    previous = _previous_artifact(json_path)
+    tmp_json = json_path.with_name(f".{json_path.name}.{token}.tmp")
     try:
         stem.parent.mkdir(parents=True, exist_ok=True)
         if is_keras:
@@ -114,11 +123,26 @@ def save_model(model, path, metadata: Mapping[str, Any]) -> Path:
             import joblib
 
             joblib.dump(model, artifact)
-        json_path = stem.with_suffix(".json")
-        json_path.write_text(json.dumps(sidecar, indent=2, sort_keys=True) + "\n")
-    except OSError as exc:
-        raise StoreError(f"could not write model to {stem}: {exc.strerror or exc}") from None
+        tmp_json.write_text(json.dumps(sidecar, indent=2, sort_keys=True) + "\n")
+        os.replace(tmp_json, json_path)  # the one commit point
+    except BaseException as exc:
+        artifact.unlink(missing_ok=True)
+        tmp_json.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise StoreError(f"could not write model to {stem}: {exc.strerror or exc}") from None
+        raise
+    if previous is not None and previous != artifact:
+        previous.unlink(missing_ok=True)
     return json_path
+
+
+def _previous_artifact(json_path: Path) -> Path | None:
+    """The model file the current sidecar names, if any (removed after a new save)."""
+    try:
+        name = json.loads(json_path.read_text()).get("artifact")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return json_path.parent / name if isinstance(name, str) and "/" not in name else None
 
 
 def _restore_params(cls: type, params: Mapping) -> dict:
