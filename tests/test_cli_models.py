@@ -186,3 +186,25 @@ def test_same_seed_same_numbers_different_seed_different(capsys, stored):
     other = json.loads(run(capsys, *args, "--seed", "4")[1])
     assert first == again
     assert (first["log_loss"], first["brier"]) != (other["log_loss"], other["brier"])
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["backtest", "SYN", "--window", "0"],
+        ["backtest"],
+        ["evaluate", "SYN", "--retrain-every", "abc"],
+        ["evaluate", "SYN", "--test-days", "10", "--folds", "2"],
+        ["frobnicate"],
+    ],
+)
+def test_usage_errors_are_one_line(capsys, args):
+    code, _, err = run(capsys, *args)
+    assert code == 2
+    assert err.startswith("error: ") and err.strip().count("\n") == 0, err
+    assert "╭" not in err and "Traceback" not in err
+
+
+def test_bad_date_is_one_clear_line(capsys, stored):
+    code, _, err = run(capsys, "evaluate", "SYN", "--model", "logreg", "--start", "someday")
+    assert code == 1 and "invalid date 'someday'" in err and "unexpected" not in err

@@ -53,16 +53,28 @@ def _register_optional_commands() -> None:
 _register_optional_commands()
 
 
+# typer bundles or depends on click; take its base exception class from typer itself.
+ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI and return its exit status (usage errors exit 2, failures 1)."""
+    """Run the CLI and return its exit status (usage errors 2, failures 1), never a traceback."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     try:
-        app(args=argv, prog_name="fcast")  # typer/click exit through SystemExit
+        code = app(args=argv, prog_name="fcast", standalone_mode=False)
+    except ClickException as exc:
+        ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+            err.print(ctx.get_help(), markup=False)  # a bare group: show what it offers
+            return 2
+        hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+        err.print(f"error: {exc.format_message()}{hint}", markup=False, soft_wrap=True)
+        return exc.exit_code
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, typer.Abort):
         err.print("interrupted")
         return 130
     except FcastError as exc:
@@ -79,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
             soft_wrap=True,
         )
         return 1
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 def run() -> None:

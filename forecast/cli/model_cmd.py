@@ -121,8 +121,8 @@ def evaluate(
     from forecast.api import evaluate_model, model_params_for
 
     params = model_params_for(model, epochs=epochs, seed=seed, device=device)
-    bars = _bars(ctx, ticker, source, file, start, end)
     wf = o.walk_forward_kwargs(window, seed, test_days, folds, retrain_every, train_window, features)
+    bars = _bars(ctx, ticker, source, file, start, end)
     if not as_json:
         _report_device(model, device)
     with training_progress(f"walk-forward {model} + baselines", enabled=not as_json) as progress:

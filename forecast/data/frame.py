@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from forecast.errors import DataError
+from forecast.errors import ConfigError, DataError
 
 PRICE_COLUMNS = ("open", "high", "low", "close")
 COLUMNS = (*PRICE_COLUMNS, "volume")
@@ -99,10 +99,19 @@ def adjusted(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def parse_date(value, name: str = "date") -> pd.Timestamp | None:
+    """A user-given date as a Timestamp (None stays None); ConfigError when unparseable."""
+    if value is None:
+        return None
+    try:
+        return pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise ConfigError(f"invalid {name} {value!r}: use YYYY-MM-DD") from None
+
+
 def span(frame: pd.DataFrame, start=None, end=None) -> pd.DataFrame:
     """Rows between `start` and `end` inclusive (either may be None)."""
-    start = pd.Timestamp(start) if start is not None else None
-    end = pd.Timestamp(end) if end is not None else None
+    start, end = parse_date(start, "date"), parse_date(end, "date")
     out = frame.loc[start:end]
     out.attrs = dict(frame.attrs)
     return out
