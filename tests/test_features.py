@@ -245,3 +245,17 @@ def test_importing_features_and_evaluate_does_not_import_tensorflow():
         "assert 'arch' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("day_of_week", [False, True])
+def test_minimal_spec_with_nothing_to_centre(day_of_week):
+    spec = FeatureSpec.from_dict({
+        "return_lags": [1], "vol_windows": [], "volume": False, "rsi": False, "macd": False,
+        "bollinger": False, "atr": False, "hl_range": False, "gap": False, "day_of_week": day_of_week,
+    })
+    bars = random_walk_bars(300, seed=1)
+    pipe = FeaturePipeline(spec).fit(bars.iloc[:200])
+    out = pipe.transform(bars)
+    assert out.columns[0] == "ret_1" and out["ret_1"].notna().sum() == 299
+    again = FeaturePipeline.from_state(spec, pipe.state_dict()).transform(bars)
+    pd.testing.assert_frame_equal(out, again)

@@ -59,7 +59,8 @@ class FeaturePipeline:
             )
         if self.spec.normalize == "fit":
             centred = self._centred_columns()
-            self._scaler = StandardScaler().fit(raw.loc[valid, centred].to_numpy())
+            # A spec may have no column to centre (only ret_1, maybe day-of-week).
+            self._scaler = StandardScaler().fit(raw.loc[valid, centred].to_numpy()) if centred else None
             # ret_1 is divided by its standard deviation but not centred: the sign survives.
             self._ret_scaler = StandardScaler(with_mean=False).fit(raw.loc[valid, ["ret_1"]].to_numpy())
         self._fitted = True
@@ -74,7 +75,8 @@ class FeaturePipeline:
         out = raw.copy()
         centred = self._centred_columns()
         if self.spec.normalize == "fit":
-            out[centred] = self._scaler.transform(raw[centred].to_numpy())
+            if centred:
+                out[centred] = self._scaler.transform(raw[centred].to_numpy())
             out["ret_1"] = self._ret_scaler.transform(raw[["ret_1"]].to_numpy())[:, 0]
         else:
             w = self.spec.scale_window
@@ -142,7 +144,10 @@ class FeaturePipeline:
                 pipe.garch_params_ = GarchParams(**state["garch"])
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"saved feature scaling is unreadable: {exc}") from None
-        if pipe.spec.normalize == "fit" and pipe._scaler is None:
+        needs_scaler = pipe.spec.normalize == "fit" and pipe._centred_columns()
+        if (needs_scaler and pipe._scaler is None) or (
+            pipe.spec.normalize == "fit" and pipe._ret_scaler is None
+        ):
             raise ConfigError("saved feature scaling is missing for a 'fit'-normalized spec")
         pipe._fitted = True
         return pipe
