@@ -119,6 +119,14 @@ def test_csv_with_variant_headers_and_extra_columns(tmp_path):
     assert "openint" not in out.columns and "OpenInt" not in out.columns
 
 
+def test_csv_with_thousands_separators(tmp_path):
+    path = _write_csv(
+        tmp_path, 'Date,Open,High,Low,Close,Volume\n2020-01-02,"1,001.5","1,002",1000,1001,"1,234,567"\n'
+    )
+    out = read_bars_file(path, "X")
+    assert out["volume"].iloc[0] == 1_234_567 and out["open"].iloc[0] == 1001.5
+
+
 def test_csv_with_us_dates(tmp_path):
     path = _write_csv(tmp_path, "Date,Open,High,Low,Close,Volume\n01/02/2020,1,2,1,2,5\n")
     assert read_bars_file(path, "X").index[0] == pd.Timestamp("2020-01-02")
@@ -154,7 +162,8 @@ def test_parquet_round_trip(tmp_path):
         ),
         (b"Date,Open,High,Low,Close,Volume\n2020-01-02,1,2,1,-2,5\n", "price <= 0"),
         (b"Date,Open,High,Low,Close,Volume\n2020-01-02,1,0.5,1,1,5\n", "high below"),
-        (b"Date,Open,High,Low,Close,Volume\n2020-01-02,1,2,1,abc,5\n", "missing open"),
+        (b"Date,Open,High,Low,Close,Volume\n2020-01-02,1,2,1,abc,5\n", "close is not a number on 2020-01-02"),
+        (b"Date,Open,High,Low,Close,Volume\n2020-01-02,1,2,1,2,lots\n", "volume is not a number"),
     ],
 )
 def test_bad_files_raise_one_clear_data_error(tmp_path, content, message):

@@ -45,7 +45,7 @@ def _read_raw(path: Path, ticker: str) -> pd.DataFrame:
     try:
         if suffix in (".parquet", ".pq"):
             return pd.read_parquet(path)
-        return pd.read_csv(path)
+        return pd.read_csv(path, thousands=",")
     except FileNotFoundError:
         raise DataError(f"{ticker}: file not found: {path}") from None
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, OSError,
@@ -75,7 +75,17 @@ def normalize_columns(raw: pd.DataFrame, ticker: str) -> pd.DataFrame:
     out.index = dates
     out.index.name = "date"
     for col in out.columns:
-        out[col] = pd.to_numeric(out[col], errors="coerce")
+        raw_values = out[col]
+        out[col] = pd.to_numeric(raw_values, errors="coerce")
+        # A cell that held text but is no number is a data fault, never a silent NaN/0.
+        text = raw_values.astype("string").str.strip()
+        garbled = out[col].isna() & raw_values.notna() & (text != "")
+        if garbled.any():
+            first = garbled.to_numpy().nonzero()[0][0]
+            raise DataError(
+                f"{ticker}: {col} is not a number on {out.index[first].date()}: "
+                f"{raw_values.iloc[first]!r}"
+            )
     # Vendors write newest-first as often as oldest-first: order is not a data fault.
     return out.sort_index(kind="stable")
 
