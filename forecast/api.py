@@ -127,8 +127,14 @@ def run_backtest(
                 bars, model, model_params=model_params, progress=progress, callbacks=callbacks,
                 **(walk_forward_kwargs or {}),
             )
+    if "actual_up" not in predictions.columns:
+        # Hand-made predictions: score them against the realised next-day direction.
+        from forecast.features import make_target
+
+        predictions = predictions.assign(actual_up=make_target(bars).reindex(predictions.index))
     result = _run_backtest(bars, predictions, strategy, params, **broker_kwargs)
-    result.model = predictions.attrs.get("model", model if isinstance(model, str) else None)
+    # Only predictions know which model made them; hand-made ones stay unnamed.
+    result.model = predictions.attrs.get("model")
     nxt = next_day_returns(bars).reindex(predictions.index)
     result.forecast_metrics = direction_metrics(
         predictions["prob_up"], predictions["actual_up"], nxt

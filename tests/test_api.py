@@ -43,3 +43,19 @@ def test_api_round_trip_on_generated_data():
     assert set(result.forecast_metrics) >= {"accuracy", "accuracy_se", "p_value"}
     fig = fc.plot_equity(result)
     assert len(fig.axes) == 2
+
+
+def test_hand_made_predictions_are_unnamed_and_scored():
+    import numpy as np
+    import pandas as pd
+
+    from forecast.data.synthetic import random_walk_bars
+
+    bars = random_walk_bars(300, seed=4)
+    dates = bars.index[100:250]
+    preds = pd.DataFrame({"prob_up": np.linspace(0.2, 0.8, len(dates))}, index=dates)
+    result = fc.run_backtest(bars, preds, strategy="long-only")
+    assert result.model is None and result.to_dict()["model"] is None
+    up = (bars["close"].shift(-1) > bars["close"]).reindex(dates)
+    expected = float(((preds["prob_up"] > 0.5) == up).mean())
+    assert result.forecast_metrics["accuracy"] == expected
