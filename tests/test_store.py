@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.data.loader import fetch_into_store, load_bars
+from forecast.data.loader import OVERLAP_DAYS, fetch_into_store, load_bars
 from forecast.data.store import Store
 from forecast.data.synthetic import random_walk_bars
 from forecast.data.tickers import normalize_ticker
-from forecast.errors import StoreError, TickerError
+from forecast.errors import SourceError, StoreError, TickerError
 
 
 @pytest.fixture
@@ -80,7 +80,8 @@ def test_refresh_fetches_only_missing_dates_and_merges(store):
         return full.loc[pd.Timestamp(start):]
 
     fetch_into_store("X", store, refresh=True, fetch=fake_fetch)
-    assert asked == [(full.index[39] + pd.Timedelta(days=1), None)]
+    # Only the days after the stored ones, plus a few stored days to check the basis.
+    assert asked == [(full.index[39] - pd.Timedelta(days=OVERLAP_DAYS), None)]
     merged = store.read("X")
     assert len(merged) == 60
     np.testing.assert_allclose(merged["close"], full["close"])
@@ -88,13 +89,44 @@ def test_refresh_fetches_only_missing_dates_and_merges(store):
 
 def test_plain_fetch_overwrites_overlap_with_fresh_values(store):
     old = random_walk_bars(30, seed=5)
-    store.write(old, "X")
-    fresh = random_walk_bars(30, seed=6).iloc[10:]
+    store.write(old, "X", source="yahoo")
+    fresh = old.iloc[10:].copy()
+    fresh.iloc[-5:, fresh.columns.get_loc("volume")] += 1.0  # a corrected volume
     fetch_into_store("X", store, fetch=lambda t, s, e: fresh)
     merged = store.read("X")
     assert len(merged) == 30
-    np.testing.assert_allclose(merged["close"].iloc[10:], fresh["close"])
+    np.testing.assert_allclose(merged["volume"].iloc[10:], fresh["volume"])
     np.testing.assert_allclose(merged["close"].iloc[:10], old["close"].iloc[:10])
+
+
+def test_split_between_downloads_triggers_full_refetch(store):
+    """Yahoo rescales adjusted history after a split: stitching would fake a -50% day."""
+    before = random_walk_bars(60, seed=4)
+    store.write(before.iloc[:40], "X", source="yahoo")
+    after = before.copy()
+    after.loc[:, ["open", "high", "low", "close"]] *= 0.5  # whole history re-adjusted 2:1
+    calls = []
+
+    def fake_fetch(ticker, start, end):
+        calls.append(start)
+        return after.loc[pd.Timestamp(start):] if start is not None else after
+
+    fetch_into_store("X", store, refresh=True, fetch=fake_fetch)
+    stored = store.read("X")
+    assert len(calls) == 2 and calls[1] == before.index[0]
+    np.testing.assert_allclose(stored["close"], after["close"])
+    worst_day = np.abs(np.log(stored["close"]).diff()).max()
+    assert worst_day < 0.1
+
+
+def test_yahoo_never_merges_into_bars_from_another_source(store):
+    imported = random_walk_bars(30, seed=5)
+    store.write(imported, "X", source="file:x.csv")
+    with pytest.raises(SourceError, match="--replace"):
+        fetch_into_store("X", store, fetch=lambda t, s, e: imported)
+    assert store.info("X").source == "file:x.csv"
+    fetch_into_store("X", store, replace=True, fetch=lambda t, s, e: imported.iloc[5:])
+    assert store.info("X").source == "yahoo" and len(store.read("X")) == 25
 
 
 @pytest.mark.parametrize("ticker", ["AAPL", "BRK-B", "^GSPC", "EURUSD=X", "bf.b"])

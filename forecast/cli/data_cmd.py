@@ -25,6 +25,9 @@ def fetch(
     start: str = typer.Option(None, help="First date, YYYY-MM-DD."),
     end: str = typer.Option(None, help="Last date (exclusive, as Yahoo Finance counts)."),
     refresh: bool = typer.Option(False, "--refresh", help="Download only the missing dates."),
+    replace: bool = typer.Option(
+        False, "--replace", help="Replace the stored bars (e.g. imported from a file) with Yahoo's."
+    ),
 ):
     """Download daily bars from Yahoo Finance into the local store."""
     from forecast.data.loader import fetch_into_store
@@ -40,7 +43,9 @@ def fetch(
         for ticker in tickers:
             progress.update(task, description=f"fetching {ticker}")
             try:
-                results.append(fetch_into_store(ticker, store, start, end, refresh=refresh))
+                results.append(fetch_into_store(
+                    ticker, store, start, end, refresh=refresh, replace=replace
+                ))
             except FcastError as exc:
                 if ctx.obj["debug"]:
                     raise

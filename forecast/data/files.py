@@ -45,7 +45,7 @@ def _read_raw(path: Path, ticker: str) -> pd.DataFrame:
     try:
         if suffix in (".parquet", ".pq"):
             return pd.read_parquet(path)
-        return pd.read_csv(path, thousands=",")
+        return pd.read_csv(path)
     except FileNotFoundError:
         raise DataError(f"{ticker}: file not found: {path}") from None
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, OSError,
@@ -76,9 +76,13 @@ def normalize_columns(raw: pd.DataFrame, ticker: str) -> pd.DataFrame:
     out.index.name = "date"
     for col in out.columns:
         raw_values = out[col]
-        out[col] = pd.to_numeric(raw_values, errors="coerce")
+        if pd.api.types.is_numeric_dtype(raw_values):
+            continue  # parsed by pandas' own (exact) float reader
+        # Text columns: allow thousands separators ("1,234,567"); pandas' `thousands=`
+        # option would switch every column to a less exact float parser.
+        text = raw_values.astype("string").str.strip().str.replace(",", "", regex=False)
+        out[col] = pd.to_numeric(text, errors="coerce")
         # A cell that held text but is no number is a data fault, never a silent NaN/0.
-        text = raw_values.astype("string").str.strip()
         garbled = out[col].isna() & raw_values.notna() & (text != "")
         if garbled.any():
             first = garbled.to_numpy().nonzero()[0][0]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from forecast.data.frame import span
+from forecast.data.frame import parse_date, span
 from forecast.data.sample import SAMPLES, load_sample
 from forecast.data.store import Store
 from forecast.data.tickers import normalize_ticker
@@ -23,35 +24,69 @@ def ways_out(ticker: str) -> str:
     )
 
 
-def fetch_into_store(
-    ticker: str, store: Store, start=None, end=None, *, refresh: bool = False, fetch=None
-):
-    """Fetch from Yahoo Finance and merge into the store; returns the stored info.
+# Stored days re-downloaded with every refresh, to check Yahoo's adjustment basis.
+OVERLAP_DAYS = 10
 
-    With `refresh`, only dates missing before the stored first date (when `start` asks
-    for earlier ones) and after the stored last date are downloaded.
+
+def fetch_into_store(
+    ticker: str,
+    store: Store,
+    start=None,
+    end=None,
+    *,
+    refresh: bool = False,
+    replace: bool = False,
+    fetch=None,
+):
+    """Fetch from Yahoo Finance into the store; returns the stored info.
+
+    Yahoo's adjusted prices are rescaled back through history at every split and
+    dividend, so new bars are merged only when the days both downloads share agree;
+    otherwise the whole span is downloaded again and replaces the stored bars. With
+    `refresh`, only the days after the stored ones (plus a few stored days, for that
+    check) and any asked-for days before them are downloaded. Bars from another source
+    are never mixed with Yahoo's: `replace` swaps them for a fresh download.
     """
     from forecast.data.yahoo import fetch_yahoo
 
     fetch = fetch or fetch_yahoo
     ticker = normalize_ticker(ticker)
-    if refresh and store.has(ticker):
-        info = store.info(ticker)
+    start, end = parse_date(start, "start date"), parse_date(end, "end date")
+    if replace or not store.has(ticker):
+        return store.write(fetch(ticker, start, end), ticker, source="yahoo")
+    info = store.info(ticker)
+    if info.source != "yahoo":
+        raise SourceError(
+            f"{ticker}: the store holds bars from {info.source}; merging Yahoo Finance prices "
+            "would mix two price adjustments (use --replace to replace them)"
+        )
+    old = store.read(ticker)
+    first, last = old.index[0], old.index[-1]
+    if refresh:
         pieces = []
-        first, last = pd.Timestamp(info.first), pd.Timestamp(info.last)
-        if start is not None and pd.Timestamp(start) < first:
-            pieces.append(fetch(ticker, start, first))  # yfinance's end is exclusive
-        after = last + pd.Timedelta(days=1)
-        if end is None or pd.Timestamp(end) > after:
-            try:
-                pieces.append(fetch(ticker, after, end))
-            except SourceError as exc:
-                if "no data" not in str(exc):  # nothing new since the last stored day
-                    raise
+        if start is not None and start < first:
+            pieces.append(fetch(ticker, start, first + pd.Timedelta(days=OVERLAP_DAYS)))
+        if end is None or end > last + pd.Timedelta(days=1):
+            pieces.append(fetch(ticker, last - pd.Timedelta(days=OVERLAP_DAYS), end))
         if not pieces:
             return info
-        return store.merge(pd.concat(pieces).sort_index(), ticker, source="yahoo")
-    return store.merge(fetch(ticker, start, end), ticker, source="yahoo")
+        new = pd.concat(pieces)
+        new = new.loc[~new.index.duplicated(keep="last")].sort_index()
+    else:
+        new = fetch(ticker, start, end)
+    if not same_adjustment(old, new):
+        span_start = first if start is None else min(first, start)
+        return store.write(fetch(ticker, span_start, end), ticker, source="yahoo")
+    return store.merge(new, ticker, source="yahoo")
+
+
+def same_adjustment(old: pd.DataFrame, new: pd.DataFrame, rtol: float = 1e-4) -> bool:
+    """Whether two downloads agree on the days they share (False when they share none)."""
+    shared = old.index.intersection(new.index)
+    if len(shared) == 0:
+        return False
+    ratio = new.loc[shared, "close"].to_numpy() / old.loc[shared, "close"].to_numpy()
+    return bool(np.allclose(ratio, 1.0, rtol=rtol, atol=0.0))
 
 
 def load_bars(
