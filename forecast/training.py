@@ -82,9 +82,11 @@ def train_model(
     The last `horizon` bars have no label and are not trained on; `train_end` is the
     last bar whose price any label used, so predictions must start after it.
     """
+    from forecast.evaluate.walkforward import purge_validation_overlap
     from forecast.models.registry import make_model
 
     est = make_model(model, **(model_params or {})) if isinstance(model, str) else model
+    est = purge_validation_overlap(est, model_params, horizon)
     pipeline = FeaturePipeline(spec).fit(bars)
     X, dates, ok = _windows(pipeline, bars, window)
     labels = make_target(bars, horizon, threshold).to_numpy()[window - 1:][ok]

@@ -391,3 +391,19 @@ def test_gpu_request_on_cpu_machine_fails_at_fit(monkeypatch):
     X, y = noise_data(50)
     with pytest.raises(ConfigError, match="no GPU"):
         make_model("mlp", device="gpu", epochs=1).fit(X, y)
+
+
+def test_validation_gap_purges_samples_between_head_and_tail():
+    train, val = chronological_split(100, 0.2, gap=4)
+    assert (train, val) == (slice(0, 76), slice(80, 100))
+    assert chronological_split(100, 0.0, gap=4) == (slice(0, 100), slice(100, 100))
+
+
+def test_walk_forward_sets_the_gap_from_the_horizon():
+    from forecast.evaluate.walkforward import purge_validation_overlap
+
+    assert purge_validation_overlap(make_model("mlp"), None, 5).validation_gap == 4
+    assert purge_validation_overlap(make_model("mlp"), None, 1).validation_gap == 0
+    kept = purge_validation_overlap(make_model("mlp", validation_gap=9), {"validation_gap": 9}, 5)
+    assert kept.validation_gap == 9
+    assert purge_validation_overlap(make_model("logreg"), None, 5).get_params()["C"] == 1.0

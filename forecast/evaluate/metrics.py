@@ -51,6 +51,10 @@ def direction_metrics(
       the scored span's own, so it is the hindsight best constant guess),
       mean_ret_up / mean_ret_down (mean of `next_return` on rows predicted up / down;
       NaN when `next_return` is not given or no row falls in the group).
+
+    The standard error and p-value treat outcomes as independent. With a horizon h > 1
+    consecutive labels overlap (they share h - 1 daily moves), so both overstate the
+    evidence; divide the sample size by about h for a rough correction.
     """
     p = np.asarray(prob_up, dtype="float64")
     y = np.asarray(actual_up, dtype="float64")

@@ -154,6 +154,7 @@ def walk_forward(
         min_train=min_train,
     )
     estimator, name = _resolve_model(model, model_params, seed)
+    estimator = purge_validation_overlap(estimator, model_params, horizon)
     labels = make_target(bars, horizon, threshold, symmetric=symmetric).to_numpy()
 
     frames = []
@@ -257,6 +258,22 @@ def _resolve_model(model: Any, params: dict | None, seed: int) -> tuple[Any, str
     if free:
         est.set_params(**free)
     return est, getattr(model, "name", None) or type(model).__name__
+
+
+def purge_validation_overlap(estimator: Any, params: dict | None, horizon: int) -> Any:
+    """Gap an early-stopping split by horizon - 1 samples, unless the caller set one.
+
+    A training label at t looks `horizon` bars ahead; without the gap the last training
+    labels would share prices with the first validation samples.
+    """
+    if (
+        horizon > 1
+        and "validation_gap" in estimator.get_params(deep=False)
+        and "validation_gap" not in (params or {})
+        and not estimator.get_params(deep=False)["validation_gap"]
+    ):
+        estimator.set_params(validation_gap=horizon - 1)
+    return estimator
 
 
 def _as_spec(spec: FeatureSpec | dict | None) -> FeatureSpec:

@@ -24,21 +24,26 @@ from forecast.models.inputs import (
 PREDICT_BATCH = 4096
 
 
-def chronological_split(n_samples: int, validation_fraction: float) -> tuple[slice, slice]:
+def chronological_split(
+    n_samples: int, validation_fraction: float, gap: int = 0
+) -> tuple[slice, slice]:
     """Split sample positions into a training head and a validation tail, in time order.
 
     The validation part is the last `round(n * validation_fraction)` samples (at least one
     when the fraction is positive), so early stopping never looks at a sample that comes
-    before a training sample. A fraction of 0 gives an empty validation slice.
+    before a training sample. `gap` samples between the two are dropped: with labels
+    `horizon` bars ahead, a gap of horizon - 1 keeps the last training labels from
+    overlapping the first validation ones. A fraction of 0 gives an empty validation slice.
     """
     check_float("validation_fraction", validation_fraction, 0.0, 1.0, high_open=True)
+    check_int("validation_gap", gap, 0)
     n_val = 0 if validation_fraction == 0 else max(1, int(round(n_samples * validation_fraction)))
-    n_train = n_samples - n_val
+    n_train = n_samples - n_val - (gap if n_val else 0)
     if n_train < 1:
         raise DataError(
             f"{n_samples} samples leave nothing to train on with validation_fraction={validation_fraction}"
         )
-    return slice(0, n_train), slice(n_train, n_samples)
+    return slice(0, n_train), slice(n_samples - n_val, n_samples)
 
 
 def balanced_class_weight(y_train: np.ndarray) -> dict[int, float]:
@@ -90,6 +95,7 @@ class KerasForecaster(ClassifierMixin, BaseEstimator):
         check_float("learning_rate", self.learning_rate, 0.0, 1.0, low_open=True)
         check_float("dropout", self.dropout, 0.0, 1.0, high_open=True)
         check_float("validation_fraction", self.validation_fraction, 0.0, 1.0, high_open=True)
+        check_int("validation_gap", self.validation_gap, 0)
         check_class_weight(self.class_weight)
         check_device(self.device)
         self._validate_extra()
@@ -105,7 +111,7 @@ class KerasForecaster(ClassifierMixin, BaseEstimator):
         self.validate_params()
         X = check_X(X)
         y = check_y(y, len(X))
-        train, val = chronological_split(len(X), self.validation_fraction)
+        train, val = chronological_split(len(X), self.validation_fraction, self.validation_gap)
         inputs = self._prepare(X).astype(np.float32)
         labels = y.astype(np.float32)
         # Weights come from the training head only: the validation tail is "later".

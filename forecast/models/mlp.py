@@ -26,6 +26,7 @@ class MLPForecaster(KerasForecaster):
         batch_size: int = 64,
         patience: int = 5,
         validation_fraction: float = 0.2,
+        validation_gap: int = 0,
         class_weight: str | None = None,
         seed: int = 0,
         device: str = "auto",
@@ -40,6 +41,7 @@ class MLPForecaster(KerasForecaster):
         self.batch_size = batch_size
         self.patience = patience
         self.validation_fraction = validation_fraction
+        self.validation_gap = validation_gap
         self.class_weight = class_weight
         self.seed = seed
         self.device = device
