@@ -13,10 +13,10 @@ import math
 
 import numpy as np
 
+from forecast.calendar import TRADING_DAYS
 from forecast.errors import ConfigError
 from strategies.base import PredictionStrategy
 
-TRADING_DAYS = 252
 _MIN_GARCH_OBS = 100  # fewer returns than this give unstable GARCH fits
 
 

@@ -16,7 +16,7 @@ from forecast.backtest.metrics import (
     sortino_ratio,
     trade_metrics,
 )
-from forecast.backtest.result import _json_safe
+from forecast.jsonsafe import json_safe
 from forecast.errors import DataError
 
 
@@ -97,12 +97,12 @@ def test_exposure_and_turnover():
     assert m["turnover"] == pytest.approx(3.0)  # 3000 traded over one year on 1000 of equity
 
 
-def test_flat_curve_is_defined_and_json_safe():
+def test_flat_curve_is_defined_andjson_safe():
     m = compute_metrics(curve([100.0] * 10))
     assert m["total_return"] == 0 and m["max_drawdown"] == 0 and m["max_drawdown_bars"] == 0
-    safe = _json_safe(m)
+    safe = json_safe(m)
     assert safe["sharpe"] is None and safe["calmar"] is None and safe["total_return"] == 0.0
-    assert _json_safe({"x": float("inf"), "n": np.int64(3)}) == {"x": None, "n": 3}
+    assert json_safe({"x": float("inf"), "n": np.int64(3)}) == {"x": None, "n": 3}
 
 
 def test_too_short_curve_is_a_data_error():

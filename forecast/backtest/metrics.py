@@ -14,9 +14,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from forecast.calendar import TRADING_DAYS
 from forecast.errors import DataError
-
-TRADING_DAYS = 252
 
 
 def daily_returns(equity: pd.Series) -> pd.Series:

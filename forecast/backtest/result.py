@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from forecast.errors import StoreError
+from forecast.jsonsafe import json_safe
 
 
 @dataclass
@@ -43,7 +42,7 @@ class BacktestResult:
 
     def to_dict(self) -> dict:
         """The metrics.json content; JSON-safe (NaN and infinities become null)."""
-        return _json_safe(
+        return json_safe(
             {
                 "ticker": self.ticker,
                 "model": self.model,
@@ -74,21 +73,3 @@ class BacktestResult:
         except OSError as exc:
             raise StoreError(f"cannot write backtest results to {out}: {exc.strerror or exc}") from None
         return out
-
-
-def _json_safe(value):
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, pd.Timestamp):
-        return value.date().isoformat() if value == value.normalize() else value.isoformat()
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    if value is None or isinstance(value, str):
-        return value
-    return str(value)

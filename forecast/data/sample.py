@@ -13,10 +13,6 @@ SAMPLES = {
 }
 
 
-def sample_tickers() -> list[str]:
-    return list(SAMPLES)
-
-
 def load_sample(ticker: str):
     """Load one of the bundled sample series as validated canonical bars."""
     key = ticker.upper()

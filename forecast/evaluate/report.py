@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,6 +11,7 @@ import pandas as pd
 from forecast.errors import ConfigError
 from forecast.evaluate.metrics import METRIC_KEYS, metrics_table, next_day_returns
 from forecast.evaluate.walkforward import walk_forward
+from forecast.jsonsafe import json_safe
 
 DEFAULT_BASELINES = ("majority", "momentum", "logreg", "gbm")
 
@@ -53,7 +53,7 @@ class EvaluationReport:
         }
         out.update(_row(self.metrics, self.model))
         out["baselines"] = {b: _row(self.metrics, b) for b in self.baselines}
-        out["settings"] = _jsonable(self.settings)
+        out["settings"] = json_safe(self.settings)
         return out
 
 
@@ -113,16 +113,4 @@ def evaluate(
 
 
 def _row(table: pd.DataFrame, name: str) -> dict[str, Any]:
-    return {k: _jsonable(table.loc[name, k]) for k in METRIC_KEYS}
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if hasattr(value, "item"):  # numpy scalar
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
+    return {k: json_safe(table.loc[name, k]) for k in METRIC_KEYS}
