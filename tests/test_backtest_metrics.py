@@ -16,8 +16,8 @@ from forecast.backtest.metrics import (
     sortino_ratio,
     trade_metrics,
 )
-from forecast.jsonsafe import json_safe
 from forecast.errors import DataError
+from forecast.jsonsafe import json_safe
 
 
 def curve(values) -> pd.Series:
