@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import math
-
 from rich.table import Table
+
+from forecast.formatting import fmt
 
 # (key, label, format): fractions print as percentages.
 ROWS = [
@@ -24,18 +24,6 @@ ROWS = [
     ("exposure", "Exposure", "pct"),
     ("turnover", "Turnover (x/yr)", "num"),
 ]
-
-
-def fmt(value, kind: str) -> str:
-    """Format one metric; missing or undefined values print as an en dash."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "–"
-    return {
-        "pct": f"{value:.2%}",
-        "num": f"{value:.2f}",
-        "int": f"{int(value)}",
-        "money": f"{value:,.2f}",
-    }[kind]
 
 
 def render_report(result, console) -> None:

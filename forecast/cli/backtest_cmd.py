@@ -9,20 +9,21 @@ import typer
 from rich.table import Table
 
 from forecast.cli import options as o
-from forecast.cli.console import err, fmt, out
+from forecast.cli.console import err, out
 from forecast.cli.progress import training_progress
 from forecast.errors import FcastError
+from forecast.formatting import fmt
 
 strategies_app = typer.Typer(help="Backtrader strategies.", no_args_is_help=True)
 
 FORECAST_ROWS = (
     ("n", "scored days", "int"),
-    ("accuracy", "accuracy", "num"),
-    ("accuracy_se", "± standard error", "num"),
-    ("majority_rate", "majority-class rate", "num"),
-    ("p_value", "p (accuracy > majority)", "num"),
-    ("roc_auc", "ROC AUC", "num"),
-    ("brier", "Brier score", "num"),
+    ("accuracy", "accuracy", "num3"),
+    ("accuracy_se", "± standard error", "num3"),
+    ("majority_rate", "majority-class rate", "num3"),
+    ("p_value", "p (accuracy > majority)", "num3"),
+    ("roc_auc", "ROC AUC", "num3"),
+    ("brier", "Brier score", "num3"),
 )
 
 

@@ -6,8 +6,9 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from forecast.cli.console import err, fmt, out
+from forecast.cli.console import err, out
 from forecast.errors import FcastError
+from forecast.formatting import fmt
 
 app = typer.Typer(help="Market data: fetch, import, list, show, samples.", no_args_is_help=True)
 

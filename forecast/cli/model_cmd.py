@@ -8,21 +8,22 @@ import typer
 from rich.table import Table
 
 from forecast.cli import options as o
-from forecast.cli.console import err, fmt, out
+from forecast.cli.console import err, out
 from forecast.cli.progress import KERAS_MODELS, training_progress
+from forecast.formatting import fmt
 
 models_app = typer.Typer(help="The model registry.", no_args_is_help=True)
 
 METRIC_COLUMNS = (
-    ("accuracy", "accuracy", "num"),
-    ("accuracy_se", "± se", "num"),
-    ("balanced_accuracy", "bal. acc", "num"),
-    ("roc_auc", "ROC AUC", "num"),
-    ("log_loss", "log loss", "num"),
-    ("brier", "Brier", "num"),
-    ("p_value", "p (> majority)", "num"),
-    ("mean_ret_up", "ret | up", "pct"),
-    ("mean_ret_down", "ret | down", "pct"),
+    ("accuracy", "accuracy", "num3"),
+    ("accuracy_se", "± se", "num3"),
+    ("balanced_accuracy", "bal. acc", "num3"),
+    ("roc_auc", "ROC AUC", "num3"),
+    ("log_loss", "log loss", "num3"),
+    ("brier", "Brier", "num3"),
+    ("p_value", "p (> majority)", "num3"),
+    ("mean_ret_up", "ret | up", "spct"),
+    ("mean_ret_down", "ret | down", "spct"),
 )
 
 

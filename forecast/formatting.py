@@ -1,0 +1,23 @@
+"""How numbers print in every fcast table: one convention for the CLI and reports."""
+
+from __future__ import annotations
+
+import math
+
+MISSING = "–"  # undefined metrics (no losing trade, one class only, ...)
+
+
+def fmt(value, kind: str = "num") -> str:
+    """Format a number for a table.
+
+    Kinds: ``pct`` (12.34%), ``spct`` (signed, +0.05%), ``num`` (2 decimals), ``num3``
+    (3 decimals, probabilities and scores), ``int`` (thousands separated), ``money``.
+    None, NaN and infinities print as an en dash.
+    """
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return MISSING
+    formats = {
+        "pct": "{:.2%}", "spct": "{:+.2%}", "num": "{:.2f}", "num3": "{:.3f}",
+        "int": "{:,.0f}", "money": "{:,.2f}",
+    }
+    return formats[kind].format(value)
