@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from backtrader.utils import date2num
 
+from forecast.data.frame import validate_bars as canonical_bars
 from forecast.errors import ConfigError, DataError
 
 PRICE_COLUMNS = ["open", "high", "low", "close", "volume"]
@@ -20,19 +21,10 @@ FEED_COLUMNS = [*PRICE_COLUMNS, "prob_up", "target"]
 
 
 def validate_bars(bars: pd.DataFrame) -> None:
-    """Raise DataError unless `bars` is a canonical frame with positive prices."""
+    """Raise DataError unless `bars` passes the canonical bar validation (forecast.data)."""
     if not isinstance(bars, pd.DataFrame):
         raise DataError(f"bars must be a pandas DataFrame, got {type(bars).__name__}")
-    missing = [c for c in PRICE_COLUMNS if c not in bars.columns]
-    if missing:
-        raise DataError(f"bars lack column(s): {', '.join(missing)}")
-    if not isinstance(bars.index, pd.DatetimeIndex):
-        raise DataError("bars must be indexed by a DatetimeIndex")
-    if not (bars.index.is_monotonic_increasing and bars.index.is_unique):
-        raise DataError("bars' dates must be sorted and unique")
-    prices = bars[["open", "high", "low", "close"]].to_numpy(dtype=float)
-    if not np.isfinite(prices).all() or (prices <= 0).any():
-        raise DataError("bars have missing, infinite or non-positive prices")
+    canonical_bars(bars, str(bars.attrs.get("ticker", "bars")))
 
 
 def validate_predictions(predictions: pd.DataFrame, bars: pd.DataFrame) -> None:
