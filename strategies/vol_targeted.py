@@ -12,27 +12,29 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 
 from forecast.calendar import TRADING_DAYS
 from forecast.errors import ConfigError
+from forecast.features.garch import SCALE as GARCH_SCALE
+from forecast.features.garch import fit_garch as fit_garch_params
+from forecast.features.garch import garch_volatility
 from strategies.base import PredictionStrategy
 
 _MIN_GARCH_OBS = 100  # fewer returns than this give unstable GARCH fits
 
 
 def fit_garch(returns: np.ndarray) -> tuple[float, float, float, float, float]:
-    """Fit a constant-mean GARCH(1,1) to `returns` (decimal log returns).
+    """Fit a constant-mean GARCH(1,1) to `returns` (decimal log returns), with the same
+    estimator as the GARCH feature (`forecast.features.garch`).
 
     Returns (mu, omega, alpha, beta, next_var): the parameters in percent units and the
     one-step-ahead variance forecast (percent squared) for the bar after the last return.
     """
-    from arch import arch_model  # imported lazily: only this strategy needs it
-
-    model = arch_model(100.0 * returns, mean="Constant", vol="GARCH", p=1, q=1, dist="normal")
-    res = model.fit(disp="off", show_warning=False)
-    mu, omega, alpha, beta = (float(res.params[k]) for k in ("mu", "omega", "alpha[1]", "beta[1]"))
-    next_var = float(res.forecast(horizon=1, reindex=False).variance.iloc[-1, 0])
-    return mu, omega, alpha, beta, next_var
+    series = pd.Series(returns, dtype="float64")
+    params = fit_garch_params(series)
+    next_var = float(garch_volatility(series, params).iloc[-1] * GARCH_SCALE) ** 2
+    return params.mu, params.omega, params.alpha, params.beta, next_var
 
 
 class VolTargeted(PredictionStrategy):

@@ -19,7 +19,8 @@ from scipy.signal import lfilter
 from forecast.errors import DataError
 
 # arch fits best on returns in percent.
-_SCALE = 100.0
+SCALE = 100.0
+
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ def fit_garch(log_returns: pd.Series) -> GarchParams:
     """Estimate a constant-mean GARCH(1,1) on `log_returns` (NaNs dropped)."""
     from arch import arch_model  # lazy: arch is only needed when GARCH is switched on
 
-    r = _SCALE * log_returns.dropna().to_numpy(dtype="float64")
+    r = SCALE * log_returns.dropna().to_numpy(dtype="float64")
     if len(r) < 100:
         raise DataError(f"GARCH needs at least 100 returns in the fit span, got {len(r)}")
     with warnings.catch_warnings():
@@ -59,7 +60,7 @@ def garch_volatility(log_returns: pd.Series, params: GarchParams) -> pd.Series:
     sigma2_{t+1} = omega + alpha * e_t^2 + beta * sigma2_t with e_t = r_t - mu, run as a
     linear filter from `params.sigma2_0`; NaN where r_t is NaN (leading warm-up only).
     """
-    r = _SCALE * log_returns.to_numpy(dtype="float64")
+    r = SCALE * log_returns.to_numpy(dtype="float64")
     valid = ~np.isnan(r)
     out = np.full(len(r), np.nan)
     if valid.any():
@@ -70,5 +71,5 @@ def garch_volatility(log_returns: pd.Series, params: GarchParams) -> pd.Series:
         x = params.omega + params.alpha * e2
         # y[n] = x[n] + beta * y[n-1], with y[-1] = sigma2_0: y[n] is sigma2_{n+1}.
         s2, _ = lfilter([1.0], [1.0, -params.beta], x, zi=[params.beta * params.sigma2_0])
-        out[first:] = np.sqrt(s2) / _SCALE
+        out[first:] = np.sqrt(s2) / SCALE
     return pd.Series(out, index=log_returns.index, name="garch_vol")
