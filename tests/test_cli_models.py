@@ -208,3 +208,13 @@ def test_usage_errors_are_one_line(capsys, args):
 def test_bad_date_is_one_clear_line(capsys, stored):
     code, _, err = run(capsys, "evaluate", "SYN", "--model", "logreg", "--start", "someday")
     assert code == 1 and "invalid date 'someday'" in err and "unexpected" not in err
+
+
+def test_mixed_precision_is_refused_on_cpu_and_ignored_by_auto_without_gpu(capsys, stored, tmp_path):
+    code, _, err = run(capsys, "train", "SYN", "--model", "mlp", "--epochs", "1", "--device", "cpu",
+                       "--mixed-precision", "--output", tmp_path / "m")
+    assert code == 1 and "mixed_precision needs a GPU" in err
+    code, _, err = run(capsys, "train", "SYN", "--model", "mlp", "--epochs", "1", "--mixed-precision",
+                       "--output", tmp_path / "m")
+    assert code == 0, err
+    assert "device: CPU" in err and "mixed precision ignored" in err

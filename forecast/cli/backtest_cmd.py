@@ -10,7 +10,7 @@ from rich.table import Table
 
 from forecast.cli import options as o
 from forecast.cli.console import err, out
-from forecast.cli.progress import training_progress
+from forecast.cli.progress import report_device, training_progress
 from forecast.errors import FcastError
 from forecast.formatting import fmt
 
@@ -70,6 +70,7 @@ def backtest(
     ),
     seed: int = o.Seed,
     device: str = o.Device,
+    mixed_precision: bool = o.MixedPrecision,
     source: str = o.Source,
     file: str = o.File,
     output: Path = typer.Option(None, "--output", "-o", help="Write metrics, CSVs and equity.png here."),
@@ -77,14 +78,16 @@ def backtest(
     plot: bool = typer.Option(True, "--plot/--no-plot", help="Write equity.png with --output."),
 ):
     """Backtest a strategy driven by out-of-sample predictions, beside buy-and-hold."""
-    from forecast.api import load, model_params_for, run_backtest
+    from forecast.api import load, run_backtest
     from strategies import load_strategy, parse_params
 
     cls = load_strategy(strategy)  # bad strategies and parameters fail before any training
     params = parse_params(cls, param or [])
-    model_params = None if model_path else model_params_for(
-        model, epochs=epochs, seed=seed, device=device
+    model_params = None if model_path else o.model_params(
+        model, epochs=epochs, seed=seed, device=device, mixed_precision=mixed_precision
     )
+    if not model_path and not as_json:
+        report_device(model, device, mixed_precision)
     wf = o.walk_forward_kwargs(window, seed, test_days, folds, retrain_every, train_window, features)
     if model_path:
         wf = {"start": start}

@@ -8,8 +8,8 @@ import typer
 from rich.table import Table
 
 from forecast.cli import options as o
-from forecast.cli.console import err, out
-from forecast.cli.progress import KERAS_MODELS, training_progress
+from forecast.cli.console import out
+from forecast.cli.progress import report_device, training_progress
 from forecast.formatting import fmt
 
 models_app = typer.Typer(help="The model registry.", no_args_is_help=True)
@@ -57,19 +57,20 @@ def train(
     start: str = o.Start,
     end: str = o.End,
     device: str = o.Device,
+    mixed_precision: bool = o.MixedPrecision,
     source: str = o.Source,
     file: str = o.File,
     features: str = o.Features,
     output: str = typer.Option(None, "--output", "-o", help="Where to save (default: the store)."),
 ):
     """Train a model on a span and save it (with its feature scaling) for later prediction."""
-    from forecast.api import model_params_for
     from forecast.api import train as train_api
     from forecast.training import save_trained
 
-    params = model_params_for(model, epochs=epochs, seed=seed, device=device)
+    params = o.model_params(model, epochs=epochs, seed=seed, device=device,
+                            mixed_precision=mixed_precision)
     bars = _bars(ctx, ticker, source, file, start, end)
-    _report_device(model, device)
+    report_device(model, device, mixed_precision)
     with training_progress(f"training {model}") as progress:
         trained = train_api(bars, model, model_params=params, window=window,
                             callbacks=progress.keras_callbacks(model), spec=o.feature_spec(features))
@@ -91,14 +92,6 @@ def train(
     out.print(f"backtest it on later dates: fcast backtest {ticker_name} --model-path {stem}")
 
 
-def _report_device(model: str, device: str) -> None:
-    """Say where a Keras model trains (imports TensorFlow: Keras models only)."""
-    if model in KERAS_MODELS:
-        from forecast.models.device import describe_device
-
-        err.print(f"device: {describe_device(device)}")
-
-
 def evaluate(
     ctx: typer.Context,
     ticker: str = typer.Argument(...),
@@ -109,6 +102,7 @@ def evaluate(
     start: str = o.Start,
     end: str = o.End,
     device: str = o.Device,
+    mixed_precision: bool = o.MixedPrecision,
     test_days: int = o.TestDays,
     folds: int = o.Folds,
     retrain_every: int = o.RetrainEvery,
@@ -119,13 +113,14 @@ def evaluate(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ):
     """Walk-forward evaluation of a model beside every baseline, on identical dates."""
-    from forecast.api import evaluate_model, model_params_for
+    from forecast.api import evaluate_model
 
-    params = model_params_for(model, epochs=epochs, seed=seed, device=device)
+    params = o.model_params(model, epochs=epochs, seed=seed, device=device,
+                            mixed_precision=mixed_precision)
     wf = o.walk_forward_kwargs(window, seed, test_days, folds, retrain_every, train_window, features)
     bars = _bars(ctx, ticker, source, file, start, end)
     if not as_json:
-        _report_device(model, device)
+        report_device(model, device, mixed_precision)
     with training_progress(f"walk-forward {model} + baselines", enabled=not as_json) as progress:
         report = evaluate_model(bars, model, model_params=params, progress=progress.folds,
                                 callbacks=progress.keras_callbacks(model), **wf)

@@ -13,6 +13,9 @@ Window = typer.Option(20, "--window", min=1, help="Bars of history in each sampl
 Epochs = typer.Option(None, "--epochs", min=1, help="Training epochs (Keras models).")
 Seed = typer.Option(0, "--seed", help="Random seed: same seed, same data, same numbers.")
 Device = typer.Option("auto", "--device", help="auto, cpu or gpu (Keras models).")
+MixedPrecision = typer.Option(
+    False, "--mixed-precision", help="Train in mixed float16 on a GPU (Keras models; ignored on CPU)."
+)
 TestDays = typer.Option(
     None, "--test-days", min=1, help="Out-of-sample days (default: 20% of the span)."
 )
@@ -45,3 +48,12 @@ def walk_forward_kwargs(
         "window": window, "seed": seed, "test_days": test_days, "retrain_every": retrain_every,
         "train_window": train_window, "spec": feature_spec(features),
     }
+
+
+def model_params(model: str, *, epochs, seed, device, mixed_precision) -> dict:
+    """The CLI's model options that `model` accepts (baselines take fewer)."""
+    from forecast.api import model_params_for
+
+    return model_params_for(
+        model, epochs=epochs, seed=seed, device=device, mixed_precision=mixed_precision or None
+    )

@@ -11,6 +11,14 @@ from forecast.cli.console import err
 KERAS_MODELS = ("mlp", "lstm")
 
 
+def report_device(model: str, device: str, mixed_precision: bool = False) -> None:
+    """Say where a Keras model trains (imports TensorFlow: Keras models only)."""
+    if model in KERAS_MODELS:
+        from forecast.models.device import describe_device
+
+        err.print(f"device: {describe_device(device, mixed_precision)}")
+
+
 class TrainingProgress:
     """One rich display with a fold bar and, for Keras models, an epoch bar."""
 
