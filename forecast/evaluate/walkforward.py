@@ -17,6 +17,7 @@ from forecast.features.spec import FeatureSpec
 from forecast.features.target import make_target
 from forecast.features.windows import make_windows
 from forecast.models.fitting import fit_model
+from forecast.models.inputs import check_int
 
 # Estimator parameters that walk_forward's seed is written to.
 _SEED_PARAMS = ("random_state", "seed")
@@ -130,11 +131,11 @@ def walk_forward(
         ("retrain_every", retrain_every),
         ("min_train", min_train),
     ):
-        _check_int(name, value, minimum=1)
+        check_int(name, value, minimum=1)
     embargo = horizon if embargo is None else embargo
-    _check_int("embargo", embargo, minimum=0)
+    check_int("embargo", embargo, minimum=0)
     if train_window is not None:
-        _check_int("train_window", train_window, minimum=1)
+        check_int("train_window", train_window, minimum=1)
         if train_window < min_train:
             raise ConfigError(f"train_window ({train_window}) is smaller than min_train ({min_train})")
 
@@ -142,7 +143,7 @@ def walk_forward(
     first_valid = spec.warmup + window - 1
     if test_days is None:
         test_days = max(1, int(round(0.2 * (n - first_valid))))
-    _check_int("test_days", test_days, minimum=1)
+    check_int("test_days", test_days, minimum=1)
     folds = plan_folds(
         n,
         first_valid=first_valid,
@@ -284,8 +285,3 @@ def _as_spec(spec: FeatureSpec | dict | None) -> FeatureSpec:
     if isinstance(spec, FeatureSpec):
         return spec
     raise ConfigError(f"spec must be a FeatureSpec or a mapping, not {type(spec).__name__}")
-
-
-def _check_int(name: str, value: Any, *, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ConfigError(f"{name} must be an integer >= {minimum}, not {value!r}")
