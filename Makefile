@@ -1,20 +1,31 @@
 # Two commands do all the set-up on a fresh machine with Python 3.11+:
-#   make run    -> virtualenv + install, then the main job (fcast backtest AAPL)
-#   make test   -> virtualenv + install with test extras, then the whole test suite
+#   make run    -> virtualenv installed from uv.lock, then the main job (fcast backtest AAPL)
+#   make test   -> the same virtualenv (test extras included), then the whole test suite
+# Installs come from the committed lock (uv.lock) only; `make lock` refreshes it on purpose.
 PYTHON ?= python3
-VENV ?= .venv
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
 BIN := $(VENV)/bin
 TICKER ?= AAPL
+# Never fetch a Python build: use the machine's interpreter.
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test bench lock clean
 
-$(BIN)/fcast: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(BIN)/fcast
+# uv itself, pinned, in a small tools venv of its own (pip is all a fresh machine has).
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-setup: $(BIN)/fcast
+# --locked: install exactly uv.lock, and fail if pyproject.toml changed without `make lock`.
+$(VENV)/.synced: uv.lock pyproject.toml | $(UV)
+	$(UV) sync --locked --extra dev --python $(PYTHON)
+	touch $@
+
+setup: $(VENV)/.synced
 
 run: setup
 	$(BIN)/fcast backtest $(TICKER)
@@ -25,5 +36,11 @@ test: setup
 bench: setup
 	for f in bench/bench_*.py; do $(BIN)/python $$f || exit 1; done
 
+# Re-resolve every dependency to the newest versions pyproject.toml allows, and rewrite
+# uv.lock. Run it when you add or change a dependency, or to take upgrades on purpose;
+# then run `make test` from a fresh clone before committing the new lock.
+lock: | $(UV)
+	$(UV) lock --upgrade --python $(PYTHON)
+
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache
+	rm -rf $(VENV) $(TOOLS) *.egg-info .pytest_cache

@@ -41,7 +41,7 @@ def main() -> None:
     args = parser.parse_args()
     home = tempfile.mkdtemp(prefix="fcast-bench-")
     env = {**os.environ, "FCAST_HOME": home, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    cases = [("^GSPC", ["--source", "sample", "--start", "2009-01-01"])]
+    cases = [("^GSPC", ["--source", "bundled", "--start", "2009-01-01"])]
     if SHARED_AAPL.is_file():
         fcast("data", "import", "AAPL", str(SHARED_AAPL), env=env)
         cases.append(("AAPL", ["--start", "2007-11-12"]))

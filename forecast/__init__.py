@@ -4,7 +4,7 @@ The public API (all lazily imported, so `import forecast` stays cheap and never 
 TensorFlow)::
 
     import forecast as fc
-    bars = fc.load("^GSPC", source="sample")
+    bars = fc.load("^GSPC", source="bundled")
     report = fc.evaluate_model(bars, "mlp", test_days=252)   # model vs baselines
     result = fc.run_backtest(bars, model="mlp", strategy="long-only")
     fig = fc.plot_equity(result)

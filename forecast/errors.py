@@ -18,7 +18,15 @@ class StoreError(FcastError):
 
 
 class SourceError(FcastError):
-    """A data source (Yahoo Finance, a file) failed to deliver."""
+    """A data source (Yahoo Finance, a file) failed to deliver.
+
+    `reason` says why in a word callers can branch on (``unreachable``, ``rate_limited``,
+    ``no_data``, ``failed``), so nobody has to search the message text.
+    """
+
+    def __init__(self, message: str, *, reason: str = "failed"):
+        super().__init__(message)
+        self.reason = reason
 
 
 class ConfigError(FcastError):

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.data.synthetic import ar1_bars, bars_from_returns, random_walk_bars
+from forecast.data.synthetic import ar1_bars, bars_from_returns, garch_bars, random_walk_bars
 from forecast.errors import ConfigError, DataError
 from forecast.features import FeaturePipeline, FeatureSpec
 
@@ -146,20 +146,62 @@ def test_ret_1_sign_is_preserved_and_other_columns_centred_on_fit_span():
 # ---------------------------------------------------------------- no look-ahead
 
 
+def _check_no_lookahead(pipe: FeaturePipeline, bars: pd.DataFrame, t: int) -> None:
+    """Changing every bar after t changes no feature at or before t, and moves every
+    price/volume-driven feature after t (so the perturbation really reaches each one)."""
+    changed = _perturb_after(bars, t)
+    a = pipe.transform(bars)
+    b = pipe.transform(changed)
+    pd.testing.assert_frame_equal(a.iloc[: t + 1], b.iloc[: t + 1])
+    moved = (a.iloc[t + 1 :] - b.iloc[t + 1 :]).abs().max()
+    driven = [c for c in pipe.spec.columns() if not c.startswith("dow_")]
+    assert (moved[driven] > 0).all(), moved[moved == 0]
+
+
 @pytest.mark.parametrize("name", SPECS)
 def test_every_feature_at_t_ignores_bars_after_t(name):
     spec = SPECS[name]
-    bars = random_walk_bars(900, seed=5)
+    # GARCH(1,1) returns: volatility clusters, so a GARCH fit is identified and its
+    # volatility really depends on the returns (on a random walk it is constant).
+    bars = garch_bars(900, seed=5)
     pipe = FeaturePipeline(spec).fit(bars.iloc[:500])
+    if spec.garch:
+        assert pipe.garch_params_.alpha > 0.02, pipe.garch_params_  # the premise, checked
     for t in (spec.warmup + 5, 640, 820):
-        changed = _perturb_after(bars, t)
-        a = pipe.transform(bars)
-        b = pipe.transform(changed)
-        pd.testing.assert_frame_equal(a.iloc[: t + 1], b.iloc[: t + 1])
-        # The perturbation is real: every price/volume-driven column moves after t.
-        moved = (a.iloc[t + 1 :] - b.iloc[t + 1 :]).abs().max()
-        driven = [c for c in spec.columns() if not c.startswith("dow_")]
-        assert (moved[driven] > 0).all(), moved[moved == 0]
+        _check_no_lookahead(pipe, bars, t)
+
+
+def test_lookahead_check_catches_a_garch_feature_that_peeks(monkeypatch):
+    """The check above can fail: a GARCH volatility that also sees tomorrow's return."""
+    from forecast.features import pipeline as pipeline_mod
+
+    honest = pipeline_mod.garch_volatility
+
+    def peeking(log_returns, params):
+        return honest(log_returns.shift(-1).fillna(0.0), params)
+
+    spec = SPECS["garch_dow"]
+    bars = garch_bars(900, seed=5)
+    pipe = FeaturePipeline(spec).fit(bars.iloc[:500])
+    _check_no_lookahead(pipe, bars, 640)
+    monkeypatch.setattr(pipeline_mod, "garch_volatility", peeking)
+    with pytest.raises(AssertionError):
+        _check_no_lookahead(pipe, bars, 640)
+
+
+def test_degenerate_garch_fit_gives_finite_constant_volatility():
+    """Constant-variance returns: GARCH is not identified. The feature is then a finite,
+    (near-)constant volatility at the sample level, not NaN and not an error."""
+    bars = random_walk_bars(900, seed=5, sigma=0.01)
+    pipe = FeaturePipeline(FeatureSpec(garch=True)).fit(bars.iloc[:500])
+    vol = pipe.raw(bars)["garch_vol"].dropna()
+    assert len(vol) == len(bars) - 1 and np.isfinite(vol).all()
+    assert vol.std() <= 1e-3 * vol.mean()
+    # Its level is the returns' own standard deviation (an independent estimate).
+    log_ret = np.log(bars["close"].iloc[:500]).diff().dropna()
+    assert vol.mean() == pytest.approx(log_ret.std(), rel=0.1)
+    feats = pipe.transform(bars)
+    assert np.isfinite(feats["garch_vol"].dropna()).all()
 
 
 @pytest.mark.parametrize("name", SPECS)

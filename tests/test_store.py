@@ -142,19 +142,19 @@ def test_traversal_and_control_tickers_refused(ticker, store):
         store.path(ticker)
 
 
-def test_load_bars_prefers_store_then_sample(store):
+def test_load_bars_prefers_store_then_bundled(store):
     bars = random_walk_bars(40)
     store.write(bars, "^GSPC", source="test")
     assert load_bars("^GSPC", store=store).attrs["source"] == "test"
-    assert load_bars("^GSPC", store=store, source="sample").attrs["source"] == "sample"
-    assert load_bars("^IXIC", store=store).attrs["source"] == "sample"
+    assert load_bars("^GSPC", store=store, source="bundled").attrs["source"] == "bundled"
+    assert load_bars("^IXIC", store=store).attrs["source"] == "bundled"  # Yahoo unreachable
 
 
 def test_load_bars_unknown_ticker_offline_names_ways_out(store):
     with pytest.raises(TickerError) as info:
         load_bars("ZZZZ", store=store)
     text = str(info.value)
-    assert "fcast data import ZZZZ" in text and "--source sample" in text
+    assert "fcast data import ZZZZ" in text and "--source bundled" in text
 
 
 def test_load_bars_span_filter(store):

@@ -9,6 +9,9 @@ from forecast.data import yahoo
 from forecast.data.synthetic import random_walk_bars
 from forecast.errors import SourceError
 
+# The real boundary function, captured before conftest replaces it in every test.
+REAL_DOWNLOAD = yahoo._download
+
 
 def _yahoo_frame(ticker: str, multiindex: bool) -> pd.DataFrame:
     bars = random_walk_bars(10, seed=1)
@@ -33,7 +36,8 @@ def test_both_yfinance_shapes_normalize(monkeypatch, multiindex):
     import yfinance
 
     monkeypatch.setattr(yfinance, "download", fake_download)
-    out = yahoo.fetch_yahoo("AAPL", "2020-01-01", None)
+    monkeypatch.setattr(yahoo, "_download", REAL_DOWNLOAD)  # through fcast's own yfinance call
+    out = yahoo.fetch_yahoo("AAPL", "2020-01-01", None, reachable=lambda: True)
     assert calls and calls[0][1]["auto_adjust"] is True
     expected = ["open", "high", "low", "close", "volume"] + ([] if multiindex else ["adj_close"])
     assert list(out.columns) == expected
@@ -53,7 +57,8 @@ def test_rate_limit_is_retried_with_backoff():
             raise YFRateLimitError("Too Many Requests. Rate limited.")
         return _yahoo_frame(ticker, True)
 
-    out = yahoo.fetch_yahoo("MSFT", download=download, sleep=sleeps.append, backoff=1.0)
+    out = yahoo.fetch_yahoo("MSFT", download=download, sleep=sleeps.append, backoff=1.0,
+                            reachable=lambda: True)
     assert len(out) == 10
     assert sleeps == [1.0, 2.0]
 
@@ -63,13 +68,17 @@ def test_rate_limit_gives_up_with_one_line():
         raise RuntimeError("rate limit exceeded")
 
     with pytest.raises(SourceError, match="rate limiting"):
-        yahoo.fetch_yahoo("MSFT", download=download, sleep=lambda s: None, retries=2)
+        yahoo.fetch_yahoo("MSFT", download=download, sleep=lambda s: None, retries=2,
+                          reachable=lambda: True)
 
 
-def test_empty_answer_without_network_says_so():
+def test_unreachable_yahoo_fails_before_any_download():
+    calls = []
     with pytest.raises(SourceError, match="cannot reach Yahoo Finance") as info:
-        yahoo.fetch_yahoo("AAPL", download=lambda *a: pd.DataFrame(), reachable=lambda: False)
+        yahoo.fetch_yahoo("AAPL", download=lambda *a: calls.append(a), reachable=lambda: False)
     assert "fcast data import AAPL" in str(info.value)
+    assert info.value.reason == "unreachable"
+    assert calls == []  # an offline machine never waits on yfinance's own retries
 
 
 def test_empty_answer_with_network_is_unknown_ticker():
@@ -77,5 +86,37 @@ def test_empty_answer_with_network_is_unknown_ticker():
         yahoo.fetch_yahoo("NOPE", download=lambda *a: pd.DataFrame(), reachable=lambda: True)
 
 
-def test_reachability_probe_fails_without_network():
+def test_reachability_probe_fails_without_network(monkeypatch):
+    monkeypatch.delenv(yahoo.OFFLINE_ENV)  # the real probe, against conftest's refused sockets
     assert yahoo.yahoo_reachable(timeout=0.1) is False
+
+
+def test_reachability_probe_gives_up_on_a_hanging_lookup(monkeypatch):
+    """A name lookup that hangs (no network, broken DNS) must not hold the caller."""
+    import socket
+    import threading
+
+    release = threading.Event()
+    entered = threading.Event()
+
+    def hang(*args, **kwargs):
+        entered.set()
+        release.wait(60)
+        raise OSError("released")
+
+    monkeypatch.delenv(yahoo.OFFLINE_ENV)
+    monkeypatch.setattr(socket, "create_connection", hang)
+    try:
+        assert yahoo.yahoo_reachable(timeout=0.2) is False
+        assert entered.is_set()  # the probe really ran, and was still stuck when we returned
+    finally:
+        release.set()
+
+
+@pytest.mark.parametrize("value, expected", [("1", True), ("yes", True), ("0", False), ("", False)])
+def test_offline_switch(monkeypatch, value, expected):
+    monkeypatch.setenv(yahoo.OFFLINE_ENV, value)
+    assert yahoo.offline() is expected
+    if expected:  # offline: no probe at all
+        monkeypatch.setattr("socket.create_connection", lambda *a, **k: pytest.fail("probed"))
+        assert yahoo.yahoo_reachable() is False

@@ -5,6 +5,7 @@ Expected failures (`FcastError`) print one line and exit 1; `--debug` shows the 
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import typer
@@ -34,6 +35,24 @@ def root(
     from forecast.data.store import Store
 
     ctx.obj = {"store": Store(home), "debug": debug}
+    _show_library_notes()
+
+
+class _NoteHandler(logging.Handler):
+    """The library's warning lines (a fallback to bundled data, say), printed as plain lines."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        err.print(record.getMessage(), markup=False, soft_wrap=True)
+
+
+_NOTES = _NoteHandler(logging.WARNING)
+
+
+def _show_library_notes() -> None:
+    logger = logging.getLogger("fcast")
+    if _NOTES not in logger.handlers:
+        logger.addHandler(_NOTES)
+    logger.propagate = False
 
 
 def _register_optional_commands() -> None:

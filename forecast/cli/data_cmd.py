@@ -7,12 +7,11 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from forecast.cli.console import err, out
+from forecast.cli.options import Source as SourceOpt
 from forecast.errors import FcastError
 from forecast.formatting import fmt
 
-app = typer.Typer(help="Market data: fetch, import, list, show, samples.", no_args_is_help=True)
-
-SourceOpt = typer.Option(None, "--source", help="Force a source: yahoo, file or sample.")
+app = typer.Typer(help="Market data: fetch, import, list, show, bundled history.", no_args_is_help=True)
 
 
 def _store(ctx: typer.Context):
@@ -123,15 +122,19 @@ def show(
 
 @app.command()
 def sample():
-    """List the real sample series that work offline (bundled with `arch`)."""
-    from forecast.data.sample import SAMPLES
+    """List the real daily history bundled with fcast (works offline)."""
+    from forecast.data.bundled import SOURCE_NOTICE, SURVIVORSHIP_NOTE, describe_bundled
 
-    table = Table(title="Sample tickers (use --source sample, or just the ticker)")
-    table.add_column("ticker")
-    table.add_column("series")
-    for ticker, (_, description) in SAMPLES.items():
-        table.add_row(ticker, description)
+    table = Table(title="Bundled history (offline; --source bundled, or the fallback when Yahoo "
+                  "is unreachable)")
+    for col in ("ticker", "first", "last", "rows", "source"):
+        table.add_column(col, justify="right" if col == "rows" else "left")
+    for s in describe_bundled():
+        table.add_row(s.ticker, s.first, s.last, fmt(s.rows, "int"), s.source)
     out.print(table)
+    out.print(f"Source: {SOURCE_NOTICE}.", markup=False, soft_wrap=True)
+    out.print(f"Caution: the stock universe is {SURVIVORSHIP_NOTE}, so its backtests "
+              "flatter any strategy that buys what later did well.", markup=False, soft_wrap=True)
 
 
 def _info_table(infos, title: str) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import typer
 
-Source = typer.Option(None, "--source", help="Force a source: yahoo, file or sample.")
+Source = typer.Option(
+    None, "--source", help="Force a source: yahoo, file or bundled (default: store, Yahoo, bundled)."
+)
 File = typer.Option(None, "--file", help="CSV/Parquet file to read with --source file.")
 Start = typer.Option(None, "--start", help="First date, YYYY-MM-DD.")
 End = typer.Option(None, "--end", help="Last date, YYYY-MM-DD.")

@@ -2,25 +2,29 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from forecast.data.bundled import is_bundled, load_bundled
 from forecast.data.frame import parse_date, span
-from forecast.data.sample import SAMPLES, load_sample
 from forecast.data.store import Store
 from forecast.data.tickers import normalize_ticker
 from forecast.errors import ConfigError, SourceError, TickerError
 
-SOURCES = ("yahoo", "file", "sample")
+# "sample" is the earlier name of "bundled", kept so existing commands still run.
+SOURCES = ("yahoo", "file", "bundled", "sample")
+
+log = logging.getLogger("fcast.data")
 
 
 def ways_out(ticker: str) -> str:
     return (
         f"import a file with `fcast data import {ticker} PATH`, fetch it with "
-        f"`fcast data fetch {ticker}` when Yahoo Finance is reachable, or use a sample "
-        f"ticker offline ({', '.join(SAMPLES)} with --source sample)"
+        f"`fcast data fetch {ticker}` when Yahoo Finance is reachable, or use a bundled "
+        "ticker offline (`fcast data sample` lists them; --source bundled)"
     )
 
 
@@ -100,16 +104,17 @@ def load_bars(
 ) -> pd.DataFrame:
     """Validated daily bars for `ticker`, between `start` and `end` inclusive.
 
-    With no `source`: the local store, then the bundled samples, then Yahoo Finance
-    (whose answer is saved to the store). `source` forces one of ``yahoo``, ``file``
-    (needs `path`) or ``sample``.
+    With no `source`: the local store, then Yahoo Finance (whose answer is saved to the
+    store), then, when Yahoo fails (typically: unreachable), the history bundled with
+    fcast, saying so in one logged line. `source` forces one of ``yahoo``, ``file`` (needs
+    `path`) or ``bundled`` (alias ``sample``).
     """
     ticker = normalize_ticker(ticker)
     store = store or Store()
     if source is not None and source not in SOURCES:
         raise ConfigError(f"unknown source {source!r}; choose one of {', '.join(SOURCES)}")
-    if source == "sample":
-        frame = load_sample(ticker)
+    if source in ("bundled", "sample"):
+        frame = load_bundled(ticker)
     elif source == "file":
         if path is None:
             raise ConfigError("--source file needs a file path (--file PATH)")
@@ -121,15 +126,8 @@ def load_bars(
         frame = store.read(ticker)
     elif store.has(ticker):
         frame = store.read(ticker)
-    elif ticker in SAMPLES:
-        frame = load_sample(ticker)
     else:
-        try:
-            fetch_into_store(ticker, store, start, end)
-        except SourceError as exc:
-            raise TickerError(f"{ticker}: not in the local store and {_reason(exc)}; "
-                              f"{ways_out(ticker)}") from exc
-        frame = store.read(ticker)
+        frame = _yahoo_or_bundled(ticker, store, start, end)
     out = span(frame, start, end)
     if out.empty:
         raise TickerError(
@@ -139,8 +137,22 @@ def load_bars(
     return out
 
 
+def _yahoo_or_bundled(ticker: str, store: Store, start, end) -> pd.DataFrame:
+    try:
+        fetch_into_store(ticker, store, start, end)
+    except SourceError as exc:
+        if not is_bundled(ticker):
+            raise TickerError(
+                f"{ticker}: not in the local store and {_reason(exc)}; {ways_out(ticker)}"
+            ) from exc
+        frame = load_bundled(ticker)
+        log.warning("%s: %s; using bundled history %s to %s", ticker, _reason(exc),
+                    frame.index[0].date(), frame.index[-1].date())
+        return frame
+    return store.read(ticker)
+
+
 def _reason(exc: SourceError) -> str:
-    text = str(exc)
-    if "cannot reach" in text:
-        return "Yahoo Finance cannot be reached"
-    return text.split(": ", 1)[-1].split(";")[0]
+    if exc.reason == "unreachable":
+        return "Yahoo Finance unreachable"
+    return str(exc).split(": ", 1)[-1].split(";")[0]

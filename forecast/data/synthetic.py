@@ -62,3 +62,31 @@ def ar1_bars(
     eps = rng.normal(0.0, sigma, n)
     r = lfilter([1.0], [1.0, -phi], eps)  # r_t = phi * r_{t-1} + e_t, vectorised
     return bars_from_returns(r, seed=seed, **kw)
+
+
+def garch_bars(
+    n: int = 3000,
+    *,
+    omega: float = 2e-6,
+    alpha: float = 0.10,
+    beta: float = 0.88,
+    seed: int = 0,
+    **kw,
+) -> pd.DataFrame:
+    """Bars whose daily log returns follow a zero-mean GARCH(1,1).
+
+    r_t = sigma_t * z_t, sigma2_t = omega + alpha * r_{t-1}^2 + beta * sigma2_{t-1}, started
+    at the unconditional variance omega / (1 - alpha - beta). Direction is unpredictable,
+    but volatility clusters, so a GARCH fit is identified (unlike on a random walk, whose
+    constant variance makes the fitted volatility constant).
+    """
+    if not alpha + beta < 1.0:
+        raise ValueError("alpha + beta must be below 1 for a stationary GARCH(1,1)")
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal(n)
+    r = np.empty(n)
+    sigma2 = omega / (1.0 - alpha - beta)
+    for t in range(n):  # a recursion in r itself: no closed-form vectorisation
+        r[t] = np.sqrt(sigma2) * z[t]
+        sigma2 = omega + alpha * r[t] ** 2 + beta * sigma2
+    return bars_from_returns(r, seed=seed, **kw)

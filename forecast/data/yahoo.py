@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import os
 import socket
+import threading
 import time
 import warnings
 from collections.abc import Callable
@@ -17,6 +19,13 @@ from forecast.data.frame import validate_bars
 from forecast.errors import SourceError
 
 YAHOO_HOST = "query2.finance.yahoo.com"
+# Set to 1 to treat Yahoo Finance as unreachable without touching the network (offline
+# work, and the test suite, which must never reach it even on a networked machine).
+OFFLINE_ENV = "FCAST_OFFLINE"
+
+
+def offline() -> bool:
+    return os.environ.get(OFFLINE_ENV, "").strip().lower() not in ("", "0", "false", "no")
 
 
 def _download(ticker: str, start, end) -> pd.DataFrame:
@@ -43,13 +52,28 @@ def _is_rate_limit(exc: BaseException) -> bool:
     return type(exc).__name__ == "YFRateLimitError" or "rate limit" in str(exc).lower()
 
 
-def yahoo_reachable(timeout: float = 3.0) -> bool:
-    """Whether Yahoo Finance answers on its port at all (tells no network from no data)."""
-    try:
-        with socket.create_connection((YAHOO_HOST, 443), timeout=timeout):
-            return True
-    except OSError:
+def yahoo_reachable(timeout: float = 2.0) -> bool:
+    """Whether Yahoo Finance answers on its port, within `timeout` seconds all told.
+
+    The connection is tried in a daemon thread because a name lookup on a machine without
+    network can hang far longer than any socket timeout; an offline machine gets its
+    answer in `timeout` seconds, not after yfinance's own retries.
+    """
+    if offline():
         return False
+    answer: list[bool] = []
+
+    def probe() -> None:
+        try:
+            with socket.create_connection((YAHOO_HOST, 443), timeout=timeout):
+                answer.append(True)
+        except OSError:
+            answer.append(False)
+
+    thread = threading.Thread(target=probe, daemon=True, name="fcast-yahoo-probe")
+    thread.start()
+    thread.join(timeout)
+    return bool(answer and answer[0])
 
 
 def flatten_yahoo_columns(raw: pd.DataFrame, ticker: str) -> pd.DataFrame:
@@ -77,16 +101,24 @@ def fetch_yahoo(
     retries: int = 3,
     backoff: float = 2.0,
     download: Callable[..., pd.DataFrame] | None = None,
-    reachable: Callable[[], bool] = yahoo_reachable,
+    reachable: Callable[[], bool] | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> pd.DataFrame:
     """Fetch validated daily bars (split- and dividend-adjusted) for one ticker.
 
-    Rate limiting is retried with exponential backoff; an empty answer is reported as
-    no network when Yahoo cannot be reached, and as an unknown or delisted ticker when
-    it can.
+    Yahoo's reachability is probed first, so an offline machine fails in a couple of
+    seconds; rate limiting is retried with exponential backoff; an empty answer from a
+    reachable Yahoo is an unknown or delisted ticker. `download` and `reachable` are the
+    network boundary (looked up at call time, so tests can replace them).
     """
     download = download or _download
+    reachable = reachable or yahoo_reachable
+    if not reachable():
+        raise SourceError(
+            f"{ticker}: cannot reach Yahoo Finance (no network?); import a file with "
+            f"`fcast data import {ticker} PATH` or use a bundled ticker (`fcast data sample`)",
+            reason="unreachable",
+        )
     raw = None
     for attempt in range(retries + 1):
         try:
@@ -98,16 +130,14 @@ def fetch_yahoo(
                 continue
             if _is_rate_limit(exc):
                 raise SourceError(
-                    f"{ticker}: Yahoo Finance is rate limiting requests; try again later"
+                    f"{ticker}: Yahoo Finance is rate limiting requests; try again later",
+                    reason="rate_limited",
                 ) from exc
             raise SourceError(f"{ticker}: Yahoo Finance download failed: {exc}") from exc
     if raw is None or raw.empty:
-        if not reachable():
-            raise SourceError(
-                f"{ticker}: cannot reach Yahoo Finance (no network?); import a file with "
-                f"`fcast data import {ticker} PATH` or use a sample ticker (`fcast data sample`)"
-            )
-        raise SourceError(f"{ticker}: Yahoo Finance has no data (unknown or delisted ticker?)")
+        raise SourceError(
+            f"{ticker}: Yahoo Finance has no data (unknown or delisted ticker?)", reason="no_data"
+        )
     flat = flatten_yahoo_columns(raw, ticker)
     if "Date" not in flat.columns and "Datetime" not in flat.columns:
         flat = flat.rename_axis("Date").reset_index()
