@@ -33,9 +33,9 @@ def load(
 ) -> pd.DataFrame:
     """Daily bars for `ticker`, split- and dividend-adjusted, from the store or a source.
 
-    Resolution without `source`: the local store, then the bundled samples (^GSPC,
-    ^IXIC), then Yahoo Finance. `source` forces ``yahoo``, ``file`` (with `path`) or
-    ``sample``.
+    Resolution without `source`: the local store, then Yahoo Finance, then (Yahoo
+    unreachable) the history bundled with fcast. `source` forces ``yahoo``, ``file``
+    (with `path`) or ``bundled``.
     """
     bars = load_bars(ticker, source=source, path=path, store=Store(home), start=start, end=end)
     return adjusted(bars)
@@ -113,7 +113,7 @@ def run_backtest(
     risk_free. The result also carries `forecast_metrics` of the predictions used.
     """
     from forecast.backtest import run_backtest as _run_backtest
-    from forecast.evaluate import direction_metrics, next_day_returns
+    from forecast.evaluate import direction_metrics, label_returns
 
     if predictions is None:
         if model_path is not None:
@@ -128,16 +128,17 @@ def run_backtest(
                 **(walk_forward_kwargs or {}),
             )
     if "actual_up" not in predictions.columns:
-        # Hand-made predictions: score them against the realised next-day direction.
+        # Hand-made predictions: score them against the direction of the return traded
+        # after each decision (the default label: next open to the open after it).
         from forecast.features import make_target
 
         predictions = predictions.assign(actual_up=make_target(bars).reindex(predictions.index))
     result = _run_backtest(bars, predictions, strategy, params, **broker_kwargs)
     # Only predictions know which model made them; hand-made ones stay unnamed.
     result.model = predictions.attrs.get("model")
-    nxt = next_day_returns(bars).reindex(predictions.index)
+    # Scored on the return its label is made of: by default the very return traded.
     result.forecast_metrics = direction_metrics(
-        predictions["prob_up"], predictions["actual_up"], nxt
+        predictions["prob_up"], predictions["actual_up"], label_returns(bars, predictions)
     )
     made = {k: v for k, v in predictions.attrs.items() if k not in ("model", "ticker")}
     if model_path is not None:

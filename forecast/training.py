@@ -17,6 +17,7 @@ import pandas as pd
 
 from forecast.errors import ConfigError
 from forecast.features import FeaturePipeline, FeatureSpec, make_target, make_windows
+from forecast.features.target import DEFAULT_LABEL, check_label, label_lookahead
 from forecast.models.fitting import fit_model
 
 
@@ -34,6 +35,7 @@ class TrainedModel:
     n_samples: int
     ticker: str | None = None
     metrics: dict = field(default_factory=dict)
+    label: str = DEFAULT_LABEL
 
     @property
     def name(self) -> str:
@@ -48,6 +50,7 @@ class TrainedModel:
             "pipeline_state": self.pipeline.state_dict(),
             "window": self.window,
             "horizon": self.horizon,
+            "label": self.label,
             "threshold": self.threshold,
             "train_start": self.train_start.date().isoformat(),
             "train_end": self.train_end.date().isoformat(),
@@ -75,21 +78,23 @@ def train_model(
     window: int = 20,
     horizon: int = 1,
     threshold: float = 0.0,
+    label: str = DEFAULT_LABEL,
     callbacks=None,
 ) -> TrainedModel:
     """Fit the feature pipeline and `model` on every labelled window of `bars`.
 
-    The last `horizon` bars have no label and are not trained on; `train_end` is the
-    last bar whose price any label used, so predictions must start after it.
+    The last `label_lookahead(horizon, label)` bars have no label and are not trained on;
+    `train_end` is the last bar whose price any label used, so predictions must start
+    after it.
     """
     from forecast.evaluate.walkforward import purge_validation_overlap
     from forecast.models.registry import make_model
 
     est = make_model(model, **(model_params or {})) if isinstance(model, str) else model
-    est = purge_validation_overlap(est, model_params, horizon)
+    est = purge_validation_overlap(est, model_params, label_lookahead(horizon, check_label(label)))
     pipeline = FeaturePipeline(spec).fit(bars)
     X, dates, ok = _windows(pipeline, bars, window)
-    labels = make_target(bars, horizon, threshold).to_numpy()[window - 1:][ok]
+    labels = make_target(bars, horizon, threshold, label=label).to_numpy()[window - 1:][ok]
     known = ~np.isnan(labels)
     if known.sum() < 50:
         raise ConfigError(
@@ -103,6 +108,7 @@ def train_model(
         window=window,
         horizon=horizon,
         threshold=threshold,
+        label=label,
         train_start=bars.index[0],
         train_end=bars.index[-1],
         n_samples=int(known.sum()),
@@ -131,12 +137,15 @@ def predict(trained: TrainedModel, bars: pd.DataFrame, start=None) -> pd.DataFra
             f"predict; the data ends {bars.index[-1].date()}"
         )
     proba = trained.model.predict_proba(X[keep])[:, 1]
-    actual = make_target(bars, trained.horizon, trained.threshold).reindex(dates[keep])
+    actual = make_target(bars, trained.horizon, trained.threshold, label=trained.label).reindex(
+        dates[keep]
+    )
     out = pd.DataFrame(
         {"prob_up": proba, "actual_up": actual.to_numpy(), "fold": 0}, index=dates[keep]
     )
     out.index.name = "date"
-    out.attrs.update(model=trained.name, ticker=bars.attrs.get("ticker"))
+    out.attrs.update(model=trained.name, ticker=bars.attrs.get("ticker"), horizon=trained.horizon,
+                     label=trained.label, threshold=trained.threshold)
     return out
 
 
@@ -166,4 +175,6 @@ def load_trained(path: str | Path, expected_spec: FeatureSpec | dict | None = No
         n_samples=int(side.get("n_samples", 0)),
         ticker=side.get("ticker"),
         metrics=side.get("metrics") or {},
+        # Models saved before labels were named were trained on close-to-close moves.
+        label=side.get("label", "close"),
     )

@@ -48,6 +48,7 @@ def test_api_round_trip_on_generated_data():
 def test_hand_made_predictions_are_unnamed_and_scored():
     import numpy as np
     import pandas as pd
+    import pytest
 
     from forecast.data.synthetic import random_walk_bars
 
@@ -56,6 +57,10 @@ def test_hand_made_predictions_are_unnamed_and_scored():
     preds = pd.DataFrame({"prob_up": np.linspace(0.2, 0.8, len(dates))}, index=dates)
     result = fc.run_backtest(bars, preds, strategy="long-only")
     assert result.model is None and result.to_dict()["model"] is None
-    up = (bars["close"].shift(-1) > bars["close"]).reindex(dates)
+    # Scored on the return traded after each decision: open[t+1] -> open[t+2].
+    traded = bars["open"].shift(-2) / bars["open"].shift(-1) - 1
+    up = (traded > 0).reindex(dates)
     expected = float(((preds["prob_up"] > 0.5) == up).mean())
     assert result.forecast_metrics["accuracy"] == expected
+    up_days = (preds["prob_up"] > 0.5).to_numpy()
+    assert result.forecast_metrics["mean_ret_up"] == pytest.approx(traded.reindex(dates)[up_days].mean())

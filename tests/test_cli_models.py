@@ -79,7 +79,8 @@ def test_backtest_writes_every_output(capsys, stored, tmp_path):
     out_dir = tmp_path / "bt"
     code, out, err = run(capsys, "backtest", "SYN", "--model", "logreg", "--output", out_dir, *FAST)
     assert code == 0, err
-    assert "Buy & hold" in out and "Forecasts that drove it" in out
+    assert "Buy & hold" in out and "Forecasts behind it" in out
+    assert "label: up if open[t+2] / open[t+1] - 1 > 0" in out
     for name in ("metrics.json", "equity.csv", "trades.csv", "predictions.csv", "equity.png"):
         assert (out_dir / name).is_file(), name
     metrics = json.loads((out_dir / "metrics.json").read_text())

@@ -1,10 +1,15 @@
-"""The four look-ahead tests, run through the model registry.
+"""The four look-ahead tests, run through the model registry, and proof that they bite.
 
 1. On a random walk every model's walk-forward accuracy is within 3 standard errors of 0.5.
-2. On AR(1) returns (phi = 0.8, today's sign predicts tomorrow's ~79% of the time) the MLP,
-   LSTM and logistic regression reach at least 0.70 out of sample.
+2. On AR(1) returns (phi = 0.8, today's sign predicts tomorrow's ~79.5% of the time) the
+   MLP, LSTM and logistic regression learn the rule: accuracy >= 0.73, and their calls agree
+   with sign(r_t) on >= 85% of days. A feature window that ends one bar early (stale by a
+   bar) can only reach sign(r_{t-1}): ~72% accuracy, ~78% agreement. A planted stale bug
+   shows the check fails.
 3. Shuffling the training labels takes that skill back to chance.
-4. Changing bars after date t changes no prediction dated t or earlier.
+4. Changing bars after date t changes no prediction dated t or earlier, for the traded
+   (open-to-open) label with no embargo, where its extra bar of look-ahead matters; a
+   planted fold plan that forgets that bar shows the check fails.
 
 Networks are tiny and trained for a few epochs over two or three folds to stay fast on CPU.
 """
@@ -48,7 +53,27 @@ def ar1():
 
 @pytest.fixture(scope="module")
 def ar1_predictions(ar1):
-    return {name: _run(ar1, name) for name in LEARNERS}
+    # The AR(1) is in close-to-close returns, so its known answer is for the close label.
+    return {name: _run(ar1, name, label="close") for name in LEARNERS}
+
+
+def _check_ar1_learnt(bars: pd.DataFrame, pred: pd.DataFrame, name: str) -> None:
+    """Skill on AR(1): accuracy, and agreement with the Bayes rule sign(r_t) at date t."""
+    acc, _, _ = _accuracy(pred)
+    today_up = (np.log(bars["close"]).diff().reindex(pred.index) > 0).to_numpy()
+    agreement = float(((pred["prob_up"] > 0.5).to_numpy() == today_up).mean())
+    assert acc >= 0.73, f"{name}: accuracy {acc:.3f} on AR(1) phi=0.8"
+    assert agreement >= 0.85, f"{name}: calls agree with today's sign on only {agreement:.3f}"
+
+
+def _stale_by_one_bar(make_windows):
+    """A planted bug: every feature window ends one bar before its decision date."""
+
+    def stale(values, window):
+        v = np.asarray(values, dtype="float64")
+        return make_windows(np.vstack([np.full((1, v.shape[1]), np.nan), v[:-1]]), window)
+
+    return stale
 
 
 @pytest.mark.parametrize("name", ALL_MODELS)
@@ -60,14 +85,23 @@ def test_random_walk_is_not_predictable(name):
 
 
 @pytest.mark.parametrize("name", LEARNERS)
-def test_ar1_direction_is_learnt(ar1_predictions, name):
-    acc, _, _ = _accuracy(ar1_predictions[name])
-    assert acc >= 0.70, f"{name}: accuracy {acc:.3f} on AR(1) phi=0.8"
+def test_ar1_direction_is_learnt(ar1, ar1_predictions, name):
+    _check_ar1_learnt(ar1, ar1_predictions[name], name)
+
+
+@pytest.mark.parametrize("name", ["logreg", "mlp"])
+def test_ar1_check_catches_features_one_bar_stale(ar1, monkeypatch, name):
+    from forecast.evaluate import walkforward
+
+    monkeypatch.setattr(walkforward, "make_windows", _stale_by_one_bar(walkforward.make_windows))
+    stale = _run(ar1, name, label="close")
+    with pytest.raises(AssertionError):
+        _check_ar1_learnt(ar1, stale, name)
 
 
 @pytest.mark.parametrize("name", ["mlp", "logreg"])
 def test_shuffled_training_labels_give_chance(ar1, ar1_predictions, name):
-    shuffled = _run(ar1, name, shuffle_train_labels=True)
+    shuffled = _run(ar1, name, shuffle_train_labels=True, label="close")
     acc, se, _ = _accuracy(shuffled)
     assert abs(acc - 0.5) < 3 * se, f"{name}: accuracy {acc:.3f} with shuffled labels"
     # Same dates, same features: only the labels' link to the features was broken.
@@ -101,6 +135,30 @@ def _change_after(bars: pd.DataFrame, t: int, seed: int = 3) -> pd.DataFrame:
 def test_future_bars_do_not_change_past_predictions(name, spec, train_window, offsets):
     bars = ar1_bars(800, phi=0.5, seed=4)
     kw = dict(spec=spec, train_window=train_window, test_days=160, retrain_every=80, min_train=300, horizon=2)
+    _check_future_bars_change_no_past_prediction(bars, name, kw, offsets)
+
+
+# The traded label reads open[t+1+h]: with no embargo its training labels end right at the
+# block's first bar. t = the first test day and the last day of the first block.
+@pytest.mark.parametrize("name, horizon", [("logreg", 1), ("gbm", 2), ("mlp", 1)])
+def test_traded_label_with_no_embargo_leaks_nothing(name, horizon):
+    bars = ar1_bars(800, phi=0.5, seed=4)
+    kw = dict(test_days=160, retrain_every=80, min_train=300, horizon=horizon, embargo=0, label="open")
+    _check_future_bars_change_no_past_prediction(bars, name, kw, (160, 81))
+
+
+def test_perturbation_check_catches_a_fold_plan_that_forgets_the_fill_bar(monkeypatch):
+    """Planted bug: folds planned as if the open label read only `horizon` bars ahead."""
+    from forecast.evaluate import walkforward
+
+    monkeypatch.setattr(walkforward, "label_lookahead", lambda horizon, label: horizon)
+    bars = ar1_bars(800, phi=0.5, seed=4)
+    kw = dict(test_days=160, retrain_every=80, min_train=300, horizon=1, embargo=0, label="open")
+    with pytest.raises(AssertionError, match="moved with later bars"):
+        _check_future_bars_change_no_past_prediction(bars, "logreg", kw, (160,))
+
+
+def _check_future_bars_change_no_past_prediction(bars, name, kw, offsets):
     base = _run(bars, name, **kw)
     for t in (len(bars) - k for k in offsets):
         changed = _run(_change_after(bars, t), name, **kw)

@@ -60,12 +60,12 @@ def ar1():
 # ---------------------------------------------------------------- schedule
 
 
-@pytest.mark.parametrize("horizon, embargo, train_window", [(1, 1, None), (3, 0, None), (2, 5, 250)])
-def test_plan_folds_respects_embargo_and_covers_test_span(horizon, embargo, train_window):
+@pytest.mark.parametrize("lookahead, embargo, train_window", [(1, 1, None), (3, 0, None), (2, 5, 250)])
+def test_plan_folds_respects_embargo_and_covers_test_span(lookahead, embargo, train_window):
     folds = plan_folds(
         1000,
         first_valid=40,
-        horizon=horizon,
+        lookahead=lookahead,
         embargo=embargo,
         test_days=230,
         retrain_every=60,
@@ -75,8 +75,9 @@ def test_plan_folds_respects_embargo_and_covers_test_span(horizon, embargo, trai
     assert [f.test_start for f in folds] == [770, 830, 890, 950]
     assert folds[-1].test_stop == 1000
     for f in folds:
-        # The last training label, close[t + h], is `embargo` bars before the block.
-        assert f.train_last + horizon + embargo == f.test_start
+        # The last training label's last price (bar t + lookahead) is `embargo` bars
+        # before the block.
+        assert f.train_last + lookahead + embargo == f.test_start
         assert f.train_start >= 40
         if train_window is not None:
             assert f.train_last - f.train_start + 1 <= train_window
@@ -125,7 +126,8 @@ def test_predictions_follow_the_contract(ar1):
     assert calls == [(0, 3), (1, 3), (2, 3)]
     target = make_target(ar1)
     pd.testing.assert_series_equal(pred["actual_up"], target.loc[pred.index], check_names=False)
-    assert pred["actual_up"].isna().sum() == 1  # the last day's outcome is unknown
+    # The traded label needs open[t+2]: the last two days' outcomes are unknown.
+    assert pred["actual_up"].isna().sum() == 2 and pred["actual_up"].iloc[-2:].isna().all()
     acc = ((pred["prob_up"] > 0.5) == (pred["actual_up"] == 1)).iloc[:-1].mean()
     assert acc > 0.7  # AR(1) with phi 0.8 is predictable from yesterday's sign
 
@@ -151,9 +153,13 @@ def test_model_params_and_seed_reach_the_estimator(ar1):
     assert (weak["prob_up"] - 0.5).abs().mean() < (strong["prob_up"] - 0.5).abs().mean()
 
 
-def test_each_fold_trains_only_on_embargoed_past(ar1):
+@pytest.mark.parametrize("label", ["open", "close"])
+def test_each_fold_trains_only_on_embargoed_past(ar1, label):
     """Training windows and labels of every fold equal those built from bars up to t_last."""
     horizon, embargo, window = 2, 3, 5
+    # Bars a label reads after its decision, by hand: open[t+1] -> open[t+1+h], or
+    # close[t] -> close[t+h].
+    reads = {"open": horizon + 1, "close": horizon}[label]
     FITS.pop("embargo", None)
     spec = FeatureSpec.default()
     pred = walk_forward(
@@ -161,16 +167,17 @@ def test_each_fold_trains_only_on_embargoed_past(ar1):
         SpyLogReg(tag="embargo"),
         horizon=horizon,
         embargo=embargo,
+        label=label,
         **{**SMALL, "window": window},
     )
     fits = FITS["embargo"]
     starts = [ar1.index.get_loc(pred.index[pred["fold"] == k][0]) for k in range(3)]
     assert len(fits) == 3
-    labels = make_target(ar1, horizon).to_numpy()
+    labels = make_target(ar1, horizon, label=label).to_numpy()
     for (X, y), s in zip(fits, starts, strict=True):
-        last = s - horizon - embargo
-        # Rebuild the training set from bars[: last + 1] alone; the label at `last` uses
-        # close[last + horizon] = close[s - embargo], still before the block.
+        last = s - reads - embargo
+        # Rebuild the training set from bars[: last + 1] alone; the label at `last` reads
+        # prices up to bar last + reads = s - embargo, still before the block.
         past = ar1.iloc[: last + 1]
         feats = FeaturePipeline(spec).fit(past).transform(past).to_numpy()
         windows = make_windows(feats, window)
@@ -231,6 +238,7 @@ def test_evaluate_runs_baselines_on_the_same_dates(ar1):
         LastRowLogReg(),
         baselines=("majority", "momentum"),
         progress=lambda k, n: ticks.append((k, n)),
+        label="close",  # the AR(1) is in close-to-close returns: momentum's ~0.79 holds there
         **SMALL,
     )
     assert isinstance(report, EvaluationReport)

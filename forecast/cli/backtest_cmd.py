@@ -24,6 +24,8 @@ FORECAST_ROWS = (
     ("p_value", "p (accuracy > majority)", "num3"),
     ("roc_auc", "ROC AUC", "num3"),
     ("brier", "Brier score", "num3"),
+    ("mean_ret_up", "mean return | up", "spct"),
+    ("mean_ret_down", "mean return | down", "spct"),
 )
 
 
@@ -65,6 +67,7 @@ def backtest(
     retrain_every: int = o.RetrainEvery,
     train_window: int = o.TrainWindow,
     features: str = o.Features,
+    label: str = o.Label,
     model_path: str = typer.Option(
         None, "--model-path", help="Predict with a model saved by `fcast train` (no refits)."
     ),
@@ -88,7 +91,8 @@ def backtest(
     )
     if not model_path and not as_json:
         report_device(model, device, mixed_precision)
-    wf = o.walk_forward_kwargs(window, seed, test_days, folds, retrain_every, train_window, features)
+    wf = o.walk_forward_kwargs(window, seed, test_days, folds, retrain_every, train_window, features,
+                               label)
     if model_path:
         wf = {"start": start}
     results, failures = [], []
@@ -131,11 +135,20 @@ def backtest(
 
 def render(result, output) -> None:
     """Strategy vs buy-and-hold, then the forecast quality of the predictions behind it."""
+    from rich.markup import escape
+
     from forecast.backtest.report import render_report
+    from forecast.features.target import DEFAULT_LABEL, describe_label
 
     render_report(result, out)
     fm = result.forecast_metrics
-    table = Table(title=f"Forecasts that drove it: {result.model}, out of sample")
+    made = result.walk_forward or {}
+    table = Table(
+        title=f"Forecasts behind it ({result.model}, out of sample)",
+        caption="label: " + escape(describe_label(
+            made.get("horizon", 1), made.get("label", DEFAULT_LABEL), made.get("threshold", 0.0)
+        )),
+    )
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, label, kind in FORECAST_ROWS:

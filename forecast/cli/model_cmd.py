@@ -61,6 +61,7 @@ def train(
     source: str = o.Source,
     file: str = o.File,
     features: str = o.Features,
+    label: str = o.Label,
     output: str = typer.Option(None, "--output", "-o", help="Where to save (default: the store)."),
 ):
     """Train a model on a span and save it (with its feature scaling) for later prediction."""
@@ -73,7 +74,8 @@ def train(
     report_device(model, device, mixed_precision)
     with training_progress(f"training {model}") as progress:
         trained = train_api(bars, model, model_params=params, window=window,
-                            callbacks=progress.keras_callbacks(model), spec=o.feature_spec(features))
+                            label=o.check_label_option(label), spec=o.feature_spec(features),
+                            callbacks=progress.keras_callbacks(model))
     home = ctx.obj["store"].home
     ticker_name = bars.attrs["ticker"]
     stem = output or str(home / "models" / f"{ticker_name}-{model}")
@@ -108,6 +110,7 @@ def evaluate(
     retrain_every: int = o.RetrainEvery,
     train_window: int = o.TrainWindow,
     features: str = o.Features,
+    label: str = o.Label,
     source: str = o.Source,
     file: str = o.File,
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
@@ -117,7 +120,8 @@ def evaluate(
 
     params = o.model_params(model, epochs=epochs, seed=seed, device=device,
                             mixed_precision=mixed_precision)
-    wf = o.walk_forward_kwargs(window, seed, test_days, folds, retrain_every, train_window, features)
+    wf = o.walk_forward_kwargs(window, seed, test_days, folds, retrain_every, train_window, features,
+                               label)
     bars = _bars(ctx, ticker, source, file, start, end)
     if not as_json:
         report_device(model, device, mixed_precision)

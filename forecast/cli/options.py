@@ -27,6 +27,11 @@ TrainWindow = typer.Option(
     None, "--train-window", min=1, help="Rolling training window in bars (default: expanding)."
 )
 Features = typer.Option(None, "--features", help="TOML file declaring the feature spec.")
+Label = typer.Option(
+    "open", "--label",
+    help="What is predicted: open = the return traded after a decision (next open to the open "
+    "after it, default); close = close to next close.",
+)
 
 
 def feature_spec(path):
@@ -39,7 +44,7 @@ def feature_spec(path):
 
 
 def walk_forward_kwargs(
-    window, seed, test_days, folds, retrain_every, train_window=None, features=None
+    window, seed, test_days, folds, retrain_every, train_window=None, features=None, label="open"
 ) -> dict:
     """Turn the CLI's walk-forward options into `walk_forward` keyword arguments."""
     if test_days is not None and folds is not None:
@@ -49,7 +54,16 @@ def walk_forward_kwargs(
     return {
         "window": window, "seed": seed, "test_days": test_days, "retrain_every": retrain_every,
         "train_window": train_window, "spec": feature_spec(features),
+        "label": check_label_option(label),
     }
+
+
+def check_label_option(label: str) -> str:
+    from forecast.features.target import LABELS
+
+    if label not in LABELS:
+        raise typer.BadParameter(f"--label must be one of {', '.join(LABELS)}, not {label!r}")
+    return label
 
 
 def model_params(model: str, *, epochs, seed, device, mixed_precision) -> dict:

@@ -5,7 +5,13 @@ model and its baselines on the same dates, `direction_metrics` scores prediction
 Importing this package does not import TensorFlow.
 """
 
-from forecast.evaluate.metrics import METRIC_KEYS, direction_metrics, metrics_table, next_day_returns
+from forecast.evaluate.metrics import (
+    METRIC_KEYS,
+    direction_metrics,
+    label_returns,
+    metrics_table,
+    next_day_returns,
+)
 from forecast.evaluate.report import DEFAULT_BASELINES, EvaluationReport, evaluate
 from forecast.evaluate.walkforward import Fold, plan_folds, walk_forward
 
@@ -16,6 +22,7 @@ __all__ = [
     "Fold",
     "direction_metrics",
     "evaluate",
+    "label_returns",
     "metrics_table",
     "next_day_returns",
     "plan_folds",

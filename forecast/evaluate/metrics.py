@@ -99,10 +99,25 @@ def direction_metrics(
     return {k: float(v) if k != "n" else int(v) for k, v in out.items()}
 
 
-def next_day_returns(bars: pd.DataFrame) -> pd.Series:
-    """Simple return from close[t] to close[t+1], indexed by t (NaN on the last bar)."""
-    close = bars["close"].astype("float64")
-    return (close.shift(-1) / close - 1.0).rename("next_return")
+def next_day_returns(bars: pd.DataFrame, label: str = "close") -> pd.Series:
+    """The one-bar return a label is made of, indexed by its decision bar t.
+
+    ``close``: close[t] -> close[t+1]; ``open``: open[t+1] -> open[t+2], the return a
+    decision on t's close earns once filled at the next open (see `forward_return`).
+    """
+    from forecast.features.target import forward_return
+
+    return forward_return(bars, 1, label).rename("next_return")
+
+
+def label_returns(bars: pd.DataFrame, predictions: pd.DataFrame) -> pd.Series:
+    """The return each prediction's label is made of (horizon and label from its attrs;
+    hand-made predictions without them get the default: one bar, the traded return)."""
+    from forecast.features.target import DEFAULT_LABEL, forward_return
+
+    attrs = predictions.attrs
+    ret = forward_return(bars, int(attrs.get("horizon", 1)), attrs.get("label", DEFAULT_LABEL))
+    return ret.reindex(predictions.index).rename("next_return")
 
 
 def metrics_table(predictions: dict[str, pd.DataFrame], next_return: pd.Series | None = None) -> pd.DataFrame:

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from forecast.errors import ConfigError
-from forecast.evaluate.metrics import METRIC_KEYS, metrics_table, next_day_returns
+from forecast.evaluate.metrics import METRIC_KEYS, label_returns, metrics_table
 from forecast.evaluate.walkforward import walk_forward
 from forecast.jsonsafe import json_safe
 
@@ -101,7 +101,7 @@ def evaluate(
         if not pred.index.equals(first.index):
             raise ConfigError(f"model {name} was evaluated on different dates than the others")
 
-    table = metrics_table(predictions, next_day_returns(bars))
+    table = metrics_table(predictions, label_returns(bars, first))
     settings = {k: v for k, v in first.attrs.items() if k not in ("model", "ticker")}
     return EvaluationReport(
         ticker=bars.attrs.get("ticker"),

@@ -14,7 +14,13 @@ from forecast.errors import ConfigError
 from forecast.features.indicators import check_bars
 from forecast.features.pipeline import FeaturePipeline
 from forecast.features.spec import FeatureSpec
-from forecast.features.target import make_target
+from forecast.features.target import (
+    DEFAULT_LABEL,
+    check_label,
+    describe_label,
+    label_lookahead,
+    make_target,
+)
 from forecast.features.windows import make_windows
 from forecast.models.fitting import fit_model
 from forecast.models.inputs import check_int
@@ -38,7 +44,7 @@ def plan_folds(
     n_bars: int,
     *,
     first_valid: int,
-    horizon: int,
+    lookahead: int,
     embargo: int,
     test_days: int,
     retrain_every: int,
@@ -47,22 +53,24 @@ def plan_folds(
 ) -> list[Fold]:
     """Cut the last `test_days` decision positions into blocks of `retrain_every`.
 
-    For the block starting at position s, training decisions t satisfy
-    ``first_valid <= t <= s - horizon - embargo`` (and ``t > s - horizon - embargo -
-    train_window`` when the window rolls). Raises ConfigError when the first block would
-    get fewer than `min_train` training decisions.
+    `lookahead` is how many bars after its decision bar a label reads (see
+    `label_lookahead`). For the block starting at position s, training decisions t satisfy
+    ``first_valid <= t <= s - lookahead - embargo`` (and ``t > s - lookahead - embargo -
+    train_window`` when the window rolls), so the last price of every training label is
+    at least `embargo` bars before s. Raises ConfigError when the first block would get
+    fewer than `min_train` training decisions.
     """
     test_start = n_bars - test_days
-    need = first_valid + min_train + horizon + embargo + test_days - 1
+    need = first_valid + min_train + lookahead + embargo + test_days - 1
     if n_bars < need or test_days < 1:
         raise ConfigError(
             f"{n_bars} bars are too few: feature warm-up and window ({first_valid}), "
-            f"min_train ({min_train}), horizon + embargo ({horizon + embargo}) and "
+            f"min_train ({min_train}), label look-ahead + embargo ({lookahead + embargo}) and "
             f"test_days ({test_days}) need at least {need}"
         )
     folds = []
     for k, s in enumerate(range(test_start, n_bars, retrain_every)):
-        last = s - horizon - embargo
+        last = s - lookahead - embargo
         start = first_valid if train_window is None else max(first_valid, last - train_window + 1)
         folds.append(Fold(k, start, last, s, min(s + retrain_every, n_bars)))
     return folds
@@ -76,6 +84,7 @@ def walk_forward(
     spec: FeatureSpec | dict | None = None,
     window: int = 20,
     horizon: int = 1,
+    label: str = DEFAULT_LABEL,
     threshold: float = 0.0,
     symmetric: bool = False,
     test_days: int | None = None,
@@ -97,16 +106,18 @@ def walk_forward(
     where that parameter is None).
 
     Schedule (positions are bar numbers; a sample's decision date is the last bar of its
-    feature window; its label is the move from close[t] to close[t + horizon], see
-    `make_target`, with `threshold` and `symmetric`):
+    feature window; its label is the sign of the return traded after it, open[t+1] to
+    open[t+1+horizon] (``label="open"``, the default) or close[t] to close[t+horizon]
+    (``label="close"``), see `make_target`, with `threshold` and `symmetric`; L below is
+    the label's look-ahead, horizon + 1 for "open" and horizon for "close"):
 
     * The test span is the last `test_days` bars (default: 20% of the bars with valid
       features), cut into blocks of `retrain_every` bars. It includes the final
-      `horizon` bars, whose `actual_up` is NaN (not known yet).
+      L bars, whose `actual_up` is NaN (not known yet).
     * For a block starting at s, the training decisions are the t with
-      t + horizon + embargo <= s (embargo defaults to horizon), the last `train_window`
+      t + L + embargo <= s (embargo defaults to horizon), the last `train_window`
       of them when it is given (else all, expanding), at least `min_train`. So every
-      training label's price close[t + horizon] is at least `embargo` bars before s.
+      training label's last price (bar t + L) is at least `embargo` bars before s.
     * A fresh FeaturePipeline is fitted on bars up to the last training decision only
       (and, with `train_window`, from the first bar the training windows need); features
       are trailing, so the test rows use bars up to their own date. A fresh model clone
@@ -134,6 +145,7 @@ def walk_forward(
         check_int(name, value, minimum=1)
     embargo = horizon if embargo is None else embargo
     check_int("embargo", embargo, minimum=0)
+    lookahead = label_lookahead(horizon, check_label(label))
     if train_window is not None:
         check_int("train_window", train_window, minimum=1)
         if train_window < min_train:
@@ -147,7 +159,7 @@ def walk_forward(
     folds = plan_folds(
         n,
         first_valid=first_valid,
-        horizon=horizon,
+        lookahead=lookahead,
         embargo=embargo,
         test_days=test_days,
         retrain_every=retrain_every,
@@ -155,8 +167,8 @@ def walk_forward(
         min_train=min_train,
     )
     estimator, name = _resolve_model(model, model_params, seed)
-    estimator = purge_validation_overlap(estimator, model_params, horizon)
-    labels = make_target(bars, horizon, threshold, symmetric=symmetric).to_numpy()
+    estimator = purge_validation_overlap(estimator, model_params, lookahead)
+    labels = make_target(bars, horizon, threshold, symmetric=symmetric, label=label).to_numpy()
 
     frames = []
     for fold in folds:
@@ -173,6 +185,8 @@ def walk_forward(
         ticker=bars.attrs.get("ticker"),
         window=window,
         horizon=horizon,
+        label=label,
+        label_definition=describe_label(horizon, label, threshold),
         threshold=threshold,
         symmetric=symmetric,
         embargo=embargo,
@@ -261,19 +275,21 @@ def _resolve_model(model: Any, params: dict | None, seed: int) -> tuple[Any, str
     return est, getattr(model, "name", None) or type(model).__name__
 
 
-def purge_validation_overlap(estimator: Any, params: dict | None, horizon: int) -> Any:
-    """Gap an early-stopping split by horizon - 1 samples, unless the caller set one.
+def purge_validation_overlap(estimator: Any, params: dict | None, lookahead: int) -> Any:
+    """Gap an early-stopping split by lookahead - 1 samples, unless the caller set one.
 
-    A training label at t looks `horizon` bars ahead; without the gap the last training
-    labels would share prices with the first validation samples.
+    A training label at t reads prices up to bar t + `lookahead` (see `label_lookahead`);
+    without the gap the last training labels would share prices with the first
+    validation samples (with the open label even at horizon 1: open[t+2] ends label t and
+    starts label t+1).
     """
     if (
-        horizon > 1
+        lookahead > 1
         and "validation_gap" in estimator.get_params(deep=False)
         and "validation_gap" not in (params or {})
         and not estimator.get_params(deep=False)["validation_gap"]
     ):
-        estimator.set_params(validation_gap=horizon - 1)
+        estimator.set_params(validation_gap=lookahead - 1)
     return estimator
 
 

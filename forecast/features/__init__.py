@@ -7,7 +7,24 @@
 
 from forecast.features.pipeline import FeaturePipeline
 from forecast.features.spec import FeatureSpec
-from forecast.features.target import make_target
+from forecast.features.target import (
+    DEFAULT_LABEL,
+    LABELS,
+    describe_label,
+    forward_return,
+    label_lookahead,
+    make_target,
+)
 from forecast.features.windows import make_windows
 
-__all__ = ["FeaturePipeline", "FeatureSpec", "make_target", "make_windows"]
+__all__ = [
+    "DEFAULT_LABEL",
+    "LABELS",
+    "FeaturePipeline",
+    "FeatureSpec",
+    "describe_label",
+    "forward_return",
+    "label_lookahead",
+    "make_target",
+    "make_windows",
+]
