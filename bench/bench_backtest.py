@@ -96,7 +96,7 @@ def main() -> None:
 
     final = result.equity["strategy"].iloc[-1]
     assert abs(final / v_stock - 1) < 1e-9 and abs(final / v_fast - 1) < 1e-9, (final, v_stock, v_fast)
-    print(f"bars traded: {n}, round trips: {result.metrics['strategy']['n_trades']}, best of {args.repeat}")
+    print(f"bars traded: {n}, trades: {result.metrics['strategy']['n_trades']}, best of {args.repeat}")
     print(f"{'run':<40}{'seconds':>10}{'bars/s':>12}{'vs adapter':>12}")
     for name, t in [
         ("fcast adapter (run_backtest)", t_adapter),

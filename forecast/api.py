@@ -10,6 +10,7 @@ imported only when a Keras model trains or predicts.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,12 @@ def run_backtest(
             from forecast.training import load_trained, predict
 
             trained = load_trained(model_path)
+            ticker = bars.attrs.get("ticker")
+            if trained.ticker and ticker and trained.ticker != ticker:
+                logging.getLogger("fcast").warning(
+                    "%s: the model at %s was trained on %s, not %s; its features were scaled "
+                    "on %s's history", ticker, model_path, trained.ticker, ticker, trained.ticker,
+                )
             start = (walk_forward_kwargs or {}).get("start")
             predictions = predict(trained, bars, start=start)
         else:

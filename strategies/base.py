@@ -74,7 +74,8 @@ class PredictionStrategy(bt.Strategy):
 
         Portfolio value and the target size are measured at `price` (this bar's open).
         A buy is trimmed to what the cash pays for, slippage and commission included,
-        so that it is not rejected: a full-long target ends just under 100% invested.
+        so that it is not rejected: a full-long target ends just under 100% invested. A
+        flip is one order, so it budgets (and the broker charges) one fee.
         """
         size = self.position.size
         cash = self.broker.getcash()
@@ -96,13 +97,12 @@ class PredictionStrategy(bt.Strategy):
         return None
 
     def _affordable(self, cash: float, price: float) -> float:
-        """Most shares `cash` buys at `price` after slippage and commission."""
-        slip = self.broker.p.slip_perc
-        fill = price * (1.0 + slip)
+        """Most shares `cash` buys in one order at `price` after slippage and commission."""
+        fill = price * (1.0 + self.broker.p.slip_perc)
         info = self.broker.getcommissioninfo(self.data)
-        # Fixed point: commission depends on the size (minimum fee, per-share fee).
-        size = cash / fill
-        for _ in range(8):
-            fee = info.getcommission(size, fill)
-            size = max(0.0, (cash - fee) / fill) if size else 0.0
+        affordable = getattr(info, "affordable_size", None)
+        if affordable is not None:  # fcast's commission: minimum fee and all, in closed form
+            size = affordable(cash, fill)
+        else:  # backtrader's own schemes charge a fee proportional to the size
+            size = max(0.0, cash / (fill + info.getcommission(1.0, fill)))
         return size * (1.0 - 1e-12)  # keep cash >= 0 despite rounding

@@ -90,7 +90,8 @@ def test_hand_computed_fill_costs_and_equity():
     assert r.equity["benchmark"].tolist() == pytest.approx(
         [cash, cash * 104 / 102, cash * 105 / 102, cash * 101 / 102], **APPROX
     )
-    assert r.first_fill == bars.index[1] and r.start == bars.index[0] and r.end == bars.index[3]
+    assert r.benchmark_entry == bars.index[1] and r.start == bars.index[0] and r.end == bars.index[3]
+    assert r.first_trade == bars.index[1]
     assert r.predictions["target"].tolist() == [1.0, 1.0, 0.0]
 
 
@@ -123,12 +124,12 @@ def test_equity_identity_at_every_bar(long_short_run):
     np.testing.assert_allclose(r.equity["strategy"], ledger["value"], rtol=0)
 
 
-def test_benchmark_total_return_is_close_over_first_fill_open(long_short_run):
+def test_benchmark_total_return_is_close_over_entry_open(long_short_run):
     bars, preds, r = long_short_run
-    first_fill = bars.index[bars.index.get_loc(preds.index[0]) + 1]
+    entry = bars.index[bars.index.get_loc(preds.index[0]) + 1]
     last = bars.index[bars.index.get_loc(preds.index[-1]) + 1]
-    assert r.first_fill == first_fill and r.end == last
-    expected = bars.at[last, "close"] / bars.at[first_fill, "open"] - 1
+    assert r.benchmark_entry == entry and r.end == last
+    expected = bars.at[last, "close"] / bars.at[entry, "open"] - 1
     assert r.metrics["benchmark"]["total_return"] == pytest.approx(expected, rel=1e-12)
 
 
@@ -194,7 +195,7 @@ def test_warmup_bars_are_never_traded():
     preds["prob_up"] = 0.9
     r = run_backtest(bars, preds, "vol-targeted", {"vol_window": 30})
     assert r.equity.index[0] == preds.index[0]
-    assert r.fills["date"].min() == r.first_fill
+    assert r.fills["date"].min() == r.benchmark_entry == r.first_trade
     assert r.ledger["position"].iloc[0] == 0
 
 
@@ -210,6 +211,9 @@ def test_zero_trade_run_is_a_result(tmp_path):
     out = r.write(tmp_path / "zero", plot=False)
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["strategy"]["sharpe"] is None and saved["strategy"]["n_trades"] == 0
+    # Buy-and-hold still enters on the first bar that can fill; the strategy never did.
+    assert r.first_trade is None and saved["first_trade"] is None
+    assert saved["benchmark_entry"] == r.equity.index[1].date().isoformat()
 
 
 def test_write_outputs(tmp_path, long_short_run):
@@ -217,10 +221,12 @@ def test_write_outputs(tmp_path, long_short_run):
     r.model = "logistic"
     out = r.write(tmp_path / "run")
     saved = json.loads((out / "metrics.json").read_text())
-    assert {"ticker", "model", "strategy", "benchmark", "start", "end", "first_fill"} <= set(saved)
+    keys = {"ticker", "model", "strategy", "benchmark", "start", "end", "benchmark_entry", "first_trade"}
+    assert keys <= set(saved) and "first_fill" not in saved
     assert saved["model"] == "logistic" and saved["strategy"]["name"] == "long-short"
     assert saved["benchmark"]["total_return"] == pytest.approx(r.metrics["benchmark"]["total_return"])
-    assert saved["first_fill"] == r.first_fill.date().isoformat()
+    assert saved["benchmark_entry"] == r.benchmark_entry.date().isoformat()
+    assert saved["first_trade"] == r.first_trade.date().isoformat()
     equity = pd.read_csv(out / "equity.csv")
     assert list(equity.columns) == ["date", "strategy", "benchmark"] and len(equity) == len(r.equity)
     trades = pd.read_csv(out / "trades.csv")
@@ -233,6 +239,7 @@ def test_write_outputs(tmp_path, long_short_run):
         "exit_price",
         "pnl",
         "pnl_net",
+        "open",
     ]
     predictions = pd.read_csv(out / "predictions.csv")
     assert list(predictions.columns) == ["date", "prob_up", "target", "actual_up"]

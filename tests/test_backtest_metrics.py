@@ -72,22 +72,30 @@ def test_calmar_is_cagr_over_drawdown():
     assert math.isnan(compute_metrics(curve([100, 101, 102]))["calmar"])
 
 
-def test_trade_metrics_use_closed_trades_only():
+def test_trade_metrics_count_open_trades_marked():
+    # The last trade is open, its pnl_net marked to the last close: it counts like the others.
     trades = pd.DataFrame(
         {
-            "exit_date": pd.to_datetime(["2020-01-02", "2020-01-05", "2020-01-09", None]),
-            "pnl_net": [100.0, -50.0, 30.0, np.nan],
+            "exit_date": pd.to_datetime(["2020-01-02", "2020-01-05", "2020-01-09", "2020-01-12"]),
+            "pnl_net": [100.0, -50.0, 30.0, -10.0],
+            "open": [False, False, False, True],
         }
     )
     m = trade_metrics(trades)
-    assert m["n_trades"] == 3
-    assert m["win_rate"] == pytest.approx(2 / 3)
-    assert m["avg_win"] == pytest.approx(65.0) and m["avg_loss"] == pytest.approx(-50.0)
-    assert m["profit_factor"] == pytest.approx(130 / 50)
+    assert m["n_trades"] == 4 and m["n_open_trades"] == 1
+    assert m["win_rate"] == pytest.approx(2 / 4)
+    assert m["avg_win"] == pytest.approx(65.0) and m["avg_loss"] == pytest.approx(-30.0)
+    assert m["profit_factor"] == pytest.approx(130 / 60)
     empty = trade_metrics(trades.iloc[:0])
-    assert empty["n_trades"] == 0 and all(
-        math.isnan(empty[k]) for k in ("win_rate", "avg_win", "profit_factor")
-    )
+    assert empty["n_trades"] == 0 and empty["n_open_trades"] == 0
+    assert all(math.isnan(empty[k]) for k in ("win_rate", "avg_win", "profit_factor"))
+
+
+def test_no_trades_given_means_no_trade_statistics():
+    # Buy-and-hold: a single position never closed is no sample of wins and losses.
+    m = compute_metrics(curve([100.0, 101.0, 99.0]))
+    assert not {"n_trades", "n_open_trades", "win_rate", "avg_win", "avg_loss", "profit_factor"} & set(m)
+    assert "n_trades" in compute_metrics(curve([100.0, 101.0]), trades=pd.DataFrame(columns=["pnl_net"]))
 
 
 def test_exposure_and_turnover():

@@ -79,20 +79,24 @@ def test_backtest_writes_every_output(capsys, stored, tmp_path):
     out_dir = tmp_path / "bt"
     code, out, err = run(capsys, "backtest", "SYN", "--model", "logreg", "--output", out_dir, *FAST)
     assert code == 0, err
-    assert "Buy & hold" in out and "Forecasts behind it" in out
+    assert "Buy & hold" in out and "Forecasts: logreg, out of sample" in out
     assert "label: up if open[t+2] / open[t+1] - 1 > 0" in out
     for name in ("metrics.json", "equity.csv", "trades.csv", "predictions.csv", "equity.png"):
         assert (out_dir / name).is_file(), name
     metrics = json.loads((out_dir / "metrics.json").read_text())
-    assert {"ticker", "model", "strategy", "benchmark", "start", "end", "first_fill"} <= set(metrics)
+    assert {"ticker", "model", "strategy", "benchmark", "start", "end", "benchmark_entry",
+            "first_trade"} <= set(metrics)
     assert metrics["model"] == "logreg" and metrics["strategy"]["name"] == "long-only"
-    assert metrics["forecast"]["n"] == 125 and 0 <= metrics["forecast"]["accuracy"] <= 1
+    # 126 test days, of which the last two have no traded return yet (open[t+2] unknown).
+    assert metrics["forecast"]["n"] == 124 and 0 <= metrics["forecast"]["accuracy"] <= 1
     assert metrics["walk_forward"]["test_days"] == 126 and metrics["walk_forward"]["seed"] == 0
+    assert metrics["walk_forward"]["label"] == "open"
+    assert metrics["walk_forward"]["label_definition"] == "up if open[t+2] / open[t+1] - 1 > 0"
     equity = pd.read_csv(out_dir / "equity.csv")
     assert list(equity.columns) == ["date", "strategy", "benchmark"]
     trades = pd.read_csv(out_dir / "trades.csv")
     assert list(trades.columns) == ["entry_date", "exit_date", "direction", "size", "entry_price",
-                                    "exit_price", "pnl", "pnl_net"]
+                                    "exit_price", "pnl", "pnl_net", "open"]
     preds = pd.read_csv(out_dir / "predictions.csv")
     assert list(preds.columns) == ["date", "prob_up", "target", "actual_up"]
     assert len(preds) == 126

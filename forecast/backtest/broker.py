@@ -1,4 +1,11 @@
-"""Broker set-up: fractional sizes, percentage or per-share commission, slippage at the open."""
+"""Broker set-up: fractional sizes, percentage or per-share commission, slippage at the open.
+
+Cost rule: one fee per order execution (one row of the fills table), `commission` x
+traded value or `per_share` x shares, at least `min_commission`. An order that flips
+the position (long -> short or short -> long) is one order and pays one fee, although
+backtrader books it as a closing and an opening leg: `OrderFeeBroker` tells the
+commission info the order's size, and each leg pays its share of that one fee.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +15,7 @@ from forecast.errors import ConfigError
 
 
 class FractionalCommInfo(bt.CommInfoBase):
-    """Stock-like commission allowing fractional sizes.
-
-    Commission is `commission` x traded value, or `per_share` x shares when `per_share` is
-    set; either way at least `min_commission` per fill.
-    """
+    """Stock-like commission allowing fractional sizes, charged once per order execution."""
 
     params = (
         ("stocklike", True),
@@ -22,18 +25,80 @@ class FractionalCommInfo(bt.CommInfoBase):
         ("min_commission", 0.0),
     )
 
+    order_size = None  # size of the order being executed; set by OrderFeeBroker
+
+    def _rate(self, price) -> float:
+        """Fee per share before the minimum."""
+        return self.p.per_share if self.p.per_share is not None else price * self.p.commission
+
     def _getcommission(self, size, price, pseudoexec):
         if not size:
             return 0.0
-        if self.p.per_share is not None:
-            fee = abs(size) * self.p.per_share
-        else:
-            fee = abs(size) * price * self.p.commission
-        return max(fee, self.p.min_commission)
+        # A leg of a flip pays its share of the order's minimum: summed over both legs,
+        # max(fee, min x share) is max(order fee, min), the fee of one order.
+        whole = abs(self.order_size) if self.order_size else abs(size)
+        share = min(1.0, abs(size) / whole)
+        return max(abs(size) * self._rate(price), self.p.min_commission * share)
+
+    def affordable_size(self, cash: float, price: float) -> float:
+        """Most shares one order can buy at `price` with `cash`, its fee included.
+
+        size x price + max(size x rate, min) <= cash holds when both size x (price +
+        rate) <= cash and size x price + min <= cash: closed form, exact for any rate.
+        """
+        if cash <= 0 or price <= 0:
+            return 0.0
+        by_rate = cash / (price + self._rate(price))
+        by_minimum = (cash - self.p.min_commission) / price
+        return max(0.0, min(by_rate, by_minimum))
 
     def getsize(self, price, cash):
         # Fractional: results must not hinge on rounding to whole shares.
         return self.p.leverage * (cash / price)
+
+
+class OrderFeeBroker(bt.brokers.BackBroker):
+    """BackBroker that charges one fee per order and completes orders executed in full.
+
+    The commission info is told which order it is pricing. And backtrader executes a
+    flip as closed + opened shares, which can miss the order's size by a rounding
+    residue (1e-13 shares): left pending, that residue would trade on the next bar as a
+    fill of its own, dated there and paying a minimum fee. It is completed instead.
+    """
+
+    RESIDUE = 1e-9  # of the order's size
+
+    def notify(self, order):
+        if order.status == order.Partial and abs(order.executed.remsize) <= self.RESIDUE * abs(order.size):
+            order.executed.remsize = 0.0
+            order.completed()
+        super().notify(order)
+
+    def _execute(self, order, ago=None, price=None, cash=None, position=None, dtcoc=None):
+        info = self.getcommissioninfo(order.data)
+        if not isinstance(info, FractionalCommInfo):
+            return super()._execute(order, ago, price, cash, position, dtcoc)
+        # No volume filler is set, so backtrader executes the whole remaining size.
+        info.order_size = order.executed.remsize
+        try:
+            return super()._execute(order, ago, price, cash, position, dtcoc)
+        finally:
+            info.order_size = None
+
+
+def validate_costs(*, commission: float, slippage: float, min_commission: float = 0.0,
+                   commission_per_share: float | None = None) -> None:
+    """Refuse costs that cannot be meant: negative, or fractions of 100% and more."""
+    if commission < 0 or slippage < 0 or min_commission < 0:
+        raise ConfigError("commission, min_commission and slippage must be non-negative")
+    if commission_per_share is not None and commission_per_share < 0:
+        raise ConfigError("commission_per_share must be non-negative")
+    for name, value in (("commission", commission), ("slippage", slippage)):
+        if value >= 1.0:
+            raise ConfigError(
+                f"{name} is a fraction of the traded value and must be below 1 (got {value}; "
+                f"10 bp is 0.001)"
+            )
 
 
 def configure_broker(
@@ -57,11 +122,9 @@ def configure_broker(
     """
     if cash <= 0:
         raise ConfigError(f"cash must be positive, got {cash}")
-    if commission < 0 or slippage < 0 or min_commission < 0:
-        raise ConfigError("commission, min_commission and slippage must be non-negative")
-    if commission_per_share is not None and commission_per_share < 0:
-        raise ConfigError("commission_per_share must be non-negative")
-    broker = cerebro.broker
+    validate_costs(commission=commission, slippage=slippage, min_commission=min_commission,
+                   commission_per_share=commission_per_share)
+    cerebro.broker = broker = OrderFeeBroker()
     broker.setcash(float(cash))
     broker.set_coc(False)
     broker.set_coo(True)

@@ -9,7 +9,7 @@ import pandas as pd
 from forecast.backtest.broker import configure_broker
 from forecast.backtest.feed import PredictionData, feed_frame, validate_bars, validate_predictions
 from forecast.backtest.metrics import compute_metrics
-from forecast.backtest.recorder import TRADE_COLUMNS, Recorder, num_to_timestamps
+from forecast.backtest.recorder import Recorder, num_to_timestamps
 from forecast.backtest.result import BacktestResult
 from strategies import PredictionStrategy, load_strategy, parse_params, strategy_name
 
@@ -32,9 +32,11 @@ def run_backtest(
     `strategy` is a built-in name, `module:Class`, `file.py:Class` or a Strategy class;
     `params` a dict or `["key=value", ...]`. A decision on bar t's close fills at bar
     t+1's open x (1 +/- slippage); `commission` is a fraction of traded value (or
-    `commission_per_share` per share), at least `min_commission` per fill. Only bars from
-    the first prediction date on are reported; the buy-and-hold benchmark buys at the
-    open of the bar after it (`first_fill`) without costs and holds to the last close.
+    `commission_per_share` per share), at least `min_commission` per order (a flip is one
+    order: one fee). Only bars from the first prediction date on are reported; the
+    buy-and-hold benchmark buys at the open of the bar after it (`benchmark_entry`, the
+    first bar any order can fill) without costs and holds to the last close;
+    `first_trade` is the strategy's first actual fill (None if it never traded).
     """
     validate_bars(bars)
     validate_predictions(predictions, bars)
@@ -61,26 +63,26 @@ def run_backtest(
 
     start = predictions.index.min()
     ledger = recorder.bars().loc[start:]
-    first_fill = ledger.index[1]
+    entry = ledger.index[1]  # the first bar an order decided on a prediction can fill
     fills = recorder.fills_frame()
     trades = recorder.trades()
 
-    bench = benchmark_equity(frame.loc[start:], first_fill, cash)
+    bench = benchmark_equity(frame.loc[start:], entry, cash)
     equity = pd.DataFrame({"strategy": ledger["value"], "benchmark": bench})
     equity.index.name = "date"
 
+    strategy_metrics = compute_metrics(
+        equity["strategy"],
+        trades=trades,
+        positions=ledger["position"],
+        traded_value=float((fills["size"].abs() * fills["price"]).sum()),
+        risk_free=risk_free,
+    )
     metrics = {
-        "strategy": compute_metrics(
-            equity["strategy"],
-            trades=trades,
-            positions=ledger["position"],
-            traded_value=float((fills["size"].abs() * fills["price"]).sum()),
-            risk_free=risk_free,
-        ),
+        "strategy": {**strategy_metrics, **recorder.refused},  # orders that did not fill
         "benchmark": compute_metrics(
             equity["benchmark"],
-            trades=_benchmark_trade(frame, first_fill, cash),
-            positions=(equity.index >= first_fill).astype(float),
+            positions=(equity.index >= entry).astype(float),
             traded_value=float(cash),
             risk_free=risk_free,
         ),
@@ -95,7 +97,8 @@ def run_backtest(
         params={**dict(cls.params._getitems()), **typed},
         start=start,
         end=equity.index[-1],
-        first_fill=first_fill,
+        benchmark_entry=entry,
+        first_trade=fills["date"].min() if len(fills) else None,
         ledger=ledger,
         fills=fills,
         settings={
@@ -109,18 +112,11 @@ def run_backtest(
     )
 
 
-def benchmark_equity(frame: pd.DataFrame, first_fill: pd.Timestamp, cash: float) -> pd.Series:
-    """Buy-and-hold value: `cash` until `first_fill`, then cash x close / open[first_fill]."""
-    entry = frame.at[first_fill, "open"]
-    held = frame.index >= first_fill
-    return pd.Series(np.where(held, cash * frame["close"].to_numpy() / entry, cash), index=frame.index)
-
-
-def _benchmark_trade(frame: pd.DataFrame, first_fill: pd.Timestamp, cash: float) -> pd.DataFrame:
-    entry, exit_ = frame.at[first_fill, "open"], frame["close"].iloc[-1]
-    pnl = cash * (exit_ / entry - 1.0)
-    row = [first_fill, frame.index[-1], "long", cash / entry, entry, exit_, pnl, pnl]
-    return pd.DataFrame([row], columns=TRADE_COLUMNS)
+def benchmark_equity(frame: pd.DataFrame, entry: pd.Timestamp, cash: float) -> pd.Series:
+    """Buy-and-hold value: `cash` until `entry`, then cash x close / open[entry]."""
+    price = frame.at[entry, "open"]
+    held = frame.index >= entry
+    return pd.Series(np.where(held, cash * frame["close"].to_numpy() / price, cash), index=frame.index)
 
 
 def _prediction_table(predictions: pd.DataFrame, targets) -> pd.DataFrame:

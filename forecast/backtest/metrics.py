@@ -62,17 +62,18 @@ def cagr(equity: pd.Series) -> float:
     return float(growth ** (1.0 / years) - 1.0) if growth > 0 else -1.0
 
 
-def trade_metrics(trades: pd.DataFrame | None) -> dict:
-    """Round trips (closed trades), win rate, average win/loss, profit factor (on pnl_net)."""
-    closed = (
-        trades.loc[trades["exit_date"].notna(), "pnl_net"].to_numpy(dtype=float)
-        if trades is not None and len(trades)
-        else np.array([])
-    )
-    wins, losses = closed[closed > 0], closed[closed < 0]
+def trade_metrics(trades: pd.DataFrame) -> dict:
+    """Trades, win rate, average win/loss, profit factor (on pnl_net).
+
+    Every trade counts: one still open at the end is marked to the last close (see
+    `Recorder.trades`), and `n_open_trades` says how many of them are.
+    """
+    pnl = trades["pnl_net"].to_numpy(dtype=float) if len(trades) else np.array([])
+    wins, losses = pnl[pnl > 0], pnl[pnl < 0]
     return {
-        "n_trades": int(len(closed)),
-        "win_rate": float(len(wins) / len(closed)) if len(closed) else math.nan,
+        "n_trades": int(len(pnl)),
+        "n_open_trades": int(trades["open"].sum()) if "open" in trades else 0,
+        "win_rate": float(len(wins) / len(pnl)) if len(pnl) else math.nan,
         "avg_win": float(wins.mean()) if len(wins) else math.nan,
         "avg_loss": float(losses.mean()) if len(losses) else math.nan,
         "profit_factor": float(wins.sum() / -losses.sum()) if len(losses) else math.nan,
@@ -91,7 +92,9 @@ def compute_metrics(
 
     `positions` (shares held at each bar's close, aligned with `equity`) gives exposure,
     the share of bars invested; `traded_value` (sum of |size x price| over fills) gives
-    turnover, traded value over mean equity per year.
+    turnover, traded value over mean equity per year. Trade statistics are there only
+    when `trades` is given (buy-and-hold has none: one position never closed is no
+    sample of wins and losses).
     """
     equity = pd.Series(equity, dtype=float)
     if len(equity) < 2 or not np.isfinite(equity.to_numpy()).all():
@@ -109,7 +112,7 @@ def compute_metrics(
         "max_drawdown": mdd,
         "max_drawdown_bars": mdd_bars,
         "calmar": float(growth / -mdd) if mdd < 0 else math.nan,
-        **trade_metrics(trades),
+        **(trade_metrics(trades) if trades is not None else {}),
         "exposure": float((np.asarray(positions) != 0).mean()) if positions is not None else math.nan,
         "turnover": float(traded_value / equity.mean() / years),
     }

@@ -17,8 +17,16 @@ TRADE_COLUMNS = [
     "exit_price",
     "pnl",
     "pnl_net",
+    "open",
 ]
 
+# Orders that ended without (fully) executing, by backtrader status: metrics key and
+# the reason the report prints.
+REFUSED = {
+    bt.Order.Margin: ("orders_rejected_cash", "orders rejected: {n} (not enough cash)"),
+    bt.Order.Rejected: ("orders_rejected", "orders rejected: {n} (by the broker)"),
+    bt.Order.Canceled: ("orders_canceled", "orders canceled: {n}"),
+}
 
 _EPOCH = 719163.0  # backtrader's date number of 1970-01-01
 
@@ -30,12 +38,13 @@ def num_to_timestamps(nums) -> pd.DatetimeIndex:
 
 
 class Recorder(bt.Analyzer):
-    """Cash, portfolio value and position at each bar's close; fills; trades."""
+    """Cash, portfolio value and position at each bar's close; fills; trades; refused orders."""
 
     def start(self):
         self.rows: list[tuple] = []
         self.fills: list[tuple] = []
         self._trades: dict = {}
+        self.refused = {key: 0 for key, _ in REFUSED.values()}
 
     def next(self):
         data = self.strategy.data
@@ -45,7 +54,12 @@ class Recorder(bt.Analyzer):
         self.rows.append((data.datetime[0], broker.getcash(), broker.getvalue(), pos.size, data.close[0]))
 
     def notify_order(self, order):
-        if order.status == order.Completed:
+        if order.status in REFUSED:
+            self.refused[REFUSED[order.status][0]] += 1
+        # A refused order may have executed in part first (the closing leg of a flip whose
+        # opening leg the cash did not cover): that part is a fill too.
+        done = order.status == order.Completed or order.status in REFUSED
+        if done and order.executed.size:
             ex = order.executed
             self.fills.append((ex.dt, ex.size, ex.price, ex.comm))
 
@@ -65,33 +79,51 @@ class Recorder(bt.Analyzer):
         return frame
 
     def trades(self) -> pd.DataFrame:
-        """Trades, one per position from opening to flat; an open one has no exit."""
-        rows = [_trade_row(t) for t in sorted(self._trades.values(), key=lambda t: t.ref)]
+        """Trades, one per position from opening to flat; one still open at the end is
+        marked to the last close (its exit is that bar) and flagged `open`."""
+        last_date, last_close = (self.rows[-1][0], self.rows[-1][4]) if self.rows else (None, math.nan)
+        rows = [
+            _trade_row(t, last_date, last_close)
+            for t in sorted(self._trades.values(), key=lambda t: t.ref)
+        ]
         frame = pd.DataFrame(rows, columns=TRADE_COLUMNS)
         for col in ("entry_date", "exit_date"):
             frame[col] = pd.to_datetime(frame[col])
+        frame["open"] = frame["open"].astype(bool)
         return frame
 
 
-def _trade_row(trade) -> tuple:
-    # Entry and exit prices are size-weighted over the fills that grew and shrank it.
+def _trade_row(trade, last_date, last_close) -> tuple:
+    # backtrader hands analyzers a copy of a trade when it opens and when it closes, so
+    # an open trade's own fields are those of its opening; its history (shared, one entry
+    # per fill) is current. Entry and exit prices are size-weighted over the fills that
+    # grew and shrank it. An open trade's remaining size is "sold" at the last close,
+    # without a fee (as the equity curve values it), so that pnl_net over all trades sums
+    # to the equity change.
     sign = 1.0 if trade.long else -1.0
     grow = [(h.event.size, h.event.price) for h in trade.history if h.event.size * sign > 0]
     shrink = [(h.event.size, h.event.price) for h in trade.history if h.event.size * sign < 0]
+    now = trade.history[-1].status
+    is_open = now.status != bt.Trade.Closed
+    pnl, pnl_net, exit_num = now.pnl, now.pnlcomm, now.dt
+    if is_open:
+        shrink.append((-now.size, last_close))
+        unrealised = now.size * (last_close - now.price)
+        pnl, pnl_net, exit_num = pnl + unrealised, pnl_net + unrealised, last_date
 
     def vwap(pairs):
         total = sum(abs(s) for s, _ in pairs)
         return sum(abs(s) * p for s, p in pairs) / total if total else math.nan
 
     size = max(abs(h.status.size) for h in trade.history)
-    closed = trade.isclosed
     return (
         bt.num2date(trade.dtopen).date(),
-        bt.num2date(trade.dtclose).date() if closed else None,
+        bt.num2date(exit_num).date(),
         "long" if trade.long else "short",
         size,
         vwap(grow),
-        vwap(shrink) if closed else math.nan,
-        trade.pnl if closed else math.nan,
-        trade.pnlcomm if closed else math.nan,
+        vwap(shrink),
+        pnl,
+        pnl_net,
+        is_open,
     )

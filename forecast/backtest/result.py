@@ -17,10 +17,14 @@ class BacktestResult:
     """Equity of the strategy and of buy-and-hold, trades, decisions and metrics.
 
     `equity`: DataFrame indexed by `date`, columns `strategy, benchmark`.
-    `trades`: `entry_date, exit_date, direction, size, entry_price, exit_price, pnl, pnl_net`
-    (a trade still open at the end has no exit). `predictions`: `date, prob_up, target,
-    actual_up`. `metrics`: `{"strategy": {...}, "benchmark": {...}}`. `ledger`: per bar
-    `cash, value, position, close`; `fills`: per executed order. `model` is for the caller.
+    `trades`: `entry_date, exit_date, direction, size, entry_price, exit_price, pnl, pnl_net,
+    open` (a trade still open at the end is marked to the last close, its exit being that
+    bar, and has `open` true). `predictions`: `date, prob_up, target, actual_up`.
+    `metrics`: `{"strategy": {...}, "benchmark": {...}}` (no trade statistics for
+    buy-and-hold). `benchmark_entry`: the bar buy-and-hold buys at the open of, the first
+    bar any order can fill; `first_trade`: the strategy's first fill (None: it never
+    traded). `ledger`: per bar `cash, value, position, close`; `fills`: per executed
+    order. `model` is for the caller.
     """
 
     equity: pd.DataFrame
@@ -32,7 +36,8 @@ class BacktestResult:
     params: dict
     start: pd.Timestamp
     end: pd.Timestamp
-    first_fill: pd.Timestamp
+    benchmark_entry: pd.Timestamp
+    first_trade: pd.Timestamp | None = None
     ledger: pd.DataFrame | None = None
     fills: pd.DataFrame | None = None
     settings: dict = field(default_factory=dict)
@@ -50,7 +55,8 @@ class BacktestResult:
                 "benchmark": {"name": "buy-and-hold", **self.metrics["benchmark"]},
                 "start": self.start,
                 "end": self.end,
-                "first_fill": self.first_fill,
+                "benchmark_entry": self.benchmark_entry,
+                "first_trade": self.first_trade,
                 "settings": self.settings,
                 **({"forecast": self.forecast_metrics} if self.forecast_metrics is not None else {}),
                 **({"walk_forward": self.walk_forward} if self.walk_forward is not None else {}),

@@ -76,10 +76,51 @@ _register_optional_commands()
 ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
 
+def repeated_option(argv: list[str]) -> str | None:
+    """A usage error when a single-valued option is given twice, else None.
+
+    Click keeps the last of repeated values (`--model logreg --model gbm` runs gbm) without
+    a word; fcast refuses instead. Options declared `multiple` (--param) may repeat.
+    """
+    command = typer.main.get_command(app)
+    seen: dict[str, str] = {}
+    tokens = iter(argv)
+    for token in tokens:
+        if token == "--":
+            break
+        subcommands = getattr(command, "commands", None) or {}
+        if token in subcommands:
+            command, seen = subcommands[token], {}
+            continue
+        if not token.startswith("-") or token == "-":
+            continue
+        name = token.split("=", 1)[0]
+        option = next((p for p in command.params if getattr(p, "param_type_name", "") == "option"
+                       and name in (*p.opts, *p.secondary_opts)), None)
+        if option is None:
+            continue  # unknown options are click's to report
+        takes_value = not option.is_flag and not option.count
+        if takes_value and "=" not in token:
+            next(tokens, None)  # its value, which may itself start with "-"
+        if option.multiple or option.count:
+            continue
+        if option.name in seen:
+            given = f"{name} given twice" if seen[option.name] == name else (
+                f"{seen[option.name]} and {name} both given"
+            )
+            return f"{given}: it takes one value; give {option.opts[0]} once"
+        seen[option.name] = name
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit status (usage errors 2, failures 1), never a traceback."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
+    repeated = repeated_option(argv)
+    if repeated:
+        err.print(f"error: {repeated}", markup=False, soft_wrap=True)
+        return 2
     try:
         code = app(args=argv, prog_name="fcast", standalone_mode=False)
     except ClickException as exc:

@@ -77,15 +77,23 @@ def backtest(
     source: str = o.Source,
     file: str = o.File,
     output: Path = typer.Option(None, "--output", "-o", help="Write metrics, CSVs and equity.png here."),
-    as_json: bool = typer.Option(False, "--json", help="Print metrics.json to stdout."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print metrics.json to stdout (an array of them for several tickers)."
+    ),
+    common_span: bool = typer.Option(
+        False, "--common-span", help="Run every ticker over the dates they all share."
+    ),
     plot: bool = typer.Option(True, "--plot/--no-plot", help="Write equity.png with --output."),
 ):
     """Backtest a strategy driven by out-of-sample predictions, beside buy-and-hold."""
-    from forecast.api import load, run_backtest
+    from forecast.api import run_backtest
+    from forecast.backtest.broker import validate_costs
     from strategies import load_strategy, parse_params
 
     cls = load_strategy(strategy)  # bad strategies and parameters fail before any training
     params = parse_params(cls, param or [])
+    validate_costs(commission=commission, slippage=slippage, min_commission=min_commission,
+                   commission_per_share=commission_per_share)  # before any training
     model_params = None if model_path else o.model_params(
         model, epochs=epochs, seed=seed, device=device, mixed_precision=mixed_precision
     )
@@ -95,13 +103,14 @@ def backtest(
                                label)
     if model_path:
         wf = {"start": start}
-    results, failures = [], []
-    for ticker in tickers:
+    if output is not None:
+        check_writable_dir(output)  # before any training: a late failure would lose the run
+    results, docs, failures = [], [], []
+    for ticker, bars in _load_all(ctx, tickers, failures, source=source, file=file, end=end,
+                                  start=None if model_path else start, common_span=common_span):
         try:
-            bars = load(ticker, source=source, path=file, home=ctx.obj["store"].home,
-                        start=None if model_path else start, end=end)
-            label = f"{bars.attrs['ticker']}: walk-forward {model}"
-            with training_progress(label, enabled=not as_json and not model_path) as progress:
+            title = f"{bars.attrs['ticker']}: walk-forward {model}"
+            with training_progress(title, enabled=not as_json and not model_path) as progress:
                 result = run_backtest(
                     bars, model=model, model_params=model_params, model_path=model_path,
                     strategy=cls, params=params, walk_forward_kwargs=wf, progress=progress.folds,
@@ -112,17 +121,22 @@ def backtest(
         except FcastError as exc:
             if len(tickers) == 1 or ctx.obj["debug"]:
                 raise
-            failures.append(f"{ticker}: {exc}")
+            failures.append(_one_line(ticker, exc))
             continue
         result.strategy = strategy
         results.append(result)
+        if as_json:
+            docs.append(result.to_dict())
+        else:
+            render(result)  # the report first: it survives a failing write
         if output is not None:
             folder = output / result.ticker if len(tickers) > 1 else output
             result.write(folder, plot=plot)
-        if as_json:
-            print(json.dumps(result.to_dict(), indent=2))
-        else:
-            render(result, output)
+            if not as_json:
+                out.print(f"wrote {folder}")
+    if as_json and docs:
+        # One JSON document: an object for one ticker, an array of objects for several.
+        print(json.dumps(docs[0] if len(tickers) == 1 else docs, indent=2))
     if len(results) > 1 and not as_json:
         from forecast.backtest.report import summary_table
 
@@ -133,32 +147,75 @@ def backtest(
         raise typer.Exit(1)
 
 
-def render(result, output) -> None:
-    """Strategy vs buy-and-hold, then the forecast quality of the predictions behind it."""
-    from rich.markup import escape
+def _one_line(ticker: str, exc: Exception) -> str:
+    """The error line for one ticker of several, naming the ticker once."""
+    text = str(exc)
+    return text if text.upper().startswith(f"{ticker.upper()}:") else f"{ticker}: {text}"
 
-    from forecast.backtest.report import render_report
+
+def _load_all(ctx, tickers, failures, *, source, file, start, end, common_span):
+    """(ticker, bars) for every ticker that loads; with `common_span`, all cut to the
+    dates they share, so their results compare like with like."""
+    from forecast.api import load
+    from forecast.data.frame import span
+    from forecast.errors import ConfigError
+
+    loaded = []
+    for ticker in tickers:
+        try:
+            loaded.append((ticker, load(ticker, source=source, path=file, home=ctx.obj["store"].home,
+                                        start=start, end=end)))
+        except FcastError as exc:
+            if len(tickers) == 1 or ctx.obj["debug"]:
+                raise
+            failures.append(_one_line(ticker, exc))
+    if not common_span or len(loaded) < 2:
+        return loaded
+    first = max(bars.index[0] for _, bars in loaded)
+    last = min(bars.index[-1] for _, bars in loaded)
+    if first >= last:
+        raise ConfigError(f"--common-span: the tickers share no dates (latest start {first.date()}, "
+                          f"earliest end {last.date()})")
+    err.print(f"common span: {first.date()} to {last.date()}", markup=False)
+    return [(ticker, span(bars, first, last)) for ticker, bars in loaded]
+
+
+def check_writable_dir(path: Path) -> None:
+    """Create `path` if needed and prove a file can be written there, or fail in one line."""
+    import tempfile
+
+    from forecast.errors import ConfigError
+
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".fcast-write-check-"):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"cannot write to --output {path}: {exc.strerror or exc}") from None
+
+
+def render(result) -> None:
+    """Strategy vs buy-and-hold, then the forecast quality of the predictions behind it."""
+    from forecast.backtest.report import refused_lines, render_report
     from forecast.features.target import DEFAULT_LABEL, describe_label
 
     render_report(result, out)
     fm = result.forecast_metrics
     made = result.walk_forward or {}
-    table = Table(
-        title=f"Forecasts behind it ({result.model}, out of sample)",
-        caption="label: " + escape(describe_label(
-            made.get("horizon", 1), made.get("label", DEFAULT_LABEL), made.get("threshold", 0.0)
-        )),
-    )
+    table = Table(title=f"Forecasts: {result.model}, out of sample")
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, label, kind in FORECAST_ROWS:
         table.add_row(label, fmt(fm.get(key), kind))
     out.print(table)
+    definition = describe_label(
+        made.get("horizon", 1), made.get("label", DEFAULT_LABEL), made.get("threshold", 0.0)
+    )
+    out.print(f"label: {definition}", markup=False)
     n_trades = result.metrics["strategy"].get("n_trades") or 0
-    if n_trades == 0 and len(result.trades) == 0:
+    # Refused orders were listed by render_report: the strategy did try to trade.
+    if n_trades == 0 and len(result.trades) == 0 and not refused_lines(result.metrics["strategy"]):
         out.print("no trades: the strategy never took a position on these predictions")
-    if output is not None:
-        out.print(f"wrote {output}")
 
 
 def register(app: typer.Typer) -> None:

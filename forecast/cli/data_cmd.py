@@ -11,7 +11,9 @@ from forecast.cli.options import Source as SourceOpt
 from forecast.errors import FcastError
 from forecast.formatting import fmt
 
-app = typer.Typer(help="Market data: fetch, import, list, show, bundled history.", no_args_is_help=True)
+app = typer.Typer(
+    help="Market data: fetch, import, check, list, show, bundled history.", no_args_is_help=True
+)
 
 
 def _store(ctx: typer.Context):
@@ -64,18 +66,62 @@ def import_(
     ctx: typer.Context,
     ticker: str = typer.Argument(..., help="Ticker to store the bars under."),
     path: str = typer.Argument(..., help="CSV or Parquet file of daily bars."),
+    replace: bool = typer.Option(
+        False, "--replace", help="Replace the stored bars even with fewer or a shorter span."
+    ),
+    aggregate_daily: bool = typer.Option(
+        False, "--aggregate-daily", help="Combine intraday bars into one bar per local date "
+        "(open first, high max, low min, close last, volume summed)."
+    ),
 ):
-    """Import a CSV or Parquet file of daily bars (it replaces the stored bars)."""
+    """Import a CSV or Parquet file of daily bars (it replaces the stored bars; one that would
+    lose stored history needs --replace)."""
     from forecast.data.files import read_bars_file
     from forecast.data.tickers import normalize_ticker
 
     ticker = normalize_ticker(ticker)
-    frame = read_bars_file(path, ticker)  # validated before the store is touched
-    info = _store(ctx).write(frame, ticker, source=frame.attrs["source"])
+    store = _store(ctx)
+    frame = read_bars_file(path, ticker, aggregate_daily=aggregate_daily)  # before any write
+    old = _stored_before(store, ticker, frame, replace)
+    info = store.write(frame, ticker, source=frame.attrs["source"])
     _info_table([info], title="Imported")
+    if old is not None:
+        out.print(f"replaced {_span(old)} ({old.source}) with {_span(info)}", markup=False)
     dropped = frame.attrs.get("dropped_empty_rows", 0)
     if dropped:
         out.print(f"dropped {dropped} empty row(s)")
+
+
+def _span(info) -> str:
+    return f"{_bars(info.rows)} {info.first} to {info.last}"
+
+
+def _bars(n: int) -> str:
+    return f"{n:,} bar" + ("" if n == 1 else "s")
+
+
+def _stored_before(store, ticker: str, frame, replace: bool):
+    """The stored ticker's info (None: not stored); StoreError when the import would lose
+    stored history (fewer bars, a later first or an earlier last date) without `replace`."""
+    from forecast.errors import StoreError
+
+    if not store.has(ticker):
+        return None
+    try:
+        old = store.info(ticker)
+    except StoreError as exc:
+        if replace:
+            return None
+        raise StoreError(f"{exc}; add --replace to overwrite it") from exc
+    first, last = str(frame.index[0].date()), str(frame.index[-1].date())
+    shrinks = len(frame) < old.rows or first > old.first or last < old.last
+    if shrinks and not replace:
+        raise StoreError(
+            f"{ticker}: the store holds {_span(old)} ({old.source}); the file has "
+            f"{_bars(len(frame))} {first} to {last}, so importing it would lose stored history "
+            "(left unchanged; add --replace to replace it anyway)"
+        )
+    return old
 
 
 @app.command("list")
@@ -118,6 +164,39 @@ def show(
             *(f"{v:,.0f}" if c == "volume" else f"{v:,.4f}" for c, v in row.items()),
         )
     out.print(table)
+
+
+@app.command()
+def check(
+    ctx: typer.Context,
+    tickers: list[str] = typer.Argument(..., help="Stored tickers to check."),
+):
+    """Check stored bars for suspicious data: split-like one-day moves, future or weekend
+    dates, gaps over 30 days, absurd volumes (see data/README.md for the thresholds)."""
+    from forecast.data.checks import suspicious
+    from forecast.data.tickers import normalize_ticker
+
+    store = _store(ctx)
+    failures: list[str] = []
+    for ticker in tickers:
+        try:
+            ticker = normalize_ticker(ticker)
+            frame = store.read(ticker)
+        except FcastError as exc:
+            if ctx.obj["debug"]:
+                raise
+            failures.append(str(exc))
+            continue
+        found = suspicious(frame, ticker)
+        for message in found:
+            out.print(f"warning: {message}", markup=False, soft_wrap=True)
+        if not found:
+            out.print(f"{ticker}: no problems found ({_bars(len(frame))} "
+                      f"{frame.index[0].date()} to {frame.index[-1].date()})", markup=False)
+    for line in failures:
+        err.print(f"error: {line}", markup=False, soft_wrap=True)
+    if failures:
+        raise typer.Exit(1)
 
 
 @app.command()

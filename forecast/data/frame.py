@@ -48,9 +48,14 @@ def validate_bars(frame: pd.DataFrame, ticker: str, source: str | None = None) -
         raise DataError(f"{ticker}: every row is empty")
     if out.index.hasnans:
         raise DataError(f"{ticker}: a row has no date")
-    dup = out.index.duplicated()
+    # A bar's date is its exchange-local date: a time of day (16:00, say) is dropped, and
+    # two bars on one date (intraday data) break the one-bar-per-date rule.
+    days = out.index.normalize()
+    dup = days.duplicated()
     if dup.any():
-        raise DataError(f"{ticker}: duplicate date {_where(out, dup)}")
+        what = "duplicate date" if (out.index == days).all() else "several bars (intraday?) on"
+        raise DataError(f"{ticker}: {what} {_where(out, dup)}; fcast needs one bar per date")
+    out.index = pd.DatetimeIndex(days, name="date")
     if not out.index.is_monotonic_increasing:
         step_back = np.r_[False, np.diff(out.index.asi8) < 0]
         raise DataError(f"{ticker}: dates not sorted at {_where(out, step_back)}")

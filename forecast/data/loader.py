@@ -11,7 +11,7 @@ import pandas as pd
 from forecast.data.bundled import is_bundled, load_bundled
 from forecast.data.frame import parse_date, span
 from forecast.data.store import Store
-from forecast.data.tickers import normalize_ticker
+from forecast.data.tickers import normalize_ticker, without_ticker
 from forecast.errors import ConfigError, SourceError, TickerError
 
 # "sample" is the earlier name of "bundled", kept so existing commands still run.
@@ -53,8 +53,8 @@ def fetch_into_store(
     """
     from forecast.data.yahoo import fetch_yahoo
 
-    fetch = fetch or fetch_yahoo
     ticker = normalize_ticker(ticker)
+    fetch = fetch or fetch_yahoo
     start, end = parse_date(start, "start date"), parse_date(end, "end date")
     if replace or not store.has(ticker):
         return store.write(fetch(ticker, start, end), ticker, source="yahoo")
@@ -143,16 +143,16 @@ def _yahoo_or_bundled(ticker: str, store: Store, start, end) -> pd.DataFrame:
     except SourceError as exc:
         if not is_bundled(ticker):
             raise TickerError(
-                f"{ticker}: not in the local store and {_reason(exc)}; {ways_out(ticker)}"
+                f"{ticker}: not in the local store and {_reason(exc, ticker)}; {ways_out(ticker)}"
             ) from exc
         frame = load_bundled(ticker)
-        log.warning("%s: %s; using bundled history %s to %s", ticker, _reason(exc),
+        log.warning("%s: %s; using bundled history %s to %s", ticker, _reason(exc, ticker),
                     frame.index[0].date(), frame.index[-1].date())
         return frame
     return store.read(ticker)
 
 
-def _reason(exc: SourceError) -> str:
+def _reason(exc: SourceError, ticker: str) -> str:
     if exc.reason == "unreachable":
         return "Yahoo Finance unreachable"
-    return str(exc).split(": ", 1)[-1].split(";")[0]
+    return without_ticker(str(exc), ticker).split(";")[0]

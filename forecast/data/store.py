@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
+import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +23,28 @@ from forecast.data.tickers import normalize_ticker
 from forecast.errors import StoreError
 
 _META_KEY = b"fcast"
+# A temporary file this old belongs to a killed write: no write takes an hour.
+STALE_TMP_SECONDS = 3600
+
+
+def _writer_alive(name: str) -> bool:
+    """Whether the process named in a temporary file's name (.TICKER.PID.xxx.tmp) runs.
+
+    True when unknown (older names, other systems): such files wait for STALE_TMP_SECONDS.
+    """
+    match = re.fullmatch(r"\..+\.(\d+)\.[^.]+\.tmp", name)
+    if match is None or os.name != "posix":  # on Windows, os.kill would end the process
+        return True
+    pid = int(match.group(1))
+    if pid == os.getpid():
+        return True  # this process: another thread may be writing
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    return True
 
 
 def default_home() -> Path:
@@ -78,9 +102,16 @@ class Store:
         meta = dict(table.schema.metadata or {})
         meta[_META_KEY] = json.dumps(asdict(info)).encode()
         table = table.replace_schema_metadata(meta)
-        self.bars_dir.mkdir(parents=True, exist_ok=True)
         target = self.path(ticker)
-        fd, tmp = tempfile.mkstemp(prefix=f".{ticker}.", suffix=".tmp", dir=self.bars_dir)
+        try:
+            self.bars_dir.mkdir(parents=True, exist_ok=True)
+            self._remove_stale_tmp()
+            # The pid in the name tells a later write whether this one may still be running.
+            fd, tmp = tempfile.mkstemp(
+                prefix=f".{ticker}.{os.getpid()}.", suffix=".tmp", dir=self.bars_dir
+            )
+        except OSError as exc:
+            raise self._write_error(ticker, exc) from exc
         try:
             with os.fdopen(fd, "wb") as handle:
                 pq.write_table(table, handle)
@@ -90,9 +121,23 @@ class Store:
         except BaseException as exc:
             Path(tmp).unlink(missing_ok=True)
             if isinstance(exc, OSError):
-                raise StoreError(f"{ticker}: cannot write {target}: {exc.strerror}") from exc
+                raise self._write_error(ticker, exc) from exc
             raise
         return info
+
+    def _write_error(self, ticker: str, exc: OSError) -> StoreError:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        return StoreError(f"{ticker}: cannot write to the store directory {self.bars_dir}: {reason}")
+
+    def _remove_stale_tmp(self) -> None:
+        """Delete temporary files that killed writes left behind (never a live write's)."""
+        now = time.time()
+        for tmp in self.bars_dir.glob(".*.tmp"):
+            try:
+                if now - tmp.stat().st_mtime > STALE_TMP_SECONDS or not _writer_alive(tmp.name):
+                    tmp.unlink()
+            except OSError:
+                continue  # gone already, or not ours to delete: the write goes on
 
     def info(self, ticker: str) -> StoredInfo:
         """Metadata of a stored ticker, read from the file footer only."""
@@ -119,7 +164,8 @@ class Store:
         try:
             return validate_bars(frame, ticker, source=info.source)
         except Exception as exc:
-            raise StoreError(f"{ticker}: store file {path} fails validation: {exc}") from exc
+            detail = str(exc).removeprefix(f"{ticker}: ")  # name the ticker once
+            raise StoreError(f"{ticker}: store file {path} fails validation: {detail}") from exc
 
     def list(self) -> list[StoredInfo | tuple[str, str]]:
         """Every stored ticker's info; a broken file appears as (ticker, error message)."""

@@ -19,3 +19,11 @@ def normalize_ticker(ticker: str) -> str:
             "(e.g. AAPL, BRK-B, ^GSPC, EURUSD=X)"
         )
     return ticker.upper()
+
+
+def without_ticker(message: str, ticker: str) -> str:
+    """`message` with no "TICKER: " in it, for a line that names the ticker itself.
+
+    Wrapped errors repeat it: ours start with it, and yfinance's read "$TICKER: ...".
+    """
+    return re.sub(rf"(?<![\w.^=-])\$?{re.escape(ticker)}: ", "", message)

@@ -16,6 +16,7 @@ import pandas as pd
 
 from forecast.data.files import normalize_columns
 from forecast.data.frame import validate_bars
+from forecast.data.tickers import without_ticker
 from forecast.errors import SourceError
 
 YAHOO_HOST = "query2.finance.yahoo.com"
@@ -102,17 +103,19 @@ def fetch_yahoo(
     backoff: float = 2.0,
     download: Callable[..., pd.DataFrame] | None = None,
     reachable: Callable[[], bool] | None = None,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
 ) -> pd.DataFrame:
     """Fetch validated daily bars (split- and dividend-adjusted) for one ticker.
 
     Yahoo's reachability is probed first, so an offline machine fails in a couple of
     seconds; rate limiting is retried with exponential backoff; an empty answer from a
     reachable Yahoo is an unknown or delisted ticker. `download` and `reachable` are the
-    network boundary (looked up at call time, so tests can replace them).
+    network boundary, and `sleep` the backoff's clock (all looked up at call time, so
+    tests can replace them).
     """
     download = download or _download
     reachable = reachable or yahoo_reachable
+    sleep = sleep or time.sleep
     if not reachable():
         raise SourceError(
             f"{ticker}: cannot reach Yahoo Finance (no network?); import a file with "
@@ -133,7 +136,10 @@ def fetch_yahoo(
                     f"{ticker}: Yahoo Finance is rate limiting requests; try again later",
                     reason="rate_limited",
                 ) from exc
-            raise SourceError(f"{ticker}: Yahoo Finance download failed: {exc}") from exc
+            # yfinance's own text often repeats the ticker ("$AAPL: possibly delisted").
+            raise SourceError(
+                f"{ticker}: Yahoo Finance download failed: {without_ticker(str(exc), ticker)}"
+            ) from exc
     if raw is None or raw.empty:
         raise SourceError(
             f"{ticker}: Yahoo Finance has no data (unknown or delisted ticker?)", reason="no_data"
