@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 
 from forecast.errors import ConfigError
-from forecast.features import FeaturePipeline, FeatureSpec, make_target, make_windows
+from forecast.features import FeaturePipeline, FeatureSpec, make_target
 from forecast.features.target import DEFAULT_LABEL, check_label, label_lookahead
+from forecast.features.windows import decision_windows
 from forecast.models.fitting import fit_model
 
 
@@ -61,12 +62,8 @@ class TrainedModel:
 
 
 def _windows(pipeline: FeaturePipeline, bars: pd.DataFrame, window: int):
-    """Feature windows with their decision dates; rows with warm-up NaN are dropped."""
-    feats = pipeline.transform(bars)
-    X = make_windows(feats.to_numpy(dtype="float64"), window)
-    dates = feats.index[window - 1:]
-    ok = ~np.isnan(X).any(axis=(1, 2))
-    return X[ok], dates[ok], ok
+    """Complete feature windows and their decision positions (warm-up rows dropped)."""
+    return decision_windows(pipeline.transform(bars).to_numpy(dtype="float64"), window)
 
 
 def train_model(
@@ -93,8 +90,8 @@ def train_model(
     est = make_model(model, **(model_params or {})) if isinstance(model, str) else model
     est = purge_validation_overlap(est, model_params, label_lookahead(horizon, check_label(label)))
     pipeline = FeaturePipeline(spec).fit(bars)
-    X, dates, ok = _windows(pipeline, bars, window)
-    labels = make_target(bars, horizon, threshold, label=label).to_numpy()[window - 1:][ok]
+    X, positions = _windows(pipeline, bars, window)
+    labels = make_target(bars, horizon, threshold, label=label).to_numpy()[positions]
     known = ~np.isnan(labels)
     if known.sum() < 50:
         raise ConfigError(
@@ -129,7 +126,8 @@ def predict(trained: TrainedModel, bars: pd.DataFrame, start=None) -> pd.DataFra
             f"start after it (got start {pd.Timestamp(start).date()})"
         )
     begin = pd.Timestamp(start) if start is not None else first_allowed
-    X, dates, _ = _windows(trained.pipeline, bars, trained.window)
+    X, positions = _windows(trained.pipeline, bars, trained.window)
+    dates = bars.index[positions]
     keep = dates >= begin
     if not keep.any():
         raise ConfigError(

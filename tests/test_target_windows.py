@@ -149,3 +149,17 @@ def test_windows_reject_bad_arguments():
         make_windows(np.zeros((3, 2)), 0)
     with pytest.raises(ConfigError, match="2-D"):
         make_windows(np.zeros((3, 2, 2)), 1)
+
+
+def test_decision_windows_end_at_their_positions_and_skip_incomplete_ones():
+    from forecast.features.windows import decision_windows
+
+    values = np.arange(20.0).reshape(10, 2)
+    values[1, 0] = np.nan  # warm-up: windows covering row 1 are incomplete
+    X, kept = decision_windows(values, 3)
+    np.testing.assert_array_equal(kept, np.arange(4, 10))  # rows 0..3 windows touch row 1
+    for x, pos in zip(X, kept, strict=True):
+        np.testing.assert_array_equal(x, values[pos - 2 : pos + 1])
+    X, kept = decision_windows(values, 3, np.array([2, 5, 9]))
+    np.testing.assert_array_equal(kept, [5, 9])
+    np.testing.assert_array_equal(X[1, -1], values[9])

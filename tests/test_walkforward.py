@@ -270,3 +270,45 @@ def test_evaluate_rejects_unknown_baseline_params(ar1):
 def test_unknown_registry_name_raises_config_error(ar1):
     with pytest.raises(ConfigError, match="unknown model"):
         walk_forward(ar1, "no-such-model", **SMALL)
+
+
+@pytest.mark.parametrize(
+    "acc, se, majority, beats, warns",
+    [(0.55, 0.01, 0.52, True, False), (0.53, 0.01, 0.52, False, False), (0.66, 0.02, 0.51, True, True)],
+)
+def test_evaluation_verdict_uses_the_95_percent_interval(acc, se, majority, beats, warns):
+    metrics = pd.DataFrame(
+        {"accuracy": [acc], "accuracy_se": [se], "majority_rate": [majority], "p_value": [0.01]},
+        index=pd.Index(["m"], name="model"),
+    )
+    report = EvaluationReport(ticker="X", model="m", predictions={}, metrics=metrics)
+    lines = report.verdict()
+    lo, hi = acc - 1.96 * se, acc + 1.96 * se
+    assert lines[0].startswith(f"m accuracy {acc:.3f} (95% CI {lo:.3f}-{hi:.3f}) ")
+    assert ("does not beat" not in lines[0]) is beats
+    assert (len(lines) == 2 and "leak" in lines[1]) is warns
+
+
+@pytest.mark.parametrize("gap, max_train", [(0, None), (2, None), (3, 150)])
+def test_walk_forward_split_is_sklearns_time_series_split_on_whole_blocks(gap, max_train):
+    from sklearn.model_selection import TimeSeriesSplit
+
+    from forecast.evaluate.splits import WalkForwardSplit
+
+    X = np.zeros(1000)
+    ours = list(WalkForwardSplit(test_days=240, retrain_every=60, gap=gap, max_train_size=max_train).split(X))
+    ref = list(TimeSeriesSplit(n_splits=4, test_size=60, gap=gap, max_train_size=max_train).split(X))
+    assert len(ours) == len(ref) == 4
+    for (a_train, a_test), (b_train, b_test) in zip(ours, ref, strict=True):
+        np.testing.assert_array_equal(a_train, b_train)
+        np.testing.assert_array_equal(a_test, b_test)
+
+
+def test_walk_forward_split_allows_a_shorter_last_block():
+    from forecast.evaluate.splits import WalkForwardSplit
+
+    splits = list(WalkForwardSplit(test_days=230, retrain_every=60, gap=1).split(np.zeros(1000)))
+    assert [int(test[0]) for _, test in splits] == [770, 830, 890, 950]
+    assert len(splits[-1][1]) == 50 and splits[-1][1][-1] == 999
+    for train, test in splits:
+        assert train[0] == 0 and train[-1] == test[0] - 2  # gap 1: one sample left out

@@ -148,18 +148,9 @@ def render_evaluation(report, summary) -> None:
         style = "bold" if name == report.model else None
         table.add_row(name, *(fmt(row[key], kind) for key, _, kind in METRIC_COLUMNS), style=style)
     out.print(table)
-    acc, se = summary["accuracy"], summary["accuracy_se"]
-    base = summary.get("majority_rate")
-    if acc is not None and se is not None and base is not None:
-        lo, hi = acc - 1.96 * se, acc + 1.96 * se
-        verdict = "beats" if lo > base else "does not beat"
-        out.print(
-            f"{summary['model']} accuracy {acc:.3f} (95% CI {lo:.3f}-{hi:.3f}) {verdict} the "
-            f"majority-class rate {base:.3f}; p = {summary['p_value']:.3g}."
-        )
-        if acc > 0.6:
-            out.print("[yellow]warning: accuracy above 0.60 on daily direction is more often a "
-                      "leak than skill; check the data and features.[/yellow]")
+    for line in report.verdict():
+        style = "yellow" if line.startswith("warning:") else None
+        out.print(line, style=style, markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -14,6 +14,8 @@ from forecast.evaluate.walkforward import walk_forward
 from forecast.jsonsafe import json_safe
 
 DEFAULT_BASELINES = ("majority", "momentum", "logreg", "gbm")
+# Next-day direction on real markets is close to a coin flip: more than this is suspect.
+LEAK_SUSPECT_ACCURACY = 0.60
 
 
 @dataclass
@@ -34,6 +36,22 @@ class EvaluationReport:
     def baselines(self) -> list[str]:
         """Names of the baseline models, in order."""
         return [m for m in self.predictions if m != self.model]
+
+    def verdict(self) -> list[str]:
+        """One line on whether the model beats the majority class (95% interval), and a
+        warning line when its accuracy is implausibly high for daily direction."""
+        row = self.metrics.loc[self.model]
+        acc, se, base = row["accuracy"], row["accuracy_se"], row["majority_rate"]
+        if not all(pd.notna(v) for v in (acc, se, base)):
+            return []
+        lo, hi = acc - 1.96 * se, acc + 1.96 * se
+        beats = "beats" if lo > base else "does not beat"
+        lines = [f"{self.model} accuracy {acc:.3f} (95% CI {lo:.3f}-{hi:.3f}) {beats} the "
+                 f"majority-class rate {base:.3f}; p = {row['p_value']:.3g}."]
+        if acc > LEAK_SUSPECT_ACCURACY:
+            lines.append(f"warning: accuracy above {LEAK_SUSPECT_ACCURACY:.2f} on daily direction "
+                         "is more often a leak than skill; check the data and features.")
+        return lines
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able summary: the model's metrics at top level, baselines nested.

@@ -11,6 +11,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from forecast.errors import ConfigError
+from forecast.evaluate.splits import WalkForwardSplit
 from forecast.features.indicators import check_bars
 from forecast.features.pipeline import FeaturePipeline
 from forecast.features.spec import FeatureSpec
@@ -21,7 +22,7 @@ from forecast.features.target import (
     label_lookahead,
     make_target,
 )
-from forecast.features.windows import make_windows
+from forecast.features.windows import decision_windows
 from forecast.models.fitting import fit_model
 from forecast.models.inputs import check_int
 
@@ -60,7 +61,6 @@ def plan_folds(
     at least `embargo` bars before s. Raises ConfigError when the first block would get
     fewer than `min_train` training decisions.
     """
-    test_start = n_bars - test_days
     need = first_valid + min_train + lookahead + embargo + test_days - 1
     if n_bars < need or test_days < 1:
         raise ConfigError(
@@ -68,12 +68,16 @@ def plan_folds(
             f"min_train ({min_train}), label look-ahead + embargo ({lookahead + embargo}) and "
             f"test_days ({test_days}) need at least {need}"
         )
-    folds = []
-    for k, s in enumerate(range(test_start, n_bars, retrain_every)):
-        last = s - lookahead - embargo
-        start = first_valid if train_window is None else max(first_valid, last - train_window + 1)
-        folds.append(Fold(k, start, last, s, min(s + retrain_every, n_bars)))
-    return folds
+    # Split the decision positions first_valid..n_bars-1; a gap of lookahead + embargo - 1
+    # samples ends training at s - lookahead - embargo, inclusive.
+    splitter = WalkForwardSplit(test_days=test_days, retrain_every=retrain_every,
+                                gap=lookahead + embargo - 1, max_train_size=train_window)
+    positions = np.arange(first_valid, n_bars)
+    return [
+        Fold(k, int(positions[train[0]]), int(positions[train[-1]]), int(positions[test[0]]),
+             int(positions[test[-1]]) + 1)
+        for k, (train, test) in enumerate(splitter.split(positions))
+    ]
 
 
 def walk_forward(
@@ -218,13 +222,10 @@ def _run_fold(
     # Features are trailing, so transforming up to the block end leaks nothing into
     # earlier rows; bars after the block are never touched.
     feats = pipe.transform(bars.iloc[: fold.test_stop]).to_numpy()
-    windows = make_windows(feats, window)  # windows[i] ends at position i + window - 1
 
-    train_pos = np.arange(fold.train_start, fold.train_last + 1)
-    X_train = windows[train_pos - (window - 1)]
-    y_train = labels[train_pos]
-    keep = np.isfinite(X_train).all(axis=(1, 2)) & ~np.isnan(y_train)
-    X_train, y_train = X_train[keep], y_train[keep].astype("int64")
+    X_train, train_pos = decision_windows(feats, window, np.arange(fold.train_start, fold.train_last + 1))
+    labelled = ~np.isnan(labels[train_pos])
+    X_train, y_train = X_train[labelled], labels[train_pos][labelled].astype("int64")
     if shuffle:
         y_train = np.random.default_rng([seed, fold.index]).permutation(y_train)
     if len(np.unique(y_train)) < 2:
@@ -233,10 +234,7 @@ def _run_fold(
             "lower the threshold or give a longer span"
         )
 
-    test_pos = np.arange(fold.test_start, fold.test_stop)
-    X_test = windows[test_pos - (window - 1)]
-    ok = np.isfinite(X_test).all(axis=(1, 2))
-    test_pos, X_test = test_pos[ok], X_test[ok]
+    X_test, test_pos = decision_windows(feats, window, np.arange(fold.test_start, fold.test_stop))
 
     est = clone(estimator)
     fit_model(est, X_train, y_train, callbacks)

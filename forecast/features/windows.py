@@ -27,3 +27,21 @@ def make_windows(values: np.ndarray | pd.DataFrame, window: int) -> np.ndarray:
         raise ConfigError(f"window of {window} rows is longer than the {len(arr)} rows given")
     # sliding_window_view appends the window axis last: (n-w+1, f, w) -> (n-w+1, w, f).
     return np.moveaxis(sliding_window_view(arr, window, axis=0), -1, 1)
+
+
+def decision_windows(
+    features: np.ndarray, window: int, positions: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The feature windows that end at each decision position, complete ones only.
+
+    `features` is `(n, f)`; `positions` (default: every position with a full window,
+    window - 1 .. n - 1) are the bars decisions are taken on. Returns `(X, kept)`: X of
+    shape `(len(kept), window, f)` and the positions whose window has no NaN or inf
+    (feature warm-up), in order.
+    """
+    windows = make_windows(features, window)  # windows[i] ends at position i + window - 1
+    if positions is None:
+        positions = np.arange(window - 1, len(windows) + window - 1)
+    X = windows[np.asarray(positions) - (window - 1)]
+    ok = np.isfinite(X).all(axis=(1, 2))
+    return X[ok], np.asarray(positions)[ok]
