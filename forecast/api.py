@@ -137,9 +137,13 @@ def run_backtest(
     if "actual_up" not in predictions.columns:
         # Hand-made predictions: score them against the direction of the return traded
         # after each decision (the default label: next open to the open after it).
-        from forecast.features import make_target
+        from forecast.features import DEFAULT_LABEL, make_target
 
-        predictions = predictions.assign(actual_up=make_target(bars).reindex(predictions.index))
+        made = predictions.attrs  # the label the predictions say they forecast, else the default
+        actual = make_target(bars, int(made.get("horizon", 1)), made.get("threshold", 0.0),
+                             symmetric=made.get("symmetric", False),
+                             label=made.get("label", DEFAULT_LABEL))
+        predictions = predictions.assign(actual_up=actual.reindex(predictions.index))
     result = _run_backtest(bars, predictions, strategy, params, **broker_kwargs)
     # Only predictions know which model made them; hand-made ones stay unnamed.
     result.model = predictions.attrs.get("model")

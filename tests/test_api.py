@@ -64,3 +64,21 @@ def test_hand_made_predictions_are_unnamed_and_scored():
     assert result.forecast_metrics["accuracy"] == expected
     up_days = (preds["prob_up"] > 0.5).to_numpy()
     assert result.forecast_metrics["mean_ret_up"] == pytest.approx(traded.reindex(dates)[up_days].mean())
+
+
+def test_hand_made_predictions_are_scored_on_the_label_they_declare():
+    import numpy as np
+    import pandas as pd
+    import pytest
+
+    from forecast.data.synthetic import random_walk_bars
+
+    bars = random_walk_bars(300, seed=4)
+    dates = bars.index[100:250]
+    preds = pd.DataFrame({"prob_up": np.linspace(0.2, 0.8, len(dates))}, index=dates)
+    preds.attrs.update(label="close", horizon=3)
+    fm = fc.run_backtest(bars, preds, strategy="long-only").forecast_metrics
+    close_h3 = (bars["close"].shift(-3) / bars["close"] - 1).reindex(dates)
+    up = (preds["prob_up"] > 0.5).to_numpy()
+    assert fm["accuracy"] == float((up == (close_h3 > 0).to_numpy()).mean())
+    assert fm["mean_ret_up"] == pytest.approx(close_h3[up].mean())

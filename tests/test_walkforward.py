@@ -312,3 +312,13 @@ def test_walk_forward_split_allows_a_shorter_last_block():
     assert len(splits[-1][1]) == 50 and splits[-1][1][-1] == 999
     for train, test in splits:
         assert train[0] == 0 and train[-1] == test[0] - 2  # gap 1: one sample left out
+
+
+def test_walk_forward_split_with_a_single_block():
+    from forecast.evaluate.splits import WalkForwardSplit
+
+    splitter = WalkForwardSplit(test_days=60, retrain_every=60, gap=2)
+    splits = list(splitter.split(np.zeros(500)))
+    assert splitter.get_n_splits() == len(splits) == 1
+    train, test = splits[0]
+    assert test[0] == 440 and test[-1] == 499 and train[-1] == 437

@@ -23,14 +23,18 @@ class WalkForwardSplit(TimeSeriesSplit):
     """
 
     def __init__(self, *, test_days: int, retrain_every: int, gap: int = 0, max_train_size=None):
+        # sklearn's k-fold base insists on n_splits >= 2; one block is a valid walk-forward.
         super().__init__(
-            n_splits=max(1, math.ceil(test_days / retrain_every)),
+            n_splits=max(2, math.ceil(test_days / retrain_every)),
             max_train_size=max_train_size,
             test_size=retrain_every,
             gap=gap,
         )
         self.test_days = test_days
         self.retrain_every = retrain_every
+
+    def get_n_splits(self, X=None, y=None, groups=None) -> int:
+        return math.ceil(self.test_days / self.retrain_every)
 
     def split(self, X, y=None, groups=None):
         n = len(X)
