@@ -20,7 +20,6 @@ import pandas as pd
 from forecast.data.frame import adjusted
 from forecast.data.loader import load_bars
 from forecast.data.store import Store
-from forecast.errors import ConfigError
 
 
 def load(
@@ -58,12 +57,11 @@ def make_forecaster(name: str, **params):
 
 
 def model_params_for(name: str, **candidates) -> dict:
-    """Keep only the `candidates` (epochs, seed, device, ...) that model `name` accepts."""
-    from forecast.models.registry import MODELS
+    """Keep only the `candidates` (epochs, seed, device, ...) that model `name` accepts
+    (a registry name, `module:Class` or `path/to/file.py:Class`)."""
+    from forecast.models.registry import default_params
 
-    if name not in MODELS:
-        raise ConfigError(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}")
-    accepted = set(MODELS[name]().get_params())
+    accepted = set(default_params(name))
     return {k: v for k, v in candidates.items() if k in accepted and v is not None}
 
 
@@ -115,6 +113,10 @@ def run_backtest(
     """
     from forecast.backtest import run_backtest as _run_backtest
     from forecast.evaluate import direction_metrics, label_returns
+    from strategies import load_strategy, strategy_label
+
+    # Names resolve here, above the engine (which takes a class), before any training.
+    cls = load_strategy(strategy)
 
     if predictions is None:
         if model_path is not None:
@@ -144,7 +146,8 @@ def run_backtest(
                              symmetric=made.get("symmetric", False),
                              label=made.get("label", DEFAULT_LABEL))
         predictions = predictions.assign(actual_up=actual.reindex(predictions.index))
-    result = _run_backtest(bars, predictions, strategy, params, **broker_kwargs)
+    result = _run_backtest(bars, predictions, cls, params, name=strategy_label(strategy, cls),
+                           **broker_kwargs)
     # Only predictions know which model made them; hand-made ones stay unnamed.
     result.model = predictions.attrs.get("model")
     # Scored on the return its label is made of: by default the very return traded.

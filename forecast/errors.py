@@ -20,13 +20,17 @@ class StoreError(FcastError):
 class SourceError(FcastError):
     """A data source (Yahoo Finance, a file) failed to deliver.
 
-    `reason` says why in a word callers can branch on (``unreachable``, ``rate_limited``,
-    ``no_data``, ``failed``), so nobody has to search the message text.
+    Structured fields, so nobody has to search the message text: `reason` says why in a
+    word callers can branch on (``unreachable``, ``rate_limited``, ``no_data``,
+    ``mixed_sources``, ``failed``); `detail` is the cause in a few words, without the
+    ticker or advice, for a line that names the ticker and offers its own way out (the
+    whole message when not given).
     """
 
-    def __init__(self, message: str, *, reason: str = "failed"):
+    def __init__(self, message: str, *, reason: str = "failed", detail: str | None = None):
         super().__init__(message)
         self.reason = reason
+        self.detail = message if detail is None else detail
 
 
 class ConfigError(FcastError):

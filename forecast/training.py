@@ -19,7 +19,7 @@ from forecast.errors import ConfigError
 from forecast.features import FeaturePipeline, FeatureSpec, make_target
 from forecast.features.target import DEFAULT_LABEL, check_label, label_lookahead
 from forecast.features.windows import decision_windows
-from forecast.models.fitting import fit_model
+from forecast.models.fitting import fit_model, purge_validation_overlap
 
 
 @dataclass
@@ -47,7 +47,7 @@ class TrainedModel:
     def metadata(self) -> dict:
         """What the JSON sidecar records beside the model."""
         return {
-            "feature_spec": self.pipeline.spec.to_dict(),
+            "feature_spec": self.pipeline.spec_.to_dict(),
             "pipeline_state": self.pipeline.state_dict(),
             "window": self.window,
             "horizon": self.horizon,
@@ -84,7 +84,6 @@ def train_model(
     `train_end` is the last bar whose price any label used, so predictions must start
     after it.
     """
-    from forecast.evaluate.walkforward import purge_validation_overlap
     from forecast.models.registry import make_model
 
     est = make_model(model, **(model_params or {})) if isinstance(model, str) else model

@@ -2,7 +2,13 @@
 
 from strategies.base import PredictionStrategy
 from strategies.builtin import BuyAndHold, LongOnly, LongShort, ProbabilitySized
-from strategies.loader import list_strategies, load_strategy, parse_params, strategy_params
+from strategies.loader import (
+    list_strategies,
+    load_strategy,
+    parse_params,
+    strategy_label,
+    strategy_params,
+)
 from strategies.registry import STRATEGIES, strategy_name
 from strategies.vol_targeted import VolTargeted
 
@@ -19,4 +25,5 @@ __all__ = [
     "list_strategies",
     "strategy_params",
     "strategy_name",
+    "strategy_label",
 ]

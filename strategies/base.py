@@ -42,6 +42,7 @@ class PredictionStrategy(bt.Strategy):
     def __init__(self):
         self.prob_up = self.data.prob_up
         self.targets: list[tuple] = []
+        self._pending: float | None = None  # target decided at a close, sent at the next open
 
     def target_exposure(self) -> float:
         """Desired exposure for the next bar, -1 (all short) to 1 (all long)."""
@@ -57,13 +58,11 @@ class PredictionStrategy(bt.Strategy):
             target = min(1.0, max(-1.0, target))
             self._pending = target
         self.targets.append((self.data.datetime[0], p, target))
-        if hasattr(self.data.lines, "target"):
-            self.data.target[0] = target
 
     def next_open(self):
         # Runs at bar t+1's open, before the broker fills: the target was fixed on bar
         # t's close; only this bar's open (the price it trades at) is read here.
-        target, self._pending = getattr(self, "_pending", None), None
+        target, self._pending = self._pending, None
         if target is not None:
             self.order_exposure(target, self.data.open[0])
 
@@ -72,29 +71,28 @@ class PredictionStrategy(bt.Strategy):
     def order_exposure(self, target: float, price: float):
         """Send the market order that moves the position to `target` x portfolio value.
 
-        Portfolio value and the target size are measured at `price` (this bar's open).
-        A buy is trimmed to what the cash pays for, slippage and commission included,
-        so that it is not rejected: a full-long target ends just under 100% invested. A
-        flip is one order, so it budgets (and the broker charges) one fee.
+        Portfolio value and the target size are measured at `price` (this bar's open);
+        backtrader's `order_target_size` turns the wanted shares into the order (a flip
+        is one order, so it budgets, and the broker charges, one fee). Added here: the
+        rebalance band, and a buy trimmed to what the cash pays for, slippage and
+        commission included, so that it is not rejected (a full-long target ends just
+        under 100% invested). backtrader's `order_target_value`/`_percent` are not used:
+        they value the position at the bar's close, unknown at its open (look-ahead).
         """
         size = self.position.size
         cash = self.broker.getcash()
         value = cash + size * price
         if value <= 0 or price <= 0:
             return None
-        if target == 0.0:
-            return self.close() if size else None
-        current = size * price / value
-        flips = size == 0 or (size > 0) != (target > 0)
-        if not flips and abs(target - current) <= self.p.rebalance_band:
-            return None
-        delta = target * value / price - size
-        if delta > 0:
-            delta = min(delta, self._affordable(cash, price))
-            return self.buy(size=delta) if delta > 0 else None
-        if delta < 0:
-            return self.sell(size=-delta)
-        return None
+        held = size != 0 and target != 0.0 and (size > 0) == (target > 0)
+        if held and abs(target - size * price / value) <= self.p.rebalance_band:
+            return None  # entries, exits and flips always trade
+        want = target * value / price
+        if target != 0.0 and want > size:  # a buy (an exit is never trimmed)
+            room = self._affordable(cash, price)
+            if want - size > room:  # more than the cash pays for: buy what it does
+                return self.buy(size=room) if room > 0 else None
+        return self.order_target_size(target=want)
 
     def _affordable(self, cash: float, price: float) -> float:
         """Most shares `cash` buys in one order at `price` after slippage and commission."""

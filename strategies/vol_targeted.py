@@ -17,8 +17,8 @@ import pandas as pd
 from forecast.calendar import TRADING_DAYS
 from forecast.errors import ConfigError
 from forecast.features.garch import SCALE as GARCH_SCALE
+from forecast.features.garch import GarchParams, garch_variance, garch_volatility
 from forecast.features.garch import fit_garch as fit_garch_params
-from forecast.features.garch import garch_volatility
 from strategies.base import PredictionStrategy
 
 _MIN_GARCH_OBS = 100  # fewer returns than this give unstable GARCH fits
@@ -31,10 +31,15 @@ def fit_garch(returns: np.ndarray) -> tuple[float, float, float, float, float]:
     Returns (mu, omega, alpha, beta, next_var): the parameters in percent units and the
     one-step-ahead variance forecast (percent squared) for the bar after the last return.
     """
+    params, next_var = _fit_garch(returns)
+    return params.mu, params.omega, params.alpha, params.beta, next_var
+
+
+def _fit_garch(returns: np.ndarray) -> tuple[GarchParams, float]:
     series = pd.Series(returns, dtype="float64")
     params = fit_garch_params(series)
     next_var = float(garch_volatility(series, params).iloc[-1] * GARCH_SCALE) ** 2
-    return params.mu, params.omega, params.alpha, params.beta, next_var
+    return params, next_var
 
 
 class VolTargeted(PredictionStrategy):
@@ -71,7 +76,7 @@ class VolTargeted(PredictionStrategy):
             raise ConfigError(f"vol-targeted method must be 'realized' or 'garch', not {self.p.method!r}")
         if self.p.target_vol <= 0 or self.p.vol_window < 2 or self.p.refit_every < 1:
             raise ConfigError("vol-targeted needs target_vol > 0, vol_window >= 2, refit_every >= 1")
-        self._garch = None  # (mu, omega, alpha, beta)
+        self._garch: GarchParams | None = None
         self._next_var = math.nan
         self._bars_since_fit = 0
         self._last_len = 0
@@ -89,23 +94,22 @@ class VolTargeted(PredictionStrategy):
         return float(np.std(r, ddof=1) * math.sqrt(TRADING_DAYS))
 
     def _garch_vol(self) -> float:
-        # Roll the variance forward over the bars since the last call, then refit on
-        # schedule: both only use returns up to the current bar.
+        # Roll the variance forward over the bars since the last call (the feature's
+        # recursion, from the running variance), then refit on schedule: both only use
+        # returns up to the current bar.
         new_bars = len(self.data) - self._last_len
         self._last_len = len(self.data)
         if self._garch is not None and new_bars > 0:
-            mu, omega, alpha, beta = self._garch
-            for r in self._returns(new_bars)[-new_bars:] * 100.0:
-                self._next_var = omega + alpha * (r - mu) ** 2 + beta * self._next_var
+            r = self._returns(new_bars)[-new_bars:] * GARCH_SCALE
+            self._next_var = float(garch_variance(r, self._garch, self._next_var)[-1])
         self._bars_since_fit += new_bars
         if self._garch is None or self._bars_since_fit >= self.p.refit_every:
             r = self._returns(self.p.garch_window)
             if len(r) < _MIN_GARCH_OBS:
                 return math.nan
-            mu, omega, alpha, beta, self._next_var = fit_garch(r)
-            self._garch = (mu, omega, alpha, beta)
+            self._garch, self._next_var = _fit_garch(r)
             self._bars_since_fit = 0
-        return math.sqrt(self._next_var * TRADING_DAYS) / 100.0
+        return math.sqrt(self._next_var * TRADING_DAYS) / GARCH_SCALE
 
     def target_exposure(self) -> float:
         p = self.prob_up[0]

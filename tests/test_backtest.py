@@ -9,12 +9,14 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from reference_backtest import simulate
 from rich.console import Console
 
 from forecast.backtest import run_backtest
 from forecast.backtest.report import render_report, summary_table
 from forecast.data.synthetic import ar1_bars, random_walk_bars
 from forecast.errors import ConfigError, DataError
+from strategies import LongOnly, LongShort, ProbabilitySized, VolTargeted
 
 APPROX = {"rel": 1e-10, "abs": 1e-8}
 
@@ -54,7 +56,8 @@ def long_short_run(walk):
         walk,
         preds,
         run_backtest(
-            walk, preds, "long-short", {"upper": 0.6, "lower": 0.4}, commission=0.002, slippage=0.001
+            walk, preds, LongShort, {"upper": 0.6, "lower": 0.4}, name="long-short",
+            commission=0.002, slippage=0.001,
         ),
     )
 
@@ -63,7 +66,7 @@ def test_hand_computed_fill_costs_and_equity():
     bars = hand_bars()
     preds = pd.DataFrame({"prob_up": [0.8, 0.9, 0.2]}, index=bars.index[:3])
     cash, comm, slip = 10_000.0, 0.001, 0.01
-    r = run_backtest(bars, preds, "long-only", cash=cash, commission=comm, slippage=slip)
+    r = run_backtest(bars, preds, LongOnly, cash=cash, commission=comm, slippage=slip)
 
     # Decision on day 0's close -> buy at day 1's open + slippage, all the cash can pay for.
     buy = 102.0 * (1 + slip)
@@ -101,7 +104,7 @@ def test_commission_per_share_with_minimum():
     r = run_backtest(
         bars,
         preds,
-        "long-only",
+        LongOnly,
         cash=1_000.0,
         commission=0.0,
         commission_per_share=0.01,
@@ -121,7 +124,33 @@ def test_equity_identity_at_every_bar(long_short_run):
     np.testing.assert_allclose(
         ledger["cash"] + ledger["position"] * ledger["close"], ledger["value"], rtol=1e-12
     )
-    np.testing.assert_allclose(r.equity["strategy"], ledger["value"], rtol=0)
+
+
+def reference_run(bars, preds, targets, **costs):
+    """The plain-python re-simulation over the bars the feed holds (no warm-up)."""
+    first = bars.index.get_loc(preds.index[0])
+    last = bars.index.get_loc(preds.index[-1]) + 1
+    span = bars.iloc[first : last + 1]
+    decided = pd.Series(targets, index=preds.index).reindex(span.index).to_numpy(dtype=float)
+    return span.index, simulate(span["open"].to_numpy(), span["close"].to_numpy(), decided, **costs)
+
+
+def long_short_targets(preds, upper=0.6, lower=0.4):
+    p = preds["prob_up"].to_numpy()
+    return np.select([p > upper, p < lower], [1.0, -1.0], 0.0)
+
+
+def test_equity_fills_and_trades_match_a_plain_python_resimulation(long_short_run):
+    bars, preds, r = long_short_run
+    dates, sim = reference_run(bars, preds, long_short_targets(preds), cash=100_000.0,
+                               commission=0.002, slippage=0.001)
+    np.testing.assert_allclose(r.equity["strategy"], sim.value, rtol=1e-12)
+    np.testing.assert_allclose(r.ledger["position"], sim.position, rtol=1e-12, atol=1e-9)
+    bar, size, price, fee = (np.array(col) for col in zip(*sim.fills, strict=True))
+    assert r.fills["date"].tolist() == list(dates[bar])
+    np.testing.assert_allclose(r.fills["size"], size, rtol=1e-12)
+    np.testing.assert_allclose(r.fills["price"], price, rtol=1e-12)
+    np.testing.assert_allclose(r.fills["commission"], fee, rtol=1e-12)
 
 
 def test_benchmark_total_return_is_close_over_entry_open(long_short_run):
@@ -149,23 +178,42 @@ def test_orders_fill_at_the_open_after_the_decision(long_short_run):
     called = targets.loc[bars.index[entry_pos - 1]].to_numpy()
     want = np.where(r.trades["direction"] == "long", 1.0, -1.0)
     assert len(r.trades) > 10 and (np.sign(called) == want).all()
-    # The opening fill of each trade is on its entry date, at that open +/- slippage
-    # (entry_price itself averages in later rebalancing fills).
+    # The opening fill of each trade is on its entry date, at that open +/- slippage.
     opening = r.fills.drop_duplicates("date", keep="last").set_index("date").loc[r.trades["entry_date"]]
     entry_open = bars["open"].to_numpy()[entry_pos]
     np.testing.assert_allclose(opening["price"], entry_open * (1 + want * slip), rtol=1e-12)
-    single = r.trades["entry_price"].to_numpy()[: len(r.trades)]
-    assert np.isclose(single, entry_open * (1 + want * slip), rtol=1e-12).mean() > 0.9
+
+
+def test_every_trade_matches_the_resimulated_trade(long_short_run):
+    """Entry and exit prices (size-weighted over rebalancing fills), sizes and P&L of every
+    trade, short and flipped ones included."""
+    bars, preds, r = long_short_run
+    dates, sim = reference_run(bars, preds, long_short_targets(preds), cash=100_000.0,
+                               commission=0.002, slippage=0.001)
+    want = pd.DataFrame(sim.trades)
+    got = r.trades
+    assert len(got) == len(want) > 10
+    assert (got["direction"] == "short").any() and (got["size"] != got["size"].iloc[0]).any()
+    flips = got["entry_date"].iloc[1:].to_numpy() == got["exit_date"].iloc[:-1].to_numpy()
+    assert flips.any()  # one order closed a trade and opened the next
+    assert got["entry_date"].tolist() == list(dates[want["entry_bar"]])
+    assert got["exit_date"].tolist() == list(dates[want["exit_bar"]])
+    assert got["direction"].tolist() == want["direction"].tolist()
+    assert got["open"].tolist() == want["open"].tolist()
+    for col in ("size", "entry_price", "exit_price"):
+        np.testing.assert_allclose(got[col], want[col], rtol=1e-12, err_msg=col)
+    for col in ("pnl", "pnl_net"):
+        np.testing.assert_allclose(got[col], want[col], rtol=1e-9, atol=1e-7, err_msg=col)
 
 
 @pytest.mark.parametrize(
     "strategy, params",
     [
-        ("long-only", None),
-        ("long-short", None),
-        ("probability-sized", {"allow_short": True}),
-        ("vol-targeted", {"vol_window": 10}),
-        ("vol-targeted", {"method": "garch", "garch_window": 120, "refit_every": 15}),
+        (LongOnly, None),
+        (LongShort, None),
+        (ProbabilitySized, {"allow_short": True}),
+        (VolTargeted, {"vol_window": 10}),
+        (VolTargeted, {"method": "garch", "garch_window": 120, "refit_every": 15}),
     ],
 )
 def test_future_bars_do_not_change_past_decisions(strategy, params):
@@ -193,7 +241,7 @@ def test_warmup_bars_are_never_traded():
     bars = random_walk_bars(300, seed=8)
     preds = random_predictions(bars, 100, 200, seed=3)
     preds["prob_up"] = 0.9
-    r = run_backtest(bars, preds, "vol-targeted", {"vol_window": 30})
+    r = run_backtest(bars, preds, VolTargeted, {"vol_window": 30})
     assert r.equity.index[0] == preds.index[0]
     assert r.fills["date"].min() == r.benchmark_entry == r.first_trade
     assert r.ledger["position"].iloc[0] == 0
@@ -203,7 +251,7 @@ def test_zero_trade_run_is_a_result(tmp_path):
     bars = random_walk_bars(120, seed=4)
     preds = random_predictions(bars, 20, 100)
     preds["prob_up"] = 0.3
-    r = run_backtest(bars, preds, "long-only")
+    r = run_backtest(bars, preds, LongOnly)
     m = r.metrics["strategy"]
     assert m["n_trades"] == 0 and m["total_return"] == 0 and m["exposure"] == 0
     assert np.isnan(m["sharpe"]) and np.isnan(m["win_rate"])
@@ -249,8 +297,8 @@ def test_write_outputs(tmp_path, long_short_run):
 
 def test_same_inputs_same_numbers(walk):
     preds = random_predictions(walk, 300, 400, seed=9)
-    a = run_backtest(walk, preds, "probability-sized")
-    b = run_backtest(walk, preds, "probability-sized")
+    a = run_backtest(walk, preds, ProbabilitySized)
+    b = run_backtest(walk, preds, ProbabilitySized)
     pd.testing.assert_frame_equal(a.equity, b.equity)
     assert a.to_dict() == b.to_dict()
 
@@ -270,20 +318,20 @@ def test_bad_input_raises_one_line(mutate, error):
     bars = random_walk_bars(60, seed=1)
     bars_in, preds_in = mutate(bars, random_predictions(bars, 10, 50))
     with pytest.raises(error) as info:
-        run_backtest(bars_in, preds_in)
+        run_backtest(bars_in, preds_in, LongOnly)
     assert "\n" not in str(info.value) and str(info.value)
 
 
 def test_bad_strategy_or_parameter_is_config_error(walk):
     preds = random_predictions(walk, 300, 320)
-    with pytest.raises(ConfigError, match="unknown strategy"):
-        run_backtest(walk, preds, "no-such")
+    with pytest.raises(ConfigError, match="takes a backtrader Strategy class"):
+        run_backtest(walk, preds, "long-only")  # names are resolved above the engine
     with pytest.raises(ConfigError, match="no parameter 'treshold'"):
-        run_backtest(walk, preds, "long-only", {"treshold": 0.6})
+        run_backtest(walk, preds, LongOnly, {"treshold": 0.6})
     with pytest.raises(ConfigError, match="lower <= upper"):
-        run_backtest(walk, preds, "long-short", ["upper=0.4", "lower=0.6"])
+        run_backtest(walk, preds, LongShort, ["upper=0.4", "lower=0.6"])
     with pytest.raises(ConfigError):
-        run_backtest(walk, preds, cash=0)
+        run_backtest(walk, preds, LongOnly, cash=0)
 
 
 def test_report_tables(long_short_run):

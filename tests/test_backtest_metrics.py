@@ -44,6 +44,12 @@ def test_sharpe_and_sortino_formulas():
     rf = 0.05
     daily = 1.05 ** (1 / 252) - 1
     assert sharpe_ratio(r, rf) == pytest.approx((m - daily) / sd * math.sqrt(252))
+    # Sortino subtracts the same daily rate before taking the downside deviation.
+    excess = [0.02 - daily, -0.01 - daily, 0.01 - daily, -daily]
+    downside = math.sqrt(sum(min(x, 0.0) ** 2 for x in excess) / 4)
+    assert sortino_ratio(r, rf) == pytest.approx((m - daily) / downside * math.sqrt(252), rel=1e-12)
+    m_rf = compute_metrics(curve(100 * np.cumprod([1.0, 1.02, 0.99, 1.01, 1.0])), risk_free=rf)
+    assert m_rf["sharpe"] == pytest.approx((m - daily) / sd * math.sqrt(252), rel=1e-9)
     assert math.isnan(sharpe_ratio(pd.Series([0.01, 0.01, 0.01])))
 
 

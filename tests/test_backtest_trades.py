@@ -12,6 +12,7 @@ from rich.console import Console
 from forecast.backtest import run_backtest
 from forecast.backtest.report import render_report
 from forecast.data.synthetic import random_walk_bars
+from strategies import LongOnly, LongShort, ProbabilitySized, VolTargeted
 
 APPROX = {"rel": 1e-10, "abs": 1e-8}
 TRADE_KEYS = {"n_trades", "n_open_trades", "win_rate", "avg_win", "avg_loss", "profit_factor"}
@@ -51,7 +52,7 @@ def test_open_trade_is_marked_to_the_last_close_counted_and_flagged(tmp_path):
     bars = hand_bars()
     preds = pd.DataFrame({"prob_up": [0.8, 0.9, 0.9]}, index=bars.index[:3])
     cash, comm, slip = 10_000.0, 0.001, 0.01
-    r = run_backtest(bars, preds, "long-only", cash=cash, commission=comm, slippage=slip)
+    r = run_backtest(bars, preds, LongOnly, cash=cash, commission=comm, slippage=slip)
     buy = 102.0 * (1 + slip)
     size = cash / (buy * (1 + comm))
     last_close = 101.0  # day 3, the fill-only bar after the last prediction
@@ -72,9 +73,9 @@ def test_open_trade_is_marked_to_the_last_close_counted_and_flagged(tmp_path):
 @pytest.mark.parametrize(
     "strategy, params",
     [
-        ("long-short", {"upper": 0.6, "lower": 0.4}),
-        ("probability-sized", {"allow_short": True, "gain": 1.5}),  # rebalances in between
-        ("vol-targeted", {"vol_window": 10, "allow_short": True}),
+        (LongShort, {"upper": 0.6, "lower": 0.4}),
+        (ProbabilitySized, {"allow_short": True, "gain": 1.5}),  # rebalances in between
+        (VolTargeted, {"vol_window": 10, "allow_short": True}),
     ],
 )
 def test_net_pnl_over_all_trades_is_the_equity_change(strategy, params):
@@ -97,7 +98,7 @@ def test_net_pnl_over_all_trades_is_the_equity_change(strategy, params):
 def test_buy_and_hold_has_no_trade_statistics(tmp_path):
     bars = random_walk_bars(300, seed=4)
     preds = random_predictions(bars, 100, 250, seed=1)
-    r = run_backtest(bars, preds, "long-short")
+    r = run_backtest(bars, preds, LongShort)
     assert not TRADE_KEYS & set(r.metrics["benchmark"])
     assert TRADE_KEYS <= set(r.metrics["strategy"])
     saved = json.loads((r.write(tmp_path / "run", plot=False) / "metrics.json").read_text())
@@ -113,7 +114,7 @@ def test_buy_and_hold_has_no_trade_statistics(tmp_path):
 def test_benchmark_entry_and_first_trade_are_reported_apart(tmp_path):
     bars = hand_bars()
     preds = pd.DataFrame({"prob_up": [0.3, 0.8, 0.9]}, index=bars.index[:3])
-    r = run_backtest(bars, preds, "long-only")
+    r = run_backtest(bars, preds, LongOnly)
     # Buy-and-hold is in at the first bar an order can fill; the strategy waited a day.
     assert r.benchmark_entry == bars.index[1] and r.first_trade == bars.index[2]
     assert r.first_trade == r.fills["date"].min()
@@ -126,7 +127,7 @@ def test_benchmark_entry_and_first_trade_are_reported_apart(tmp_path):
 def test_a_run_that_never_trades_says_so_in_its_dates():
     bars = hand_bars()
     preds = pd.DataFrame({"prob_up": [0.3, 0.2, 0.1]}, index=bars.index[:3])
-    r = run_backtest(bars, preds, "long-only")
+    r = run_backtest(bars, preds, LongOnly)
     assert r.first_trade is None and r.benchmark_entry == bars.index[1]
     assert r.to_dict()["first_trade"] is None
     assert "first trade none" in words(report_text(r))

@@ -223,3 +223,39 @@ def test_mixed_precision_is_refused_on_cpu_and_ignored_by_auto_without_gpu(capsy
                        "--output", tmp_path / "m")
     assert code == 0, err
     assert "device: CPU" in err and "mixed precision ignored" in err
+
+
+USER_MODEL = '''
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+
+
+class LastRow(ClassifierMixin, BaseEstimator):
+    """Logistic regression on the latest row of each window."""
+
+    def __init__(self, C=1.0):
+        self.C = C
+
+    def fit(self, X, y):
+        self.model_ = LogisticRegression(C=self.C).fit(np.asarray(X)[:, -1, :], y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, X):
+        return self.model_.predict_proba(np.asarray(X)[:, -1, :])
+'''
+
+
+def test_evaluate_and_backtest_a_user_model_file(capsys, stored, tmp_path):
+    path = tmp_path / "my_model.py"
+    path.write_text(USER_MODEL)
+    code, out, err = run(capsys, "evaluate", "SYN", "--model", f"{path}:LastRow", "--json", *FAST)
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["model"] == f"{path}:LastRow"
+    assert set(summary["baselines"]) == {"majority", "momentum", "logreg", "gbm"}
+    code, out, err = run(capsys, "backtest", "SYN", "--model", f"{path}:LastRow", "--no-plot", *FAST)
+    assert code == 0 and "Buy & hold" in out, err
+    code, _, err = run(capsys, "evaluate", "SYN", "--model", f"{path}:Nope", *FAST)
+    assert code != 0 and "has no class 'Nope'" in err and err.strip().count("\n") == 0

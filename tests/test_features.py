@@ -12,7 +12,7 @@ import pytest
 
 from forecast.data.synthetic import ar1_bars, bars_from_returns, garch_bars, random_walk_bars
 from forecast.errors import ConfigError, DataError
-from forecast.features import FeaturePipeline, FeatureSpec
+from forecast.features import FeaturePipeline, FeatureSpec, raw_features
 
 SPECS = {
     "default": FeatureSpec.default(),
@@ -104,7 +104,7 @@ def test_warmup_matches_first_complete_row(name):
 def test_raw_values_match_hand_computation():
     bars = random_walk_bars(300, seed=1)
     spec = FeatureSpec(return_lags=(1, 5), day_of_week=True)
-    raw = FeaturePipeline(spec).fit(bars).raw(bars)
+    raw = raw_features(bars, spec)
     c, o, h, lo = (bars[k].to_numpy() for k in ("close", "open", "high", "low"))
     t = 100
     assert raw["ret_1"].iloc[t] == pytest.approx(np.log(c[t] / c[t - 1]))
@@ -134,7 +134,7 @@ def test_ret_1_sign_is_preserved_and_other_columns_centred_on_fit_span():
     bars = ar1_bars(800, seed=4)
     pipe = FeaturePipeline().fit(bars)
     feats = pipe.transform(bars).dropna()
-    raw = pipe.raw(bars).loc[feats.index]
+    raw = raw_features(bars, pipe.spec_).loc[feats.index]
     assert (np.sign(feats["ret_1"]) == np.sign(raw["ret_1"])).all()
     # The fit-span rows are standardised: mean 0, std 1 (except uncentred ret_1).
     others = feats.drop(columns="ret_1")
@@ -154,7 +154,7 @@ def _check_no_lookahead(pipe: FeaturePipeline, bars: pd.DataFrame, t: int) -> No
     b = pipe.transform(changed)
     pd.testing.assert_frame_equal(a.iloc[: t + 1], b.iloc[: t + 1])
     moved = (a.iloc[t + 1 :] - b.iloc[t + 1 :]).abs().max()
-    driven = [c for c in pipe.spec.columns() if not c.startswith("dow_")]
+    driven = [c for c in pipe.spec_.columns() if not c.startswith("dow_")]
     assert (moved[driven] > 0).all(), moved[moved == 0]
 
 
@@ -166,16 +166,16 @@ def test_every_feature_at_t_ignores_bars_after_t(name):
     bars = garch_bars(900, seed=5)
     pipe = FeaturePipeline(spec).fit(bars.iloc[:500])
     if spec.garch:
-        assert pipe.garch_params_.alpha > 0.02, pipe.garch_params_  # the premise, checked
+        assert pipe.states_["garch"].alpha > 0.02, pipe.states_  # the premise, checked
     for t in (spec.warmup + 5, 640, 820):
         _check_no_lookahead(pipe, bars, t)
 
 
 def test_lookahead_check_catches_a_garch_feature_that_peeks(monkeypatch):
     """The check above can fail: a GARCH volatility that also sees tomorrow's return."""
-    from forecast.features import pipeline as pipeline_mod
+    from forecast.features import garch as garch_mod
 
-    honest = pipeline_mod.garch_volatility
+    honest = garch_mod.garch_volatility
 
     def peeking(log_returns, params):
         return honest(log_returns.shift(-1).fillna(0.0), params)
@@ -184,7 +184,7 @@ def test_lookahead_check_catches_a_garch_feature_that_peeks(monkeypatch):
     bars = garch_bars(900, seed=5)
     pipe = FeaturePipeline(spec).fit(bars.iloc[:500])
     _check_no_lookahead(pipe, bars, 640)
-    monkeypatch.setattr(pipeline_mod, "garch_volatility", peeking)
+    monkeypatch.setattr(garch_mod, "garch_volatility", peeking)
     with pytest.raises(AssertionError):
         _check_no_lookahead(pipe, bars, 640)
 
@@ -194,7 +194,7 @@ def test_degenerate_garch_fit_gives_finite_constant_volatility():
     (near-)constant volatility at the sample level, not NaN and not an error."""
     bars = random_walk_bars(900, seed=5, sigma=0.01)
     pipe = FeaturePipeline(FeatureSpec(garch=True)).fit(bars.iloc[:500])
-    vol = pipe.raw(bars)["garch_vol"].dropna()
+    vol = raw_features(bars, pipe.spec_, pipe.states_)["garch_vol"].dropna()
     assert len(vol) == len(bars) - 1 and np.isfinite(vol).all()
     assert vol.std() <= 1e-3 * vol.mean()
     # Its level is the returns' own standard deviation (an independent estimate).
@@ -244,10 +244,11 @@ def test_garch_parameters_come_from_fit_span_only():
     spec = FeatureSpec(garch=True)
     a = FeaturePipeline(spec).fit(bars.iloc[:701])
     b = FeaturePipeline(spec).fit(bars)
-    assert a.garch_params_ != b.garch_params_
-    assert a.garch_params_.alpha > 0.01
-    va = a.raw(bars)["garch_vol"]
-    vb = FeaturePipeline(spec).fit(bars.iloc[:701]).raw(bars.iloc[:701])["garch_vol"]
+    assert a.states_["garch"] != b.states_["garch"]
+    assert a.states_["garch"].alpha > 0.01
+    va = raw_features(bars, spec, a.states_)["garch_vol"]
+    c = FeaturePipeline(spec).fit(bars.iloc[:701])
+    vb = raw_features(bars.iloc[:701], spec, c.states_)["garch_vol"]
     pd.testing.assert_series_equal(va.iloc[:701], vb)
     # The recursion tracks the wilder returns with the old, fixed parameters.
     assert va.iloc[800:].mean() > 2 * va.iloc[100:700].mean()
@@ -277,7 +278,7 @@ def test_too_short_fit_span_and_transform_before_fit():
     with pytest.raises(ConfigError, match="before fit"):
         FeaturePipeline().transform(bars)
     with pytest.raises(ConfigError, match="spec"):
-        FeaturePipeline(spec=3)
+        FeaturePipeline(spec=3).fit(random_walk_bars(300))
 
 
 def test_importing_features_and_evaluate_does_not_import_tensorflow():

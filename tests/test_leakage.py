@@ -66,12 +66,12 @@ def _check_ar1_learnt(bars: pd.DataFrame, pred: pd.DataFrame, name: str) -> None
     assert agreement >= 0.85, f"{name}: calls agree with today's sign on only {agreement:.3f}"
 
 
-def _stale_by_one_bar(make_windows):
+def _stale_by_one_bar(decision_windows):
     """A planted bug: every feature window ends one bar before its decision date."""
 
-    def stale(values, window):
+    def stale(values, window, positions=None):
         v = np.asarray(values, dtype="float64")
-        return make_windows(np.vstack([np.full((1, v.shape[1]), np.nan), v[:-1]]), window)
+        return decision_windows(np.vstack([np.full((1, v.shape[1]), np.nan), v[:-1]]), window, positions)
 
     return stale
 
@@ -93,7 +93,7 @@ def test_ar1_direction_is_learnt(ar1, ar1_predictions, name):
 def test_ar1_check_catches_features_one_bar_stale(ar1, monkeypatch, name):
     from forecast.evaluate import walkforward
 
-    monkeypatch.setattr(walkforward, "make_windows", _stale_by_one_bar(walkforward.make_windows))
+    monkeypatch.setattr(walkforward, "decision_windows", _stale_by_one_bar(walkforward.decision_windows))
     stale = _run(ar1, name, label="close")
     with pytest.raises(AssertionError):
         _check_ar1_learnt(ar1, stale, name)

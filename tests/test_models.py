@@ -13,7 +13,11 @@ from sklearn.utils.class_weight import compute_class_weight
 
 from forecast.errors import ConfigError, DataError
 from forecast.models import device as devmod
-from forecast.models.keras_base import balanced_class_weight, chronological_split
+from forecast.models.baselines import Baseline
+from forecast.models.keras_base import KerasForecaster, balanced_class_weight, chronological_split
+from forecast.models.lstm import LSTMForecaster
+from forecast.models.mlp import MLPForecaster
+from forecast.models.params import check_fraction, check_int
 from forecast.models.registry import BASELINES, MODELS, list_models, make_model
 
 # Tiny settings so each Keras fit takes a second or two on 2 CPU cores.
@@ -65,9 +69,13 @@ def test_registry_names_kinds_and_defaults():
     assert [m["name"] for m in listed] == ["mlp", "lstm", "logreg", "gbm", "majority", "momentum"]
     assert set(BASELINES) == {"logreg", "gbm", "majority", "momentum"}
     for entry in listed:
+        cls = MODELS[entry["name"]]
+        # Kind comes from the base class, the description from the docstring's first line.
+        assert entry["kind"] == ("baseline" if issubclass(cls, Baseline) else "model")
         assert entry["kind"] == ("baseline" if entry["name"] in BASELINES else "model")
-        assert entry["description"]
-        assert entry["params"] == MODELS[entry["name"]]().get_params()
+        assert entry["description"] and entry["description"] == cls.__doc__.strip().splitlines()[0]
+        assert entry["params"] == cls().get_params()
+        assert not hasattr(cls, "kind") and not hasattr(cls, "description")
 
 
 def test_unknown_model_lists_valid_names():
@@ -98,8 +106,41 @@ def test_unknown_param_lists_valid_params():
     ],
 )
 def test_bad_param_values_raise_config_error(name, params, what):
-    with pytest.raises(ConfigError, match=what):
+    with pytest.raises(ConfigError, match=f"'{what}' parameter of {MODELS[name].__name__} must be") as err:
         make_model(name, **params)
+    assert "\n" not in str(err.value) and repr(next(iter(params.values()))) in str(err.value)
+
+
+def test_fit_checks_params_set_after_construction():
+    X, y = sign_data(50)
+    with pytest.raises(ConfigError, match="'C' parameter"):
+        make_model("logreg").set_params(C=-1.0).fit(X, y)
+    with pytest.raises(ConfigError, match="'units' parameter"):
+        make_model("lstm").set_params(units=[4, 0]).fit(X, y)
+
+
+@pytest.mark.parametrize("value", [0, -3, 2.5, True, "5", None])
+def test_check_int_refuses_non_counts(value):
+    with pytest.raises(ConfigError, match=rf"folds must be an int in the range \[1, inf\), got {value!r}"):
+        check_int("folds", value, 1)
+
+
+def test_check_int_and_fraction_accept_good_values():
+    check_int("folds", np.int64(3), 1)
+    check_fraction("validation_fraction", 0.0)
+    for bad in (1.0, -0.1, float("nan"), True):
+        with pytest.raises(ConfigError, match=r"fraction must be a float in the range \[0.0, 1.0\)"):
+            check_fraction("validation_fraction", bad)
+
+
+def test_keras_models_share_the_training_parameters():
+    shared = set(KerasForecaster().get_params())
+    assert len(shared) == 12
+    assert set(MLPForecaster().get_params()) == shared | {"hidden_units", "input_mode"}
+    assert set(LSTMForecaster().get_params()) == shared | {"units"}
+    # Keyword-only: a positional layer size cannot land on a shared parameter.
+    with pytest.raises(TypeError):
+        MLPForecaster((16,))
 
 
 def test_list_params_are_accepted_like_tuples():
@@ -400,7 +441,7 @@ def test_validation_gap_purges_samples_between_head_and_tail():
 
 
 def test_walk_forward_sets_the_gap_from_the_horizon():
-    from forecast.evaluate.walkforward import purge_validation_overlap
+    from forecast.models.fitting import purge_validation_overlap
 
     assert purge_validation_overlap(make_model("mlp"), None, 5).validation_gap == 4
     assert purge_validation_overlap(make_model("mlp"), None, 1).validation_gap == 0

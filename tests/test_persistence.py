@@ -92,7 +92,7 @@ def test_failed_save_leaves_the_previous_model_whole(tmp_path, monkeypatch):
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("forecast.models.persistence.os.replace", disk_full)
+    monkeypatch.setattr("forecast.atomic.os.replace", disk_full)
     with pytest.raises(StoreError, match="No space left"):
         save_model(make_model("logreg").fit(X, y), tmp_path / "m", metadata(train_end="2006-11-24"))
     assert sorted(p.name for p in tmp_path.iterdir()) == before
@@ -107,6 +107,8 @@ def test_sidecar_contents(tmp_path):
     path = save_model(model, tmp_path / "m.keras", metadata(note="first run"))
     side = json.loads(path.read_text())
     assert side["model"] == "mlp" and side["kind"] == "model"
+    baseline = save_model(make_model("majority").fit(X, y), tmp_path / "b", metadata())
+    assert read_sidecar(baseline)["kind"] == "baseline"
     assert side["params"]["hidden_units"] == [8]
     assert side["feature_spec"] == {**SPEC, "lags": [1, 2]}
     assert side["train_start"] == "2001-01-02T00:00:00"

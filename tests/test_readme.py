@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shlex
@@ -51,6 +52,9 @@ def workdir(tmp_path_factory):
     frame.index.name = "Date"
     frame.to_csv(shared / "AAPL.csv")
     (work / "my_strategies.py").write_text(_blocks("python")[1])
+    (work / "my_models.py").write_text(_blocks("python")[2])
+    (work / "my_features.py").write_text(_blocks("python")[3])
+    (work / "spec.toml").write_text(_blocks("toml")[0])
     return work
 
 
@@ -75,5 +79,6 @@ def test_readme_python_example_runs(monkeypatch, tmp_path):
     code = _blocks("python")[0]
     namespace: dict = {}
     exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - our own README
-    assert namespace["result"].metrics["strategy"]["sharpe"] is not None
+    # Metrics hold NaN, never None, when undefined: a real run must give a finite Sharpe.
+    assert math.isfinite(namespace["result"].metrics["strategy"]["sharpe"])
     assert os.path.basename(README) == "README.md"

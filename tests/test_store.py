@@ -8,11 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.data.loader import OVERLAP_DAYS, fetch_into_store, load_bars
+from forecast.data.loader import load_bars
 from forecast.data.store import Store
 from forecast.data.synthetic import random_walk_bars
 from forecast.data.tickers import normalize_ticker
-from forecast.errors import SourceError, StoreError, TickerError
+from forecast.data.yahoo import OVERLAP_DAYS, fetch_into_store
+from forecast.errors import ConfigError, DataError, SourceError, StoreError, TickerError
 
 
 @pytest.fixture
@@ -56,7 +57,7 @@ def test_invalid_data_never_replaces_stored_data(store):
     store.write(random_walk_bars(20), "X")
     bad = random_walk_bars(20)
     bad.iloc[3, 3] = -1.0
-    with pytest.raises(Exception, match="price <= 0"):
+    with pytest.raises(DataError, match="price <= 0"):
         store.write(bad, "X")
     assert len(store.read("X")) == 20
 
@@ -164,3 +165,20 @@ def test_load_bars_span_filter(store):
     assert len(out) == 10
     with pytest.raises(TickerError, match="no bars between"):
         load_bars("X", store=store, start="2100-01-01")
+
+
+def test_yahoo_refusal_to_mix_sources_is_structured(store):
+    store.write(random_walk_bars(30, seed=5), "X", source="file:x.csv")
+    with pytest.raises(SourceError) as info:
+        fetch_into_store("X", store, fetch=lambda t, s, e: random_walk_bars(30, seed=5))
+    assert info.value.reason == "mixed_sources"
+    assert info.value.detail == "the store holds bars from file:x.csv"
+
+
+def test_load_bars_forced_store_never_asks_yahoo(store):
+    store.write(random_walk_bars(40), "X", source="test")
+    assert load_bars("X", store=store, source="store").attrs["source"] == "test"
+    with pytest.raises(StoreError, match="not in the store"):
+        load_bars("AAPL", store=store, source="store")
+    with pytest.raises(ConfigError, match="unknown source 'web'; choose one of store, yahoo"):
+        load_bars("X", store=store, source="web")

@@ -21,8 +21,8 @@ from strategies import (
     list_strategies,
     load_strategy,
     parse_params,
+    strategy_label,
 )
-from strategies.vol_targeted import fit_garch
 
 FIXTURE = Path(__file__).parent / "fixtures" / "custom_strategy.py"
 
@@ -40,7 +40,27 @@ def preds(bars):
 
 
 def targets(bars, preds, strategy, params=None) -> pd.Series:
-    return run_backtest(bars, preds, strategy, params).predictions.set_index("date")["target"]
+    cls = load_strategy(strategy)  # names are resolved above the engine
+    return run_backtest(bars, preds, cls, params).predictions.set_index("date")["target"]
+
+
+def independent_garch(returns: np.ndarray) -> tuple[float, float, float, float, float]:
+    """(mu, omega, alpha, beta, next_var) from `arch` itself and a hand-written recursion.
+
+    The convention documented in forecast.features.garch: percent returns, a constant-mean
+    normal GARCH(1,1), the recursion started from the unconditional variance.
+    """
+    from arch import arch_model
+
+    r = 100.0 * np.asarray(returns, dtype=float)
+    fit = arch_model(r, mean="Constant", vol="GARCH", p=1, q=1, dist="normal").fit(
+        disp="off", show_warning=False
+    )
+    mu, omega, alpha, beta = (float(fit.params[k]) for k in ("mu", "omega", "alpha[1]", "beta[1]"))
+    var = omega / (1.0 - alpha - beta) if alpha + beta < 1.0 else float(np.var(r - mu))
+    for x in r:
+        var = omega + alpha * (x - mu) ** 2 + beta * var
+    return mu, omega, alpha, beta, var
 
 
 def test_threshold_strategies_map_probabilities(bars, preds):
@@ -73,10 +93,10 @@ def test_vol_targeted_garch_uses_returns_up_to_the_bar(bars):
     returns = np.log(bars["close"]).diff()
     for offset in (0, 10, 20):  # the refit bars: an independent fit on the same window
         t = 300 + offset
-        *_, var = fit_garch(returns.iloc[t - 199 : t + 1].to_numpy())
+        *_, var = independent_garch(returns.iloc[t - 199 : t + 1].to_numpy())
         assert got.iloc[offset] == pytest.approx(min(1.0, 0.10 / (math.sqrt(var * 252) / 100)), rel=1e-9)
     # Between refits the variance rolls forward with fixed parameters, one new return per bar.
-    mu, omega, alpha, beta, var = fit_garch(returns.iloc[101:301].to_numpy())
+    mu, omega, alpha, beta, var = independent_garch(returns.iloc[101:301].to_numpy())
     var = omega + alpha * (100 * returns.iloc[301] - mu) ** 2 + beta * var
     assert got.iloc[1] == pytest.approx(min(1.0, 0.10 / (math.sqrt(var * 252) / 100)), rel=1e-9)
 
@@ -84,14 +104,15 @@ def test_vol_targeted_garch_uses_returns_up_to_the_bar(bars):
 def test_custom_strategy_from_file_runs(bars, preds):
     cls = load_strategy(f"{FIXTURE}:Contrarian")
     assert issubclass(cls, PredictionStrategy)
-    r = run_backtest(bars, preds, f"{FIXTURE}:Contrarian", ["threshold=0.4", "size=0.5"])
+    spec = f"{FIXTURE}:Contrarian"
+    r = run_backtest(bars, preds, cls, ["threshold=0.4", "size=0.5"], name=strategy_label(spec, cls))
     expected = np.where(preds["prob_up"] < 0.4, 0.5, 0.0)
     assert (r.predictions["target"].to_numpy() == expected).all()
     assert r.metrics["strategy"]["n_trades"] > 0 and r.strategy.endswith(":Contrarian")
 
 
 def test_plain_backtrader_strategy_runs(bars, preds):
-    r = run_backtest(bars, preds, f"{FIXTURE}:PlainStrategy", {"threshold": 0.7})
+    r = run_backtest(bars, preds, load_strategy(f"{FIXTURE}:PlainStrategy"), {"threshold": 0.7})
     assert r.predictions["target"].isna().all()  # a plain strategy records no targets
     assert len(r.fills) > 0 and (r.fills["size"].abs() == 10).all()
     assert r.fills["date"].min() > preds.index[0]
@@ -185,3 +206,13 @@ def test_a_peeking_strategy_is_caught_by_the_shock_check(bars, preds):
     leaky = [targets(b, preds, Peeking).loc[:k] for b in (bars, shocked)]
     pd.testing.assert_series_equal(*honest)
     assert not leaky[0].equals(leaky[1])
+
+
+def test_results_name_the_strategy_as_the_user_gave_it(bars, preds):
+    assert strategy_label("long-only", LongOnly) == "long-only"
+    assert strategy_label(LongOnly, LongOnly) == "long-only"  # a built-in class: its CLI name
+    spec = f"{FIXTURE}:Contrarian"
+    assert strategy_label(spec, load_strategy(spec)) == spec
+    assert strategy_label(Peeking, Peeking) == "Peeking"
+    # The engine only knows classes: without a name, the result carries the class's.
+    assert run_backtest(bars, preds, LongOnly).strategy == "LongOnly"

@@ -20,7 +20,7 @@ def bars():
 @pytest.mark.parametrize("spec", [None, {"garch": True, "day_of_week": True}])
 def test_pipeline_state_round_trip_transforms_identically(bars, spec):
     pipe = FeaturePipeline(spec).fit(bars.iloc[:500])
-    clone = FeaturePipeline.from_state(pipe.spec.to_dict(), pipe.state_dict())
+    clone = FeaturePipeline.from_state(pipe.spec_.to_dict(), pipe.state_dict())
     pd.testing.assert_frame_equal(pipe.transform(bars), clone.transform(bars))
 
 

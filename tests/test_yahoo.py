@@ -120,3 +120,28 @@ def test_offline_switch(monkeypatch, value, expected):
     if expected:  # offline: no probe at all
         monkeypatch.setattr("socket.create_connection", lambda *a, **k: pytest.fail("probed"))
         assert yahoo.yahoo_reachable() is False
+
+
+@pytest.mark.parametrize(
+    "download, reachable, reason, detail",
+    [
+        (None, False, "unreachable", "Yahoo Finance unreachable"),
+        (RuntimeError("rate limit exceeded"), True, "rate_limited",
+         "Yahoo Finance is rate limiting requests"),
+        (pd.DataFrame(), True, "no_data", "Yahoo Finance has no data (unknown or delisted ticker?)"),
+        # yfinance's text names the ticker itself, and may run on past a semicolon.
+        (ValueError("$KO: possibly delisted; no timezone found"), True, "failed",
+         "Yahoo Finance download failed: possibly delisted"),
+    ],
+)
+def test_failures_carry_reason_and_detail_fields(download, reachable, reason, detail):
+    def fake(ticker, start, end):
+        if isinstance(download, Exception):
+            raise download
+        return download
+
+    with pytest.raises(SourceError) as info:
+        yahoo.fetch_yahoo("KO", download=fake, sleep=lambda s: None, retries=0,
+                          reachable=lambda: reachable)
+    assert (info.value.reason, info.value.detail) == (reason, detail)
+    assert str(info.value).startswith("KO: ")  # the message itself is unchanged

@@ -9,17 +9,19 @@ import pandas as pd
 from forecast.backtest.broker import configure_broker
 from forecast.backtest.feed import PredictionData, feed_frame, validate_bars, validate_predictions
 from forecast.backtest.metrics import compute_metrics
+from forecast.backtest.params import parse_params
 from forecast.backtest.recorder import Recorder, num_to_timestamps
 from forecast.backtest.result import BacktestResult
-from strategies import PredictionStrategy, load_strategy, parse_params, strategy_name
+from forecast.errors import ConfigError
 
 
 def run_backtest(
     bars: pd.DataFrame,
     predictions: pd.DataFrame,
-    strategy="long-only",
+    strategy: type[bt.Strategy],
     params: dict | list | None = None,
     *,
+    name: str | None = None,
     cash: float = 100_000.0,
     commission: float = 0.001,
     commission_per_share: float | None = None,
@@ -29,8 +31,9 @@ def run_backtest(
 ) -> BacktestResult:
     """Trade `strategy` on `predictions` over `bars` and compare it with buy-and-hold.
 
-    `strategy` is a built-in name, `module:Class`, `file.py:Class` or a Strategy class;
-    `params` a dict or `["key=value", ...]`. A decision on bar t's close fills at bar
+    `strategy` is a backtrader Strategy class (names are resolved above the engine, by
+    `strategies.load_strategy`); `params` a dict or `["key=value", ...]`; `name` how the
+    result calls the strategy (default: the class's name). A decision on bar t's close fills at bar
     t+1's open x (1 +/- slippage); `commission` is a fraction of traded value (or
     `commission_per_share` per share), at least `min_commission` per order (a flip is one
     order: one fee). Only bars from the first prediction date on are reported; the
@@ -38,12 +41,18 @@ def run_backtest(
     first bar any order can fill) without costs and holds to the last close;
     `first_trade` is the strategy's first actual fill (None if it never traded).
     """
+    if not (isinstance(strategy, type) and issubclass(strategy, bt.Strategy)):
+        raise ConfigError(
+            f"the backtest engine takes a backtrader Strategy class, got {strategy!r} "
+            "(strategies.load_strategy resolves names)"
+        )
     validate_bars(bars)
     validate_predictions(predictions, bars)
-    cls = load_strategy(strategy)
+    cls = strategy
     typed = parse_params(cls, params or {})
     predictions = predictions.sort_index()
-    warmup = cls.warmup_bars(typed) if issubclass(cls, PredictionStrategy) else 0
+    # Any strategy may ask for history ahead of the first prediction (PredictionStrategy does).
+    warmup = cls.warmup_bars(typed) if hasattr(cls, "warmup_bars") else 0
     frame = feed_frame(bars, predictions, warmup)
 
     cerebro = bt.Cerebro(stdstats=False, tradehistory=True, cheat_on_open=True)
@@ -93,7 +102,7 @@ def run_backtest(
         predictions=_prediction_table(predictions, getattr(strat, "targets", None)),
         metrics=metrics,
         ticker=bars.attrs.get("ticker"),
-        strategy=strategy_name(cls) if not isinstance(strategy, str) or ":" not in strategy else strategy,
+        strategy=name or cls.__name__,
         params={**dict(cls.params._getitems()), **typed},
         start=start,
         end=equity.index[-1],

@@ -9,15 +9,12 @@ that prediction's order can fill at that bar's open). Bars without a prediction 
 from __future__ import annotations
 
 import backtrader as bt
-import numpy as np
 import pandas as pd
-from backtrader.utils import date2num
 
 from forecast.data.frame import validate_bars as canonical_bars
 from forecast.errors import ConfigError, DataError
 
 PRICE_COLUMNS = ["open", "high", "low", "close", "volume"]
-FEED_COLUMNS = [*PRICE_COLUMNS, "prob_up", "target"]
 
 
 def validate_bars(bars: pd.DataFrame) -> None:
@@ -46,42 +43,19 @@ def validate_predictions(predictions: pd.DataFrame, bars: pd.DataFrame) -> None:
 
 
 def feed_frame(bars: pd.DataFrame, predictions: pd.DataFrame, warmup: int = 0) -> pd.DataFrame:
-    """Bars joined to `prob_up`, trimmed as described in the module docstring.
-
-    The `target` column is NaN: the strategy writes its decisions there as it runs.
-    """
+    """Bars joined to `prob_up` (columns in `PredictionData`'s order), trimmed as described
+    in the module docstring."""
     frame = bars[PRICE_COLUMNS].astype("float64").join(predictions[["prob_up"]].astype("float64"))
-    frame["target"] = np.nan
     first = bars.index.get_loc(predictions.index.min())
     last = bars.index.get_loc(predictions.index.max())
     return frame.iloc[max(0, first - int(warmup)) : min(len(bars), last + 2)]
 
 
-class PredictionData(bt.feeds.PandasData):
-    """PandasData with the `prob_up` and `target` lines.
+class PredictionData(bt.feeds.PandasDirectData):
+    """backtrader's PandasDirectData (rows read with `itertuples`) plus the `prob_up` line.
 
-    Loading reads the frame's numpy values once instead of one `iloc` per cell, which is
-    what makes backtrader's stock PandasData slow; the lines get the same values.
+    Its parameters are positions in a row, the date index first: `feed_frame`'s columns.
     """
 
-    lines = ("prob_up", "target")
-    params = (("openinterest", None), ("prob_up", -1), ("target", -1))
-
-    def start(self):
-        super().start()
-        frame = self.p.dataname
-        self._values = {
-            name: frame[name].to_numpy(dtype=float)
-            for name in self.getlinealiases()
-            if name != "datetime" and name in frame.columns
-        }
-        self._dtnums = [date2num(ts) for ts in frame.index.to_pydatetime()]
-
-    def _load(self):
-        self._idx += 1
-        if self._idx >= len(self._dtnums):
-            return False
-        for name, values in self._values.items():
-            getattr(self.lines, name)[0] = values[self._idx]
-        self.lines.datetime[0] = self._dtnums[self._idx]
-        return True
+    lines = ("prob_up",)
+    params = (("openinterest", -1), ("prob_up", 1 + len(PRICE_COLUMNS)))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Annotated
 
 import typer
 
@@ -26,10 +27,11 @@ app.add_typer(data_cmd.app, name="data")
 @app.callback()
 def root(
     ctx: typer.Context,
-    home: str = typer.Option(
-        None, "--home", envvar="FCAST_HOME", help="Store directory (default: per-user data dir)."
-    ),
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
+    home: Annotated[
+        str | None,
+        typer.Option("--home", envvar="FCAST_HOME", help="Store directory (default: per-user data dir)."),
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ):
     """Root options shared by every command."""
     from forecast.data.store import Store
@@ -95,8 +97,14 @@ def repeated_option(argv: list[str]) -> str | None:
         if not token.startswith("-") or token == "-":
             continue
         name = token.split("=", 1)[0]
-        option = next((p for p in command.params if getattr(p, "param_type_name", "") == "option"
-                       and name in (*p.opts, *p.secondary_opts)), None)
+        option = next(
+            (
+                p
+                for p in command.params
+                if getattr(p, "param_type_name", "") == "option" and name in (*p.opts, *p.secondary_opts)
+            ),
+            None,
+        )
         if option is None:
             continue  # unknown options are click's to report
         takes_value = not option.is_flag and not option.count
@@ -105,8 +113,10 @@ def repeated_option(argv: list[str]) -> str | None:
         if option.multiple or option.count:
             continue
         if option.name in seen:
-            given = f"{name} given twice" if seen[option.name] == name else (
-                f"{seen[option.name]} and {name} both given"
+            given = (
+                f"{name} given twice"
+                if seen[option.name] == name
+                else (f"{seen[option.name]} and {name} both given")
             )
             return f"{given}: it takes one value; give {option.opts[0]} once"
         seen[option.name] = name

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -45,45 +46,56 @@ def list_strategies_cmd():
 
 def backtest(
     ctx: typer.Context,
-    tickers: list[str] = typer.Argument(..., help="One or more tickers."),
-    model: str = o.Model,
-    strategy: str = typer.Option(
-        "long-only", "--strategy", "-s", help="Built-in name, module:Class or file.py:Class."
-    ),
-    param: list[str] = typer.Option(None, "--param", "-p", help="Strategy parameter key=value."),
-    start: str = o.Start,
-    end: str = o.End,
-    cash: float = typer.Option(100_000.0, "--cash", min=0.0),
-    commission: float = typer.Option(0.001, "--commission", min=0.0, help="Fraction of traded value."),
-    slippage: float = typer.Option(0.0005, "--slippage", min=0.0, help="Fraction of the fill price."),
-    commission_per_share: float = typer.Option(
-        None, "--commission-per-share", min=0.0, help="Commission per share instead of a fraction."
-    ),
-    min_commission: float = typer.Option(0.0, "--min-commission", min=0.0, help="Minimum per fill."),
-    window: int = o.Window,
-    epochs: int = o.Epochs,
-    test_days: int = o.TestDays,
-    folds: int = o.Folds,
-    retrain_every: int = o.RetrainEvery,
-    train_window: int = o.TrainWindow,
-    features: str = o.Features,
-    label: str = o.Label,
-    model_path: str = typer.Option(
-        None, "--model-path", help="Predict with a model saved by `fcast train` (no refits)."
-    ),
-    seed: int = o.Seed,
-    device: str = o.Device,
-    mixed_precision: bool = o.MixedPrecision,
-    source: str = o.Source,
-    file: str = o.File,
-    output: Path = typer.Option(None, "--output", "-o", help="Write metrics, CSVs and equity.png here."),
-    as_json: bool = typer.Option(
-        False, "--json", help="Print metrics.json to stdout (an array of them for several tickers)."
-    ),
-    common_span: bool = typer.Option(
-        False, "--common-span", help="Run every ticker over the dates they all share."
-    ),
-    plot: bool = typer.Option(True, "--plot/--no-plot", help="Write equity.png with --output."),
+    tickers: Annotated[list[str], typer.Argument(help="One or more tickers.")],
+    model: o.Model = "lstm",
+    strategy: Annotated[
+        str, typer.Option("--strategy", "-s", help="Built-in name, module:Class or file.py:Class.")
+    ] = "long-only",
+    param: Annotated[list[str], typer.Option("--param", "-p", help="Strategy parameter key=value.")] = None,
+    start: o.Start = None,
+    end: o.End = None,
+    cash: Annotated[float, typer.Option("--cash", min=0.0)] = 100_000.0,
+    commission: Annotated[
+        float, typer.Option("--commission", min=0.0, help="Fraction of traded value.")
+    ] = 0.001,
+    slippage: Annotated[
+        float, typer.Option("--slippage", min=0.0, help="Fraction of the fill price.")
+    ] = 0.0005,
+    commission_per_share: Annotated[
+        float | None,
+        typer.Option("--commission-per-share", min=0.0, help="Commission per share instead of a fraction."),
+    ] = None,
+    min_commission: Annotated[
+        float, typer.Option("--min-commission", min=0.0, help="Minimum per fill.")
+    ] = 0.0,
+    window: o.Window = 20,
+    epochs: o.Epochs = None,
+    test_days: o.TestDays = None,
+    folds: o.Folds = None,
+    retrain_every: o.RetrainEvery = 63,
+    train_window: o.TrainWindow = None,
+    features: o.Features = None,
+    label: o.Label = "open",
+    model_path: Annotated[
+        str | None,
+        typer.Option("--model-path", help="Predict with a model saved by `fcast train` (no refits)."),
+    ] = None,
+    seed: o.Seed = 0,
+    device: o.Device = "auto",
+    mixed_precision: o.MixedPrecision = False,
+    source: o.Source = None,
+    file: o.File = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write metrics, CSVs and equity.png here.")
+    ] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Print metrics.json to stdout (an array of them for several tickers)."),
+    ] = False,
+    common_span: Annotated[
+        bool, typer.Option("--common-span", help="Run every ticker over the dates they all share.")
+    ] = False,
+    plot: Annotated[bool, typer.Option("--plot/--no-plot", help="Write equity.png with --output.")] = True,
 ):
     """Backtest a strategy driven by out-of-sample predictions, beside buy-and-hold."""
     from forecast.api import run_backtest
@@ -92,31 +104,53 @@ def backtest(
 
     cls = load_strategy(strategy)  # bad strategies and parameters fail before any training
     params = parse_params(cls, param or [])
-    validate_costs(commission=commission, slippage=slippage, min_commission=min_commission,
-                   commission_per_share=commission_per_share)  # before any training
-    model_params = None if model_path else o.model_params(
-        model, epochs=epochs, seed=seed, device=device, mixed_precision=mixed_precision
+    validate_costs(
+        commission=commission,
+        slippage=slippage,
+        min_commission=min_commission,
+        commission_per_share=commission_per_share,
+    )  # before any training
+    model_params = (
+        None
+        if model_path
+        else o.model_params(model, epochs=epochs, seed=seed, device=device, mixed_precision=mixed_precision)
     )
     if not model_path and not as_json:
         report_device(model, device, mixed_precision)
-    wf = o.walk_forward_kwargs(window, seed, test_days, folds, retrain_every, train_window, features,
-                               label)
+    wf = o.walk_forward_kwargs(window, seed, test_days, folds, retrain_every, train_window, features, label)
     if model_path:
         wf = {"start": start}
     if output is not None:
         check_writable_dir(output)  # before any training: a late failure would lose the run
     results, docs, failures = [], [], []
-    for ticker, bars in _load_all(ctx, tickers, failures, source=source, file=file, end=end,
-                                  start=None if model_path else start, common_span=common_span):
+    for ticker, bars in _load_all(
+        ctx,
+        tickers,
+        failures,
+        source=source,
+        file=file,
+        end=end,
+        start=None if model_path else start,
+        common_span=common_span,
+    ):
         try:
             title = f"{bars.attrs['ticker']}: walk-forward {model}"
             with training_progress(title, enabled=not as_json and not model_path) as progress:
                 result = run_backtest(
-                    bars, model=model, model_params=model_params, model_path=model_path,
-                    strategy=cls, params=params, walk_forward_kwargs=wf, progress=progress.folds,
+                    bars,
+                    model=model,
+                    model_params=model_params,
+                    model_path=model_path,
+                    strategy=cls,
+                    params=params,
+                    walk_forward_kwargs=wf,
+                    progress=progress.folds,
                     callbacks=progress.keras_callbacks(model),
-                    cash=cash, commission=commission, slippage=slippage,
-                    commission_per_share=commission_per_share, min_commission=min_commission,
+                    cash=cash,
+                    commission=commission,
+                    slippage=slippage,
+                    commission_per_share=commission_per_share,
+                    min_commission=min_commission,
                 )
         except FcastError as exc:
             if len(tickers) == 1 or ctx.obj["debug"]:
@@ -163,8 +197,12 @@ def _load_all(ctx, tickers, failures, *, source, file, start, end, common_span):
     loaded = []
     for ticker in tickers:
         try:
-            loaded.append((ticker, load(ticker, source=source, path=file, home=ctx.obj["store"].home,
-                                        start=start, end=end)))
+            loaded.append(
+                (
+                    ticker,
+                    load(ticker, source=source, path=file, home=ctx.obj["store"].home, start=start, end=end),
+                )
+            )
         except FcastError as exc:
             if len(tickers) == 1 or ctx.obj["debug"]:
                 raise
@@ -174,8 +212,10 @@ def _load_all(ctx, tickers, failures, *, source, file, start, end, common_span):
     first = max(bars.index[0] for _, bars in loaded)
     last = min(bars.index[-1] for _, bars in loaded)
     if first >= last:
-        raise ConfigError(f"--common-span: the tickers share no dates (latest start {first.date()}, "
-                          f"earliest end {last.date()})")
+        raise ConfigError(
+            f"--common-span: the tickers share no dates (latest start {first.date()}, "
+            f"earliest end {last.date()})"
+        )
     err.print(f"common span: {first.date()} to {last.date()}", markup=False)
     return [(ticker, span(bars, first, last)) for ticker, bars in loaded]
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from forecast.cli import options as o
 from forecast.cli.console import err, out
-from forecast.cli.options import Source as SourceOpt
 from forecast.errors import FcastError
 from forecast.formatting import fmt
 
@@ -23,31 +25,35 @@ def _store(ctx: typer.Context):
 @app.command()
 def fetch(
     ctx: typer.Context,
-    tickers: list[str] = typer.Argument(..., help="Ticker symbols, e.g. AAPL MSFT ^GSPC."),
-    start: str = typer.Option(None, help="First date, YYYY-MM-DD."),
-    end: str = typer.Option(None, help="Last date (exclusive, as Yahoo Finance counts)."),
-    refresh: bool = typer.Option(False, "--refresh", help="Download only the missing dates."),
-    replace: bool = typer.Option(
-        False, "--replace", help="Replace the stored bars (e.g. imported from a file) with Yahoo's."
-    ),
+    tickers: Annotated[list[str], typer.Argument(help="Ticker symbols, e.g. AAPL MSFT ^GSPC.")],
+    start: Annotated[str | None, typer.Option(help="First date, YYYY-MM-DD.")] = None,
+    end: Annotated[str | None, typer.Option(help="Last date (exclusive, as Yahoo Finance counts).")] = None,
+    refresh: Annotated[bool, typer.Option("--refresh", help="Download only the missing dates.")] = False,
+    replace: Annotated[
+        bool,
+        typer.Option("--replace", help="Replace the stored bars (e.g. imported from a file) with Yahoo's."),
+    ] = False,
 ):
     """Download daily bars from Yahoo Finance into the local store."""
-    from forecast.data.loader import fetch_into_store
+    from forecast.data.yahoo import fetch_into_store
 
     store = _store(ctx)
     failures: list[str] = []
     results = []
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(), console=err, transient=True, disable=len(tickers) < 2,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=len(tickers) < 2,
     ) as progress:
         task = progress.add_task("fetching", total=len(tickers))
         for ticker in tickers:
             progress.update(task, description=f"fetching {ticker}")
             try:
-                results.append(fetch_into_store(
-                    ticker, store, start, end, refresh=refresh, replace=replace
-                ))
+                results.append(fetch_into_store(ticker, store, start, end, refresh=refresh, replace=replace))
             except FcastError as exc:
                 if ctx.obj["debug"]:
                     raise
@@ -64,15 +70,19 @@ def fetch(
 @app.command("import")
 def import_(
     ctx: typer.Context,
-    ticker: str = typer.Argument(..., help="Ticker to store the bars under."),
-    path: str = typer.Argument(..., help="CSV or Parquet file of daily bars."),
-    replace: bool = typer.Option(
-        False, "--replace", help="Replace the stored bars even with fewer or a shorter span."
-    ),
-    aggregate_daily: bool = typer.Option(
-        False, "--aggregate-daily", help="Combine intraday bars into one bar per local date "
-        "(open first, high max, low min, close last, volume summed)."
-    ),
+    ticker: Annotated[str, typer.Argument(help="Ticker to store the bars under.")],
+    path: Annotated[str, typer.Argument(help="CSV or Parquet file of daily bars.")],
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Replace the stored bars even with fewer or a shorter span.")
+    ] = False,
+    aggregate_daily: Annotated[
+        bool,
+        typer.Option(
+            "--aggregate-daily",
+            help="Combine intraday bars into one bar per local date "
+            "(open first, high max, low min, close last, volume summed).",
+        ),
+    ] = False,
 ):
     """Import a CSV or Parquet file of daily bars (it replaces the stored bars; one that would
     lose stored history needs --replace)."""
@@ -142,10 +152,10 @@ def list_(ctx: typer.Context):
 @app.command()
 def show(
     ctx: typer.Context,
-    ticker: str = typer.Argument(...),
-    tail: int = typer.Option(10, "--tail", min=1, help="How many of the last bars to show."),
-    source: str = SourceOpt,
-    file: str = typer.Option(None, "--file", help="File to read with --source file."),
+    ticker: Annotated[str, typer.Argument()],
+    tail: Annotated[int, typer.Option("--tail", min=1, help="How many of the last bars to show.")] = 10,
+    source: o.Source = None,
+    file: Annotated[str | None, typer.Option("--file", help="File to read with --source file.")] = None,
 ):
     """Show a ticker's last bars and its span."""
     from forecast.data.loader import load_bars
@@ -169,7 +179,7 @@ def show(
 @app.command()
 def check(
     ctx: typer.Context,
-    tickers: list[str] = typer.Argument(..., help="Stored tickers to check."),
+    tickers: Annotated[list[str], typer.Argument(help="Stored tickers to check.")],
 ):
     """Check stored bars for suspicious data: split-like one-day moves, future or weekend
     dates, gaps over 30 days, absurd volumes (see data/README.md for the thresholds)."""
@@ -191,8 +201,11 @@ def check(
         for message in found:
             out.print(f"warning: {message}", markup=False, soft_wrap=True)
         if not found:
-            out.print(f"{ticker}: no problems found ({_bars(len(frame))} "
-                      f"{frame.index[0].date()} to {frame.index[-1].date()})", markup=False)
+            out.print(
+                f"{ticker}: no problems found ({_bars(len(frame))} "
+                f"{frame.index[0].date()} to {frame.index[-1].date()})",
+                markup=False,
+            )
     for line in failures:
         err.print(f"error: {line}", markup=False, soft_wrap=True)
     if failures:
@@ -204,16 +217,21 @@ def sample():
     """List the real daily history bundled with fcast (works offline)."""
     from forecast.data.bundled import SOURCE_NOTICE, SURVIVORSHIP_NOTE, describe_bundled
 
-    table = Table(title="Bundled history (offline; --source bundled, or the fallback when Yahoo "
-                  "is unreachable)")
+    table = Table(
+        title="Bundled history (offline; --source bundled, or the fallback when Yahoo is unreachable)"
+    )
     for col in ("ticker", "first", "last", "rows", "source"):
         table.add_column(col, justify="right" if col == "rows" else "left")
     for s in describe_bundled():
         table.add_row(s.ticker, s.first, s.last, fmt(s.rows, "int"), s.source)
     out.print(table)
     out.print(f"Source: {SOURCE_NOTICE}.", markup=False, soft_wrap=True)
-    out.print(f"Caution: the stock universe is {SURVIVORSHIP_NOTE}, so its backtests "
-              "flatter any strategy that buys what later did well.", markup=False, soft_wrap=True)
+    out.print(
+        f"Caution: the stock universe is {SURVIVORSHIP_NOTE}, so its backtests "
+        "flatter any strategy that buys what later did well.",
+        markup=False,
+        soft_wrap=True,
+    )
 
 
 def _info_table(infos, title: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -49,33 +50,40 @@ def _bars(ctx, ticker, source, file, start, end):
 
 def train(
     ctx: typer.Context,
-    ticker: str = typer.Argument(...),
-    model: str = o.Model,
-    window: int = o.Window,
-    epochs: int = o.Epochs,
-    seed: int = o.Seed,
-    start: str = o.Start,
-    end: str = o.End,
-    device: str = o.Device,
-    mixed_precision: bool = o.MixedPrecision,
-    source: str = o.Source,
-    file: str = o.File,
-    features: str = o.Features,
-    label: str = o.Label,
-    output: str = typer.Option(None, "--output", "-o", help="Where to save (default: the store)."),
+    ticker: Annotated[str, typer.Argument()],
+    model: o.Model = "lstm",
+    window: o.Window = 20,
+    epochs: o.Epochs = None,
+    seed: o.Seed = 0,
+    start: o.Start = None,
+    end: o.End = None,
+    device: o.Device = "auto",
+    mixed_precision: o.MixedPrecision = False,
+    source: o.Source = None,
+    file: o.File = None,
+    features: o.Features = None,
+    label: o.Label = "open",
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", help="Where to save (default: the store).")
+    ] = None,
 ):
     """Train a model on a span and save it (with its feature scaling) for later prediction."""
     from forecast.api import train as train_api
     from forecast.training import save_trained
 
-    params = o.model_params(model, epochs=epochs, seed=seed, device=device,
-                            mixed_precision=mixed_precision)
+    params = o.model_params(model, epochs=epochs, seed=seed, device=device, mixed_precision=mixed_precision)
     bars = _bars(ctx, ticker, source, file, start, end)
     report_device(model, device, mixed_precision)
     with training_progress(f"training {model}") as progress:
-        trained = train_api(bars, model, model_params=params, window=window,
-                            label=o.check_label_option(label), spec=o.feature_spec(features),
-                            callbacks=progress.keras_callbacks(model))
+        trained = train_api(
+            bars,
+            model,
+            model_params=params,
+            window=window,
+            label=o.check_label_option(label),
+            spec=o.feature_spec(features),
+            callbacks=progress.keras_callbacks(model),
+        )
     home = ctx.obj["store"].home
     ticker_name = bars.attrs["ticker"]
     stem = output or str(home / "models" / f"{ticker_name}-{model}")
@@ -96,38 +104,42 @@ def train(
 
 def evaluate(
     ctx: typer.Context,
-    ticker: str = typer.Argument(...),
-    model: str = o.Model,
-    window: int = o.Window,
-    epochs: int = o.Epochs,
-    seed: int = o.Seed,
-    start: str = o.Start,
-    end: str = o.End,
-    device: str = o.Device,
-    mixed_precision: bool = o.MixedPrecision,
-    test_days: int = o.TestDays,
-    folds: int = o.Folds,
-    retrain_every: int = o.RetrainEvery,
-    train_window: int = o.TrainWindow,
-    features: str = o.Features,
-    label: str = o.Label,
-    source: str = o.Source,
-    file: str = o.File,
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    ticker: Annotated[str, typer.Argument()],
+    model: o.Model = "lstm",
+    window: o.Window = 20,
+    epochs: o.Epochs = None,
+    seed: o.Seed = 0,
+    start: o.Start = None,
+    end: o.End = None,
+    device: o.Device = "auto",
+    mixed_precision: o.MixedPrecision = False,
+    test_days: o.TestDays = None,
+    folds: o.Folds = None,
+    retrain_every: o.RetrainEvery = 63,
+    train_window: o.TrainWindow = None,
+    features: o.Features = None,
+    label: o.Label = "open",
+    source: o.Source = None,
+    file: o.File = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ):
     """Walk-forward evaluation of a model beside every baseline, on identical dates."""
     from forecast.api import evaluate_model
 
-    params = o.model_params(model, epochs=epochs, seed=seed, device=device,
-                            mixed_precision=mixed_precision)
-    wf = o.walk_forward_kwargs(window, seed, test_days, folds, retrain_every, train_window, features,
-                               label)
+    params = o.model_params(model, epochs=epochs, seed=seed, device=device, mixed_precision=mixed_precision)
+    wf = o.walk_forward_kwargs(window, seed, test_days, folds, retrain_every, train_window, features, label)
     bars = _bars(ctx, ticker, source, file, start, end)
     if not as_json:
         report_device(model, device, mixed_precision)
     with training_progress(f"walk-forward {model} + baselines", enabled=not as_json) as progress:
-        report = evaluate_model(bars, model, model_params=params, progress=progress.folds,
-                                callbacks=progress.keras_callbacks(model), **wf)
+        report = evaluate_model(
+            bars,
+            model,
+            model_params=params,
+            progress=progress.folds,
+            callbacks=progress.keras_callbacks(model),
+            **wf,
+        )
     summary = report.to_dict()
     if as_json:
         print(json.dumps(summary, indent=2))

@@ -2,36 +2,57 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
-Source = typer.Option(
-    None, "--source", help="Force a source: yahoo, file or bundled (default: store, Yahoo, bundled)."
-)
-File = typer.Option(None, "--file", help="CSV/Parquet file to read with --source file.")
-Start = typer.Option(None, "--start", help="First date, YYYY-MM-DD.")
-End = typer.Option(None, "--end", help="Last date, YYYY-MM-DD.")
-Model = typer.Option("lstm", "--model", "-m", help="Model name (see `fcast models list`).")
-Window = typer.Option(20, "--window", min=1, help="Bars of history in each sample.")
-Epochs = typer.Option(None, "--epochs", min=1, help="Training epochs (Keras models).")
-Seed = typer.Option(0, "--seed", help="Random seed: same seed, same data, same numbers.")
-Device = typer.Option("auto", "--device", help="auto, cpu or gpu (Keras models).")
-MixedPrecision = typer.Option(
-    False, "--mixed-precision", help="Train in mixed float16 on a GPU (Keras models; ignored on CPU)."
-)
-TestDays = typer.Option(
-    None, "--test-days", min=1, help="Out-of-sample days (default: 20% of the span)."
-)
-Folds = typer.Option(None, "--folds", min=1, help="Out-of-sample folds (test days = folds x retrain-every).")
-RetrainEvery = typer.Option(63, "--retrain-every", min=1, help="Refit every N days.")
-TrainWindow = typer.Option(
-    None, "--train-window", min=1, help="Rolling training window in bars (default: expanding)."
-)
-Features = typer.Option(None, "--features", help="TOML file declaring the feature spec.")
-Label = typer.Option(
-    "open", "--label",
-    help="What is predicted: open = the return traded after a decision (next open to the open "
-    "after it, default); close = close to next close.",
-)
+from forecast.data.sources import source_help
+
+# Each option is a type: a command declares `model: o.Model = "lstm"` (Typer's Annotated
+# style), so the default sits in the signature and the flag and help are written once.
+Source = Annotated[
+    str | None,
+    typer.Option("--source", help=source_help()),
+]
+File = Annotated[str | None, typer.Option("--file", help="CSV/Parquet file to read with --source file.")]
+Start = Annotated[str | None, typer.Option("--start", help="First date, YYYY-MM-DD.")]
+End = Annotated[str | None, typer.Option("--end", help="Last date, YYYY-MM-DD.")]
+Model = Annotated[str, typer.Option(
+        "--model", "-m",
+        help="Model name (see `fcast models list`), or module:Class / path/to/file.py:Class.",
+    )]
+Window = Annotated[int, typer.Option("--window", min=1, help="Bars of history in each sample.")]
+Epochs = Annotated[int | None, typer.Option("--epochs", min=1, help="Training epochs (Keras models).")]
+Seed = Annotated[int, typer.Option("--seed", help="Random seed: same seed, same data, same numbers.")]
+Device = Annotated[str, typer.Option("--device", help="auto, cpu or gpu (Keras models).")]
+MixedPrecision = Annotated[
+    bool,
+    typer.Option("--mixed-precision", help="Train in mixed float16 on a GPU (Keras models; ignored on CPU)."),
+]
+TestDays = Annotated[
+    int | None, typer.Option("--test-days", min=1, help="Out-of-sample days (default: 20% of the span).")
+]
+Folds = Annotated[
+    int | None,
+    typer.Option("--folds", min=1, help="Out-of-sample folds (test days = folds x retrain-every)."),
+]
+RetrainEvery = Annotated[int, typer.Option("--retrain-every", min=1, help="Refit every N days.")]
+TrainWindow = Annotated[
+    int | None,
+    typer.Option("--train-window", min=1, help="Rolling training window in bars (default: expanding)."),
+]
+Features = Annotated[str | None, typer.Option("--features", help="TOML file declaring the feature spec.")]
+Label = Annotated[
+    str,
+    typer.Option(
+        "--label",
+        help="What is predicted: open = the return traded after a decision (next open to the open "
+        "after it, default); close = close to next close.",
+    ),
+]
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write the outputs here.")]
 
 
 def feature_spec(path):
@@ -52,8 +73,12 @@ def walk_forward_kwargs(
     if folds is not None:
         test_days = folds * retrain_every
     return {
-        "window": window, "seed": seed, "test_days": test_days, "retrain_every": retrain_every,
-        "train_window": train_window, "spec": feature_spec(features),
+        "window": window,
+        "seed": seed,
+        "test_days": test_days,
+        "retrain_every": retrain_every,
+        "train_window": train_window,
+        "spec": feature_spec(features),
         "label": check_label_option(label),
     }
 

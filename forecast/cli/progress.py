@@ -8,12 +8,20 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from forecast.cli.console import err
 
-KERAS_MODELS = ("mlp", "lstm")
+
+def _is_keras_model(model: str) -> bool:
+    # Imported here: `fcast data ...` loads this module and needs no model code.
+    from forecast.models.registry import is_keras_model
+
+    return is_keras_model(model)
 
 
 def report_device(model: str, device: str, mixed_precision: bool = False) -> None:
-    """Say where a Keras model trains (imports TensorFlow: Keras models only)."""
-    if model in KERAS_MODELS:
+    """Say where a Keras model trains (imports TensorFlow: Keras models only).
+
+    `model` is a registry name or `module:Class` / `path/to/file.py:Class`.
+    """
+    if _is_keras_model(model):
         from forecast.models.device import describe_device
 
         err.print(f"device: {describe_device(device, mixed_precision)}")
@@ -33,7 +41,8 @@ class TrainingProgress:
 
     def keras_callbacks(self, model: str) -> list | None:
         """A Keras callback advancing the epoch bar (imports Keras: Keras models only)."""
-        if model not in KERAS_MODELS or self._bar.disable:
+        # Disabled first: with --json or --model-path, `model` is never resolved.
+        if self._bar.disable or not _is_keras_model(model):
             return None
         from forecast.models.tf_import import keras as keras_module
 

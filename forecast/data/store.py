@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from forecast.atomic import write_atomic
 from forecast.data.frame import validate_bars
 from forecast.data.tickers import normalize_ticker
 from forecast.errors import StoreError
@@ -107,22 +107,10 @@ class Store:
             self.bars_dir.mkdir(parents=True, exist_ok=True)
             self._remove_stale_tmp()
             # The pid in the name tells a later write whether this one may still be running.
-            fd, tmp = tempfile.mkstemp(
-                prefix=f".{ticker}.{os.getpid()}.", suffix=".tmp", dir=self.bars_dir
-            )
+            write_atomic(target, lambda handle: pq.write_table(table, handle),
+                         tmp_prefix=f".{ticker}.{os.getpid()}.")
         except OSError as exc:
             raise self._write_error(ticker, exc) from exc
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                pq.write_table(table, handle)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, target)
-        except BaseException as exc:
-            Path(tmp).unlink(missing_ok=True)
-            if isinstance(exc, OSError):
-                raise self._write_error(ticker, exc) from exc
-            raise
         return info
 
     def _write_error(self, ticker: str, exc: OSError) -> StoreError:

@@ -1,4 +1,5 @@
-"""Daily bars from Yahoo Finance through yfinance, whichever frame shape it returns."""
+"""Daily bars from Yahoo Finance through yfinance, whichever frame shape it returns, and
+the policy that merges them into the local store (`fetch_into_store`)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ import time
 import warnings
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 
 from forecast.data.files import normalize_columns
-from forecast.data.frame import validate_bars
-from forecast.data.tickers import without_ticker
+from forecast.data.frame import parse_date, validate_bars
+from forecast.data.store import Store
+from forecast.data.tickers import normalize_ticker, without_ticker
 from forecast.errors import SourceError
 
 YAHOO_HOST = "query2.finance.yahoo.com"
@@ -87,7 +90,8 @@ def flatten_yahoo_columns(raw: pd.DataFrame, ticker: str) -> pd.DataFrame:
     if len(tickers) > 1:
         wanted = [t for t in tickers if str(t).upper() == ticker.upper()]
         if not wanted:
-            raise SourceError(f"{ticker}: Yahoo Finance returned other tickers {list(tickers)}")
+            cause = f"Yahoo Finance returned other tickers {list(tickers)}"
+            raise SourceError(f"{ticker}: {cause}", detail=cause)
         raw = raw.xs(wanted[0], axis=1, level=ticker_level)
     else:
         raw = raw.droplevel(ticker_level, axis=1)
@@ -121,6 +125,7 @@ def fetch_yahoo(
             f"{ticker}: cannot reach Yahoo Finance (no network?); import a file with "
             f"`fcast data import {ticker} PATH` or use a bundled ticker (`fcast data sample`)",
             reason="unreachable",
+            detail="Yahoo Finance unreachable",
         )
     raw = None
     for attempt in range(retries + 1):
@@ -135,16 +140,84 @@ def fetch_yahoo(
                 raise SourceError(
                     f"{ticker}: Yahoo Finance is rate limiting requests; try again later",
                     reason="rate_limited",
+                    detail="Yahoo Finance is rate limiting requests",
                 ) from exc
             # yfinance's own text often repeats the ticker ("$AAPL: possibly delisted").
+            cause = without_ticker(str(exc), ticker)
             raise SourceError(
-                f"{ticker}: Yahoo Finance download failed: {without_ticker(str(exc), ticker)}"
+                f"{ticker}: Yahoo Finance download failed: {cause}",
+                detail=f"Yahoo Finance download failed: {cause.split(';')[0]}",
             ) from exc
     if raw is None or raw.empty:
-        raise SourceError(
-            f"{ticker}: Yahoo Finance has no data (unknown or delisted ticker?)", reason="no_data"
-        )
+        cause = "Yahoo Finance has no data (unknown or delisted ticker?)"
+        raise SourceError(f"{ticker}: {cause}", reason="no_data", detail=cause)
     flat = flatten_yahoo_columns(raw, ticker)
     if "Date" not in flat.columns and "Datetime" not in flat.columns:
         flat = flat.rename_axis("Date").reset_index()
     return validate_bars(normalize_columns(flat, ticker), ticker, source="yahoo")
+
+
+# Stored days re-downloaded with every refresh, to check Yahoo's adjustment basis.
+OVERLAP_DAYS = 10
+
+
+def fetch_into_store(
+    ticker: str,
+    store: Store,
+    start=None,
+    end=None,
+    *,
+    refresh: bool = False,
+    replace: bool = False,
+    fetch=None,
+):
+    """Fetch from Yahoo Finance into the store; returns the stored info.
+
+    Yahoo's adjusted prices are rescaled back through history at every split and
+    dividend, so new bars are merged only when the days both downloads share agree;
+    otherwise the whole span is downloaded again and replaces the stored bars. With
+    `refresh`, only the days after the stored ones (plus a few stored days, for that
+    check) and any asked-for days before them are downloaded. Bars from another source
+    are never mixed with Yahoo's: `replace` swaps them for a fresh download.
+    """
+    ticker = normalize_ticker(ticker)
+    fetch = fetch or fetch_yahoo
+    start, end = parse_date(start, "start date"), parse_date(end, "end date")
+    if replace or not store.has(ticker):
+        return store.write(fetch(ticker, start, end), ticker, source="yahoo")
+    info = store.info(ticker)
+    if info.source != "yahoo":
+        cause = f"the store holds bars from {info.source}"
+        raise SourceError(
+            f"{ticker}: {cause}; merging Yahoo Finance prices would mix two price adjustments "
+            "(use --replace to replace them)",
+            reason="mixed_sources",
+            detail=cause,
+        )
+    old = store.read(ticker)
+    first, last = old.index[0], old.index[-1]
+    if refresh:
+        pieces = []
+        if start is not None and start < first:
+            pieces.append(fetch(ticker, start, first + pd.Timedelta(days=OVERLAP_DAYS)))
+        if end is None or end > last + pd.Timedelta(days=1):
+            pieces.append(fetch(ticker, last - pd.Timedelta(days=OVERLAP_DAYS), end))
+        if not pieces:
+            return info
+        new = pd.concat(pieces)
+        new = new.loc[~new.index.duplicated(keep="last")].sort_index()
+    else:
+        new = fetch(ticker, start, end)
+    if not same_adjustment(old, new):
+        span_start = first if start is None else min(first, start)
+        return store.write(fetch(ticker, span_start, end), ticker, source="yahoo")
+    return store.merge(new, ticker, source="yahoo")
+
+
+def same_adjustment(old: pd.DataFrame, new: pd.DataFrame, rtol: float = 1e-4) -> bool:
+    """Whether two downloads agree on the days they share (False when they share none)."""
+    shared = old.index.intersection(new.index)
+    if len(shared) == 0:
+        return False
+    ratio = new.loc[shared, "close"].to_numpy() / old.loc[shared, "close"].to_numpy()
+    return bool(np.allclose(ratio, 1.0, rtol=rtol, atol=0.0))

@@ -14,7 +14,7 @@ from forecast.errors import ConfigError
 from forecast.evaluate.splits import WalkForwardSplit
 from forecast.features.indicators import check_bars
 from forecast.features.pipeline import FeaturePipeline
-from forecast.features.spec import FeatureSpec
+from forecast.features.spec import FeatureSpec, as_spec
 from forecast.features.target import (
     DEFAULT_LABEL,
     check_label,
@@ -23,8 +23,8 @@ from forecast.features.target import (
     make_target,
 )
 from forecast.features.windows import decision_windows
-from forecast.models.fitting import fit_model
-from forecast.models.inputs import check_int
+from forecast.models.fitting import fit_model, purge_validation_overlap
+from forecast.models.params import check_int
 
 # Estimator parameters that walk_forward's seed is written to.
 _SEED_PARAMS = ("random_state", "seed")
@@ -138,7 +138,7 @@ def walk_forward(
     Returns a DataFrame indexed by decision date `date` with `prob_up`, `actual_up`,
     `fold` (see docs/CONTRACTS.md); `attrs` records the model name and the settings.
     """
-    spec = _as_spec(spec)
+    spec = as_spec(spec)
     check_bars(bars, spec)
     for name, value in (
         ("window", window),
@@ -271,31 +271,3 @@ def _resolve_model(model: Any, params: dict | None, seed: int) -> tuple[Any, str
     if free:
         est.set_params(**free)
     return est, getattr(model, "name", None) or type(model).__name__
-
-
-def purge_validation_overlap(estimator: Any, params: dict | None, lookahead: int) -> Any:
-    """Gap an early-stopping split by lookahead - 1 samples, unless the caller set one.
-
-    A training label at t reads prices up to bar t + `lookahead` (see `label_lookahead`);
-    without the gap the last training labels would share prices with the first
-    validation samples (with the open label even at horizon 1: open[t+2] ends label t and
-    starts label t+1).
-    """
-    if (
-        lookahead > 1
-        and "validation_gap" in estimator.get_params(deep=False)
-        and "validation_gap" not in (params or {})
-        and not estimator.get_params(deep=False)["validation_gap"]
-    ):
-        estimator.set_params(validation_gap=lookahead - 1)
-    return estimator
-
-
-def _as_spec(spec: FeatureSpec | dict | None) -> FeatureSpec:
-    if spec is None:
-        return FeatureSpec.default()
-    if isinstance(spec, dict):
-        return FeatureSpec.from_dict(spec)
-    if isinstance(spec, FeatureSpec):
-        return spec
-    raise ConfigError(f"spec must be a FeatureSpec or a mapping, not {type(spec).__name__}")

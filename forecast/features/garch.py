@@ -22,7 +22,6 @@ from forecast.errors import DataError
 SCALE = 100.0
 
 
-
 @dataclass(frozen=True)
 class GarchParams:
     """Fitted GARCH(1,1) parameters on percent returns, and the recursion's start value."""
@@ -54,22 +53,44 @@ def fit_garch(log_returns: pd.Series) -> GarchParams:
     return GarchParams(mu=mu, omega=omega, alpha=alpha, beta=beta, sigma2_0=sigma2_0)
 
 
+def garch_variance(returns_pct: np.ndarray, params: GarchParams, sigma2_0: float) -> np.ndarray:
+    """sigma2_{t+1|t} after each of `returns_pct` (percent returns, no NaN), in percent squared.
+
+    sigma2_{t+1} = omega + alpha * (r_t - mu)^2 + beta * sigma2_t, starting from
+    `sigma2_0` (the variance for the first return), run as a linear filter.
+    """
+    x = params.omega + params.alpha * (returns_pct - params.mu) ** 2
+    # y[n] = x[n] + beta * y[n-1], with y[-1] = sigma2_0: y[n] is sigma2_{n+1}.
+    s2, _ = lfilter([1.0], [1.0, -params.beta], x, zi=[params.beta * sigma2_0])
+    return s2
+
+
 def garch_volatility(log_returns: pd.Series, params: GarchParams) -> pd.Series:
     """One-step-ahead conditional volatility sigma_{t+1|t} (in log-return units).
 
-    sigma2_{t+1} = omega + alpha * e_t^2 + beta * sigma2_t with e_t = r_t - mu, run as a
-    linear filter from `params.sigma2_0`; NaN where r_t is NaN (leading warm-up only).
+    The `garch_variance` recursion run from `params.sigma2_0`; NaN where r_t is NaN
+    (leading warm-up only).
     """
     r = SCALE * log_returns.to_numpy(dtype="float64")
     valid = ~np.isnan(r)
     out = np.full(len(r), np.nan)
     if valid.any():
         first = int(np.argmax(valid))
-        e2 = (r[first:] - params.mu) ** 2
-        if np.isnan(e2).any():
+        if np.isnan(r[first:]).any():
             raise DataError("GARCH volatility needs returns without gaps after the first one")
-        x = params.omega + params.alpha * e2
-        # y[n] = x[n] + beta * y[n-1], with y[-1] = sigma2_0: y[n] is sigma2_{n+1}.
-        s2, _ = lfilter([1.0], [1.0, -params.beta], x, zi=[params.beta * params.sigma2_0])
-        out[first:] = np.sqrt(s2) / SCALE
+        out[first:] = np.sqrt(garch_variance(r[first:], params, params.sigma2_0)) / SCALE
     return pd.Series(out, index=log_returns.index, name="garch_vol")
+
+
+def _log_returns(bars: pd.DataFrame) -> pd.Series:
+    return np.log(bars["close"]).diff()
+
+
+def fit_garch_feature(bars: pd.DataFrame, spec) -> GarchParams:
+    """The GARCH feature's fit: parameters from the fit span's close-to-close returns."""
+    return fit_garch(_log_returns(bars))
+
+
+def garch_features(bars: pd.DataFrame, spec, params: GarchParams) -> dict[str, pd.Series]:
+    """The GARCH feature's computation: `garch_vol` with the fitted `params`."""
+    return {"garch_vol": garch_volatility(_log_returns(bars), params)}

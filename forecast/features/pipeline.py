@@ -1,85 +1,119 @@
-"""FeaturePipeline: trailing features plus a scaler learnt on the training span only."""
+"""FeaturePipeline: trailing features plus a scaling learnt on the training span only."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pandas as pd
-from sklearn.preprocessing import StandardScaler
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
 
 from forecast.errors import ConfigError
-from forecast.features.garch import GarchParams, fit_garch, garch_volatility
-from forecast.features.indicators import check_bars, raw_features, rolling_zscore
-from forecast.features.spec import FeatureSpec
+from forecast.features.builtin import STANDARD
+from forecast.features.feature import Feature
+from forecast.features.indicators import check_bars, rolling_zscore
+from forecast.features.scaling import Standardisation
+from forecast.features.spec import FeatureSpec, as_spec
 
-# Columns left unscaled: already bounded calendar encodings.
-_UNSCALED = ("dow_sin", "dow_cos")
+
+def raw_features(
+    bars: pd.DataFrame, spec: FeatureSpec | dict | None, states: dict | None = None
+) -> pd.DataFrame:
+    """Unscaled features of `spec`, indexed like `bars`, in column order.
+
+    Features with a `fit` (GARCH) need their fitted state in `states`, keyed by feature
+    name (a fitted pipeline's `states_`).
+    """
+    spec = as_spec(spec)
+    check_bars(bars, spec)
+    return _compute(bars, spec, states or {})
 
 
-class FeaturePipeline:
+def _compute(bars: pd.DataFrame, spec: FeatureSpec, states: dict) -> pd.DataFrame:
+    cols: dict = {}
+    for feature in spec.features():
+        if feature.fit is not None and states.get(feature.name) is None:
+            raise ConfigError(f"feature {feature.name} needs to be fitted first (FeaturePipeline.fit)")
+        cols.update(feature.values(bars, spec, states.get(feature.name)))
+    return pd.DataFrame(cols, index=bars.index, dtype="float64")
+
+
+def _centred_columns(spec: FeatureSpec) -> list[str]:
+    """Columns z-scored on the fit span: every scaled column but `ret_1` (scaled, not centred)."""
+    return [c for f in spec.features() if f.scaled for c in f.column_names(spec) if c != "ret_1"]
+
+
+def _stateful_features(spec: FeatureSpec) -> list[Feature]:
+    """Features with fitted state: the standard ones (saved even when off) and the spec's."""
+    by_name = {f.name: f for f in (*STANDARD, *spec.features()) if f.fit is not None}
+    return list(by_name.values())
+
+
+class FeaturePipeline(BaseEstimator):
     """Compute the features of a `FeatureSpec` and normalise them without look-ahead.
 
-    `fit(bars)` learns everything data-dependent (scaler statistics, GARCH parameters)
-    from `bars` alone; `transform(bars)` then applies it unchanged. Because every raw
-    feature is trailing, the transformed row at t depends on bars up to t and on what
-    `fit` saw, never on bars after t.
+    `fit(bars)` learns everything data-dependent (scaling statistics, features' own
+    fitted state such as GARCH parameters) from `bars` alone; `transform(bars)` then
+    applies it unchanged. Because every raw feature is trailing, the transformed row at
+    t depends on bars up to t and on what `fit` saw, never on bars after t.
+
+    Fitted attributes: `spec_` (the spec as a FeatureSpec), `columns_`, `states_`
+    (feature name -> fitted state), `scaler_` and `ret_scaler_` (`Standardisation`,
+    None with rolling normalisation).
     """
 
     def __init__(self, spec: FeatureSpec | dict | None = None) -> None:
-        if spec is None:
-            spec = FeatureSpec.default()
-        elif isinstance(spec, dict):
-            spec = FeatureSpec.from_dict(spec)
-        elif not isinstance(spec, FeatureSpec):
-            raise ConfigError(f"spec must be a FeatureSpec or a mapping, not {type(spec).__name__}")
         self.spec = spec
-        self.columns_: list[str] = spec.columns()
-        self.garch_params_: GarchParams | None = None
-        self._scaler: StandardScaler | None = None
-        self._ret_scaler: StandardScaler | None = None
-        self._fitted = False
 
     @property
     def warmup(self) -> int:
         """Leading bars whose features are NaN."""
-        return self.spec.warmup
+        spec = self.spec_ if hasattr(self, "spec_") else as_spec(self.spec)
+        return spec.warmup
 
-    def fit(self, bars: pd.DataFrame) -> FeaturePipeline:
-        """Learn GARCH parameters and scaler statistics from `bars` (the training span) only."""
-        check_bars(bars, self.spec)
-        if self.spec.garch:
-            self.garch_params_ = fit_garch(np.log(bars["close"]).diff())
-        raw = self._raw(bars)
+    def fit(self, bars: pd.DataFrame, y=None) -> FeaturePipeline:
+        """Learn features' fitted state and scaling statistics from `bars` (the training span) only."""
+        spec = as_spec(self.spec)
+        check_bars(bars, spec)
+        states = {f.name: f.fit_state(bars, spec) for f in spec.features() if f.fit is not None}
+        for f in spec.features():
+            if not any(f is g for g in STANDARD):  # the test suite holds the standard ones to it
+                f.check_trailing(bars, spec, states.get(f.name))
+        raw = _compute(bars, spec, states)
         valid = raw.notna().all(axis=1).to_numpy()
         if valid.sum() < 2:
             raise ConfigError(
                 f"feature fit span has {len(bars)} bars; the features need more than "
-                f"{self.spec.warmup + 1} (warm-up {self.spec.warmup})"
+                f"{spec.warmup + 1} (warm-up {spec.warmup})"
             )
-        if self.spec.normalize == "fit":
-            centred = self._centred_columns()
+        scaler = ret_scaler = None
+        if spec.normalize == "fit":
+            centred = _centred_columns(spec)
             # A spec may have no column to centre (only ret_1, maybe day-of-week).
-            self._scaler = StandardScaler().fit(raw.loc[valid, centred].to_numpy()) if centred else None
+            scaler = Standardisation.fit(raw.loc[valid, centred].to_numpy()) if centred else None
             # ret_1 is divided by its standard deviation but not centred: the sign survives.
-            self._ret_scaler = StandardScaler(with_mean=False).fit(raw.loc[valid, ["ret_1"]].to_numpy())
-        self._fitted = True
+            ret_scaler = Standardisation.fit(raw.loc[valid, ["ret_1"]].to_numpy(), centre=False)
+        self.spec_ = spec
+        self.columns_ = spec.columns()
+        self.states_ = states
+        self.scaler_ = scaler
+        self.ret_scaler_ = ret_scaler
         return self
 
     def transform(self, bars: pd.DataFrame) -> pd.DataFrame:
         """Scaled features indexed like `bars`, `ret_1` first, NaN in warm-up rows."""
-        if not self._fitted:
-            raise ConfigError("FeaturePipeline.transform was called before fit")
-        check_bars(bars, self.spec)
-        raw = self._raw(bars)
+        self._check_fitted("transform")
+        spec = self.spec_
+        check_bars(bars, spec)
+        raw = _compute(bars, spec, self.states_)
         out = raw.copy()
-        centred = self._centred_columns()
-        if self.spec.normalize == "fit":
+        centred = _centred_columns(spec)
+        if spec.normalize == "fit":
             if centred:
-                out[centred] = self._scaler.transform(raw[centred].to_numpy())
-            out["ret_1"] = self._ret_scaler.transform(raw[["ret_1"]].to_numpy())[:, 0]
+                out[centred] = self.scaler_.apply(raw[centred].to_numpy())
+            out["ret_1"] = self.ret_scaler_.apply(raw[["ret_1"]].to_numpy())[:, 0]
         else:
-            w = self.spec.scale_window
+            w = spec.scale_window
             for col in centred:
                 out[col] = rolling_zscore(raw[col], w)
             rms = np.sqrt((raw["ret_1"] ** 2).rolling(w, min_periods=w).mean())
@@ -88,75 +122,60 @@ class FeaturePipeline:
         out.loc[out.isna().any(axis=1).to_numpy()] = np.nan
         return out
 
-    def fit_transform(self, bars: pd.DataFrame) -> pd.DataFrame:
+    def fit_transform(self, bars: pd.DataFrame, y=None) -> pd.DataFrame:
         """`fit(bars)` then `transform(bars)`."""
         return self.fit(bars).transform(bars)
 
-    def raw(self, bars: pd.DataFrame) -> pd.DataFrame:
-        """Unscaled features (GARCH needs a prior `fit`)."""
-        check_bars(bars, self.spec)
-        if self.spec.garch and self.garch_params_ is None:
-            raise ConfigError("GARCH features need FeaturePipeline.fit before raw()")
-        return self._raw(bars)
-
     def state_dict(self) -> dict:
-        """The fitted statistics (scalers, GARCH parameters) as JSON-able data.
+        """The fitted statistics (scalings, features' fitted state) as JSON-able data.
 
         Saved beside a trained model so that later predictions scale features exactly as
         training did, without pickles.
         """
-        if not self._fitted:
-            raise ConfigError("FeaturePipeline.state_dict was called before fit")
-
-        def scaler(s: StandardScaler | None):
-            if s is None:
-                return None
-            mean = None if s.mean_ is None else s.mean_.tolist()
-            return {"mean_": mean, "scale_": s.scale_.tolist(), "var_": s.var_.tolist()}
-
-        garch = self.garch_params_
-        return {
-            "scaler": scaler(self._scaler),
-            "ret_scaler": scaler(self._ret_scaler),
-            "garch": None if garch is None else dataclasses.asdict(garch),
+        self._check_fitted("state_dict")
+        out = {
+            "scaler": None if self.scaler_ is None else self.scaler_.to_dict(),
+            "ret_scaler": None if self.ret_scaler_ is None else self.ret_scaler_.to_dict(),
         }
+        for f in _stateful_features(self.spec_):
+            out[f.name] = f.dump(self.states_[f.name]) if f.name in self.states_ else None
+        return out
 
     @classmethod
     def from_state(cls, spec: FeatureSpec | dict, state: dict) -> FeaturePipeline:
-        """A fitted pipeline rebuilt from `state_dict()` output."""
-        pipe = cls(spec)
-
-        def scaler(d: dict | None, with_mean: bool) -> StandardScaler | None:
-            if d is None:
-                return None
-            s = StandardScaler(with_mean=with_mean)
-            s.mean_ = None if d["mean_"] is None else np.asarray(d["mean_"], dtype="float64")
-            s.scale_ = np.asarray(d["scale_"], dtype="float64")
-            s.var_ = np.asarray(d["var_"], dtype="float64")
-            s.n_features_in_ = len(s.scale_)
-            s.n_samples_seen_ = 1
-            return s
-
+        """A fitted pipeline rebuilt from `state_dict()` output (of this or older versions)."""
+        spec = as_spec(spec)
+        if not isinstance(state, dict):
+            raise ConfigError("saved feature scaling is unreadable: not a mapping")
+        fit_mode = spec.normalize == "fit"
+        centred = _centred_columns(spec)
         try:
-            pipe._scaler = scaler(state.get("scaler"), True)
-            pipe._ret_scaler = scaler(state.get("ret_scaler"), False)
-            if state.get("garch") is not None:
-                pipe.garch_params_ = GarchParams(**state["garch"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ConfigError(f"saved feature scaling is unreadable: {exc}") from None
-        needs_scaler = pipe.spec.normalize == "fit" and pipe._centred_columns()
-        if (needs_scaler and pipe._scaler is None) or (
-            pipe.spec.normalize == "fit" and pipe._ret_scaler is None
-        ):
-            raise ConfigError("saved feature scaling is missing for a 'fit'-normalized spec")
-        pipe._fitted = True
+            scaler = ret_scaler = None
+            if fit_mode and centred:
+                scaler = Standardisation.from_dict(state["scaler"], centre=True)
+            if fit_mode:
+                ret_scaler = Standardisation.from_dict(state["ret_scaler"], centre=False)
+            states = {
+                f.name: f.load(state[f.name]) for f in spec.features() if f.fit is not None
+            }
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ConfigError(
+                f"saved feature scaling is missing or unreadable ({type(exc).__name__}: {exc})"
+            ) from None
+        if scaler is not None and len(scaler.scale) != len(centred):
+            raise ConfigError(
+                f"saved feature scaling has {len(scaler.scale)} columns, the spec {len(centred)}"
+            )
+        pipe = cls(spec)
+        pipe.spec_ = spec
+        pipe.columns_ = spec.columns()
+        pipe.states_ = states
+        pipe.scaler_ = scaler
+        pipe.ret_scaler_ = ret_scaler
         return pipe
 
-    def _raw(self, bars: pd.DataFrame) -> pd.DataFrame:
-        raw = raw_features(bars, self.spec)
-        if self.spec.garch:
-            raw["garch_vol"] = garch_volatility(np.log(bars["close"]).diff(), self.garch_params_)
-        return raw[self.columns_]
-
-    def _centred_columns(self) -> list[str]:
-        return [c for c in self.columns_ if c != "ret_1" and c not in _UNSCALED]
+    def _check_fitted(self, method: str) -> None:
+        try:
+            check_is_fitted(self, "states_")
+        except NotFittedError:
+            raise ConfigError(f"FeaturePipeline.{method} was called before fit") from None

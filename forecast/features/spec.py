@@ -1,4 +1,8 @@
-"""Declarative description of the feature set: which features, which windows, which scaling."""
+"""Declarative description of the feature set: which features, which windows, which scaling.
+
+The options switch and tune the standard features (`forecast.features.builtin`); any
+other feature is named in `extra` (see `forecast.features.registry`).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from forecast.errors import ConfigError
+from forecast.features import registry
+from forecast.features.feature import Feature
 
 NORMALIZE_MODES = ("fit", "rolling")
 
@@ -40,7 +46,10 @@ class FeatureSpec:
       * ``"rolling"``: z-score each column against its trailing `scale_window` rows
         (including t); `fit` then learns nothing but GARCH parameters.
     In both modes `ret_1` is divided by a scale only (never centred) so its sign is kept,
-    and the day-of-week encoding is left unscaled.
+    and features declared unscaled (the day-of-week encoding) are left as they are.
+
+    `extra` names further features, after the standard ones: registered names or user
+    code as `module:name` / `path/to/file.py:name` (resolved when the spec is built).
     """
 
     return_lags: tuple[int, ...] = (1, 2, 5, 10, 20)
@@ -64,6 +73,7 @@ class FeatureSpec:
     garch: bool = False
     normalize: str = "fit"
     scale_window: int = 252
+    extra: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in _TUPLE_FIELDS:
@@ -101,6 +111,21 @@ class FeatureSpec:
                 f"feature option normalize must be one of {', '.join(NORMALIZE_MODES)}, "
                 f"not {self.normalize!r}"
             )
+        self._check_extra()
+
+    def _check_extra(self) -> None:
+        value = self.extra
+        if isinstance(value, str) or not isinstance(value, (list, tuple)):
+            raise ConfigError("feature option extra must be a list of feature names")
+        object.__setattr__(self, "extra", tuple(value))
+        # Resolved once here (user files are imported once); not a dataclass field.
+        object.__setattr__(self, "_extra_features", tuple(registry.resolve(r) for r in self.extra))
+        seen: dict[str, str] = {}
+        for feature in self.features():
+            for col in feature.column_names(self):
+                if col in seen:
+                    raise ConfigError(f"features {seen[col]} and {feature.name} both make column {col!r}")
+                seen[col] = feature.name
 
     @classmethod
     def default(cls) -> FeatureSpec:
@@ -138,54 +163,41 @@ class FeatureSpec:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             out[f.name] = list(value) if isinstance(value, tuple) else value
+        if not self.extra:
+            # Specs without extra features keep the form saved models recorded.
+            del out["extra"]
         return out
+
+    def features(self) -> list[Feature]:
+        """The features this spec turns on, in column order (standard ones, then `extra`)."""
+        return registry.standard_features(self) + list(self._extra_features)
+
+    def inputs(self) -> list[str]:
+        """The bar columns the features read."""
+        return list(dict.fromkeys(c for f in self.features() for c in f.inputs))
 
     def columns(self) -> list[str]:
         """Names of the output columns, in order; `ret_1` is always first."""
-        cols = [f"ret_{k}" for k in self.return_lags]
-        cols += [f"rvol_{w}" for w in self.vol_windows]
-        if self.volume:
-            cols += ["log_volume", "dlog_volume", "volume_z"]
-        if self.rsi:
-            cols.append("rsi")
-        if self.macd:
-            cols += ["macd", "macd_signal"]
-        if self.bollinger:
-            cols.append("bb_pctb")
-        if self.atr:
-            cols.append("atr")
-        if self.hl_range:
-            cols.append("hl_range")
-        if self.gap:
-            cols.append("gap")
-        if self.garch:
-            cols.append("garch_vol")
-        if self.day_of_week:
-            cols += ["dow_sin", "dow_cos"]
-        return cols
+        return [c for f in self.features() for c in f.column_names(self)]
 
     @property
     def warmup(self) -> int:
         """Number of leading bars whose features are NaN (the first valid row's position)."""
-        w = [max(self.return_lags)]
-        w += list(self.vol_windows)  # needs `w` returns, the first return is at position 1
-        if self.volume:
-            w.append(self.volume_window - 1)
-            w.append(1)
-        if self.rsi:
-            w.append(self.rsi_window)
-        if self.macd:
-            w.append(self.macd_slow + self.macd_signal - 2)
-        if self.bollinger:
-            w.append(self.bb_window - 1)
-        if self.atr:
-            w.append(self.atr_window)
-        if self.gap or self.garch:
-            w.append(1)
-        base = max(w)
+        base = max(f.warmup_bars(self) for f in self.features())
         if self.normalize == "rolling":
             return base + self.scale_window - 1
         return base
+
+
+def as_spec(spec: FeatureSpec | dict | None) -> FeatureSpec:
+    """`spec` as a FeatureSpec: None is the default spec, a mapping goes through `from_dict`."""
+    if spec is None:
+        return FeatureSpec.default()
+    if isinstance(spec, dict):
+        return FeatureSpec.from_dict(spec)
+    if isinstance(spec, FeatureSpec):
+        return spec
+    raise ConfigError(f"spec must be a FeatureSpec or a mapping, not {type(spec).__name__}")
 
 
 def _check_window(name: str, value: Any) -> None:

@@ -5,36 +5,29 @@ A forecaster is only interesting if it beats these.
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from forecast.models.inputs import (
-    check_both_classes,
-    check_float,
-    check_input_mode,
-    check_int,
-    check_X,
-    check_y,
-    to_tabular,
-)
+from forecast.models.inputs import INPUT_MODES, check_both_classes, check_X, check_y, to_tabular
+from forecast.models.params import check_params
 
 
-class _Baseline(ClassifierMixin, BaseEstimator):
-    """Common fit bookkeeping and predict for the baselines."""
+class Baseline(ClassifierMixin, BaseEstimator):
+    """Base of the baselines: subclasses are listed as kind "baseline" and evaluated
+    beside every model. Holds the common fit bookkeeping and predict."""
 
-    kind = "baseline"
-    description = ""
-
-    def validate_params(self) -> None:
-        """Raise ConfigError on the first bad parameter."""
+    _parameter_constraints = {}
 
     def _start_fit(self, X, y) -> tuple[np.ndarray, np.ndarray]:
-        self.validate_params()
+        check_params(self)
         X = check_X(X)
         y = check_y(y, len(X))
         self.classes_ = np.array([0, 1])
@@ -51,10 +44,8 @@ class _Baseline(ClassifierMixin, BaseEstimator):
         return (self.predict_proba(X)[:, 1] > 0.5).astype(np.int64)
 
 
-class MajorityBaseline(_Baseline):
-    """Always the training majority class; P(up) is the training base rate."""
-
-    description = "training majority class; P(up) = training base rate"
+class MajorityBaseline(Baseline):
+    """Training majority class; P(up) = training base rate."""
 
     def fit(self, X, y):
         """Learn the base rate of up days from y."""
@@ -69,16 +60,15 @@ class MajorityBaseline(_Baseline):
         return np.column_stack([1.0 - p, p])
 
 
-class MomentumBaseline(_Baseline):
-    """Tomorrow repeats today: up when the latest one-day return `X[:, -1, 0]` is positive.
+class MomentumBaseline(Baseline):
+    """Previous-day sign: up if the latest 1-day return > 0.
 
+    Tomorrow repeats today: up when the latest one-day return `X[:, -1, 0]` is positive.
     The decision is the sign rule alone (a zero return counts as down). Its confidence is
     the rule's hit rate on the training span, kept strictly inside (0.5, 1): P(up) is that
     rate after an up day and one minus it after a down day. Hard 0/1 probabilities would
     make log loss and Brier score meaningless without changing a single decision.
     """
-
-    description = "previous-day sign: up if the latest 1-day return > 0"
 
     def fit(self, X, y):
         """Learn the sign rule's training hit rate (its confidence)."""
@@ -95,7 +85,7 @@ class MomentumBaseline(_Baseline):
         return np.column_stack([1.0 - p, p])
 
 
-class _TabularBaseline(_Baseline):
+class _TabularBaseline(Baseline):
     """A scikit-learn estimator on the latest row or the flattened window."""
 
     def _make_estimator(self):  # pragma: no cover - abstract
@@ -115,33 +105,41 @@ class _TabularBaseline(_Baseline):
 
 
 class LogRegBaseline(_TabularBaseline):
-    """Standardised logistic regression; the scaler is fitted inside fit, on training data only."""
+    """Logistic regression (standardised) on the latest row or flattened window.
 
-    description = "logistic regression (standardised) on the latest row or flattened window"
+    The scaler is fitted inside fit, on training data only.
+    """
+
+    _parameter_constraints = {
+        "input_mode": [StrOptions(set(INPUT_MODES))],
+        "C": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+    }
 
     def __init__(self, input_mode: str = "latest", C: float = 1.0, max_iter: int = 1000):
         self.input_mode = input_mode
         self.C = C
         self.max_iter = max_iter
 
-    def validate_params(self) -> None:
-        """Raise ConfigError on the first bad parameter."""
-        check_input_mode(self.input_mode)
-        check_float("C", self.C, 0.0, np.inf, low_open=True, high_open=True)
-        check_int("max_iter", self.max_iter, 1)
-
     def _make_estimator(self):
         return make_pipeline(StandardScaler(), LogisticRegression(C=self.C, max_iter=self.max_iter))
 
 
 class GBMBaseline(_TabularBaseline):
-    """Histogram gradient boosting, seeded, with its internal early stopping off.
+    """Histogram gradient boosting on the latest row or flattened window.
 
-    scikit-learn's own early stopping holds out a random (shuffled) validation split,
-    which would mix later samples into the stopping decision; it is disabled.
+    Seeded, with its internal early stopping off: scikit-learn's own early stopping holds
+    out a random (shuffled) validation split, which would mix later samples into the
+    stopping decision.
     """
 
-    description = "histogram gradient boosting on the latest row or flattened window"
+    _parameter_constraints = {
+        "input_mode": [StrOptions(set(INPUT_MODES))],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, 1, closed="right")],
+        "max_depth": [Interval(Integral, 1, None, closed="left"), None],
+        "seed": [Interval(Integral, 0, None, closed="left")],
+    }
 
     def __init__(
         self,
@@ -156,15 +154,6 @@ class GBMBaseline(_TabularBaseline):
         self.learning_rate = learning_rate
         self.max_depth = max_depth
         self.seed = seed
-
-    def validate_params(self) -> None:
-        """Raise ConfigError on the first bad parameter."""
-        check_input_mode(self.input_mode)
-        check_int("max_iter", self.max_iter, 1)
-        check_float("learning_rate", self.learning_rate, 0.0, 1.0, low_open=True)
-        if self.max_depth is not None:
-            check_int("max_depth", self.max_depth, 1)
-        check_int("seed", self.seed, 0)
 
     def _make_estimator(self):
         return HistGradientBoostingClassifier(

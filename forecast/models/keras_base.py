@@ -6,20 +6,19 @@ module (and the registry) stays cheap.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from numbers import Integral, Real
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.validation import check_is_fitted
 
 from forecast.errors import DataError
-from forecast.models.device import check_device, device_scope, use_mixed_precision
-from forecast.models.inputs import (
-    check_class_weight,
-    check_float,
-    check_int,
-    check_X,
-    check_y,
-)
+from forecast.models.device import DEVICES, device_scope, use_mixed_precision
+from forecast.models.inputs import check_X, check_y
+from forecast.models.params import check_fraction, check_int, check_params
 
 PREDICT_BATCH = 4096
 
@@ -35,7 +34,7 @@ def chronological_split(
     `horizon` bars ahead, a gap of horizon - 1 keeps the last training labels from
     overlapping the first validation ones. A fraction of 0 gives an empty validation slice.
     """
-    check_float("validation_fraction", validation_fraction, 0.0, 1.0, high_open=True)
+    check_fraction("validation_fraction", validation_fraction)
     check_int("validation_gap", gap, 0)
     n_val = 0 if validation_fraction == 0 else max(1, int(round(n_samples * validation_fraction)))
     n_train = n_samples - n_val - (gap if n_val else 0)
@@ -64,16 +63,48 @@ def seed_everything(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
+# kw_only: the generated __init__ takes keywords only, so a subclass's own parameters can
+# follow these without a positional call landing on the wrong one. eq/repr stay
+# scikit-learn's (identity, and the get_params repr).
+@dataclass(eq=False, repr=False, kw_only=True)
 class KerasForecaster(ClassifierMixin, BaseEstimator):
     """Base for Keras classifiers on 3-D windows; subclasses define the network.
 
-    Subclasses set `__init__` with explicit parameters (the scikit-learn rule) and
-    implement `_prepare(X)` (3-D windows -> network input) and
-    `_build_network(keras, input_shape, dtype)`.
+    The training parameters below are shared. A subclass is itself a
+    `@dataclass(eq=False, repr=False, kw_only=True)` declaring only its own parameters
+    as fields (scikit-learn's `get_params` and `clone` read the generated `__init__`),
+    adds their constraints to `_parameter_constraints`, and implements `_prepare(X)`
+    (3-D windows -> network input) and `_build_network(keras, input_shape, dtype)`.
     """
 
-    kind = "model"
-    description = ""
+    dropout: float = 0.1
+    learning_rate: float = 1e-3
+    epochs: int = 50
+    batch_size: int = 64
+    patience: int = 5
+    validation_fraction: float = 0.2
+    validation_gap: int = 0
+    class_weight: str | None = None
+    seed: int = 0
+    device: str = "auto"
+    mixed_precision: bool = False
+    verbose: int = 0
+
+    _parameter_constraints = {
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "learning_rate": [Interval(Real, 0, 1, closed="right")],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "patience": [Interval(Integral, 0, None, closed="left")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "validation_gap": [Interval(Integral, 0, None, closed="left")],
+        "class_weight": [StrOptions({"balanced"}), None],
+        "seed": [Interval(Integral, 0, None, closed="left")],
+        "device": [StrOptions(set(DEVICES))],
+        # Not checked: any truthy value asks for mixed precision; Keras takes verbose as given.
+        "mixed_precision": "no_validation",
+        "verbose": "no_validation",
+    }
 
     # --- hooks for subclasses -------------------------------------------------------
     def _prepare(self, X: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
@@ -81,24 +112,6 @@ class KerasForecaster(ClassifierMixin, BaseEstimator):
 
     def _build_network(self, keras, input_shape, dtype):  # pragma: no cover - abstract
         raise NotImplementedError
-
-    def _validate_extra(self) -> None:
-        """Subclass-specific parameter checks."""
-
-    # --- parameter checks -----------------------------------------------------------
-    def validate_params(self) -> None:
-        """Raise ConfigError on the first bad parameter (called by fit and make_model)."""
-        check_int("epochs", self.epochs, 1)
-        check_int("batch_size", self.batch_size, 1)
-        check_int("patience", self.patience, 0)
-        check_int("seed", self.seed, 0)
-        check_float("learning_rate", self.learning_rate, 0.0, 1.0, low_open=True)
-        check_float("dropout", self.dropout, 0.0, 1.0, high_open=True)
-        check_float("validation_fraction", self.validation_fraction, 0.0, 1.0, high_open=True)
-        check_int("validation_gap", self.validation_gap, 0)
-        check_class_weight(self.class_weight)
-        check_device(self.device)
-        self._validate_extra()
 
     # --- training -------------------------------------------------------------------
     def fit(self, X, y, callbacks=None):
@@ -108,7 +121,7 @@ class KerasForecaster(ClassifierMixin, BaseEstimator):
         (best weights restored); only the training head is shuffled. `callbacks` are
         extra Keras callbacks, e.g. a progress reporter.
         """
-        self.validate_params()
+        check_params(self)
         X = check_X(X)
         y = check_y(y, len(X))
         train, val = chronological_split(len(X), self.validation_fraction, self.validation_gap)

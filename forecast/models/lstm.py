@@ -2,55 +2,34 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from forecast.models.inputs import check_units
 from forecast.models.keras_base import KerasForecaster
+from forecast.models.params import LayerSizes, layer_sizes
 
 
+@dataclass(eq=False, repr=False, kw_only=True)
 class LSTMForecaster(KerasForecaster):
-    """Stacked LSTM layers read the window in time order; a sigmoid unit gives P(up)."""
+    """Keras stacked LSTM over the window.
 
-    description = "Keras stacked LSTM over the window"
+    LSTM layers of `units` widths read the window in time order; a sigmoid unit gives
+    P(up). The training parameters are `KerasForecaster`'s.
+    """
 
-    def __init__(
-        self,
-        units=(32,),
-        dropout: float = 0.1,
-        learning_rate: float = 1e-3,
-        epochs: int = 50,
-        batch_size: int = 64,
-        patience: int = 5,
-        validation_fraction: float = 0.2,
-        validation_gap: int = 0,
-        class_weight: str | None = None,
-        seed: int = 0,
-        device: str = "auto",
-        mixed_precision: bool = False,
-        verbose: int = 0,
-    ):
-        self.units = units
-        self.dropout = dropout
-        self.learning_rate = learning_rate
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.patience = patience
-        self.validation_fraction = validation_fraction
-        self.validation_gap = validation_gap
-        self.class_weight = class_weight
-        self.seed = seed
-        self.device = device
-        self.mixed_precision = mixed_precision
-        self.verbose = verbose
+    units: tuple[int, ...] | list[int] | int = (32,)
 
-    def _validate_extra(self) -> None:
-        check_units("units", self.units)
+    _parameter_constraints = {
+        **KerasForecaster._parameter_constraints,
+        "units": [LayerSizes()],
+    }
 
     def _prepare(self, X: np.ndarray) -> np.ndarray:
         return X
 
     def _build_network(self, keras, input_shape, dtype):
-        layers = check_units("units", self.units)
+        layers = layer_sizes(self.units)
         inputs = keras.Input(shape=input_shape, name="window")
         h = inputs
         for i, units in enumerate(layers):

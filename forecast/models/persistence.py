@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import platform
 import uuid
 from collections.abc import Mapping
@@ -23,9 +22,10 @@ from typing import Any
 
 import numpy as np
 
+from forecast.atomic import write_atomic
 from forecast.errors import ConfigError, StoreError
 from forecast.models.keras_base import KerasForecaster
-from forecast.models.registry import MODELS, model_name
+from forecast.models.registry import MODELS, model_kind, model_name
 
 FORMAT_VERSION = 1
 _SUFFIXES = (".json", ".keras", ".joblib")
@@ -101,7 +101,7 @@ def save_model(model, path, metadata: Mapping[str, Any]) -> Path:
     sidecar = {
         "format_version": FORMAT_VERSION,
         "model": name,
-        "kind": model.kind,
+        "kind": model_kind(type(model)),
         "params": model.get_params(),
         "artifact": artifact.name,
         "versions": _versions(is_keras),
@@ -114,7 +114,6 @@ def save_model(model, path, metadata: Mapping[str, Any]) -> Path:
 
     json_path = stem.with_suffix(".json")
     previous = _previous_artifact(json_path)
-    tmp_json = json_path.with_name(f".{json_path.name}.{token}.tmp")
     try:
         stem.parent.mkdir(parents=True, exist_ok=True)
         if is_keras:
@@ -123,11 +122,10 @@ def save_model(model, path, metadata: Mapping[str, Any]) -> Path:
             import joblib
 
             joblib.dump(model, artifact)
-        tmp_json.write_text(json.dumps(sidecar, indent=2, sort_keys=True) + "\n")
-        os.replace(tmp_json, json_path)  # the one commit point
+        text = json.dumps(sidecar, indent=2, sort_keys=True) + "\n"
+        write_atomic(json_path, text.encode())  # the one commit point
     except BaseException as exc:
         artifact.unlink(missing_ok=True)
-        tmp_json.unlink(missing_ok=True)
         if isinstance(exc, OSError):
             raise StoreError(f"could not write model to {stem}: {exc.strerror or exc}") from None
         raise

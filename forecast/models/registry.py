@@ -1,4 +1,10 @@
-"""Model names -> classes. A new model is one class plus one line in MODELS.
+"""Model names -> classes, and a user's classifier named `module:Class` or `file.py:Class`.
+
+Adding a model is one module defining the class and one line in MODELS. Everything else
+is read from the class: its parameters from `get_params()`, its one-line description from
+the first line of its docstring, its kind from its base class (`Baseline` subclasses are
+"baseline", everything else "model"), and whether it trains with Keras (device line and
+epoch progress) from `KerasForecaster` or a `fit` taking `callbacks=`.
 
 Importing this module does not import TensorFlow: the Keras classes import it inside
 fit/predict only.
@@ -6,10 +12,22 @@ fit/predict only.
 
 from __future__ import annotations
 
+from sklearn.utils._param_validation import HasMethods
+
 from forecast.errors import ConfigError
-from forecast.models.baselines import GBMBaseline, LogRegBaseline, MajorityBaseline, MomentumBaseline
+from forecast.models.baselines import (
+    Baseline,
+    GBMBaseline,
+    LogRegBaseline,
+    MajorityBaseline,
+    MomentumBaseline,
+)
+from forecast.models.fitting import fit_takes_callbacks
+from forecast.models.keras_base import KerasForecaster
 from forecast.models.lstm import LSTMForecaster
 from forecast.models.mlp import MLPForecaster
+from forecast.models.params import check_params
+from forecast.user_code import is_reference, load_reference, one_line
 
 MODELS: dict[str, type] = {
     "mlp": MLPForecaster,
@@ -20,29 +38,91 @@ MODELS: dict[str, type] = {
     "momentum": MomentumBaseline,
 }
 
-BASELINES: tuple[str, ...] = tuple(n for n, cls in MODELS.items() if cls.kind == "baseline")
+# What `fcast` calls on a model (README, "Adding a model").
+CLASSIFIER_CONTRACT = HasMethods(["fit", "predict_proba", "get_params"])
 
 
-def _param_names(cls: type) -> list[str]:
-    return list(cls().get_params())
+def model_kind(cls: type) -> str:
+    """The kind `fcast models list` shows: "baseline" for `Baseline` subclasses, else "model"."""
+    return "baseline" if issubclass(cls, Baseline) else "model"
 
 
-def make_model(name: str, **params):
-    """Build the model registered as `name` with `params`, checked up front.
+def model_description(cls: type) -> str:
+    """The first line of the class docstring ("" without one)."""
+    lines = (cls.__doc__ or "").strip().splitlines()
+    return lines[0].strip() if lines else ""
+
+
+BASELINES: tuple[str, ...] = tuple(n for n, cls in MODELS.items() if model_kind(cls) == "baseline")
+
+
+def _label(name_or_ref) -> str:
+    return name_or_ref.__name__ if isinstance(name_or_ref, type) else str(name_or_ref)
+
+
+def resolve_model(name_or_ref) -> type:
+    """The model class for a registry name, `package.module:Class`,
+    `path/to/file.py:Class`, or a class itself.
+
+    ConfigError (one line) for an unknown name, a file or module that does not import,
+    or a class without `fit`, `predict_proba` and `get_params`.
+    """
+    if isinstance(name_or_ref, type):
+        cls = name_or_ref
+    elif not isinstance(name_or_ref, str) or not name_or_ref.strip():
+        raise ConfigError(f"model must be a name or 'module:Class', got {name_or_ref!r}")
+    elif name_or_ref in MODELS:
+        return MODELS[name_or_ref]
+    elif is_reference(name_or_ref):
+        cls = load_reference(name_or_ref, "model")
+    else:
+        raise ConfigError(
+            f"unknown model {name_or_ref!r}; choose one of: {', '.join(MODELS)} "
+            "(or give module:Class or path/to/file.py:Class)"
+        )
+    if not (isinstance(cls, type) and CLASSIFIER_CONTRACT.is_satisfied_by(cls)):
+        raise ConfigError(
+            f"{_label(name_or_ref)} is not a scikit-learn classifier: it needs fit, "
+            "predict_proba and get_params"
+        )
+    return cls
+
+
+def default_params(name_or_ref) -> dict:
+    """The model's parameters and their defaults (`cls().get_params()`)."""
+    return _defaults(resolve_model(name_or_ref), _label(name_or_ref))
+
+
+def _defaults(cls: type, label: str) -> dict:
+    try:
+        return cls().get_params()
+    except Exception as exc:  # noqa: BLE001 - user code: any failure is a config error
+        raise ConfigError(f"cannot build model {label} with its defaults: {one_line(exc)}") from None
+
+
+def is_keras_model(name_or_ref) -> bool:
+    """Whether the model trains with Keras: a `KerasForecaster`, or a `fit` taking callbacks."""
+    cls = resolve_model(name_or_ref)
+    return issubclass(cls, KerasForecaster) or fit_takes_callbacks(cls)
+
+
+def make_model(name_or_ref, **params):
+    """Build the model `name_or_ref` (see `resolve_model`) with `params`, checked up front.
 
     Unknown names, unknown parameters and bad values raise ConfigError naming the
     valid choices.
     """
-    if name not in MODELS:
-        raise ConfigError(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}")
-    cls = MODELS[name]
-    valid = _param_names(cls)
+    cls, label = resolve_model(name_or_ref), _label(name_or_ref)
+    valid = list(_defaults(cls, label))
     unknown = sorted(set(params) - set(valid))
     if unknown:
         listing = ", ".join(valid) if valid else "none"
-        raise ConfigError(f"unknown parameter(s) for model {name!r}: {', '.join(unknown)}; valid: {listing}")
-    model = cls(**params)
-    model.validate_params()
+        raise ConfigError(f"unknown parameter(s) for model {label!r}: {', '.join(unknown)}; valid: {listing}")
+    try:
+        model = cls(**params)
+    except Exception as exc:  # noqa: BLE001 - user code: any failure is a config error
+        raise ConfigError(f"cannot build model {label}: {one_line(exc)}") from None
+    check_params(model)
     return model
 
 
@@ -51,17 +131,21 @@ def model_name(model) -> str:
     for name, cls in MODELS.items():
         if type(model) is cls:
             return name
-    raise ConfigError(f"{type(model).__name__} is not a registered model")
+    raise ConfigError(
+        f"{type(model).__name__} is not a registered model; saving one needs its line in MODELS "
+        "(forecast/models/registry.py)"
+    )
 
 
 def list_models() -> list[dict]:
-    """One dict per model: name, description, kind ("model" or "baseline"), default params."""
+    """One dict per registered model: name, description, kind ("model" or "baseline"),
+    default params."""
     return [
         {
             "name": name,
-            "description": cls.description,
-            "kind": cls.kind,
-            "params": cls().get_params(),
+            "description": model_description(cls),
+            "kind": model_kind(cls),
+            "params": _defaults(cls, name),
         }
         for name, cls in MODELS.items()
     ]

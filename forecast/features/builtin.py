@@ -1,0 +1,100 @@
+"""The standard features, one `Feature` each, in output-column order.
+
+`ret_1` comes first (the contract); each is switched on by the FeatureSpec option named
+in `switch` (returns and volatility are always on). Warm-ups count the leading NaN
+bars of the computation (tests/test_features.py checks each against it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from forecast.features import indicators as ind
+from forecast.features.feature import Feature
+from forecast.features.garch import GarchParams, fit_garch_feature, garch_features
+
+RETURNS = Feature(
+    name="returns",
+    columns=lambda s: [f"ret_{k}" for k in s.return_lags],
+    compute=ind.return_features,
+    warmup=lambda s: max(s.return_lags),
+)
+VOLATILITY = Feature(
+    name="volatility",
+    columns=lambda s: [f"rvol_{w}" for w in s.vol_windows],
+    compute=ind.volatility_features,
+    # `w` returns; the first return is at position 1.
+    warmup=lambda s: max(s.vol_windows, default=0),
+)
+VOLUME = Feature(
+    name="volume",
+    columns=("log_volume", "dlog_volume", "volume_z"),
+    compute=ind.volume_features,
+    inputs=("volume",),
+    warmup=lambda s: max(s.volume_window - 1, 1),
+    switch="volume",
+)
+RSI = Feature(
+    name="rsi",
+    columns=("rsi",),
+    compute=ind.rsi_features,
+    warmup=lambda s: s.rsi_window,
+    switch="rsi",
+)
+MACD = Feature(
+    name="macd",
+    columns=("macd", "macd_signal"),
+    compute=ind.macd_features,
+    warmup=lambda s: s.macd_slow + s.macd_signal - 2,
+    switch="macd",
+)
+BOLLINGER = Feature(
+    name="bollinger",
+    columns=("bb_pctb",),
+    compute=ind.bollinger_features,
+    warmup=lambda s: s.bb_window - 1,
+    switch="bollinger",
+)
+ATR = Feature(
+    name="atr",
+    columns=("atr",),
+    compute=ind.atr_features,
+    inputs=("high", "low", "close"),
+    warmup=lambda s: s.atr_window,
+    switch="atr",
+)
+HL_RANGE = Feature(
+    name="hl_range",
+    columns=("hl_range",),
+    compute=ind.hl_range_features,
+    inputs=("high", "low"),
+    switch="hl_range",
+)
+GAP = Feature(
+    name="gap",
+    columns=("gap",),
+    compute=ind.gap_features,
+    inputs=("open", "close"),
+    warmup=1,
+    switch="gap",
+)
+GARCH = Feature(
+    name="garch",
+    columns=("garch_vol",),
+    compute=garch_features,
+    warmup=1,
+    fit=fit_garch_feature,
+    dump=dataclasses.asdict,
+    load=lambda d: GarchParams(**d),
+    switch="garch",
+)
+DAY_OF_WEEK = Feature(
+    name="day_of_week",
+    columns=("dow_sin", "dow_cos"),
+    compute=ind.day_of_week_features,
+    inputs=(),
+    scaled=False,  # already bounded in [-1, 1]
+    switch="day_of_week",
+)
+
+STANDARD = (RETURNS, VOLATILITY, VOLUME, RSI, MACD, BOLLINGER, ATR, HL_RANGE, GAP, GARCH, DAY_OF_WEEK)
