@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from forecast.cli import data_cmd
+from forecast.cli import backtest_cmd, data_cmd, model_cmd
 from forecast.cli.console import err
 from forecast.errors import FcastError
 
@@ -57,21 +57,8 @@ def _show_library_notes() -> None:
     logger.propagate = False
 
 
-def _register_optional_commands() -> None:
-    # Commands of later layers register themselves here; each module imports lazily.
-    import importlib
-
-    for name in ("forecast.cli.model_cmd", "forecast.cli.backtest_cmd"):
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        module.register(app)
-
-
-_register_optional_commands()
+for _module in (model_cmd, backtest_cmd):
+    _module.register(app)
 
 
 # typer bundles or depends on click; take its base exception class from typer itself.

@@ -10,9 +10,8 @@ import typer
 from rich.table import Table
 
 from forecast.cli import options as o
-from forecast.cli.console import err, out
+from forecast.cli.console import TickerFailures, err, out
 from forecast.cli.progress import report_device, training_progress
-from forecast.errors import FcastError
 from forecast.formatting import fmt
 
 strategies_app = typer.Typer(help="Backtrader strategies.", no_args_is_help=True)
@@ -122,7 +121,8 @@ def backtest(
         wf = {"start": start}
     if output is not None:
         check_writable_dir(output)  # before any training: a late failure would lose the run
-    results, docs, failures = [], [], []
+    results, docs = [], []
+    failures = TickerFailures(tickers, debug=ctx.obj["debug"], raise_if_alone=True)
     for ticker, bars in _load_all(
         ctx,
         tickers,
@@ -133,29 +133,27 @@ def backtest(
         start=None if model_path else start,
         common_span=common_span,
     ):
-        try:
-            title = f"{bars.attrs['ticker']}: walk-forward {model}"
-            with training_progress(title, enabled=not as_json and not model_path) as progress:
-                result = run_backtest(
-                    bars,
-                    model=model,
-                    model_params=model_params,
-                    model_path=model_path,
-                    strategy=cls,
-                    params=params,
-                    walk_forward_kwargs=wf,
-                    progress=progress.folds,
-                    callbacks=progress.keras_callbacks(model),
-                    cash=cash,
-                    commission=commission,
-                    slippage=slippage,
-                    commission_per_share=commission_per_share,
-                    min_commission=min_commission,
-                )
-        except FcastError as exc:
-            if len(tickers) == 1 or ctx.obj["debug"]:
-                raise
-            failures.append(_one_line(ticker, exc))
+        title = f"{bars.attrs['ticker']}: walk-forward {model}"
+        with training_progress(title, enabled=not as_json and not model_path) as progress:
+            result = failures.run(
+                ticker,
+                run_backtest,
+                bars,
+                model=model,
+                model_params=model_params,
+                model_path=model_path,
+                strategy=cls,
+                params=params,
+                walk_forward_kwargs=wf,
+                progress=progress.folds,
+                callbacks=progress.keras_callbacks(model),
+                cash=cash,
+                commission=commission,
+                slippage=slippage,
+                commission_per_share=commission_per_share,
+                min_commission=min_commission,
+            )
+        if result is None:
             continue
         result.strategy = strategy
         results.append(result)
@@ -175,16 +173,7 @@ def backtest(
         from forecast.backtest.report import summary_table
 
         out.print(summary_table(results))
-    for line in failures:
-        err.print(f"error: {line}", markup=False, soft_wrap=True)
-    if failures:
-        raise typer.Exit(1)
-
-
-def _one_line(ticker: str, exc: Exception) -> str:
-    """The error line for one ticker of several, naming the ticker once."""
-    text = str(exc)
-    return text if text.upper().startswith(f"{ticker.upper()}:") else f"{ticker}: {text}"
+    failures.report()
 
 
 def _load_all(ctx, tickers, failures, *, source, file, start, end, common_span):
@@ -196,17 +185,11 @@ def _load_all(ctx, tickers, failures, *, source, file, start, end, common_span):
 
     loaded = []
     for ticker in tickers:
-        try:
-            loaded.append(
-                (
-                    ticker,
-                    load(ticker, source=source, path=file, home=ctx.obj["store"].home, start=start, end=end),
-                )
-            )
-        except FcastError as exc:
-            if len(tickers) == 1 or ctx.obj["debug"]:
-                raise
-            failures.append(_one_line(ticker, exc))
+        bars = failures.run(
+            ticker, load, ticker, source=source, path=file, home=ctx.obj["store"].home, start=start, end=end
+        )
+        if bars is not None:
+            loaded.append((ticker, bars))
     if not common_span or len(loaded) < 2:
         return loaded
     first = max(bars.index[0] for _, bars in loaded)

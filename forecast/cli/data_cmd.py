@@ -9,8 +9,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from forecast.cli import options as o
-from forecast.cli.console import err, out
-from forecast.errors import FcastError
+from forecast.cli.console import TickerFailures, err, out
 from forecast.formatting import fmt
 
 app = typer.Typer(
@@ -38,7 +37,7 @@ def fetch(
     from forecast.data.yahoo import fetch_into_store
 
     store = _store(ctx)
-    failures: list[str] = []
+    failures = TickerFailures(tickers, debug=ctx.obj["debug"])
     results = []
     with Progress(
         TextColumn("{task.description}"),
@@ -52,19 +51,15 @@ def fetch(
         task = progress.add_task("fetching", total=len(tickers))
         for ticker in tickers:
             progress.update(task, description=f"fetching {ticker}")
-            try:
-                results.append(fetch_into_store(ticker, store, start, end, refresh=refresh, replace=replace))
-            except FcastError as exc:
-                if ctx.obj["debug"]:
-                    raise
-                failures.append(str(exc))
+            info = failures.run(
+                ticker, fetch_into_store, ticker, store, start, end, refresh=refresh, replace=replace
+            )
+            if info is not None:
+                results.append(info)
             progress.advance(task)
     if results:
         _info_table(results, title="Stored")
-    for line in failures:
-        err.print(f"error: {line}", markup=False, soft_wrap=True)
-    if failures:
-        raise typer.Exit(1)
+    failures.report()
 
 
 @app.command("import")
@@ -187,16 +182,12 @@ def check(
     from forecast.data.tickers import normalize_ticker
 
     store = _store(ctx)
-    failures: list[str] = []
-    for ticker in tickers:
-        try:
-            ticker = normalize_ticker(ticker)
-            frame = store.read(ticker)
-        except FcastError as exc:
-            if ctx.obj["debug"]:
-                raise
-            failures.append(str(exc))
+    failures = TickerFailures(tickers, debug=ctx.obj["debug"])
+    for given in tickers:
+        frame = failures.run(given, lambda t: store.read(normalize_ticker(t)), given)
+        if frame is None:
             continue
+        ticker = frame.attrs["ticker"]
         found = suspicious(frame, ticker)
         for message in found:
             out.print(f"warning: {message}", markup=False, soft_wrap=True)
@@ -206,10 +197,7 @@ def check(
                 f"{frame.index[0].date()} to {frame.index[-1].date()})",
                 markup=False,
             )
-    for line in failures:
-        err.print(f"error: {line}", markup=False, soft_wrap=True)
-    if failures:
-        raise typer.Exit(1)
+    failures.report()
 
 
 @app.command()

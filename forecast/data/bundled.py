@@ -87,9 +87,7 @@ def load_bundled(ticker: str) -> pd.DataFrame:
 
     key = ticker.upper()
     if key in ARCH_SAMPLES:
-        import importlib
-
-        raw = importlib.import_module(f"arch.data.{ARCH_SAMPLES[key][0]}").load()
+        raw = _arch_sample(ARCH_SAMPLES[key][0])
         return validate_bars(normalize_columns(raw, key), key, source="bundled")
     table = _table()
     rows = table.loc[table["ticker"] == key]
@@ -97,6 +95,17 @@ def load_bundled(ticker: str) -> pd.DataFrame:
         raise TickerError(f"{key}: not bundled; the bundled tickers are {', '.join(bundled_tickers())}")
     frame = rows.drop(columns="ticker").set_index("date")
     return validate_bars(frame, key, source="bundled")
+
+
+def _arch_sample(name: str) -> pd.DataFrame:
+    """The CSV `arch` ships for `name`, read directly: importing `arch.data` would import
+    all of arch (seconds) just to list or load a sample."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("arch")  # locates the package without importing it
+    if spec is None or not spec.submodule_search_locations:
+        raise TickerError(f"the {name} sample needs the `arch` package; reinstall fcast")
+    return pd.read_csv(Path(spec.submodule_search_locations[0]) / "data" / name / f"{name}.csv.gz")
 
 
 def describe_bundled() -> list[BundledSeries]:

@@ -93,6 +93,10 @@ class FeaturePipeline(BaseEstimator):
             scaler = Standardisation.fit(raw.loc[valid, centred].to_numpy()) if centred else None
             # ret_1 is divided by its standard deviation but not centred: the sign survives.
             ret_scaler = Standardisation.fit(raw.loc[valid, ["ret_1"]].to_numpy(), centre=False)
+        return self._set_fitted(spec, states, scaler, ret_scaler)
+
+    def _set_fitted(self, spec, states, scaler, ret_scaler) -> FeaturePipeline:
+        """The fitted state, whether learnt by `fit` or restored by `from_state`."""
         self.spec_ = spec
         self.columns_ = spec.columns()
         self.states_ = states
@@ -166,13 +170,7 @@ class FeaturePipeline(BaseEstimator):
             raise ConfigError(
                 f"saved feature scaling has {len(scaler.scale)} columns, the spec {len(centred)}"
             )
-        pipe = cls(spec)
-        pipe.spec_ = spec
-        pipe.columns_ = spec.columns()
-        pipe.states_ = states
-        pipe.scaler_ = scaler
-        pipe.ret_scaler_ = ret_scaler
-        return pipe
+        return cls(spec)._set_fitted(spec, states, scaler, ret_scaler)
 
     def _check_fitted(self, method: str) -> None:
         try:
