@@ -20,10 +20,11 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 
-from forecast.backtest import run_backtest
+from forecast.backtest import simulate
 from forecast.backtest.broker import configure_broker
 from forecast.backtest.feed import PredictionData, feed_frame
 from forecast.data.synthetic import random_walk_bars
+from strategies import LongOnly
 
 COSTS = {
     "cash": 100_000.0,
@@ -89,8 +90,8 @@ def main() -> None:
     frame = feed_frame(bars, preds)  # same trimmed bars for every contender
     n = len(frame)
 
-    run_backtest(bars, preds, "long-only", **COSTS)  # warm imports and caches
-    t_adapter, result = best_of(lambda: run_backtest(bars, preds, "long-only", **COSTS), args.repeat)
+    simulate(bars, preds, LongOnly, **COSTS)  # warm imports and caches
+    t_adapter, result = best_of(lambda: simulate(bars, preds, LongOnly, **COSTS), args.repeat)
     t_stock, v_stock = best_of(lambda: raw_run(frame.drop(columns="target"), StockFeed), args.repeat)
     t_fast, v_fast = best_of(lambda: raw_run(frame, PredictionData), args.repeat)
 
@@ -99,7 +100,7 @@ def main() -> None:
     print(f"bars traded: {n}, trades: {result.metrics['strategy']['n_trades']}, best of {args.repeat}")
     print(f"{'run':<40}{'seconds':>10}{'bars/s':>12}{'vs adapter':>12}")
     for name, t in [
-        ("fcast adapter (run_backtest)", t_adapter),
+        ("fcast adapter (simulate)", t_adapter),
         ("raw backtrader, stock PandasData", t_stock),
         ("raw backtrader, adapter's feed", t_fast),
     ]:

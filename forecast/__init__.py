@@ -6,7 +6,8 @@ TensorFlow)::
     import forecast as fc
     bars = fc.load("^GSPC", source="bundled")
     report = fc.evaluate_model(bars, "mlp", test_days=252)   # model vs baselines
-    result = fc.run_backtest(bars, model="mlp", strategy="long-only")
+    preds = fc.predict(bars, "mlp", test_days=252)            # out-of-sample, with provenance
+    result = fc.run_backtest(bars, preds, strategy="long-only")
     fig = fc.plot_equity(result)
 """
 
@@ -24,7 +25,9 @@ _API = {
     "train": "forecast.api",
     "run_backtest": "forecast.api",
     "plot_equity": "forecast.api",
-    "predict": "forecast.training",
+    "predict": "forecast.api",
+    "Predictions": "forecast.evaluate.predictions",
+    "predict_forward": "forecast.training",
     "save_trained": "forecast.training",
     "load_trained": "forecast.training",
     "TrainedModel": "forecast.training",

@@ -89,15 +89,53 @@ def train(bars: pd.DataFrame, model: str | Any = "lstm", **kwargs):
     return train_model(bars, model, **kwargs)
 
 
+def predict(
+    bars: pd.DataFrame,
+    model: str | Any = "lstm",
+    *,
+    model_params: dict | None = None,
+    model_path: str | Path | None = None,
+    start=None,
+    progress: Callable[[int, int], None] | None = None,
+    callbacks: list | None = None,
+    **walk_forward_kwargs,
+):
+    """Out-of-sample predictions with their provenance (a `Predictions`).
+
+    From a model saved by `fcast train` when `model_path` is given (dates after its
+    training span, from `start` if given), else from a walk-forward run of `model`
+    (`walk_forward_kwargs`: window, horizon, label, test_days, retrain_every, seed, ...).
+    """
+    from forecast.evaluate.predictions import Predictions
+
+    if model_path is None:
+        frame = walk_forward(bars, model, model_params=model_params, progress=progress,
+                             callbacks=callbacks, **walk_forward_kwargs)
+        return Predictions.from_frame(frame, bars)
+    from forecast.training import load_trained
+    from forecast.training import predict as predict_forward
+
+    trained = load_trained(model_path)
+    ticker = bars.attrs.get("ticker")
+    if trained.ticker and ticker and trained.ticker != ticker:
+        logging.getLogger("fcast").warning(
+            "%s: the model at %s was trained on %s, not %s; its features were scaled "
+            "on %s's history", ticker, model_path, trained.ticker, ticker, trained.ticker,
+        )
+    return Predictions.from_frame(predict_forward(trained, bars, start=start), bars,
+                                  model_path=str(model_path))
+
+
 def run_backtest(
     bars: pd.DataFrame,
-    predictions: pd.DataFrame | None = None,
+    predictions=None,
     *,
+    strategy: str | type = "long-only",
+    params: dict | list | None = None,
     model: str | Any = "lstm",
     model_params: dict | None = None,
     model_path: str | Path | None = None,
-    strategy: str | type = "long-only",
-    params: dict | list | None = None,
+    start=None,
     walk_forward_kwargs: dict | None = None,
     progress: Callable[[int, int], None] | None = None,
     callbacks: list | None = None,
@@ -105,60 +143,27 @@ def run_backtest(
 ):
     """Backtest a strategy driven by out-of-sample predictions; returns a `BacktestResult`.
 
-    Predictions come from `predictions` if given, else from a saved model
-    (`model_path`, predicting only after its training span), else from a walk-forward
-    run of `model` (`walk_forward_kwargs`: window, test_days, retrain_every, seed, ...).
-    `broker_kwargs`: cash, commission, commission_per_share, min_commission, slippage,
-    risk_free. The result also carries `forecast_metrics` of the predictions used.
+    `predictions`: a `Predictions` (from `predict`), a predictions frame (from
+    `walk_forward` or hand-made), or None to make them here with `predict` (`model`,
+    `model_params`, `model_path`, `start`, `walk_forward_kwargs`). `strategy`: a built-in
+    name, `module:Class`, `path/to/file.py:Class` or a Strategy class, resolved before any
+    training. `broker_kwargs`: cash, commission, commission_per_share, min_commission,
+    slippage, risk_free. The result is built once, complete: model, forecast metrics on the
+    predictions' label, and their provenance included.
     """
-    from forecast.backtest import run_backtest as _run_backtest
-    from forecast.evaluate import direction_metrics, label_returns
+    from forecast.backtest import simulate
+    from forecast.evaluate.predictions import Predictions
     from strategies import load_strategy, strategy_label
 
     # Names resolve here, above the engine (which takes a class), before any training.
     cls = load_strategy(strategy)
-
     if predictions is None:
-        if model_path is not None:
-            from forecast.training import load_trained, predict
-
-            trained = load_trained(model_path)
-            ticker = bars.attrs.get("ticker")
-            if trained.ticker and ticker and trained.ticker != ticker:
-                logging.getLogger("fcast").warning(
-                    "%s: the model at %s was trained on %s, not %s; its features were scaled "
-                    "on %s's history", ticker, model_path, trained.ticker, ticker, trained.ticker,
-                )
-            start = (walk_forward_kwargs or {}).get("start")
-            predictions = predict(trained, bars, start=start)
-        else:
-            predictions = walk_forward(
-                bars, model, model_params=model_params, progress=progress, callbacks=callbacks,
-                **(walk_forward_kwargs or {}),
-            )
-    if "actual_up" not in predictions.columns:
-        # Hand-made predictions: score them against the direction of the return traded
-        # after each decision (the default label: next open to the open after it).
-        from forecast.features import DEFAULT_LABEL, make_target
-
-        made = predictions.attrs  # the label the predictions say they forecast, else the default
-        actual = make_target(bars, int(made.get("horizon", 1)), made.get("threshold", 0.0),
-                             symmetric=made.get("symmetric", False),
-                             label=made.get("label", DEFAULT_LABEL))
-        predictions = predictions.assign(actual_up=actual.reindex(predictions.index))
-    result = _run_backtest(bars, predictions, cls, params, name=strategy_label(strategy, cls),
-                           **broker_kwargs)
-    # Only predictions know which model made them; hand-made ones stay unnamed.
-    result.model = predictions.attrs.get("model")
-    # Scored on the return its label is made of: by default the very return traded.
-    result.forecast_metrics = direction_metrics(
-        predictions["prob_up"], predictions["actual_up"], label_returns(bars, predictions)
-    )
-    made = {k: v for k, v in predictions.attrs.items() if k not in ("model", "ticker")}
-    if model_path is not None:
-        made["model_path"] = str(model_path)
-    result.walk_forward = made or None
-    return result
+        predictions = predict(bars, model, model_params=model_params, model_path=model_path,
+                              start=start, progress=progress, callbacks=callbacks,
+                              **(walk_forward_kwargs or {}))
+    elif not isinstance(predictions, Predictions):
+        predictions = Predictions.from_frame(predictions, bars)
+    return simulate(bars, predictions, cls, params, name=strategy_label(strategy, cls), **broker_kwargs)
 
 
 def plot_equity(result):

@@ -175,3 +175,7 @@ def load_trained(path: str | Path, expected_spec: FeatureSpec | dict | None = No
         # Models saved before labels were named were trained on close-to-close moves.
         label=side.get("label", "close"),
     )
+
+
+# The name the package exports (`fc.predict_forward`); `fc.predict` is the main path's step.
+predict_forward = predict

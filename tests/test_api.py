@@ -82,3 +82,28 @@ def test_hand_made_predictions_are_scored_on_the_label_they_declare():
     up = (preds["prob_up"] > 0.5).to_numpy()
     assert fm["accuracy"] == float((up == (close_h3 > 0).to_numpy()).mean())
     assert fm["mean_ret_up"] == pytest.approx(close_h3[up].mean())
+
+
+def test_prediction_is_an_explicit_step_carrying_its_provenance():
+    import numpy as np
+
+    from forecast.backtest import simulate
+    from forecast.data.synthetic import random_walk_bars
+    from forecast.evaluate import direction_metrics
+    from strategies import LongOnly
+
+    bars = random_walk_bars(700, seed=3)
+    preds = fc.predict(bars, "logreg", test_days=126, retrain_every=63)
+    assert isinstance(preds, fc.Predictions) and preds.model == "logreg"
+    assert preds.provenance["label"] == "open" and preds.provenance["test_days"] == 126
+    result = fc.run_backtest(bars, preds, strategy="long-only")
+    # Built once, complete: nothing for the caller to fill in afterwards.
+    assert result.model == "logreg" and result.strategy == "long-only"
+    assert result.walk_forward == preds.provenance
+    traded = (bars["open"].shift(-2) / bars["open"].shift(-1) - 1).reindex(preds.frame.index)
+    expected = direction_metrics(preds.frame["prob_up"], preds.frame["actual_up"], traded)
+    assert result.forecast_metrics == expected
+    # The engine given a bare frame knows no model and scores nothing.
+    bare = simulate(bars, preds.frame[["prob_up"]], LongOnly)
+    assert bare.model is None and bare.forecast_metrics is None
+    np.testing.assert_array_equal(bare.equity["strategy"], result.equity["strategy"])

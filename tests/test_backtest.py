@@ -12,7 +12,7 @@ import pytest
 from reference_backtest import simulate
 from rich.console import Console
 
-from forecast.backtest import run_backtest
+from forecast.backtest import simulate as run_backtest  # the engine; `simulate` here is the reference
 from forecast.backtest.report import render_report, summary_table
 from forecast.data.synthetic import ar1_bars, random_walk_bars
 from forecast.errors import ConfigError, DataError

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from rich.console import Console
 
-from forecast.backtest import run_backtest
+from forecast.backtest import simulate
 from forecast.backtest.report import render_report
 from forecast.data.synthetic import random_walk_bars
 from forecast.errors import ConfigError
@@ -72,7 +72,7 @@ def test_flips_with_a_minimum_fee_match_a_plain_resimulation(commission, per_sha
     bars = random_walk_bars(120, seed=7)
     preds = alternating(bars, 20, 80, pattern)
     cash, slip = 10_000.0, 0.0005
-    r = run_backtest(
+    r = simulate(
         bars, preds, LongShort, {"upper": 0.5, "lower": 0.5}, cash=cash, commission=commission,
         commission_per_share=per_share, min_commission=min_fee, slippage=slip,
     )
@@ -103,7 +103,7 @@ def test_rebalancing_with_a_minimum_fee_matches_a_plain_resimulation():
     rng = np.random.default_rng(5)
     preds = pd.DataFrame({"prob_up": rng.uniform(0, 1, 300)}, index=bars.index[150:450])
     cash, slip, comm, min_fee = 100_000.0, 0.001, 0.002, 2.0
-    r = run_backtest(bars, preds, ProbabilitySized, {"allow_short": True, "gain": 1.5},
+    r = simulate(bars, preds, ProbabilitySized, {"allow_short": True, "gain": 1.5},
                      cash=cash, commission=comm, min_commission=min_fee, slippage=slip)
     targets = np.clip(1.5 * (2 * preds["prob_up"] - 1), -1.0, 1.0)
     expected = resimulate(bars, targets, cash=cash, commission=comm, per_share=None,
@@ -129,7 +129,7 @@ class FlipTwice(bt.Strategy):
 def test_any_strategy_pays_one_minimum_per_flip_split_over_its_trades():
     bars = random_walk_bars(40, seed=2)
     preds = pd.DataFrame({"prob_up": 0.5}, index=bars.index[5:30])
-    r = run_backtest(bars, preds, FlipTwice, cash=10_000.0, commission=0.0, min_commission=7.0,
+    r = simulate(bars, preds, FlipTwice, cash=10_000.0, commission=0.0, min_commission=7.0,
                      slippage=0.0)
     assert r.fills["size"].tolist() == [10, -20, 15]
     assert r.fills["commission"].tolist() == pytest.approx([7.0, 7.0, 7.0], rel=1e-12)
@@ -144,7 +144,7 @@ def test_large_commission_still_buys_all_the_cash_pays_for(commission):
     bars = random_walk_bars(60, seed=1)
     preds = pd.DataFrame({"prob_up": 0.9}, index=bars.index[10:50])
     cash, slip = 50_000.0, 0.0005
-    r = run_backtest(bars, preds, LongOnly, cash=cash, commission=commission, slippage=slip)
+    r = simulate(bars, preds, LongOnly, cash=cash, commission=commission, slippage=slip)
     fill = bars["open"].iloc[11] * (1 + slip)
     assert len(r.fills) == 1 and r.metrics["strategy"]["orders_rejected_cash"] == 0
     assert r.fills["size"].iloc[0] == pytest.approx(cash / (fill * (1 + commission)), rel=1e-9)
@@ -175,7 +175,7 @@ class Refused(bt.Strategy):
 def test_refused_orders_are_counted_reported_and_saved(tmp_path):
     bars = random_walk_bars(60, seed=1)
     preds = pd.DataFrame({"prob_up": 0.5}, index=bars.index[10:50])
-    r = run_backtest(bars, preds, Refused, cash=10_000.0)
+    r = simulate(bars, preds, Refused, cash=10_000.0)
     m = r.metrics["strategy"]
     assert (m["orders_rejected_cash"], m["orders_rejected"], m["orders_canceled"]) == (4, 1, 1)
     # The closing leg of the refused flip did execute: it is a fill, and the short is gone.
@@ -194,7 +194,7 @@ def test_refused_orders_are_counted_reported_and_saved(tmp_path):
 def test_a_clean_run_reports_no_refusals():
     bars = random_walk_bars(80, seed=3)
     preds = pd.DataFrame({"prob_up": 0.9}, index=bars.index[10:60])
-    r = run_backtest(bars, preds, LongOnly)
+    r = simulate(bars, preds, LongOnly)
     console = Console(record=True, width=140)
     render_report(r, console)
     assert "orders rejected" not in console.export_text()
@@ -207,5 +207,5 @@ def test_costs_of_100_percent_or_more_are_refused_in_one_line(costs):
     bars = random_walk_bars(60, seed=1)
     preds = pd.DataFrame({"prob_up": 0.9}, index=bars.index[10:50])
     with pytest.raises(ConfigError, match=f"{next(iter(costs))} .*below 1") as info:
-        run_backtest(bars, preds, LongOnly, **costs)
+        simulate(bars, preds, LongOnly, **costs)
     assert "\n" not in str(info.value)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from rich.console import Console
 
-from forecast.backtest import run_backtest
+from forecast.backtest import simulate
 from forecast.backtest.report import render_report
 from forecast.data.synthetic import random_walk_bars
 from strategies import LongOnly, LongShort, ProbabilitySized, VolTargeted
@@ -52,7 +52,7 @@ def test_open_trade_is_marked_to_the_last_close_counted_and_flagged(tmp_path):
     bars = hand_bars()
     preds = pd.DataFrame({"prob_up": [0.8, 0.9, 0.9]}, index=bars.index[:3])
     cash, comm, slip = 10_000.0, 0.001, 0.01
-    r = run_backtest(bars, preds, LongOnly, cash=cash, commission=comm, slippage=slip)
+    r = simulate(bars, preds, LongOnly, cash=cash, commission=comm, slippage=slip)
     buy = 102.0 * (1 + slip)
     size = cash / (buy * (1 + comm))
     last_close = 101.0  # day 3, the fill-only bar after the last prediction
@@ -82,7 +82,7 @@ def test_net_pnl_over_all_trades_is_the_equity_change(strategy, params):
     bars = random_walk_bars(500, seed=12)
     preds = random_predictions(bars, 150, 450, seed=5)
     preds.iloc[-5:, 0] = 0.95  # end in a position, so the last trade is open
-    r = run_backtest(bars, preds, strategy, params, commission=0.002, slippage=0.001,
+    r = simulate(bars, preds, strategy, params, commission=0.002, slippage=0.001,
                      min_commission=2.0)
     t = r.trades
     assert r.ledger["position"].iloc[-1] != 0
@@ -98,7 +98,7 @@ def test_net_pnl_over_all_trades_is_the_equity_change(strategy, params):
 def test_buy_and_hold_has_no_trade_statistics(tmp_path):
     bars = random_walk_bars(300, seed=4)
     preds = random_predictions(bars, 100, 250, seed=1)
-    r = run_backtest(bars, preds, LongShort)
+    r = simulate(bars, preds, LongShort)
     assert not TRADE_KEYS & set(r.metrics["benchmark"])
     assert TRADE_KEYS <= set(r.metrics["strategy"])
     saved = json.loads((r.write(tmp_path / "run", plot=False) / "metrics.json").read_text())
@@ -114,7 +114,7 @@ def test_buy_and_hold_has_no_trade_statistics(tmp_path):
 def test_benchmark_entry_and_first_trade_are_reported_apart(tmp_path):
     bars = hand_bars()
     preds = pd.DataFrame({"prob_up": [0.3, 0.8, 0.9]}, index=bars.index[:3])
-    r = run_backtest(bars, preds, LongOnly)
+    r = simulate(bars, preds, LongOnly)
     # Buy-and-hold is in at the first bar an order can fill; the strategy waited a day.
     assert r.benchmark_entry == bars.index[1] and r.first_trade == bars.index[2]
     assert r.first_trade == r.fills["date"].min()
@@ -127,7 +127,7 @@ def test_benchmark_entry_and_first_trade_are_reported_apart(tmp_path):
 def test_a_run_that_never_trades_says_so_in_its_dates():
     bars = hand_bars()
     preds = pd.DataFrame({"prob_up": [0.3, 0.2, 0.1]}, index=bars.index[:3])
-    r = run_backtest(bars, preds, LongOnly)
+    r = simulate(bars, preds, LongOnly)
     assert r.first_trade is None and r.benchmark_entry == bars.index[1]
     assert r.to_dict()["first_trade"] is None
     assert "first trade none" in words(report_text(r))

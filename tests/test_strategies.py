@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import strategies
-from forecast.backtest import run_backtest
+from forecast.backtest import simulate
 from forecast.data.synthetic import random_walk_bars
 from forecast.errors import ConfigError
 from strategies import (
@@ -41,7 +41,7 @@ def preds(bars):
 
 def targets(bars, preds, strategy, params=None) -> pd.Series:
     cls = load_strategy(strategy)  # names are resolved above the engine
-    return run_backtest(bars, preds, cls, params).predictions.set_index("date")["target"]
+    return simulate(bars, preds, cls, params).predictions.set_index("date")["target"]
 
 
 def independent_garch(returns: np.ndarray) -> tuple[float, float, float, float, float]:
@@ -105,14 +105,14 @@ def test_custom_strategy_from_file_runs(bars, preds):
     cls = load_strategy(f"{FIXTURE}:Contrarian")
     assert issubclass(cls, PredictionStrategy)
     spec = f"{FIXTURE}:Contrarian"
-    r = run_backtest(bars, preds, cls, ["threshold=0.4", "size=0.5"], name=strategy_label(spec, cls))
+    r = simulate(bars, preds, cls, ["threshold=0.4", "size=0.5"], name=strategy_label(spec, cls))
     expected = np.where(preds["prob_up"] < 0.4, 0.5, 0.0)
     assert (r.predictions["target"].to_numpy() == expected).all()
     assert r.metrics["strategy"]["n_trades"] > 0 and r.strategy.endswith(":Contrarian")
 
 
 def test_plain_backtrader_strategy_runs(bars, preds):
-    r = run_backtest(bars, preds, load_strategy(f"{FIXTURE}:PlainStrategy"), {"threshold": 0.7})
+    r = simulate(bars, preds, load_strategy(f"{FIXTURE}:PlainStrategy"), {"threshold": 0.7})
     assert r.predictions["target"].isna().all()  # a plain strategy records no targets
     assert len(r.fills) > 0 and (r.fills["size"].abs() == 10).all()
     assert r.fills["date"].min() > preds.index[0]
@@ -215,4 +215,4 @@ def test_results_name_the_strategy_as_the_user_gave_it(bars, preds):
     assert strategy_label(spec, load_strategy(spec)) == spec
     assert strategy_label(Peeking, Peeking) == "Peeking"
     # The engine only knows classes: without a name, the result carries the class's.
-    assert run_backtest(bars, preds, LongOnly).strategy == "LongOnly"
+    assert simulate(bars, preds, LongOnly).strategy == "LongOnly"

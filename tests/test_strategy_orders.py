@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from reference_backtest import simulate
 
-from forecast.backtest import run_backtest
+from forecast.backtest import simulate as run_backtest  # the engine; `simulate` here is the reference
 from forecast.data.synthetic import random_walk_bars
 from strategies import LongShort, PredictionStrategy
 

@@ -5,13 +5,13 @@ only bars from the first out-of-sample prediction on are reported, and every res
 set beside buy-and-hold of the same ticker over the same span.
 """
 
-from forecast.backtest.engine import benchmark_equity, run_backtest
+from forecast.backtest.engine import benchmark_equity, simulate
 from forecast.backtest.feed import PredictionData, feed_frame
 from forecast.backtest.metrics import compute_metrics
 from forecast.backtest.result import BacktestResult
 
 __all__ = [
-    "run_backtest",
+    "simulate",
     "BacktestResult",
     "PredictionData",
     "feed_frame",

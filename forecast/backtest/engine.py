@@ -1,4 +1,4 @@
-"""`run_backtest`: predictions + bars + strategy -> BacktestResult, through backtrader."""
+"""`simulate`: predictions + bars + strategy class -> BacktestResult, through backtrader."""
 
 from __future__ import annotations
 
@@ -13,11 +13,12 @@ from forecast.backtest.params import parse_params
 from forecast.backtest.recorder import Recorder, num_to_timestamps
 from forecast.backtest.result import BacktestResult
 from forecast.errors import ConfigError
+from forecast.evaluate.predictions import Predictions
 
 
-def run_backtest(
+def simulate(
     bars: pd.DataFrame,
-    predictions: pd.DataFrame,
+    predictions: Predictions | pd.DataFrame,
     strategy: type[bt.Strategy],
     params: dict | list | None = None,
     *,
@@ -30,6 +31,10 @@ def run_backtest(
     risk_free: float = 0.0,
 ) -> BacktestResult:
     """Trade `strategy` on `predictions` over `bars` and compare it with buy-and-hold.
+
+    `predictions` is a `Predictions` (the result then also carries the model's name, the
+    forecast metrics on the predictions' label and their provenance) or a bare frame
+    (`prob_up`, optionally `actual_up`), whose result carries none of those.
 
     `strategy` is a backtrader Strategy class (names are resolved above the engine, by
     `strategies.load_strategy`); `params` a dict or `["key=value", ...]`; `name` how the
@@ -47,6 +52,8 @@ def run_backtest(
             "(strategies.load_strategy resolves names)"
         )
     validate_bars(bars)
+    made = predictions if isinstance(predictions, Predictions) else None
+    predictions = predictions.frame if made is not None else predictions
     validate_predictions(predictions, bars)
     cls = strategy
     typed = parse_params(cls, params or {})
@@ -110,6 +117,9 @@ def run_backtest(
         first_trade=fills["date"].min() if len(fills) else None,
         ledger=ledger,
         fills=fills,
+        model=made.model if made else None,
+        forecast_metrics=made.metrics(bars) if made else None,
+        walk_forward=(made.provenance or None) if made else None,
         settings={
             "cash": cash,
             "commission": commission,

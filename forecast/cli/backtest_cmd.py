@@ -118,7 +118,7 @@ def backtest(
         report_device(model, device, mixed_precision)
     wf = o.walk_forward_kwargs(window, seed, test_days, folds, retrain_every, train_window, features, label)
     if model_path:
-        wf = {"start": start}
+        wf = {}  # a saved model is not refitted: only `start` applies
     if output is not None:
         check_writable_dir(output)  # before any training: a late failure would lose the run
     results, docs = [], []
@@ -142,8 +142,9 @@ def backtest(
                 model=model,
                 model_params=model_params,
                 model_path=model_path,
-                strategy=cls,
+                strategy=strategy,
                 params=params,
+                start=start if model_path else None,
                 walk_forward_kwargs=wf,
                 progress=progress.folds,
                 callbacks=progress.keras_callbacks(model),
@@ -155,7 +156,6 @@ def backtest(
             )
         if result is None:
             continue
-        result.strategy = strategy
         results.append(result)
         if as_json:
             docs.append(result.to_dict())

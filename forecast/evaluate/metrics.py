@@ -111,13 +111,11 @@ def next_day_returns(bars: pd.DataFrame, label: str = "close") -> pd.Series:
 
 
 def label_returns(bars: pd.DataFrame, predictions: pd.DataFrame) -> pd.Series:
-    """The return each prediction's label is made of (horizon and label from its attrs;
-    hand-made predictions without them get the default: one bar, the traded return)."""
-    from forecast.features.target import DEFAULT_LABEL, forward_return
+    """The return each prediction's label is made of (horizon and label from the frame's
+    attrs; none given: one bar of the traded return)."""
+    from forecast.evaluate.predictions import Predictions
 
-    attrs = predictions.attrs
-    ret = forward_return(bars, int(attrs.get("horizon", 1)), attrs.get("label", DEFAULT_LABEL))
-    return ret.reindex(predictions.index).rename("next_return")
+    return Predictions.from_frame(predictions, bars).label_returns(bars)
 
 
 def metrics_table(predictions: dict[str, pd.DataFrame], next_return: pd.Series | None = None) -> pd.DataFrame:
