@@ -9,6 +9,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from backtest_inputs import hand_bars
 from reference_backtest import simulate
 from rich.console import Console
 
@@ -19,22 +20,6 @@ from forecast.errors import ConfigError, DataError
 from strategies import LongOnly, LongShort, ProbabilitySized, VolTargeted
 
 APPROX = {"rel": 1e-10, "abs": 1e-8}
-
-
-def hand_bars() -> pd.DataFrame:
-    index = pd.bdate_range("2021-01-04", periods=5, name="date")
-    frame = pd.DataFrame(
-        {
-            "open": [100.0, 102.0, 104.0, 103.0, 110.0],
-            "high": [101.0, 105.0, 106.0, 104.0, 111.0],
-            "low": [99.0, 101.0, 103.0, 100.0, 109.0],
-            "close": [100.0, 104.0, 105.0, 101.0, 110.0],
-            "volume": [1e6] * 5,
-        },
-        index=index,
-    )
-    frame.attrs["ticker"] = "HAND"
-    return frame
 
 
 def random_predictions(bars, start, stop, seed=0) -> pd.DataFrame:

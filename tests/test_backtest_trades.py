@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from backtest_inputs import hand_bars
 from rich.console import Console
 
 from forecast.backtest import simulate
@@ -16,20 +17,6 @@ from strategies import LongOnly, LongShort, ProbabilitySized, VolTargeted
 
 APPROX = {"rel": 1e-10, "abs": 1e-8}
 TRADE_KEYS = {"n_trades", "n_open_trades", "win_rate", "avg_win", "avg_loss", "profit_factor"}
-
-
-def hand_bars() -> pd.DataFrame:
-    index = pd.bdate_range("2021-01-04", periods=5, name="date")
-    return pd.DataFrame(
-        {
-            "open": [100.0, 102.0, 104.0, 103.0, 110.0],
-            "high": [101.0, 105.0, 106.0, 104.0, 111.0],
-            "low": [99.0, 101.0, 103.0, 100.0, 109.0],
-            "close": [100.0, 104.0, 105.0, 101.0, 110.0],
-            "volume": [1e6] * 5,
-        },
-        index=index,
-    )
 
 
 def random_predictions(bars, start, stop, seed=0) -> pd.DataFrame:

@@ -225,29 +225,11 @@ def test_mixed_precision_is_refused_on_cpu_and_ignored_by_auto_without_gpu(capsy
     assert "device: CPU" in err and "mixed precision ignored" in err
 
 
-USER_MODEL = '''
-import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.linear_model import LogisticRegression
-
-
-class LastRow(ClassifierMixin, BaseEstimator):
-    """Logistic regression on the latest row of each window."""
-
-    def __init__(self, C=1.0):
-        self.C = C
-
-    def fit(self, X, y):
-        self.model_ = LogisticRegression(C=self.C).fit(np.asarray(X)[:, -1, :], y)
-        self.classes_ = self.model_.classes_
-        return self
-
-    def predict_proba(self, X):
-        return self.model_.predict_proba(np.asarray(X)[:, -1, :])
-'''
 
 
 def test_evaluate_and_backtest_a_user_model_file(capsys, stored, tmp_path):
+    from test_model_plugins import USER_MODEL
+
     path = tmp_path / "my_model.py"
     path.write_text(USER_MODEL)
     code, out, err = run(capsys, "evaluate", "SYN", "--model", f"{path}:LastRow", "--json", *FAST)
