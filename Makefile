@@ -22,7 +22,7 @@ $(UV):
 
 # --locked: install exactly uv.lock, and fail if pyproject.toml changed without `make lock`.
 $(VENV)/.synced: uv.lock pyproject.toml | $(UV)
-	$(UV) sync --locked --extra dev --python $(PYTHON)
+	$(UV) sync --locked --extra dev --extra jax --python $(PYTHON)
 	touch $@
 
 setup: $(VENV)/.synced
