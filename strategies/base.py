@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 
 import backtrader as bt
+import numpy as np
+import pandas as pd
 
 
 class PredictionStrategy(bt.Strategy):
@@ -32,6 +34,7 @@ class PredictionStrategy(bt.Strategy):
     """
 
     params = (("rebalance_band", 0.05),)
+    _vector_base = True  # marks the order rules the vector engine replays (forecast.backtest.vector)
 
     @classmethod
     def warmup_bars(cls, params: dict) -> int:
@@ -47,6 +50,27 @@ class PredictionStrategy(bt.Strategy):
     def target_exposure(self) -> float:
         """Desired exposure for the next bar, -1 (all short) to 1 (all long)."""
         raise NotImplementedError
+
+    @classmethod
+    def vector_targets(cls, frame: pd.DataFrame, params: dict) -> np.ndarray:
+        """The targets `next()` would record, for every bar of the feed `frame` at once.
+
+        `frame` is the feed (`open ... volume, prob_up`, `prob_up` NaN where no decision is
+        taken); `params` all of the strategy's parameters, defaults included. Returns one
+        float per bar: the clipped target, NaN where `next()` sends nothing. A subclass
+        implementing it must compute exactly what its `target_exposure` does (the vector
+        engine runs a class only where both come from the same class).
+        """
+        raise NotImplementedError
+
+    @staticmethod
+    def decided(prob_up: np.ndarray, raw) -> np.ndarray:
+        """`next()`'s rules over arrays: no decision where `prob_up` or the raw target is
+        NaN, else the target clipped to [-1, 1] (Python's min/max, signed zeros included)."""
+        raw = np.broadcast_to(np.asarray(raw, dtype="float64"), np.shape(prob_up))
+        low = np.where(raw > -1.0, raw, -1.0)
+        clipped = np.where(low < 1.0, low, 1.0)
+        return np.where(np.isnan(prob_up) | np.isnan(raw), np.nan, clipped)
 
     def next(self):
         self._pending = None

@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from forecast.errors import ConfigError
 from strategies.base import PredictionStrategy
+
+
+def _prob(frame) -> np.ndarray:
+    return frame["prob_up"].to_numpy(dtype="float64")
+
+
+def _check_band(lower, upper) -> None:
+    if lower > upper:
+        raise ConfigError(f"long-short needs lower <= upper (got lower={lower}, upper={upper})")
 
 
 class LongOnly(PredictionStrategy):
@@ -14,6 +25,11 @@ class LongOnly(PredictionStrategy):
     def target_exposure(self) -> float:
         return 1.0 if self.prob_up[0] > self.p.threshold else 0.0
 
+    @classmethod
+    def vector_targets(cls, frame, params) -> np.ndarray:
+        p = _prob(frame)
+        return cls.decided(p, np.where(p > params["threshold"], 1.0, 0.0))
+
 
 class LongShort(PredictionStrategy):
     """Long above `upper`, short below `lower`, flat in between."""
@@ -22,10 +38,7 @@ class LongShort(PredictionStrategy):
 
     def __init__(self):
         super().__init__()
-        if self.p.lower > self.p.upper:
-            raise ConfigError(
-                f"long-short needs lower <= upper (got lower={self.p.lower}, upper={self.p.upper})"
-            )
+        _check_band(self.p.lower, self.p.upper)
 
     def target_exposure(self) -> float:
         p = self.prob_up[0]
@@ -34,6 +47,12 @@ class LongShort(PredictionStrategy):
         if p < self.p.lower:
             return -1.0
         return 0.0
+
+    @classmethod
+    def vector_targets(cls, frame, params) -> np.ndarray:
+        _check_band(params["lower"], params["upper"])
+        p = _prob(frame)
+        return cls.decided(p, np.where(p > params["upper"], 1.0, np.where(p < params["lower"], -1.0, 0.0)))
 
 
 class ProbabilitySized(PredictionStrategy):
@@ -49,9 +68,21 @@ class ProbabilitySized(PredictionStrategy):
         low = -self.p.cap if self.p.allow_short else 0.0
         return min(self.p.cap, max(low, raw))
 
+    @classmethod
+    def vector_targets(cls, frame, params) -> np.ndarray:
+        cap = params["cap"]
+        raw = params["gain"] * (2.0 * _prob(frame) - 1.0)
+        low = -cap if params["allow_short"] else 0.0
+        floored = np.where(raw > low, raw, low)  # Python's max(low, raw), then min(cap, .)
+        return cls.decided(_prob(frame), np.where(floored < cap, floored, cap))
+
 
 class BuyAndHold(PredictionStrategy):
     """Always fully long on prediction bars (with the broker's costs, unlike the benchmark)."""
 
     def target_exposure(self) -> float:
         return 1.0
+
+    @classmethod
+    def vector_targets(cls, frame, params) -> np.ndarray:
+        return cls.decided(_prob(frame), 1.0)

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
 
 from forecast.calendar import TRADING_DAYS
 from forecast.errors import ConfigError
@@ -40,6 +41,13 @@ def _fit_garch(returns: np.ndarray) -> tuple[GarchParams, float]:
     params = fit_garch_params(series)
     next_var = float(garch_volatility(series, params).iloc[-1] * GARCH_SCALE) ** 2
     return params, next_var
+
+
+def _check_params(method, target_vol, vol_window, refit_every) -> None:
+    if method not in ("realized", "garch"):
+        raise ConfigError(f"vol-targeted method must be 'realized' or 'garch', not {method!r}")
+    if target_vol <= 0 or vol_window < 2 or refit_every < 1:
+        raise ConfigError("vol-targeted needs target_vol > 0, vol_window >= 2, refit_every >= 1")
 
 
 class VolTargeted(PredictionStrategy):
@@ -72,10 +80,7 @@ class VolTargeted(PredictionStrategy):
 
     def __init__(self):
         super().__init__()
-        if self.p.method not in ("realized", "garch"):
-            raise ConfigError(f"vol-targeted method must be 'realized' or 'garch', not {self.p.method!r}")
-        if self.p.target_vol <= 0 or self.p.vol_window < 2 or self.p.refit_every < 1:
-            raise ConfigError("vol-targeted needs target_vol > 0, vol_window >= 2, refit_every >= 1")
+        _check_params(self.p.method, self.p.target_vol, self.p.vol_window, self.p.refit_every)
         self._garch: GarchParams | None = None
         self._next_var = math.nan
         self._bars_since_fit = 0
@@ -120,3 +125,58 @@ class VolTargeted(PredictionStrategy):
         if direction == 0.0 or not vol > 0:
             return 0.0
         return direction * min(self.p.cap, self.p.target_vol / vol)
+
+    @classmethod
+    def vector_targets(cls, frame, params) -> np.ndarray:
+        p = params
+        _check_params(p["method"], p["target_vol"], p["vol_window"], p["refit_every"])
+        prob = frame["prob_up"].to_numpy(dtype="float64")
+        closes = frame["close"].to_numpy(dtype="float64")
+        if p["method"] == "garch":
+            vol = _garch_vols(closes, prob, p["garch_window"], p["refit_every"])
+        else:
+            vol = _realized_vols(closes, p["vol_window"])
+        direction = np.where(prob > p["threshold"], 1.0,
+                             np.where(p["allow_short"] & (prob < p["threshold"]), -1.0, 0.0))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = p["target_vol"] / vol
+        sized = direction * np.where(ratio < p["cap"], ratio, p["cap"])  # min(cap, ratio)
+        flat = (direction == 0.0) | ~(vol > 0)
+        return cls.decided(prob, np.where(flat, 0.0, sized))
+
+
+def _realized_vols(closes: np.ndarray, window: int) -> np.ndarray:
+    """`_realized_vol` at every bar: the same std of the same returns (NaN before a full
+    window). Windows are made contiguous so that numpy sums each one as it sums a slice."""
+    out = np.full(len(closes), np.nan)
+    if len(closes) > window:
+        returns = np.diff(np.log(closes))
+        windows = np.ascontiguousarray(sliding_window_view(returns, window))
+        out[window:] = np.std(windows, axis=1, ddof=1) * math.sqrt(TRADING_DAYS)
+    return out
+
+
+def _garch_vols(closes: np.ndarray, prob: np.ndarray, window: int, refit_every: int) -> np.ndarray:
+    """`_garch_vol` called on each decision bar in turn (its state carries between them),
+    on the same return slices the strategy reads from its data feed."""
+    out = np.full(len(closes), np.nan)
+    params, next_var, since_fit, last_len = None, math.nan, 0, 0
+
+    def returns(i, count):  # VolTargeted._returns at bar i
+        n = min(count + 1, i + 1)
+        return np.diff(np.log(closes[i + 1 - n : i + 1]))
+
+    for i in np.flatnonzero(~np.isnan(prob)):
+        new_bars, last_len = i + 1 - last_len, i + 1
+        if params is not None and new_bars > 0:
+            r = returns(i, new_bars)[-new_bars:] * GARCH_SCALE
+            next_var = float(garch_variance(r, params, next_var)[-1])
+        since_fit += new_bars
+        if params is None or since_fit >= refit_every:
+            r = returns(i, window)
+            if len(r) < _MIN_GARCH_OBS:
+                continue
+            params, next_var = _fit_garch(r)
+            since_fit = 0
+        out[i] = math.sqrt(next_var * TRADING_DAYS) / GARCH_SCALE
+    return out

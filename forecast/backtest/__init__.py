@@ -1,4 +1,5 @@
-"""Backtesting fcast predictions with backtrader.
+"""Backtesting fcast predictions with backtrader, or with the vector (numba) engine that
+gives the same results for the built-in prediction strategies (`vector.py`).
 
 Convention: a decision taken on bar t's close fills at bar t+1's open, moved by slippage;
 only bars from the first out-of-sample prediction on are reported, and every result is
@@ -9,6 +10,7 @@ from forecast.backtest.engine import benchmark_equity, simulate
 from forecast.backtest.feed import PredictionData, feed_frame
 from forecast.backtest.metrics import compute_metrics
 from forecast.backtest.result import BacktestResult
+from forecast.backtest.vector import vector_applies
 
 __all__ = [
     "simulate",
@@ -17,4 +19,5 @@ __all__ = [
     "feed_frame",
     "benchmark_equity",
     "compute_metrics",
+    "vector_applies",
 ]

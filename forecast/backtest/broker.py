@@ -101,6 +101,15 @@ def validate_costs(*, commission: float, slippage: float, min_commission: float 
             )
 
 
+def validate_broker(*, cash: float, commission: float, commission_per_share: float | None,
+                    min_commission: float, slippage: float) -> None:
+    """The checks `configure_broker` makes, for engines that need no cerebro."""
+    if cash <= 0:
+        raise ConfigError(f"cash must be positive, got {cash}")
+    validate_costs(commission=commission, slippage=slippage, min_commission=min_commission,
+                   commission_per_share=commission_per_share)
+
+
 def configure_broker(
     cerebro: bt.Cerebro,
     *,
@@ -120,10 +129,8 @@ def configure_broker(
     high-low range (slip_out), so the fill never depends on the bar's wicks. The cash
     check runs at execution, not at submission (checksubmit off), where the open is known.
     """
-    if cash <= 0:
-        raise ConfigError(f"cash must be positive, got {cash}")
-    validate_costs(commission=commission, slippage=slippage, min_commission=min_commission,
-                   commission_per_share=commission_per_share)
+    validate_broker(cash=cash, commission=commission, commission_per_share=commission_per_share,
+                    min_commission=min_commission, slippage=slippage)
     cerebro.broker = broker = OrderFeeBroker()
     broker.setcash(float(cash))
     broker.set_coc(False)

@@ -1,4 +1,5 @@
-"""`simulate`: predictions + bars + strategy class -> BacktestResult, through backtrader."""
+"""`simulate`: predictions + bars + strategy class -> BacktestResult, through backtrader or the
+vector engine (`vector.py`), which give the same result."""
 
 from __future__ import annotations
 
@@ -6,12 +7,13 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 
-from forecast.backtest.broker import configure_broker
+from forecast.backtest.broker import configure_broker, validate_broker
 from forecast.backtest.feed import PredictionData, feed_frame, validate_bars, validate_predictions
 from forecast.backtest.metrics import compute_metrics
-from forecast.backtest.params import parse_params
+from forecast.backtest.params import parse_params, strategy_params
 from forecast.backtest.recorder import Recorder, num_to_timestamps
 from forecast.backtest.result import BacktestResult
+from forecast.backtest.vector import Run, choose_engine, run_vector
 from forecast.errors import ConfigError
 from forecast.evaluate.predictions import Predictions
 
@@ -29,6 +31,7 @@ def simulate(
     min_commission: float = 0.0,
     slippage: float = 0.0005,
     risk_free: float = 0.0,
+    engine: str = "auto",
 ) -> BacktestResult:
     """Trade `strategy` on `predictions` over `bars` and compare it with buy-and-hold.
 
@@ -51,6 +54,7 @@ def simulate(
             f"the backtest engine takes a backtrader Strategy class, got {strategy!r} "
             "(strategies.load_strategy resolves names)"
         )
+    chosen = choose_engine(strategy, engine)
     validate_bars(bars)
     made = predictions if isinstance(predictions, Predictions) else None
     predictions = predictions.frame if made is not None else predictions
@@ -62,26 +66,18 @@ def simulate(
     warmup = cls.warmup_bars(typed) if hasattr(cls, "warmup_bars") else 0
     frame = feed_frame(bars, predictions, warmup)
 
-    cerebro = bt.Cerebro(stdstats=False, tradehistory=True, cheat_on_open=True)
-    cerebro.adddata(PredictionData(dataname=frame), name=bars.attrs.get("ticker", "data"))
-    cerebro.addstrategy(cls, **typed)
-    cerebro.addanalyzer(Recorder, _name="recorder")
-    configure_broker(
-        cerebro,
-        cash=cash,
-        commission=commission,
-        commission_per_share=commission_per_share,
-        min_commission=min_commission,
-        slippage=slippage,
-    )
-    strat = cerebro.run()[0]
-    recorder = strat.analyzers.recorder
+    costs = {"cash": cash, "commission": commission, "commission_per_share": commission_per_share,
+             "min_commission": min_commission, "slippage": slippage}
+    validate_broker(**costs)
+    if chosen == "vector":
+        run = run_vector(frame, cls, {**strategy_params(cls), **typed}, **costs)
+    else:
+        run = _run_backtrader(frame, cls, typed, bars.attrs.get("ticker", "data"), costs)
 
     start = predictions.index.min()
-    ledger = recorder.bars().loc[start:]
+    ledger = run.ledger.loc[start:]
     entry = ledger.index[1]  # the first bar an order decided on a prediction can fill
-    fills = recorder.fills_frame()
-    trades = recorder.trades()
+    fills, trades = run.fills, run.trades
 
     bench = benchmark_equity(frame.loc[start:], entry, cash)
     equity = pd.DataFrame({"strategy": ledger["value"], "benchmark": bench})
@@ -95,7 +91,7 @@ def simulate(
         risk_free=risk_free,
     )
     metrics = {
-        "strategy": {**strategy_metrics, **recorder.refused},  # orders that did not fill
+        "strategy": {**strategy_metrics, **run.refused},  # orders that did not fill
         "benchmark": compute_metrics(
             equity["benchmark"],
             positions=(equity.index >= entry).astype(float),
@@ -106,7 +102,7 @@ def simulate(
     return BacktestResult(
         equity=equity,
         trades=trades,
-        predictions=_prediction_table(predictions, getattr(strat, "targets", None)),
+        predictions=_prediction_table(predictions, run.targets),
         metrics=metrics,
         ticker=bars.attrs.get("ticker"),
         strategy=name or cls.__name__,
@@ -128,6 +124,24 @@ def simulate(
             "slippage": slippage,
             "risk_free": risk_free,
         },
+        engine=chosen,
+    )
+
+
+def _run_backtrader(frame: pd.DataFrame, cls, typed: dict, name: str, costs: dict) -> Run:
+    cerebro = bt.Cerebro(stdstats=False, tradehistory=True, cheat_on_open=True)
+    cerebro.adddata(PredictionData(dataname=frame), name=name)
+    cerebro.addstrategy(cls, **typed)
+    cerebro.addanalyzer(Recorder, _name="recorder")
+    configure_broker(cerebro, **costs)
+    strat = cerebro.run()[0]
+    recorder = strat.analyzers.recorder
+    return Run(
+        ledger=recorder.bars(),
+        fills=recorder.fills_frame(),
+        trades=recorder.trades(),
+        refused=recorder.refused,
+        targets=_decided_targets(getattr(strat, "targets", None)),
     )
 
 
@@ -138,12 +152,19 @@ def benchmark_equity(frame: pd.DataFrame, entry: pd.Timestamp, cash: float) -> p
     return pd.Series(np.where(held, cash * frame["close"].to_numpy() / price, cash), index=frame.index)
 
 
-def _prediction_table(predictions: pd.DataFrame, targets) -> pd.DataFrame:
+def _decided_targets(targets) -> pd.Series | None:
+    """`PredictionStrategy.targets` rows (date number, prob_up, target) as targets by date."""
+    if not targets:
+        return None
+    decided = pd.DataFrame(targets, columns=["date", "prob_up", "target"])
+    return pd.Series(decided["target"].to_numpy(), index=num_to_timestamps(decided["date"]))
+
+
+def _prediction_table(predictions: pd.DataFrame, targets: pd.Series | None) -> pd.DataFrame:
     out = pd.DataFrame({"prob_up": predictions["prob_up"].astype(float)}, index=predictions.index)
     out["target"] = np.nan
-    if targets:
-        decided = pd.DataFrame(targets, columns=["date", "prob_up", "target"])
-        out["target"] = pd.Series(decided["target"].to_numpy(), index=num_to_timestamps(decided["date"]))
+    if targets is not None:
+        out["target"] = targets
     out["actual_up"] = predictions["actual_up"].astype(float) if "actual_up" in predictions else np.nan
     out.index.name = "date"
     return out.reset_index()

@@ -44,6 +44,7 @@ class BacktestResult:
     model: str | None = None
     forecast_metrics: dict | None = None  # direction metrics of the predictions used
     walk_forward: dict | None = None  # how the predictions were made (window, folds, seed...)
+    engine: str = "backtrader"  # which engine ran it: "backtrader" or "vector" (same numbers)
 
     def to_dict(self) -> dict:
         """The metrics.json content; JSON-safe (NaN and infinities become null)."""
@@ -58,6 +59,7 @@ class BacktestResult:
                 "benchmark_entry": self.benchmark_entry,
                 "first_trade": self.first_trade,
                 "settings": self.settings,
+                "engine": self.engine,
                 **({"forecast": self.forecast_metrics} if self.forecast_metrics is not None else {}),
                 **({"walk_forward": self.walk_forward} if self.walk_forward is not None else {}),
             }

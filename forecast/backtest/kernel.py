@@ -1,0 +1,235 @@
+"""The vector engine's sequential core: one numba loop over the bars, cash and position.
+
+It replays, operation for operation, what backtrader does with `PredictionStrategy`'s
+orders under fcast's broker (`broker.py`): the sizing of `order_exposure` at the open,
+`BackBroker._execute` (a flip split into a closing and an opening leg, the cash check on
+the opening leg), `Position.update`, `OrderData.add`, `Trade.update` and the portfolio
+value of `BackBroker._get_value`. The floating-point operations are the same ones in the
+same order, so the results are the same numbers, not merely close ones: a rounding
+difference could otherwise flip a rebalance-band decision and send the two runs apart.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+RESIDUE = 1e-9  # OrderFeeBroker.RESIDUE: an order left with less than this is complete
+CLOSED = 2  # backtrader's Trade.Closed status
+# Trade table columns the kernel returns (one row per trade, in opening order).
+T_OPEN, T_DT, T_STATUS, T_LONG, T_SIZE, T_PRICE, T_COMM, T_PNL, T_PNLCOMM = range(9)
+T_MAX, T_GROW_N, T_GROW_V, T_SHRINK_N, T_SHRINK_V, T_CLOSED = range(9, 15)
+T_COLS = 15
+
+
+@njit(cache=True)
+def _py_max(a, b):
+    return b if b > a else a  # Python's max(a, b)
+
+
+@njit(cache=True)
+def _py_min(a, b):
+    return b if b < a else a  # Python's min(a, b)
+
+
+@njit(cache=True)
+def _fee(leg, price, order, commission, per_share, has_per_share, min_commission):
+    """FractionalCommInfo._getcommission: a leg's share of the order's one fee."""
+    if leg == 0.0:
+        return 0.0
+    whole = abs(order) if order != 0.0 else abs(leg)
+    share = _py_min(1.0, abs(leg) / whole)
+    rate = per_share if has_per_share else price * commission
+    return _py_max(abs(leg) * rate, min_commission * share)
+
+
+@njit(cache=True)
+def _trade_update(tr, k, size, price, comm, bar):
+    """backtrader's Trade.update plus what Recorder reads from the trade's history."""
+    tr[k, T_COMM] += comm
+    old = tr[k, T_SIZE]
+    tr[k, T_SIZE] = old + size
+    new = tr[k, T_SIZE]
+    if old == 0.0:  # just opened
+        tr[k, T_OPEN] = bar
+        tr[k, T_LONG] = 1.0 if new > 0 else 0.0
+    closed = old != 0.0 and new == 0.0
+    tr[k, T_CLOSED] = 1.0 if closed else 0.0
+    if closed:
+        tr[k, T_STATUS] = CLOSED
+    elif new != 0.0:
+        tr[k, T_STATUS] = 1.0
+    if abs(new) > abs(old):
+        tr[k, T_PRICE] = (old * tr[k, T_PRICE] + size * price) / new
+        pnl = 0.0
+    else:
+        pnl = -size * (price - tr[k, T_PRICE]) * 1.0
+    tr[k, T_PNL] += pnl
+    tr[k, T_PNLCOMM] = tr[k, T_PNL] - tr[k, T_COMM]
+    tr[k, T_DT] = bar
+    tr[k, T_MAX] = max(tr[k, T_MAX], abs(new))
+    sign = 1.0 if tr[k, T_LONG] == 1.0 else -1.0
+    if size * sign > 0:
+        tr[k, T_GROW_N] += abs(size)
+        tr[k, T_GROW_V] += abs(size) * price
+    elif size * sign < 0:
+        tr[k, T_SHRINK_N] += abs(size)
+        tr[k, T_SHRINK_V] += abs(size) * price
+
+
+@njit(cache=True)
+def _new_trade(tr, k):
+    for c in range(T_COLS):
+        tr[k, c] = 0.0
+    tr[k, T_OPEN] = -1.0
+    return k
+
+
+@njit(cache=True)
+def run_kernel(open_, close, target, cash0, commission, per_share, min_commission, slippage, band):
+    """Trade `target` (decided at each bar's close, NaN: none) at the next bar's open.
+
+    `per_share` NaN means a percentage `commission`. Returns (cash, value, position at
+    each close; fills as (bar, size, price, commission) rows; trades (columns T_*);
+    orders refused for cash; bars of orders whose remainder backtrader would have kept
+    pending, which this kernel cannot replay: -1 when none).
+    """
+    n = len(open_)
+    has_ps = not np.isnan(per_share)
+    cash_out = np.empty(n)
+    value_out = np.empty(n)
+    pos_out = np.empty(n)
+    fills = np.empty((n, 4))
+    trades = np.empty((n + 1, T_COLS))
+    nf = 0
+    nt = 0
+    cur = -1  # the trade being updated (backtrader's datatrades[-1])
+    refused = 0
+    stuck = -1
+    cash = cash0
+    pos = 0.0
+    pos_price = 0.0
+    pending = np.nan
+    for i in range(n):
+        order = 0.0
+        if not np.isnan(pending):
+            order = _order_size(pending, pos, cash, open_[i], commission, per_share, has_ps,
+                                min_commission, slippage, band)
+        if order != 0.0:
+            price = open_[i]
+            if slippage:
+                price = price * (1 + slippage) if order > 0 else price * (1 - slippage)
+            # BackBroker._execute: pseudo-update, closing leg, opening leg with the cash check.
+            new = pos + order
+            if new == 0.0:
+                opened, closed = 0.0, order
+            elif pos == 0.0:
+                opened, closed = order, 0.0
+            elif (pos > 0) == (order > 0):
+                opened, closed = order, 0.0
+            elif (new > 0) == (pos > 0):
+                opened, closed = 0.0, order
+            else:
+                opened, closed = new, -pos
+            c = cash
+            closed_fee = 0.0
+            if closed != 0.0:
+                pnl = -closed * (price - pos_price) * 1.0
+                c += -closed * pos_price + pnl
+                closed_fee = _fee(closed, price, order, commission, per_share, has_ps, min_commission)
+                c -= closed_fee
+                c += 0.0  # cashadjust: 0 for stocks (kept: it turns -0.0 into 0.0 as there)
+                cash = c
+            opened_fee = 0.0
+            tried = opened != 0.0
+            if tried:
+                c -= opened * price
+                opened_fee = _fee(opened, price, order, commission, per_share, has_ps, min_commission)
+                c -= opened_fee
+                if c < 0.0:  # not enough cash: the opening leg is dropped, the order refused
+                    opened = 0.0
+                    opened_fee = 0.0
+                else:
+                    if abs(new) > abs(opened):
+                        c += 0.0  # cashadjust again
+                    cash = c
+            executed = closed + opened
+            if executed != 0.0:
+                # Position.update
+                old = pos
+                pos = old + executed
+                if pos == 0.0:
+                    pos_price = 0.0
+                elif old == 0.0:
+                    pos_price = price
+                elif (old > 0) == (executed > 0):
+                    pos_price = (pos_price * old + executed * price) / pos
+                elif (pos > 0) != (old > 0):
+                    pos_price = price
+                # OrderData.add on an empty execution record
+                fills[nf, 0] = i
+                fills[nf, 1] = executed
+                fills[nf, 2] = (0.0 + executed * price) / executed
+                fills[nf, 3] = 0.0 + (closed_fee + opened_fee)
+                nf += 1
+                # Strategy._addnotification: the closing leg, then the opening one
+                if cur < 0:
+                    nt += 1
+                    cur = _new_trade(trades, nt - 1)
+                if closed != 0.0:
+                    _trade_update(trades, cur, closed, price, closed_fee, i)
+                if opened != 0.0:
+                    if trades[cur, T_CLOSED] == 1.0:
+                        nt += 1
+                        cur = _new_trade(trades, nt - 1)
+                    _trade_update(trades, cur, opened, price, opened_fee, i)
+            if tried and opened == 0.0:
+                refused += 1
+            elif order - executed != 0.0 and abs(order - executed) > RESIDUE * abs(order):
+                stuck = i
+        if pos != 0.0:
+            cash += 0.0  # end-of-bar cashadjust
+        # BackBroker._get_value at the close
+        dvalue = pos * close[i]
+        if dvalue > 0:
+            unrealised = pos * (close[i] - pos_price) * 1.0
+            held = 0.0 + (dvalue - unrealised) / 1.0
+            held += unrealised
+        else:
+            held = 0.0 + dvalue
+        cash_out[i] = cash
+        value_out[i] = cash + held
+        pos_out[i] = pos
+        pending = target[i]
+    return cash_out, value_out, pos_out, fills[:nf], trades[:nt], refused, stuck
+
+
+@njit(cache=True)
+def _order_size(target, size, cash, price, commission, per_share, has_ps, min_commission, slippage,
+                band):
+    """PredictionStrategy.order_exposure then backtrader's order_target_size / close: the
+    signed size of the order sent at this open (0: none)."""
+    value = cash + size * price
+    if value <= 0 or price <= 0:
+        return 0.0
+    held = size != 0 and target != 0.0 and (size > 0) == (target > 0)
+    if held and abs(target - size * price / value) <= band:
+        return 0.0
+    want = target * value / price
+    if target != 0.0 and want > size:
+        # _affordable: FractionalCommInfo.affordable_size at the slipped price, trimmed
+        fill = price * (1.0 + slippage)
+        room = 0.0
+        if cash > 0 and fill > 0:
+            rate = per_share if has_ps else fill * commission
+            room = _py_max(0.0, _py_min(cash / (fill + rate), (cash - min_commission) / fill))
+        room = room * (1.0 - 1e-12)
+        if want - size > room:
+            return room if room > 0 else 0.0
+    if want == 0.0:
+        return -size  # close(): the whole position
+    if want > size:
+        return want - size
+    if want < size:
+        return -(size - want)
+    return 0.0
