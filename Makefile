@@ -30,8 +30,17 @@ setup: $(VENV)/.synced
 run: setup
 	$(BIN)/fcast backtest $(TICKER)
 
+# The whole suite on the default backend (TensorFlow), then the model and leakage tests
+# again under every other Keras backend that is installed (JAX is, from the lock).
+BACKEND_TESTS := tests/test_models.py tests/test_keras_training.py tests/test_leakage.py
 test: setup
 	$(BIN)/python -m pytest
+	for b in jax torch; do \
+	  if $(BIN)/python -c "import $$b" 2>/dev/null; then \
+	    echo "== Keras on $$b: $(BACKEND_TESTS)"; \
+	    KERAS_BACKEND=$$b $(BIN)/python -m pytest $(BACKEND_TESTS) || exit 1; \
+	  fi; \
+	done
 
 bench: setup
 	for f in bench/bench_*.py; do $(BIN)/python $$f || exit 1; done

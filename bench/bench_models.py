@@ -6,6 +6,10 @@ arrays (same train/validation split, epochs, batch size, determinism setting). T
 ratio <= 1.2.
 
     .venv/bin/python bench/bench_models.py [--samples 5000 --window 20 --features 16 --epochs 5]
+                                           [--backend tensorflow|jax|torch] [--device auto|cpu|gpu]
+
+With `--device auto` on a GPU machine it also times the same fits on the CPU, so the GPU
+figure comes with its CPU reference from the same run.
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ import time
 
 import numpy as np
 
-from forecast.models.device import describe_device
-from forecast.models.keras_base import chronological_split, seed_everything
+from forecast.models.backend import seed_everything, select_backend
+from forecast.models.device import describe_device, resolve_device
+from forecast.models.keras_base import chronological_split
 from forecast.models.registry import make_model
 
 
@@ -28,9 +33,9 @@ def make_data(n: int, window: int, n_features: int, seed: int = 0):
     return X, y
 
 
-def time_fit(name: str, X, y, epochs: int, batch_size: int) -> tuple[float, object]:
+def time_fit(name: str, X, y, epochs: int, batch_size: int, device: str = "auto") -> tuple[float, object]:
     # patience >= epochs so every run trains exactly `epochs` epochs.
-    model = make_model(name, epochs=epochs, patience=epochs, batch_size=batch_size)
+    model = make_model(name, epochs=epochs, patience=epochs, batch_size=batch_size, device=device)
     start = time.perf_counter()
     model.fit(X, y)
     return time.perf_counter() - start, model
@@ -38,8 +43,9 @@ def time_fit(name: str, X, y, epochs: int, batch_size: int) -> tuple[float, obje
 
 def keras_fit_timer(sink: list):
     """Wrap keras.Model.fit to record its wall time into `sink`; returns the original fit."""
-    import keras
+    from forecast.models.backend import keras as keras_module
 
+    keras = keras_module()
     real_fit = keras.Model.fit
 
     def timed(self, *a, **kw):
@@ -55,7 +61,9 @@ def keras_fit_timer(sink: list):
 
 def bare_keras_fit(X, y, epochs: int, batch_size: int, template, fit) -> float:
     """Same MLP, built and trained with nothing but Keras; returns wall seconds."""
-    import keras
+    from forecast.models.backend import keras as keras_module
+
+    keras = keras_module()
 
     train, val = chronological_split(len(X), template.validation_fraction)
     flat = X.reshape(len(X), -1).astype(np.float32)
@@ -94,21 +102,29 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--backend", default=None, help="Keras backend (default: tensorflow)")
+    parser.add_argument("--device", default="auto")
     args = parser.parse_args()
+    select_backend(args.backend)
 
     X, y = make_data(args.samples, args.window, args.features)
-    print(f"device: {describe_device('auto')}")
+    print(f"device: {describe_device(args.device)}")
     print(
         f"data: {args.samples} samples x window {args.window} x {args.features} features, "
         f"{args.epochs} epochs, batch {args.batch_size}, best of {args.repeats}"
     )
     time_fit("mlp", X[:500], y[:500], 1, args.batch_size)  # warm-up: TF import and first trace
 
-    for name in ("mlp", "lstm"):
-        runs = [time_fit(name, X, y, args.epochs, args.batch_size) for _ in range(args.repeats)]
-        seconds, model = min(runs, key=lambda r: r[0])
-        rate = model.n_train_ * model.n_epochs_ / seconds
-        print(f"{name:5s} fit: {seconds:6.2f} s  -> {rate:9,.0f} training samples/s (incl. validation)")
+    devices = [args.device]
+    if args.device == "auto" and resolve_device("auto") == "gpu":
+        devices.append("cpu")
+    for device in devices:
+        for name in ("mlp", "lstm"):
+            runs = [time_fit(name, X, y, args.epochs, args.batch_size, device) for _ in range(args.repeats)]
+            seconds, model = min(runs, key=lambda r: r[0])
+            rate = model.n_train_ * model.n_epochs_ / seconds
+            print(f"{name:5s} fit on {model.device_}: {seconds:6.2f} s  -> {rate:9,.0f} training "
+                  "samples/s (incl. validation and tracing)")
 
     ours, bare, inside = [], [], []
     template = make_model("mlp")

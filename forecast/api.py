@@ -139,6 +139,7 @@ def run_backtest(
     walk_forward_kwargs: dict | None = None,
     progress: Callable[[int, int], None] | None = None,
     callbacks: list | None = None,
+    engine: str = "auto",
     **broker_kwargs,
 ):
     """Backtest a strategy driven by out-of-sample predictions; returns a `BacktestResult`.
@@ -148,7 +149,8 @@ def run_backtest(
     `model_params`, `model_path`, `start`, `walk_forward_kwargs`). `strategy`: a built-in
     name, `module:Class`, `path/to/file.py:Class` or a Strategy class, resolved before any
     training. `broker_kwargs`: cash, commission, commission_per_share, min_commission,
-    slippage, risk_free. The result is built once, complete: model, forecast metrics on the
+    slippage, risk_free. `engine`: "auto", "vector" or "backtrader" (see
+    `forecast.backtest.simulate`). The result is built once, complete: model, forecast metrics on the
     predictions' label, and their provenance included.
     """
     from forecast.backtest import simulate
@@ -163,7 +165,8 @@ def run_backtest(
                               **(walk_forward_kwargs or {}))
     elif not isinstance(predictions, Predictions):
         predictions = Predictions.from_frame(predictions, bars)
-    return simulate(bars, predictions, cls, params, name=strategy_label(strategy, cls), **broker_kwargs)
+    return simulate(bars, predictions, cls, params, name=strategy_label(strategy, cls), engine=engine,
+                    **broker_kwargs)
 
 
 def plot_equity(result):

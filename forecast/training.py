@@ -40,9 +40,9 @@ class TrainedModel:
 
     @property
     def name(self) -> str:
-        from forecast.models.registry import model_name
+        from forecast.models.registry import model_reference
 
-        return model_name(self.model)
+        return model_reference(self.model)
 
     def metadata(self) -> dict:
         """What the JSON sidecar records beside the model."""

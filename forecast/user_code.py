@@ -13,6 +13,9 @@ from pathlib import Path
 
 from forecast.errors import ConfigError
 
+# Modules imported from a user's file are named this plus a hash of the file's path.
+_FILE_MODULE = "fcast_user_"
+
 
 def is_reference(spec: str) -> bool:
     """Whether `spec` names user code (`module:Class` or `file.py:Class`), not a built-in."""
@@ -28,8 +31,9 @@ def _import_file(path: Path, what: str):
     if not path.is_file():
         raise ConfigError(f"{what} file not found: {path}")
     # A name unique to the file, so two files with the same stem do not collide.
-    name = f"fcast_user_{what}_" + hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
-    spec = importlib.util.spec_from_file_location(name, path)
+    name = f"{_FILE_MODULE}{what}_" + hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
+    # The absolute path, so `reference_of` can name the file from any working directory.
+    spec = importlib.util.spec_from_file_location(name, path.resolve())
     module = importlib.util.module_from_spec(spec)
     # Libraries (backtrader, pickle) look classes' modules up in sys.modules.
     sys.modules[name] = module
@@ -62,3 +66,18 @@ def load_reference(spec: str, what: str):
     if not hasattr(module, attr):
         raise ConfigError(f"{where} has no class {attr!r}")
     return getattr(module, attr)
+
+
+def reference_of(cls: type, what: str) -> str:
+    """The reference that imports `cls` again: `/absolute/file.py:Class` for a class from a
+    user's file, else `package.module:Class`. ConfigError for a class nothing can import."""
+    module = sys.modules.get(cls.__module__)
+    qualname = cls.__qualname__
+    if module is None or cls.__module__ == "__main__" or "." in qualname:
+        raise ConfigError(
+            f"{qualname} cannot be imported again (defined in __main__ or inside a function); "
+            f"put the {what} in a file and name it path/to/file.py:{cls.__name__}"
+        )
+    if cls.__module__.startswith(_FILE_MODULE):
+        return f"{Path(module.__file__).resolve()}:{qualname}"
+    return f"{cls.__module__}:{qualname}"

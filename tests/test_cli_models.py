@@ -241,3 +241,33 @@ def test_evaluate_and_backtest_a_user_model_file(capsys, stored, tmp_path):
     assert code == 0 and "Buy & hold" in out, err
     code, _, err = run(capsys, "evaluate", "SYN", "--model", f"{path}:Nope", *FAST)
     assert code != 0 and "has no class 'Nope'" in err and err.strip().count("\n") == 0
+
+
+def test_train_saves_a_user_model_and_backtest_loads_it(capsys, stored, tmp_path, monkeypatch):
+    from test_model_plugins import USER_MODEL
+
+    (tmp_path / "my_model.py").write_text(USER_MODEL)
+    monkeypatch.chdir(tmp_path)  # a relative reference: the sidecar records the absolute path
+    stem = tmp_path / "models" / "syn-last-row"
+    code, out, err = run(capsys, "train", "SYN", "--model", "my_model.py:LastRow", "--end", "2014-06-30",
+                         "--save", stem)
+    assert code == 0, err
+    assert json.loads(stem.with_suffix(".json").read_text())["model"] == f"{tmp_path / 'my_model.py'}:LastRow"
+    monkeypatch.chdir(tmp_path / "models")
+    code, out, err = run(capsys, "backtest", "SYN", "--model-path", stem, "--start", "2014-07-01",
+                         "--no-plot")
+    assert code == 0 and "Buy & hold" in out and "LastRow" in out, err
+    (tmp_path / "my_model.py").unlink()
+    code, _, err = run(capsys, "backtest", "SYN", "--model-path", stem, "--start", "2014-07-01")
+    assert code == 1 and "which no longer loads: model file not found" in err
+    assert err.strip().count("\n") == 0
+
+
+def test_train_names_a_user_models_default_file_by_its_class(capsys, stored, tmp_path):
+    from test_model_plugins import USER_MODEL
+
+    path = tmp_path / "my_model.py"
+    path.write_text(USER_MODEL)
+    code, out, err = run(capsys, "train", "SYN", "--model", f"{path}:LastRow", "--end", "2014-06-30")
+    assert code == 0, err
+    assert (Store().home / "models" / "SYN-LastRow.json").is_file()

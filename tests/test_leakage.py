@@ -10,6 +10,8 @@
 4. Changing bars after date t changes no prediction dated t or earlier, for the traded
    (open-to-open) label with no embargo, where its extra bar of look-ahead matters; a
    planted fold plan that forgets that bar shows the check fails.
+5. Warm-started refits (each fold continues the previous fold's network) pass check 4 over
+   three folds; a planted walk-forward that warm-starts from later folds fails it.
 
 Networks are tiny and trained for a few epochs over two or three folds to stay fast on CPU.
 """
@@ -173,3 +175,36 @@ def _check_future_bars_change_no_past_prediction(bars, name, kw, offsets):
         # The change was real: some later prediction moved.
         after_a, after_b = base["prob_up"].iloc[len(before) :], changed["prob_up"].iloc[len(before) :]
         assert not np.array_equal(after_a.to_numpy(), after_b.to_numpy())
+
+
+def test_warm_started_refits_leak_nothing():
+    bars = ar1_bars(800, phi=0.5, seed=4)
+    kw = dict(test_days=240, retrain_every=80, min_train=300, horizon=1, embargo=0, label="open")
+    pred = _run(bars, "mlp", **kw)
+    assert pred.attrs["warm_start"] is True and pred["fold"].nunique() == 3
+    # t: first test day, inside the second block, last day of the second block.
+    _check_future_bars_change_no_past_prediction(bars, "mlp", kw, (240, 120, 81))
+
+
+def test_perturbation_check_catches_a_warm_start_from_a_later_fold(monkeypatch):
+    """Planted bug: folds run newest first, so each warm start carries later bars' model."""
+    from forecast.evaluate import walkforward
+
+    plan = walkforward.plan_folds
+    monkeypatch.setattr(walkforward, "plan_folds", lambda *a, **k: plan(*a, **k)[::-1])
+    bars = ar1_bars(800, phi=0.5, seed=4)
+    kw = dict(test_days=160, retrain_every=80, min_train=300, horizon=1, embargo=0, label="open")
+    with pytest.raises(AssertionError, match="moved with later bars"):
+        _check_future_bars_change_no_past_prediction(bars, "mlp", kw, (160,))
+
+
+def test_newest_first_folds_are_harmless_when_refits_are_cold(monkeypatch):
+    """The planted bug above is the warm start's: cold refits in any order leak nothing."""
+    from forecast.evaluate import walkforward
+
+    plan = walkforward.plan_folds
+    monkeypatch.setattr(walkforward, "plan_folds", lambda *a, **k: plan(*a, **k)[::-1])
+    monkeypatch.setitem(FAST, "mlp", {**FAST["mlp"], "warm_start": False})
+    bars = ar1_bars(800, phi=0.5, seed=4)
+    kw = dict(test_days=160, retrain_every=80, min_train=300, horizon=1, embargo=0, label="open")
+    _check_future_bars_change_no_past_prediction(bars, "mlp", kw, (160,))

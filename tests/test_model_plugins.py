@@ -9,14 +9,24 @@ from numbers import Integral
 import numpy as np
 import pytest
 from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
 from sklearn.utils._param_validation import Interval
 
 from forecast.cli.progress import training_progress
 from forecast.data.synthetic import ar1_bars
-from forecast.errors import ConfigError
+from forecast.errors import ConfigError, StoreError
 from forecast.evaluate import walk_forward
 from forecast.models.keras_base import KerasForecaster
-from forecast.models.registry import is_keras_model, make_model, model_kind, model_name, resolve_model
+from forecast.models.persistence import read_sidecar
+from forecast.models.registry import (
+    is_keras_model,
+    make_model,
+    model_kind,
+    model_name,
+    model_reference,
+    resolve_model,
+)
+from forecast.training import load_trained, predict, save_trained, train_model
 
 USER_MODEL = '''
 import numpy as np
@@ -117,9 +127,51 @@ def test_bad_model_references_are_one_config_error_line(tmp_path, user_file, ref
     assert message in str(err.value) and "\n" not in str(err.value)
 
 
-def test_saving_a_user_model_says_it_needs_registering(user_file):
-    with pytest.raises(ConfigError, match="LastRow is not a registered model; saving one needs its line"):
+def test_a_user_model_is_named_by_a_reference_that_imports_it_again(user_file, tmp_path, monkeypatch):
+    with pytest.raises(ConfigError, match="LastRow is not a registered model"):
         model_name(make_model(f"{user_file}:LastRow"))
+    monkeypatch.chdir(tmp_path)
+    relative = make_model(f"{user_file.name}:LastRow")  # the file named from its folder
+    assert model_reference(relative) == f"{user_file.resolve()}:LastRow"
+    (tmp_path / "my_pkg_models2.py").write_text(USER_MODEL)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert model_reference(make_model("my_pkg_models2:LastRow")) == "my_pkg_models2:LastRow"
+    assert model_reference(make_model("logreg")) == "logreg"
+
+    class Local(LogisticRegression):
+        pass
+
+    with pytest.raises(ConfigError, match="cannot be imported again"):
+        model_reference(Local())
+
+
+def _trained_user_model(ref):
+    return train_model(ar1_bars(400, phi=0.8, seed=2), ref, model_params={"C": 0.5}, window=5)
+
+
+def test_a_trained_user_model_saves_and_loads(user_file, tmp_path):
+    ref = f"{user_file}:LastRow"
+    trained = _trained_user_model(ref)
+    sidecar = save_trained(trained, tmp_path / "saved" / "last-row")
+    side = read_sidecar(sidecar)
+    assert side["model"] == f"{user_file.resolve()}:LastRow" and side["params"]["C"] == 0.5
+    loaded = load_trained(tmp_path / "saved" / "last-row")
+    assert type(loaded.model).__name__ == "LastRow" and loaded.name == side["model"]
+    later = ar1_bars(500, phi=0.8, seed=2)
+    np.testing.assert_array_equal(predict(trained, later)["prob_up"], predict(loaded, later)["prob_up"])
+
+
+def test_a_saved_user_model_whose_class_is_gone_fails_in_one_line(user_file, tmp_path):
+    save_trained(_trained_user_model(f"{user_file}:LastRow"), tmp_path / "m")
+    user_file.write_text(USER_MODEL.replace("LastRow", "Renamed"))
+    gone = "needs .*LastRow, which no longer loads: .* has no class 'LastRow'"
+    with pytest.raises(StoreError, match=gone) as err:
+        load_trained(tmp_path / "m")
+    assert "\n" not in str(err.value)
+    user_file.unlink()
+    with pytest.raises(StoreError, match="which no longer loads: model file not found") as err:
+        load_trained(tmp_path / "m")
+    assert "\n" not in str(err.value)
 
 
 def test_unknown_parameter_of_a_user_model_lists_its_parameters(user_file):

@@ -135,7 +135,7 @@ def test_check_int_and_fraction_accept_good_values():
 
 def test_keras_models_share_the_training_parameters():
     shared = set(KerasForecaster().get_params())
-    assert len(shared) == 12
+    assert len(shared) == 14
     assert set(MLPForecaster().get_params()) == shared | {"hidden_units", "input_mode"}
     assert set(LSTMForecaster().get_params()) == shared | {"units"}
     # Keyword-only: a positional layer size cannot land on a shared parameter.
@@ -289,7 +289,8 @@ def test_keras_fit_validates_on_the_chronological_tail(monkeypatch, name):
     X = np.broadcast_to(np.arange(n, dtype=float)[:, None, None], (n, 4, 2)).copy()
     X += np.arange(4)[None, :, None] * 0.01  # distinct rows inside each window
     y = (np.arange(n) % 3 == 0).astype(int)
-    params = dict(FAST[name], epochs=2, validation_fraction=0.2)
+    # batch_size 20 divides both parts, so neither is trimmed to whole batches.
+    params = dict(FAST[name], epochs=2, validation_fraction=0.2, batch_size=20)
     if name == "mlp":
         params["input_mode"] = "flatten"
     model = make_model(name, **params).fit(X, y)
@@ -345,7 +346,9 @@ def test_balanced_class_weight_uses_training_head_only():
     got = balanced_class_weight(head)
     np.testing.assert_allclose([got[0], got[1]], expected)
     X = noise_data(100)[0]
-    model = make_model("mlp", **dict(FAST["mlp"], epochs=2, class_weight="balanced")).fit(X, y)
+    # batch_size 20 divides the head (80), so no oldest samples are trimmed from it.
+    model = make_model("mlp", **dict(FAST["mlp"], epochs=2, class_weight="balanced", batch_size=20))
+    model.fit(X, y)
     np.testing.assert_allclose([model.class_weight_[0], model.class_weight_[1]], expected)
     everything = compute_class_weight("balanced", classes=np.array([0, 1]), y=y)
     assert not np.allclose(expected, everything)  # the tail would have changed them

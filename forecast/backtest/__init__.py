@@ -10,7 +10,7 @@ from forecast.backtest.engine import benchmark_equity, simulate
 from forecast.backtest.feed import PredictionData, feed_frame
 from forecast.backtest.metrics import compute_metrics
 from forecast.backtest.result import BacktestResult
-from forecast.backtest.vector import vector_applies
+from forecast.backtest.vector import choose_engine, vector_applies
 
 __all__ = [
     "simulate",
@@ -20,4 +20,5 @@ __all__ = [
     "benchmark_equity",
     "compute_metrics",
     "vector_applies",
+    "choose_engine",
 ]

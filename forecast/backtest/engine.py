@@ -8,12 +8,13 @@ import numpy as np
 import pandas as pd
 
 from forecast.backtest.broker import configure_broker, validate_broker
-from forecast.backtest.feed import PredictionData, feed_frame, validate_bars, validate_predictions
+from forecast.backtest.feed import PredictionData, feed_frame, validate_predictions
 from forecast.backtest.metrics import compute_metrics
 from forecast.backtest.params import parse_params, strategy_params
 from forecast.backtest.recorder import Recorder, num_to_timestamps
 from forecast.backtest.result import BacktestResult
 from forecast.backtest.vector import Run, choose_engine, run_vector
+from forecast.data.frame import ensure_bars
 from forecast.errors import ConfigError
 from forecast.evaluate.predictions import Predictions
 
@@ -55,7 +56,7 @@ def simulate(
             "(strategies.load_strategy resolves names)"
         )
     chosen = choose_engine(strategy, engine)
-    validate_bars(bars)
+    bars = ensure_bars(bars)  # loaded bars pass as they are; a hand-made frame is validated
     made = predictions if isinstance(predictions, Predictions) else None
     predictions = predictions.frame if made is not None else predictions
     validate_predictions(predictions, bars)

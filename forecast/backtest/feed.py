@@ -11,17 +11,9 @@ from __future__ import annotations
 import backtrader as bt
 import pandas as pd
 
-from forecast.data.frame import validate_bars as canonical_bars
 from forecast.errors import ConfigError, DataError
 
 PRICE_COLUMNS = ["open", "high", "low", "close", "volume"]
-
-
-def validate_bars(bars: pd.DataFrame) -> None:
-    """Raise DataError unless `bars` passes the canonical bar validation (forecast.data)."""
-    if not isinstance(bars, pd.DataFrame):
-        raise DataError(f"bars must be a pandas DataFrame, got {type(bars).__name__}")
-    canonical_bars(bars, str(bars.attrs.get("ticker", "bars")))
 
 
 def validate_predictions(predictions: pd.DataFrame, bars: pd.DataFrame) -> None:

@@ -37,7 +37,7 @@ def render_report(result, console) -> None:
         f"{result.ticker or ''} {result.strategy}: {result.start.date()} to {result.end.date()}"
         f" (buy-and-hold in at {result.benchmark_entry.date()}, first trade {first})"
     )
-    table = Table(title=title.strip())
+    table = Table(title=title.strip(), caption=run_caption(result))
     table.add_column("Metric")
     table.add_column("Strategy", justify="right")
     table.add_column("Buy & hold", justify="right")
@@ -47,6 +47,19 @@ def render_report(result, console) -> None:
     console.print(table)
     for line in refused_lines(result.metrics["strategy"]):
         console.print(line)
+
+
+def run_caption(result) -> str:
+    """Which engine ran and at what costs, e.g. "vector engine, commission 0.10%, ..."."""
+    cfg = result.settings or {}
+    if cfg.get("commission_per_share") is not None:
+        fee = f"fee {cfg['commission_per_share']:g}/share"
+    else:
+        fee = f"fee {fmt(cfg.get('commission'), 'pct')}"
+    if cfg.get("min_commission"):
+        fee += f" (min {cfg['min_commission']:g})"
+    return (f"{result.engine} engine, {fee}, slippage {fmt(cfg.get('slippage'), 'pct')}, "
+            f"cash {cfg.get('cash', 0):,.0f}")
 
 
 def refused_lines(metrics: dict) -> list[str]:

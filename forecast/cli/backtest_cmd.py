@@ -82,6 +82,15 @@ def backtest(
     seed: o.Seed = 0,
     device: o.Device = "auto",
     mixed_precision: o.MixedPrecision = False,
+    backend: o.Backend = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="auto (the vector engine where it reproduces the strategy, else backtrader), "
+            "vector or backtrader.",
+        ),
+    ] = "auto",
     source: o.Source = None,
     file: o.File = None,
     output: Annotated[
@@ -98,11 +107,14 @@ def backtest(
 ):
     """Backtest a strategy driven by out-of-sample predictions, beside buy-and-hold."""
     from forecast.api import run_backtest
+    from forecast.backtest import choose_engine
     from forecast.backtest.broker import validate_costs
     from strategies import load_strategy, parse_params
 
     cls = load_strategy(strategy)  # bad strategies and parameters fail before any training
     params = parse_params(cls, param or [])
+    choose_engine(cls, engine)  # an engine that cannot run the strategy fails here too
+    o.use_backend(backend, None if model_path else model)
     validate_costs(
         commission=commission,
         slippage=slippage,
@@ -153,6 +165,7 @@ def backtest(
                 slippage=slippage,
                 commission_per_share=commission_per_share,
                 min_commission=min_commission,
+                engine=engine,
             )
         if result is None:
             continue

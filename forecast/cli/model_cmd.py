@@ -59,18 +59,20 @@ def train(
     end: o.End = None,
     device: o.Device = "auto",
     mixed_precision: o.MixedPrecision = False,
+    backend: o.Backend = None,
     source: o.Source = None,
     file: o.File = None,
     features: o.Features = None,
     label: o.Label = "open",
     output: Annotated[
-        str | None, typer.Option("--output", "-o", help="Where to save (default: the store).")
+        str | None, typer.Option("--output", "-o", "--save", help="Where to save (default: the store).")
     ] = None,
 ):
     """Train a model on a span and save it (with its feature scaling) for later prediction."""
     from forecast.api import train as train_api
     from forecast.training import save_trained
 
+    o.use_backend(backend, model)
     params = o.model_params(model, epochs=epochs, seed=seed, device=device, mixed_precision=mixed_precision)
     bars = _bars(ctx, ticker, source, file, start, end)
     report_device(model, device, mixed_precision)
@@ -86,7 +88,8 @@ def train(
         )
     home = ctx.obj["store"].home
     ticker_name = bars.attrs["ticker"]
-    stem = output or str(home / "models" / f"{ticker_name}-{model}")
+    # A user's `path/file.py:Class` names the default file by its class alone.
+    stem = output or str(home / "models" / f"{ticker_name}-{model.rpartition(':')[2]}")
     sidecar = save_trained(trained, stem)
     table = Table(title=f"Trained {model} on {ticker_name}")
     table.add_column("field")
@@ -113,6 +116,7 @@ def evaluate(
     end: o.End = None,
     device: o.Device = "auto",
     mixed_precision: o.MixedPrecision = False,
+    backend: o.Backend = None,
     test_days: o.TestDays = None,
     folds: o.Folds = None,
     retrain_every: o.RetrainEvery = 63,
@@ -126,6 +130,7 @@ def evaluate(
     """Walk-forward evaluation of a model beside every baseline, on identical dates."""
     from forecast.api import evaluate_model
 
+    o.use_backend(backend, model)
     params = o.model_params(model, epochs=epochs, seed=seed, device=device, mixed_precision=mixed_precision)
     wf = o.walk_forward_kwargs(window, seed, test_days, folds, retrain_every, train_window, features, label)
     bars = _bars(ctx, ticker, source, file, start, end)

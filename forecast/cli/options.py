@@ -51,6 +51,14 @@ Label = Annotated[
         "after it, default); close = close to next close.",
     ),
 ]
+Backend = Annotated[
+    str | None,
+    typer.Option(
+        "--backend",
+        help="Keras backend for Keras models: tensorflow (default), jax or torch "
+        "(or set KERAS_BACKEND).",
+    ),
+]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write the outputs here.")]
 
@@ -98,3 +106,13 @@ def model_params(model: str, *, epochs, seed, device, mixed_precision) -> dict:
     return model_params_for(
         model, epochs=epochs, seed=seed, device=device, mixed_precision=mixed_precision or None
     )
+
+
+def use_backend(backend: str | None, model: str | None) -> None:
+    """Select the Keras backend before anything imports Keras (ConfigError when it is
+    unknown or not installed). Non-Keras models need none, unless one is asked for."""
+    from forecast.models.backend import select_backend
+    from forecast.models.registry import is_keras_model
+
+    if backend is not None or (model is not None and is_keras_model(model)):
+        select_backend(backend)

@@ -44,7 +44,7 @@ class TrainingProgress:
         # Disabled first: with --json or --model-path, `model` is never resolved.
         if self._bar.disable or not _is_keras_model(model):
             return None
-        from forecast.models.tf_import import keras as keras_module
+        from forecast.models.backend import keras as keras_module
 
         keras = keras_module()
 

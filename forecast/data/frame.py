@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from forecast.data.stamp import is_stamped, stamp
 from forecast.errors import ConfigError, DataError
 
 PRICE_COLUMNS = ("open", "high", "low", "close")
@@ -21,8 +22,30 @@ def validate_bars(frame: pd.DataFrame, ticker: str, source: str | None = None) -
 
     Rows that are entirely empty (some vendors emit them on holidays) are dropped and
     counted in ``attrs["dropped_empty_rows"]``; any other gap or inconsistency is an error
-    naming the ticker, the date and the rule broken.
+    naming the ticker, the date and the rule broken. The result is stamped as validated
+    (forecast.data.stamp), so `ensure_bars` passes it and its row slices on unchecked.
     """
+    return _validate(frame, ticker, source)
+
+
+def is_validated(frame) -> bool:
+    """Whether `frame` is, or is a row slice of, unmodified `validate_bars` output."""
+    if not isinstance(frame, pd.DataFrame):
+        return False
+    return is_stamped(frame, [*COLUMNS, *(c for c in OPTIONAL_COLUMNS if c in frame.columns)])
+
+
+def ensure_bars(frame: pd.DataFrame, ticker: str | None = None, source: str | None = None) -> pd.DataFrame:
+    """`frame` itself when already validated, else `validate_bars(frame)`: the one check
+    for bars that did not come through a loader (a hand-made frame, a modified one)."""
+    if not isinstance(frame, pd.DataFrame):
+        raise DataError(f"bars must be a pandas DataFrame, got {type(frame).__name__}")
+    if is_validated(frame):
+        return frame
+    return validate_bars(frame, ticker or str(frame.attrs.get("ticker", "bars")), source)
+
+
+def _validate(frame: pd.DataFrame, ticker: str, source: str | None) -> pd.DataFrame:
     if frame is None or len(frame) == 0:
         raise DataError(f"{ticker}: no rows of data")
     missing = [c for c in COLUMNS if c not in frame.columns]
@@ -85,7 +108,7 @@ def validate_bars(frame: pd.DataFrame, ticker: str, source: str | None = None) -
             out = out.drop(columns="adj_close")
     out.attrs = {"ticker": ticker, "source": source or frame.attrs.get("source", "unknown")}
     out.attrs["dropped_empty_rows"] = dropped
-    return out
+    return stamp(out)  # `out` was copied from `frame`: no caller can reach its arrays
 
 
 def adjusted(frame: pd.DataFrame) -> pd.DataFrame:
@@ -97,11 +120,12 @@ def adjusted(frame: pd.DataFrame) -> pd.DataFrame:
     if "adj_close" not in frame.columns:
         return frame
     factor = frame["adj_close"] / frame["close"]
-    out = frame.drop(columns="adj_close")
+    out = frame.drop(columns="adj_close").copy()  # own arrays, so it may be stamped
     for col in PRICE_COLUMNS:
         out[col] = frame[col] * factor
     out.attrs = dict(frame.attrs)
-    return out
+    # A positive factor keeps valid bars valid: no second validation needed.
+    return stamp(out) if is_validated(frame) else out
 
 
 def parse_date(value, name: str = "date") -> pd.Timestamp | None:

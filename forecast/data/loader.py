@@ -34,6 +34,10 @@ def load_bars(
     fcast, saying so in one logged line. `source` forces one of the registered sources
     (forecast.data.sources: ``store``, ``yahoo``, ``file`` (needs `path`), ``bundled``,
     alias ``sample``).
+
+    The ticker is normalized here, once (a `Ticker` the sources pass on unchecked), and
+    the bars validated once, by the source they come from; callers read the ticker from
+    ``bars.attrs["ticker"]``.
     """
     ticker = normalize_ticker(ticker)
     store = store or Store()

@@ -18,8 +18,8 @@ from pathlib import Path
 import pandas as pd
 
 from forecast.atomic import write_atomic
-from forecast.data.frame import validate_bars
-from forecast.data.tickers import normalize_ticker
+from forecast.data.frame import ensure_bars, validate_bars
+from forecast.data.tickers import checked
 from forecast.errors import StoreError
 
 _META_KEY = b"fcast"
@@ -77,7 +77,7 @@ class Store:
         self.bars_dir = self.home / "bars"
 
     def path(self, ticker: str) -> Path:
-        return self.bars_dir / f"{normalize_ticker(ticker)}.parquet"
+        return self.bars_dir / f"{checked(ticker)}.parquet"
 
     def has(self, ticker: str) -> bool:
         return self.path(ticker).is_file()
@@ -87,9 +87,9 @@ class Store:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        ticker = normalize_ticker(ticker)
+        ticker = checked(ticker)
         source = source or frame.attrs.get("source", "unknown")
-        frame = validate_bars(frame, ticker, source=source)
+        frame = ensure_bars(frame, ticker, source=source)
         info = StoredInfo(
             ticker=ticker,
             source=source,
@@ -141,8 +141,8 @@ class Store:
             raise StoreError(f"{ticker}: store file {path} is corrupted or unreadable") from exc
 
     def read(self, ticker: str) -> pd.DataFrame:
-        """The ticker's bars, validated again so a damaged file is never used silently."""
-        ticker = normalize_ticker(ticker)
+        """The ticker's bars, validated as they enter from disk: a damaged file is never used silently."""
+        ticker = checked(ticker)
         path = self.path(ticker)
         info = self.info(ticker)
         try:

@@ -19,7 +19,7 @@ import pandas as pd
 from forecast.data.files import normalize_columns
 from forecast.data.frame import parse_date, validate_bars
 from forecast.data.store import Store
-from forecast.data.tickers import normalize_ticker, without_ticker
+from forecast.data.tickers import checked, without_ticker
 from forecast.errors import SourceError
 
 YAHOO_HOST = "query2.finance.yahoo.com"
@@ -180,7 +180,7 @@ def fetch_into_store(
     check) and any asked-for days before them are downloaded. Bars from another source
     are never mixed with Yahoo's: `replace` swaps them for a fresh download.
     """
-    ticker = normalize_ticker(ticker)
+    ticker = checked(ticker)
     fetch = fetch or fetch_yahoo
     start, end = parse_date(start, "start date"), parse_date(end, "end date")
     if replace or not store.has(ticker):

@@ -80,6 +80,63 @@ def plan_folds(
     ]
 
 
+@dataclass(frozen=True)
+class Schedule:
+    """Checked walk-forward settings: what `walk_forward` records as its provenance."""
+
+    window: int
+    horizon: int
+    label: str
+    threshold: float
+    symmetric: bool
+    embargo: int
+    retrain_every: int
+    train_window: int | None
+    min_train: int
+    test_days: int
+
+    @classmethod
+    def checked(cls, *, n_bars: int, warmup: int, embargo: int | None, test_days: int | None,
+                **settings) -> Schedule:
+        """Validate the settings (ConfigError naming the bad one) and fill the defaults:
+        embargo = horizon, test_days = 20% of the bars with valid features."""
+        for name in ("window", "horizon", "retrain_every", "min_train"):
+            check_int(name, settings[name], minimum=1)
+        check_label(settings["label"])
+        embargo = settings["horizon"] if embargo is None else embargo
+        check_int("embargo", embargo, minimum=0)
+        train_window, min_train = settings["train_window"], settings["min_train"]
+        if train_window is not None:
+            check_int("train_window", train_window, minimum=1)
+            if train_window < min_train:
+                raise ConfigError(f"train_window ({train_window}) is smaller than min_train ({min_train})")
+        if test_days is None:
+            test_days = max(1, int(round(0.2 * (n_bars - (warmup + settings["window"] - 1)))))
+        check_int("test_days", test_days, minimum=1)
+        return cls(embargo=embargo, test_days=test_days, **settings)
+
+    @property
+    def lookahead(self) -> int:
+        return label_lookahead(self.horizon, self.label)
+
+    def folds(self, n_bars: int, warmup: int) -> list[Fold]:
+        return plan_folds(
+            n_bars, first_valid=warmup + self.window - 1, lookahead=self.lookahead,
+            embargo=self.embargo, test_days=self.test_days, retrain_every=self.retrain_every,
+            train_window=self.train_window, min_train=self.min_train,
+        )
+
+    def record(self) -> dict:
+        """The settings, plus the label's definition, for `attrs` and metrics.json."""
+        return {
+            "window": self.window, "horizon": self.horizon, "label": self.label,
+            "label_definition": describe_label(self.horizon, self.label, self.threshold),
+            "threshold": self.threshold, "symmetric": self.symmetric, "embargo": self.embargo,
+            "retrain_every": self.retrain_every, "train_window": self.train_window,
+            "min_train": self.min_train, "test_days": self.test_days,
+        }
+
+
 def walk_forward(
     bars: pd.DataFrame,
     model: Any,
@@ -127,6 +184,10 @@ def walk_forward(
       are trailing, so the test rows use bars up to their own date. A fresh model clone
       is fitted on the training windows (any early-stopping split inside the model can
       only see those). Rows with NaN features or labels are dropped from training.
+    * Estimators that refit warm (`warm_refits`, the Keras forecasters with their default
+      `warm_start=True`) start each fold after the first from the previous fold's fitted
+      model instead of a clone. That model was trained on labels ending before the
+      previous block began, so the rule above still holds.
 
     `callbacks` (e.g. a Keras epoch-progress callback) go to the model's `fit` when it
     accepts them; baselines ignore them.
@@ -140,67 +201,33 @@ def walk_forward(
     """
     spec = as_spec(spec)
     check_bars(bars, spec)
-    for name, value in (
-        ("window", window),
-        ("horizon", horizon),
-        ("retrain_every", retrain_every),
-        ("min_train", min_train),
-    ):
-        check_int(name, value, minimum=1)
-    embargo = horizon if embargo is None else embargo
-    check_int("embargo", embargo, minimum=0)
-    lookahead = label_lookahead(horizon, check_label(label))
-    if train_window is not None:
-        check_int("train_window", train_window, minimum=1)
-        if train_window < min_train:
-            raise ConfigError(f"train_window ({train_window}) is smaller than min_train ({min_train})")
-
-    n = len(bars)
-    first_valid = spec.warmup + window - 1
-    if test_days is None:
-        test_days = max(1, int(round(0.2 * (n - first_valid))))
-    check_int("test_days", test_days, minimum=1)
-    folds = plan_folds(
-        n,
-        first_valid=first_valid,
-        lookahead=lookahead,
-        embargo=embargo,
-        test_days=test_days,
-        retrain_every=retrain_every,
-        train_window=train_window,
-        min_train=min_train,
+    schedule = Schedule.checked(
+        window=window, horizon=horizon, label=label, threshold=threshold, symmetric=symmetric,
+        embargo=embargo, retrain_every=retrain_every, train_window=train_window,
+        min_train=min_train, test_days=test_days, n_bars=len(bars), warmup=spec.warmup,
     )
+    folds = schedule.folds(len(bars), spec.warmup)
+    lookahead = schedule.lookahead
     estimator, name = _resolve_model(model, model_params, seed)
     estimator = purge_validation_overlap(estimator, model_params, lookahead)
     labels = make_target(bars, horizon, threshold, symmetric=symmetric, label=label).to_numpy()
 
-    frames = []
+    warm = warm_refits(estimator)
+    frames, fitted = [], None
     for fold in folds:
-        frames.append(
-            _run_fold(bars, fold, spec, window, labels, estimator, seed, shuffle_train_labels, callbacks)
-        )
+        # A warm refit continues from the previous fold's model, which was trained on
+        # labels that end before that fold's test block, so before this one's too.
+        template = fitted if warm and fitted is not None else clone(estimator)
+        frame, fitted = _run_fold(bars, fold, spec, window, labels, template, seed,
+                                  shuffle_train_labels, callbacks)
+        frames.append(frame)
         if progress is not None:
             progress(fold.index, len(folds))
 
-    out = pd.concat(frames)
+    out = pd.concat(frames).sort_index()
     out.index.name = "date"
-    out.attrs.update(
-        model=name,
-        ticker=bars.attrs.get("ticker"),
-        window=window,
-        horizon=horizon,
-        label=label,
-        label_definition=describe_label(horizon, label, threshold),
-        threshold=threshold,
-        symmetric=symmetric,
-        embargo=embargo,
-        retrain_every=retrain_every,
-        train_window=train_window,
-        min_train=min_train,
-        test_days=test_days,
-        seed=seed,
-        spec=spec.to_dict(),
-    )
+    out.attrs.update(model=name, ticker=bars.attrs.get("ticker"), **schedule.record(),
+                     warm_start=warm, seed=seed, spec=spec.to_dict())
     return out
 
 
@@ -210,11 +237,12 @@ def _run_fold(
     spec: FeatureSpec,
     window: int,
     labels: np.ndarray,
-    estimator: Any,
+    est: Any,
     seed: int,
     shuffle: bool,
     callbacks: list | None = None,
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, Any]:
+    """One fold's test predictions, and the estimator `est` fitted on its training span."""
     # The scaler (and GARCH) learn from bars up to the last training decision only.
     # With a rolling train_window, start where the first training window's warm-up starts.
     fit_from = max(0, fold.train_start - (window - 1) - spec.warmup)
@@ -236,14 +264,26 @@ def _run_fold(
 
     X_test, test_pos = decision_windows(feats, window, np.arange(fold.test_start, fold.test_stop))
 
-    est = clone(estimator)
     fit_model(est, X_train, y_train, callbacks)
     proba = np.asarray(est.predict_proba(X_test), dtype="float64")
     classes = list(getattr(est, "classes_", [0, 1]))
     prob_up = np.clip(proba[:, classes.index(1)], 0.0, 1.0)
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {"prob_up": prob_up, "actual_up": labels[test_pos], "fold": fold.index},
         index=bars.index[test_pos],
+    )
+    return frame, est
+
+
+def warm_refits(estimator: Any) -> bool:
+    """Whether walk-forward refits `estimator` warm: it declares `warm_refits` (its fit
+    continues the fitted model, as the Keras forecasters' do) and its `warm_start` is on.
+
+    Other estimators are cloned cold every fold: scikit-learn's own `warm_start` means
+    different things (gradient boosting would keep its trees and add none).
+    """
+    return bool(getattr(estimator, "warm_refits", False)) and bool(
+        estimator.get_params(deep=False).get("warm_start", False)
     )
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from forecast.data.frame import is_validated
 from forecast.errors import DataError
 
 if TYPE_CHECKING:
@@ -25,17 +26,32 @@ _BAR_ORDER = ("close", "high", "low", "open", "volume")
 
 
 def check_bars(bars: pd.DataFrame, spec: FeatureSpec) -> None:
-    """Raise DataError unless `bars` has what `spec` needs: a sorted index and positive prices."""
+    """Raise DataError unless `bars` has the columns `spec` needs, sorted dates and sound values.
+
+    Bars a loader validated (forecast.data.frame.is_validated) get the column check only;
+    a hand-made frame is checked in full here (only the columns the spec reads).
+    """
+    validated = is_validated(bars)
+    if not validated:
+        _check_frame(bars)
+    needed = sorted(spec.inputs(), key=lambda c: (_BAR_ORDER + (c,)).index(c))
+    missing = [c for c in needed if c not in bars.columns]
+    if missing:
+        raise DataError(f"bars lack column(s) needed by the features: {', '.join(missing)}")
+    if not validated:
+        _check_values(bars, needed)
+
+
+def _check_frame(bars) -> None:
     if not isinstance(bars, pd.DataFrame):
         raise DataError(f"bars must be a pandas DataFrame, not {type(bars).__name__}")
     if not isinstance(bars.index, pd.DatetimeIndex):
         raise DataError("bars must be indexed by a DatetimeIndex")
     if not bars.index.is_monotonic_increasing or not bars.index.is_unique:
         raise DataError("bars index must be sorted and unique")
-    needed = sorted(spec.inputs(), key=lambda c: (_BAR_ORDER + (c,)).index(c))
-    missing = [c for c in needed if c not in bars.columns]
-    if missing:
-        raise DataError(f"bars lack column(s) needed by the features: {', '.join(missing)}")
+
+
+def _check_values(bars: pd.DataFrame, needed: list[str]) -> None:
     prices = bars[[c for c in _PRICES if c in needed]].to_numpy(float)
     if not (np.isfinite(prices).all() and (prices > 0).all()):
         raise DataError("bars hold missing, infinite or non-positive prices")

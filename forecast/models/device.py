@@ -1,7 +1,7 @@
 """Where Keras models train: CPU or GPU, and whether mixed precision is used.
 
-TensorFlow is imported inside these functions only, so importing this module is cheap
-and nothing here assumes a GPU exists.
+The Keras backend (`forecast.models.backend`) is imported inside these functions only,
+so importing this module is cheap and nothing here assumes a GPU exists.
 """
 
 from __future__ import annotations
@@ -17,12 +17,10 @@ DEVICES = ("auto", "cpu", "gpu")
 
 @functools.lru_cache(maxsize=1)
 def visible_gpus() -> tuple[str, ...]:
-    """Names of the GPUs TensorFlow can see (empty on a CPU-only machine)."""
-    from forecast.models.tf_import import tensorflow
+    """Names of the GPUs the Keras backend can see (empty on a CPU-only machine)."""
+    from forecast.models import backend
 
-    tf = tensorflow()
-
-    return tuple(d.name for d in tf.config.list_physical_devices("GPU"))
+    return backend.visible_gpus()
 
 
 def check_device(device: str) -> None:
@@ -32,7 +30,7 @@ def check_device(device: str) -> None:
 
 
 def resolve_device(device: str = "auto") -> str:
-    """Return "cpu" or "gpu": auto picks a GPU when TensorFlow sees one.
+    """Return "cpu" or "gpu": auto picks a GPU when the Keras backend sees one.
 
     Asking for "gpu" with none visible raises ConfigError.
     """
@@ -41,7 +39,9 @@ def resolve_device(device: str = "auto") -> str:
         return "cpu"
     has_gpu = bool(visible_gpus())
     if device == "gpu" and not has_gpu:
-        raise ConfigError("device 'gpu' requested but TensorFlow sees no GPU; use 'auto' or 'cpu'")
+        raise ConfigError(
+            f"device 'gpu' requested but {_backend()} sees no GPU; use 'auto' or 'cpu'"
+        )
     return "gpu" if has_gpu else "cpu"
 
 
@@ -58,13 +58,11 @@ def use_mixed_precision(device: str, mixed_precision: bool) -> bool:
 
 @contextlib.contextmanager
 def device_scope(device: str = "auto") -> Iterator[str]:
-    """Context that places TensorFlow ops on the chosen device; yields "cpu" or "gpu"."""
-    from forecast.models.tf_import import tensorflow
-
-    tf = tensorflow()
+    """Context that places Keras ops on the chosen device; yields "cpu" or "gpu"."""
+    from forecast.models import backend
 
     resolved = resolve_device(device)
-    with tf.device("/GPU:0" if resolved == "gpu" else "/CPU:0"):
+    with backend.device_context(resolved):
         yield resolved
 
 
@@ -73,18 +71,27 @@ def describe_device(device: str = "auto", mixed_precision: bool = False) -> str:
     resolved = resolve_device(device)
     mixed = use_mixed_precision(device, mixed_precision)
     if resolved == "cpu":
-        why = "requested" if device == "cpu" else "no GPU visible to TensorFlow"
+        why = "requested" if device == "cpu" else f"no GPU visible to {_backend()}"
         note = ", mixed precision ignored" if mixed_precision else ""
-        return f"CPU ({why}{note})"
-    from forecast.models.tf_import import tensorflow
+        return f"CPU ({why}{note}){_backend_note()}"
+    from forecast.models import backend
 
-    tf = tensorflow()
-
-    gpus = tf.config.list_physical_devices("GPU")
-    details = tf.config.experimental.get_device_details(gpus[0])
-    name = details.get("device_name", gpus[0].name)
-    cc = details.get("compute_capability")
+    gpus = visible_gpus()
+    name, cc = backend.gpu_details()
     cc_text = f", compute {cc[0]}.{cc[1]}" if cc else ""
     more = f" (+{len(gpus) - 1} more, unused)" if len(gpus) > 1 else ""
     precision = "mixed float16" if mixed else "float32"
-    return f"GPU 0: {name}{cc_text}{more}, {precision}"
+    return f"GPU 0: {name}{cc_text}{more}, {precision}{_backend_note()}"
+
+
+def _backend() -> str:
+    from forecast.models.backend import backend_name
+
+    return {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}[backend_name()]
+
+
+def _backend_note() -> str:
+    """The backend, named only when it is not the default (keeps the usual line short)."""
+    from forecast.models.backend import DEFAULT_BACKEND, backend_name
+
+    return "" if backend_name() == DEFAULT_BACKEND else f", Keras on {_backend()}"

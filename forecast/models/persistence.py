@@ -1,8 +1,10 @@
 """Save and load fitted models: the model file plus a JSON sidecar describing it.
 
 Keras models go to the native `.keras` format and load in Keras safe mode; the
-scikit-learn baselines go to joblib. Both get `<stem>.json` holding the model name and
-params, the feature spec, the window, the training span, library versions and metrics.
+scikit-learn baselines and a user's classifier go to joblib. All get `<stem>.json` holding
+the model name (for a user's class its reference, `/absolute/file.py:Class` or
+`module:Class`, imported again on load so the class resolves) and params, the feature
+spec, the window, the training span, library versions and metrics.
 Loading refuses an artifact whose feature spec differs from the one the caller expects,
 since its predictions would be computed on different inputs.
 
@@ -25,7 +27,8 @@ import numpy as np
 from forecast.atomic import write_atomic
 from forecast.errors import ConfigError, StoreError
 from forecast.models.keras_base import KerasForecaster
-from forecast.models.registry import MODELS, model_kind, model_name
+from forecast.models.registry import MODELS, model_kind, model_reference, resolve_model
+from forecast.user_code import is_reference, one_line
 
 FORMAT_VERSION = 1
 _SUFFIXES = (".json", ".keras", ".joblib")
@@ -64,9 +67,13 @@ def _normalise(obj: Any):
 def _versions(is_keras: bool) -> dict[str, str]:
     # importlib.metadata reads versions without importing the packages (no TF import).
     names = ["fcast", "numpy", "pandas", "scikit-learn", "joblib"]
-    if is_keras:
-        names += ["keras", "tensorflow"]
     out = {"python": platform.python_version()}
+    if is_keras:
+        from forecast.models.backend import backend_name
+
+        backend = backend_name()
+        names += ["keras", {"jax": "jaxlib"}.get(backend, backend)]
+        out["keras_backend"] = backend
     for name in names:
         try:
             out[name] = importlib_metadata.version(name)
@@ -82,7 +89,7 @@ def save_model(model, path, metadata: Mapping[str, Any]) -> Path:
     `window`; `train_start`, `train_end` and `metrics` are stored when given, other keys
     as they are. Returns the sidecar path.
     """
-    name = model_name(model)
+    name = model_reference(model)
     if not hasattr(model, "classes_"):
         raise ConfigError(f"model {name!r} is not fitted; fit it before saving")
     missing = [k for k in ("feature_spec", "window") if k not in metadata]
@@ -161,7 +168,9 @@ def read_sidecar(path) -> dict:
         raise StoreError(f"no saved model at {json_path}") from None
     except (OSError, ValueError) as exc:
         raise StoreError(f"unreadable model sidecar {json_path}: {exc}") from None
-    if sidecar.get("format_version") != FORMAT_VERSION or sidecar.get("model") not in MODELS:
+    model = sidecar.get("model")
+    known = model in MODELS or (isinstance(model, str) and is_reference(model))
+    if sidecar.get("format_version") != FORMAT_VERSION or not known:
         raise StoreError(f"{json_path} is not a model sidecar this fcast version can read")
     return sidecar
 
@@ -185,22 +194,35 @@ def check_spec(sidecar: Mapping, expected_spec, expected_window: int | None = No
         )
 
 
+def _saved_class(sidecar: Mapping, stem: Path) -> type:
+    """The saved model's class: a registered one, or the user's, imported again."""
+    name = sidecar["model"]
+    if name in MODELS:
+        return MODELS[name]
+    try:
+        return resolve_model(name)
+    except ConfigError as exc:
+        raise StoreError(f"the model saved at {stem} needs {name}, which no longer loads: {exc}") from None
+
+
 def load_model(path, expected_spec=None, expected_window: int | None = None):
     """Load a model saved by `save_model`; return `(model, sidecar_dict)`.
 
     With `expected_spec` (dict or object with `to_dict()`) or `expected_window`, an
     artifact trained on different features raises ConfigError. Keras models load in
-    safe mode (no arbitrary code).
+    safe mode (no arbitrary code); a user's class is imported again from the file or
+    module its reference names (running that code), and a StoreError says so in one line
+    when the file is gone or the class no longer matches.
     """
     stem = _stem(path)
     sidecar = read_sidecar(stem)
     check_spec(sidecar, expected_spec, expected_window)
-    cls = MODELS[sidecar["model"]]
+    cls = _saved_class(sidecar, stem)
     artifact = stem.parent / sidecar["artifact"]
     if not artifact.exists():
         raise StoreError(f"model file {artifact} is missing beside its sidecar")
     if issubclass(cls, KerasForecaster):
-        from forecast.models.tf_import import keras as _keras_module
+        from forecast.models.backend import keras as _keras_module
 
         keras = _keras_module()
 
@@ -217,7 +239,15 @@ def load_model(path, expected_spec=None, expected_window: int | None = None):
     else:
         import joblib
 
-        model = joblib.load(artifact)
+        try:
+            model = joblib.load(artifact)
+        except Exception as exc:  # noqa: BLE001 - a user's class may have changed in any way
+            if sidecar["model"] in MODELS:
+                raise
+            raise StoreError(
+                f"could not load {artifact} with {sidecar['model']} (changed since saving?): "
+                f"{one_line(exc)}"
+            ) from None
         if type(model) is not cls:
             raise StoreError(f"{artifact} holds a {type(model).__name__}, expected {cls.__name__}")
     return model, sidecar

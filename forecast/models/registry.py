@@ -27,7 +27,7 @@ from forecast.models.keras_base import KerasForecaster
 from forecast.models.lstm import LSTMForecaster
 from forecast.models.mlp import MLPForecaster
 from forecast.models.params import check_params
-from forecast.user_code import is_reference, load_reference, one_line
+from forecast.user_code import is_reference, load_reference, one_line, reference_of
 
 MODELS: dict[str, type] = {
     "mlp": MLPForecaster,
@@ -132,9 +132,17 @@ def model_name(model) -> str:
         if type(model) is cls:
             return name
     raise ConfigError(
-        f"{type(model).__name__} is not a registered model; saving one needs its line in MODELS "
-        "(forecast/models/registry.py)"
+        f"{type(model).__name__} is not a registered model (MODELS in forecast/models/registry.py)"
     )
+
+
+def model_reference(model) -> str:
+    """What names a model instance's class for `resolve_model`: its registry name, or the
+    reference to a user's class (`/absolute/file.py:Class` or `module:Class`)."""
+    for name, cls in MODELS.items():
+        if type(model) is cls:
+            return name
+    return reference_of(type(model), "model")
 
 
 def list_models() -> list[dict]:
