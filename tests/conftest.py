@@ -55,3 +55,14 @@ def cpu_only(monkeypatch):
     from forecast.models import device
 
     monkeypatch.setattr(device, "visible_gpus", lambda: ())
+
+
+@pytest.fixture
+def pretend_gpu(monkeypatch):
+    """The device code sees a GPU. TensorFlow places "gpu" ops on the CPU when none exists
+    (soft placement); JAX and PyTorch refuse, so under them the scope stays on the CPU."""
+    from forecast.models import backend, device
+
+    monkeypatch.setattr(device, "visible_gpus", lambda: ("/physical_device:GPU:0",))
+    if backend.backend_name() != "tensorflow":
+        monkeypatch.setattr(backend, "device_context", lambda resolved: backend.keras().device("cpu:0"))

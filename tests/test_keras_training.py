@@ -116,13 +116,11 @@ def test_compile_policy_per_backend(monkeypatch):
     assert backend.jit_compile("cpu") == "auto"
 
 
-def test_lstm_unrolls_on_cpu_only(monkeypatch):
+def test_lstm_unrolls_on_cpu_only(request):
     X, y = data(64)
     model = make_model("lstm", units=(4,), epochs=1, batch_size=16).fit(X, y)
     assert model.model_.layers[1].unroll is True
-    from forecast.models import device as devmod
-
-    monkeypatch.setattr(devmod, "visible_gpus", lambda: ("gpu:0",))
+    request.getfixturevalue("pretend_gpu")
     gpu = make_model("lstm", units=(4,), epochs=1, batch_size=16, device="gpu").fit(X, y)
     assert gpu.model_.layers[1].unroll is False  # rolled: the cuDNN path stays open
 

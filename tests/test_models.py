@@ -381,11 +381,10 @@ def test_extra_callbacks_see_every_epoch_and_auto_ignores_mixed_precision_on_cpu
     assert model.device_ == "cpu" and model.mixed_precision_ is False
 
 
-def test_mixed_precision_path_on_a_pretend_gpu(monkeypatch):
+def test_mixed_precision_path_on_a_pretend_gpu(pretend_gpu):
     """float16 layers, float32 output and a loss-scaled Adam (soft placement runs it on CPU)."""
     import keras
 
-    monkeypatch.setattr(devmod, "visible_gpus", lambda: ("/physical_device:GPU:0",))
     X, y = noise_data(80)
     model = make_model("lstm", **dict(FAST["lstm"], epochs=1, device="gpu", mixed_precision=True))
     model.fit(X, y)
@@ -418,7 +417,19 @@ def test_device_resolution_without_gpu(monkeypatch):
         devmod.use_mixed_precision("cpu", True)
     line = devmod.describe_device("auto", mixed_precision=True)
     assert line.startswith("CPU") and "\n" not in line and "ignored" in line
+    assert devmod.describe_device("cpu").startswith("CPU (requested)")
+
+
+def test_device_line_names_a_backend_other_than_the_default(monkeypatch):
+    from forecast.models import backend
+
+    monkeypatch.setattr(devmod, "visible_gpus", lambda: ())
+    monkeypatch.setattr(backend, "backend_name", lambda: "tensorflow")
     assert devmod.describe_device("cpu") == "CPU (requested)"
+    assert devmod.describe_device("auto") == "CPU (no GPU visible to TensorFlow)"
+    monkeypatch.setattr(backend, "backend_name", lambda: "jax")
+    assert devmod.describe_device("cpu") == "CPU (requested), Keras on JAX"
+    assert devmod.describe_device("auto") == "CPU (no GPU visible to JAX), Keras on JAX"
 
 
 def test_device_resolution_with_a_gpu(monkeypatch):
