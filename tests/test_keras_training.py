@@ -157,3 +157,23 @@ def test_saved_keras_model_loads_and_predicts_the_same_under_the_other_backend(t
     loaded = json.loads(proc.stdout.strip().splitlines()[-1])
     assert loaded["backend"] == other
     np.testing.assert_allclose(loaded["p"], model.predict_proba(X)[:, 1], rtol=0, atol=1e-5)
+
+
+def test_training_on_jax_never_imports_tensorflow():
+    """Keras would import TensorFlow just to seed it (seconds, and its CUDA probe's noise)."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, numpy as np\n"
+        "from forecast.models.registry import make_model\n"
+        "X = np.random.default_rng(0).normal(size=(64, 4, 2)); y = (X[:, -1, 0] > 0).astype(int)\n"
+        "make_model('lstm', units=(4,), epochs=1, batch_size=16).fit(X, y).predict_proba(X)\n"
+        "import keras\n"
+        "print(keras.backend.backend(), 'tensorflow' in sys.modules)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], env={**os.environ, "KERAS_BACKEND": "jax"},
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split()[-2:] == ["jax", "False"]

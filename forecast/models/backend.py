@@ -104,8 +104,12 @@ def keras():
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and the backend, and switch on the backend's determinism."""
     k = keras()
-    k.utils.set_random_seed(int(seed))
     name = k.backend.backend()
+    if name == "tensorflow":
+        k.utils.set_random_seed(int(seed))
+    else:
+        with _tensorflow_hidden():
+            k.utils.set_random_seed(int(seed))
     if name == "tensorflow":
         import tensorflow as tf
 
@@ -116,6 +120,22 @@ def seed_everything(seed: int) -> None:
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.benchmark = False
     # jax: XLA on CPU is deterministic; select_backend set the GPU flag.
+
+
+@contextlib.contextmanager
+def _tensorflow_hidden():
+    """Keras seeds TensorFlow whenever it is importable, whatever the backend; on JAX or
+    PyTorch that import costs seconds and prints TensorFlow's CUDA probe, for a generator
+    nothing uses. Hidden, Keras finds it absent (and remembers that in this process)."""
+    if "tensorflow" in sys.modules:
+        yield
+        return
+    sys.modules["tensorflow"] = None  # makes `import tensorflow` raise ImportError
+    try:
+        yield
+    finally:
+        if sys.modules.get("tensorflow", 0) is None:
+            del sys.modules["tensorflow"]
 
 
 def visible_gpus() -> tuple[str, ...]:
