@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from forecast.cli import options as o
-from forecast.cli.console import TickerFailures, err, out
+from forecast.cli.console import TickerFailures, err, out, print_catalogue
 from forecast.cli.progress import report_device, training_progress
 from forecast.formatting import fmt
 
@@ -34,13 +34,11 @@ def list_strategies_cmd():
     """Built-in strategies with their parameters and defaults."""
     from strategies import list_strategies
 
-    table = Table(title="Strategies (or any backtrader Strategy as module:Class or file.py:Class)")
-    for col in ("name", "class", "description", "parameters (defaults)"):
-        table.add_column(col)
-    for s in list_strategies():
-        params = ", ".join(f"{k}={v}" for k, v in s["params"].items())
-        table.add_row(s["name"], s["class"].__name__, s["doc"], params)
-    out.print(table)
+    print_catalogue(
+        "Strategies (or any backtrader Strategy as module:Class or file.py:Class)",
+        ("name", "class", "description"),
+        ((s["name"], s["class"].__name__, s["doc"], s["params"]) for s in list_strategies()),
+    )
 
 
 def backtest(

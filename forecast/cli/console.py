@@ -11,6 +11,19 @@ out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, highlight=False)
 
 
+def print_catalogue(title: str, columns: tuple[str, ...], rows) -> None:
+    """A `list` command's table: each row's cells, its last a {name: default} dict shown
+    as "k=v, ..." (the parameters a registry entry takes)."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    for col in (*columns, "parameters (defaults)"):
+        table.add_column(col)
+    for *cells, params in rows:
+        table.add_row(*cells, ", ".join(f"{k}={v}" for k, v in params.items()))
+    out.print(table)
+
+
 class TickerFailures:
     """One-line failures of a command run over several tickers, reported together at the end.
 

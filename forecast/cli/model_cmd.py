@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from forecast.cli import options as o
-from forecast.cli.console import out
+from forecast.cli.console import out, print_catalogue
 from forecast.cli.progress import report_device, training_progress
 from forecast.formatting import fmt
 
@@ -33,13 +33,11 @@ def list_models_cmd():
     """The models and baselines with their parameters."""
     from forecast.models.registry import list_models
 
-    table = Table(title="Models (baselines are always evaluated beside a model)")
-    for col in ("name", "kind", "description", "parameters (defaults)"):
-        table.add_column(col)
-    for m in list_models():
-        params = ", ".join(f"{k}={v}" for k, v in m["params"].items())
-        table.add_row(m["name"], m["kind"], m["description"], params)
-    out.print(table)
+    print_catalogue(
+        "Models (baselines are always evaluated beside a model)",
+        ("name", "kind", "description"),
+        ((m["name"], m["kind"], m["description"], m["params"]) for m in list_models()),
+    )
 
 
 def _bars(ctx, ticker, source, file, start, end):
