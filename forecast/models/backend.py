@@ -186,6 +186,21 @@ def jit_compile(resolved: str):
     return "auto"
 
 
+def steps_per_execution(wanted: int) -> int:
+    """Training batches per compiled call: `wanted`, except on PyTorch, whose Keras
+    trainer runs one batch per call (it refuses more)."""
+    return 1 if backend_name() == "torch" else wanted
+
+
 def device_context(resolved: str):
-    """Keras's own device scope ("cpu" or "gpu"), the same call on every backend."""
+    """Keras's own device scope ("cpu" or "gpu"), the same call on every backend.
+
+    PyTorch is the exception where it can be: Keras already puts its tensors on the GPU
+    when torch sees one (else on the CPU), and building a Dropout layer inside
+    `keras.device(...)` fails on that backend (Keras 3.15: its int seed variable is made
+    a gradient-requiring Parameter), so the scope is entered only to force the CPU while
+    a GPU is visible.
+    """
+    if backend_name() == "torch" and (resolved == "gpu" or not visible_gpus()):
+        return contextlib.nullcontext()
     return keras().device("gpu:0" if resolved == "gpu" else "cpu:0")

@@ -208,10 +208,11 @@ class KerasForecaster(ClassifierMixin, BaseEstimator):
         optimizer = keras.optimizers.Adam(learning_rate=self.learning_rate)
         if mixed:
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
-        from forecast.models.backend import jit_compile
+        from forecast.models.backend import jit_compile, steps_per_execution
 
         model.compile(optimizer=optimizer, loss="binary_crossentropy", metrics=["accuracy"],
-                      jit_compile=jit_compile(self.device_), steps_per_execution=STEPS_PER_CALL)
+                      jit_compile=jit_compile(self.device_),
+                      steps_per_execution=steps_per_execution(STEPS_PER_CALL))
         return model
 
     # --- prediction -----------------------------------------------------------------
