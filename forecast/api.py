@@ -98,6 +98,7 @@ def predict(
     start=None,
     progress: Callable[[int, int], None] | None = None,
     callbacks: list | None = None,
+    cache=None,
     **walk_forward_kwargs,
 ):
     """Out-of-sample predictions with their provenance (a `Predictions`).
@@ -105,13 +106,21 @@ def predict(
     From a model saved by `fcast train` when `model_path` is given (dates after its
     training span, from `start` if given), else from a walk-forward run of `model`
     (`walk_forward_kwargs`: window, horizon, label, test_days, retrain_every, seed, ...).
+    `cache`: True (the prediction cache in the default home), a
+    `forecast.cache.PredictionCache`, or None/False (no cache) for walk-forward runs; the
+    provenance then records ``cache``: "hit" or "miss".
     """
     from forecast.evaluate.predictions import Predictions
 
     if model_path is None:
-        frame = walk_forward(bars, model, model_params=model_params, progress=progress,
-                             callbacks=callbacks, **walk_forward_kwargs)
-        return Predictions.from_frame(frame, bars)
+        store = _prediction_cache(cache)
+        kwargs = dict(model_params=model_params, progress=progress, callbacks=callbacks,
+                      **walk_forward_kwargs)
+        if store is None:
+            return Predictions.from_frame(walk_forward(bars, model, **kwargs), bars)
+        frame = store.walk_forward(bars, model, **kwargs)
+        extra = {"cache": store.last} if store.last else {}
+        return Predictions.from_frame(frame, bars, **extra)
     from forecast.training import load_trained
     from forecast.training import predict as predict_forward
 
@@ -124,6 +133,15 @@ def predict(
         )
     return Predictions.from_frame(predict_forward(trained, bars, start=start), bars,
                                   model_path=str(model_path))
+
+
+def _prediction_cache(cache):
+    """None, or the `PredictionCache` that `cache` (True / a cache / None / False) means."""
+    if cache is None or cache is False:
+        return None
+    from forecast.cache import PredictionCache
+
+    return PredictionCache() if cache is True else cache
 
 
 def run_backtest(
@@ -140,6 +158,7 @@ def run_backtest(
     progress: Callable[[int, int], None] | None = None,
     callbacks: list | None = None,
     engine: str = "auto",
+    cache=None,
     **broker_kwargs,
 ):
     """Backtest a strategy driven by out-of-sample predictions; returns a `BacktestResult`.
@@ -150,8 +169,8 @@ def run_backtest(
     name, `module:Class`, `path/to/file.py:Class` or a Strategy class, resolved before any
     training. `broker_kwargs`: cash, commission, commission_per_share, min_commission,
     slippage, risk_free. `engine`: "auto", "vector" or "backtrader" (see
-    `forecast.backtest.simulate`). The result is built once, complete: model, forecast metrics on the
-    predictions' label, and their provenance included.
+    `forecast.backtest.simulate`). `cache`: as for `predict`. The result is built once,
+    complete: model, forecast metrics on the predictions' label, and their provenance included.
     """
     from forecast.backtest import simulate
     from forecast.evaluate.predictions import Predictions
@@ -161,7 +180,7 @@ def run_backtest(
     cls = load_strategy(strategy)
     if predictions is None:
         predictions = predict(bars, model, model_params=model_params, model_path=model_path,
-                              start=start, progress=progress, callbacks=callbacks,
+                              start=start, progress=progress, callbacks=callbacks, cache=cache,
                               **(walk_forward_kwargs or {}))
     elif not isinstance(predictions, Predictions):
         predictions = Predictions.from_frame(predictions, bars)

@@ -67,3 +67,20 @@ def pretend_gpu(monkeypatch):
     if backend.backend_name() != "tensorflow":
         on_cpu = backend.device_context
         monkeypatch.setattr(backend, "device_context", lambda resolved: on_cpu("cpu"))
+
+
+@pytest.fixture
+def folds(monkeypatch):
+    """A list that grows by one for every walk-forward fold trained (cache tests: a hit
+    trains none)."""
+    from forecast.evaluate import walkforward
+
+    calls = []
+    real = walkforward._run_fold
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(walkforward, "_run_fold", counting)
+    return calls

@@ -116,7 +116,8 @@ def simulate(
         fills=fills,
         model=made.model if made else None,
         forecast_metrics=made.metrics(bars) if made else None,
-        walk_forward=(made.provenance or None) if made else None,
+        # Whether a cache served the predictions is not part of what made them.
+        walk_forward=({k: v for k, v in made.provenance.items() if k != "cache"} or None) if made else None,
         settings={
             "cash": cash,
             "commission": commission,

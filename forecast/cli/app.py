@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from forecast.cli import backtest_cmd, data_cmd, model_cmd
+from forecast.cli import backtest_cmd, cache_cmd, data_cmd, model_cmd, runs_cmd
 from forecast.cli.console import err
 from forecast.errors import FcastError
 
@@ -22,6 +22,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(data_cmd.app, name="data")
+app.add_typer(cache_cmd.app, name="cache")
+app.add_typer(runs_cmd.app, name="runs")
 
 
 @app.callback()

@@ -102,6 +102,10 @@ def backtest(
         bool, typer.Option("--common-span", help="Run every ticker over the dates they all share.")
     ] = False,
     plot: Annotated[bool, typer.Option("--plot/--no-plot", help="Write equity.png with --output.")] = True,
+    force: Annotated[
+        bool, typer.Option("--force", help="Write into a non-empty --output directory.")
+    ] = False,
+    no_cache: o.NoCache = False,
 ):
     """Backtest a strategy driven by out-of-sample predictions, beside buy-and-hold."""
     from forecast.api import run_backtest
@@ -130,7 +134,8 @@ def backtest(
     if model_path:
         wf = {}  # a saved model is not refitted: only `start` applies
     if output is not None:
-        check_writable_dir(output)  # before any training: a late failure would lose the run
+        check_output_dir(output, force)  # before any training: a late failure would lose the run
+    cache = None if model_path else o.prediction_cache(ctx, no_cache)
     results, docs = [], []
     failures = TickerFailures(tickers, debug=ctx.obj["debug"], raise_if_alone=True)
     for ticker, bars in _load_all(
@@ -164,6 +169,7 @@ def backtest(
                 commission_per_share=commission_per_share,
                 min_commission=min_commission,
                 engine=engine,
+                cache=cache,
             )
         if result is None:
             continue
@@ -177,6 +183,8 @@ def backtest(
             result.write(folder, plot=plot)
             if not as_json:
                 out.print(f"wrote {folder}")
+        _record(ctx, result, bars, seed=None if model_path else seed, cache=cache,
+                output=folder if output is not None else None)
     if as_json and docs:
         # One JSON document: an object for one ticker, an array of objects for several.
         print(json.dumps(docs[0] if len(tickers) == 1 else docs, indent=2))
@@ -212,6 +220,30 @@ def _load_all(ctx, tickers, failures, *, source, file, start, end, common_span):
         )
     err.print(f"common span: {first.date()} to {last.date()}", markup=False)
     return [(ticker, span(bars, first, last)) for ticker, bars in loaded]
+
+
+def _record(ctx, result, bars, *, seed, cache, output) -> None:
+    """Keep the run under <home>/runs (a failure to do so is a warning: the run itself succeeded)."""
+    import logging
+
+    from forecast.errors import FcastError
+    from forecast.runs import record_run
+
+    extra = {"cache": cache.last if cache is not None else None,
+             "output": str(output) if output is not None else None}
+    try:
+        record_run(result, bars=bars, home=ctx.obj["store"].home, seed=seed, extra=extra)
+    except (OSError, FcastError) as exc:
+        logging.getLogger("fcast").warning("%s: the run was not recorded: %s", result.ticker, exc)
+
+
+def check_output_dir(path: Path, force: bool) -> None:
+    """Refuse a non-empty --output directory unless `force`; then `check_writable_dir`."""
+    from forecast.errors import ConfigError
+
+    if not force and path.is_dir() and any(path.iterdir()):
+        raise ConfigError(f"--output {path} is not empty; give --force to write into it")
+    check_writable_dir(path)
 
 
 def check_writable_dir(path: Path) -> None:

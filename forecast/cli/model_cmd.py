@@ -124,6 +124,7 @@ def evaluate(
     source: o.Source = None,
     file: o.File = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    no_cache: o.NoCache = False,
 ):
     """Walk-forward evaluation of a model beside every baseline, on identical dates."""
     from forecast.api import evaluate_model
@@ -141,6 +142,7 @@ def evaluate(
             model_params=params,
             progress=progress.folds,
             callbacks=progress.keras_callbacks(model),
+            cache=o.prediction_cache(ctx, no_cache),
             **wf,
         )
     summary = report.to_dict()

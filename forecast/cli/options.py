@@ -116,3 +116,16 @@ def use_backend(backend: str | None, model: str | None) -> None:
 
     if backend is not None or (model is not None and is_keras_model(model)):
         select_backend(backend)
+NoCache = Annotated[
+    bool,
+    typer.Option("--no-cache", help="Recompute walk-forward predictions instead of reusing cached ones."),
+]
+
+
+def prediction_cache(ctx, no_cache: bool):
+    """The store's prediction cache, or None with --no-cache."""
+    if no_cache:
+        return None
+    from forecast.cache import PredictionCache
+
+    return PredictionCache(ctx.obj["store"].home)

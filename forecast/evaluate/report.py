@@ -82,6 +82,7 @@ def evaluate(
     baselines: tuple[str, ...] | list[str] = DEFAULT_BASELINES,
     baseline_params: dict[str, dict] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    cache: Any = None,
     **walk_forward_kwargs: Any,
 ) -> EvaluationReport:
     """Walk `model` and every baseline forward on the same dates and score them.
@@ -89,7 +90,8 @@ def evaluate(
     `walk_forward_kwargs` (window, horizon, test_days, seed, ...) are shared;
     `model_params` among them goes to `model` only, `baseline_params[name]` to a baseline.
     A baseline with the model's own name is skipped. `progress(done, total)` counts folds
-    across all models.
+    across all models. `cache`: a `forecast.cache.PredictionCache` to read and keep
+    every model's walk-forward predictions (None: no cache).
     """
     baseline_params = dict(baseline_params or {})
     model_params = walk_forward_kwargs.pop("model_params", None)
@@ -107,7 +109,8 @@ def evaluate(
             def hook(k: int, n_folds: int, _m: int = m) -> None:
                 progress(_m * n_folds + k, n_folds * len(runs))
 
-        pred = walk_forward(bars, spec_model, model_params=params, progress=hook, **walk_forward_kwargs)
+        run = walk_forward if cache is None else cache.walk_forward
+        pred = run(bars, spec_model, model_params=params, progress=hook, **walk_forward_kwargs)
         name = pred.attrs["model"]
         if name in predictions:
             raise ConfigError(f"two models are named {name!r}; give distinct names")

@@ -1,0 +1,282 @@
+"""Cached walk-forward predictions under ``<home>/cache/predictions``.
+
+A walk-forward run is deterministic given its inputs, so its predictions frame is kept
+under a key hashing everything that shapes it (`prediction_key`): the bars' fingerprint
+(index and every value, so any change of span or of one bar misses), the ticker, the
+feature spec, the checked walk-forward settings, the model's class and full parameters
+(and the source file of a user's model or feature), the seed and the fcast version.
+Progress callbacks and the like are not part of it.
+
+Each entry is one Parquet file whose footer holds its key, key fields, the frame's
+`attrs`, a hash of its values and when it was made: one atomic rename writes it, and an
+entry that cannot be read, whose footer disagrees with its name or its values, or that
+lacks a column is reported in one warning line on the ``fcast`` logger and recomputed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import inspect
+import json
+import logging
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from forecast.atomic import write_atomic
+
+_META_KEY = b"fcast-cache"
+COLUMNS = ("prob_up", "actual_up", "fold")
+# walk_forward arguments that do not change the predictions.
+_NOT_IN_KEY = ("progress", "callbacks")
+
+log = logging.getLogger("fcast")
+
+
+def fcast_version() -> str:
+    try:
+        return importlib.metadata.version("fcast")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def bars_fingerprint(bars: pd.DataFrame) -> str:
+    """SHA-256 of the ticker, the dates and every column's name and values."""
+    h = hashlib.sha256()
+    h.update(str(bars.attrs.get("ticker")).encode())
+    h.update(np.ascontiguousarray(pd.DatetimeIndex(bars.index).asi8).tobytes())
+    for col in sorted(bars.columns, key=str):
+        h.update(str(col).encode() + b"\0")
+        values = bars[col].to_numpy()
+        try:
+            values = np.ascontiguousarray(values, dtype="float64")
+        except (TypeError, ValueError):
+            values = np.asarray([repr(v) for v in values]).astype("U")
+        h.update(values.tobytes())
+    return h.hexdigest()
+
+
+def file_digest(path: str | Path) -> str | None:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _code_digest(obj_type: type) -> str | None:
+    """The hash of the file defining a class outside fcast (a user's model), else None:
+    fcast's own code is covered by its version."""
+    module = obj_type.__module__ or ""
+    if module == "forecast" or module.startswith(("forecast.", "sklearn.")):
+        return None
+    file = getattr(sys.modules.get(module), "__file__", None)
+    return file_digest(file) if file else None
+
+
+def _extra_digests(spec_dict: dict) -> dict:
+    """Hashes of the user files named by a spec's extra features (`path/file.py:name`)."""
+    out = {}
+    for ref in spec_dict.get("extra") or ():
+        where = str(ref).rpartition(":")[0]
+        if where.endswith(".py") or "/" in where or "\\" in where:
+            out[str(ref)] = file_digest(where)
+    return out
+
+
+def _normal(value: Any) -> Any:
+    """JSON-normal form of parameter values (objects by repr)."""
+    return json.loads(json.dumps(value, sort_keys=True, default=repr))
+
+
+def prediction_key(bars: pd.DataFrame, model: Any = "lstm", **kwargs) -> tuple[str, dict]:
+    """(key, fields): the cache key of ``walk_forward(bars, model, **kwargs)`` and what it hashes.
+
+    Settings are checked and defaults filled first (embargo=None and embargo=horizon give
+    one key). Raises whatever walk_forward would raise for bad settings.
+    """
+    from forecast.evaluate.walkforward import Schedule, _resolve_model, walk_forward
+    from forecast.features.spec import as_spec
+    from forecast.models.fitting import purge_validation_overlap
+
+    bound = inspect.signature(walk_forward).bind(bars, model, **kwargs)
+    bound.apply_defaults()
+    args = {k: v for k, v in bound.arguments.items() if k not in ("bars", "model", *_NOT_IN_KEY)}
+    spec = as_spec(args.pop("spec"))
+    model_params = args.pop("model_params")
+    seed = args.pop("seed")
+    shuffle = args.pop("shuffle_train_labels")
+    schedule = Schedule.checked(n_bars=len(bars), warmup=spec.warmup, **args)
+    est, name = _resolve_model(model, model_params, seed)
+    est = purge_validation_overlap(est, model_params, schedule.lookahead)
+    spec_dict = spec.to_dict()
+    fields = {
+        "bars": bars_fingerprint(bars),
+        "ticker": bars.attrs.get("ticker"),
+        "start": str(pd.Timestamp(bars.index[0]).date()) if len(bars) else None,
+        "end": str(pd.Timestamp(bars.index[-1]).date()) if len(bars) else None,
+        "spec": _normal(spec_dict),
+        "feature_code": _extra_digests(spec_dict),
+        "schedule": {k: v for k, v in schedule.record().items() if k != "label_definition"},
+        "model": name,
+        "model_class": f"{type(est).__module__}.{type(est).__qualname__}",
+        "model_code": _code_digest(type(est)),
+        "model_params": _normal(est.get_params(deep=True)),
+        "seed": seed,
+        "shuffle_train_labels": bool(shuffle),
+        "fcast": fcast_version(),
+    }
+    blob = json.dumps(fields, sort_keys=True, default=repr).encode()
+    return hashlib.sha256(blob).hexdigest(), fields
+
+
+def _values_digest(frame: pd.DataFrame) -> str:
+    h = hashlib.sha256()
+    h.update(np.ascontiguousarray(pd.DatetimeIndex(frame.index).asi8).tobytes())
+    for col in COLUMNS:
+        h.update(np.ascontiguousarray(frame[col].to_numpy(), dtype="float64").tobytes())
+    return h.hexdigest()
+
+
+class CacheError(Exception):
+    """An unusable cache entry (the message says why)."""
+
+
+class PredictionCache:
+    """Walk-forward predictions under ``<home>/cache/predictions/<key>.parquet``.
+
+    `last` is "hit" or "miss" after each `walk_forward` call (None before, or when the run
+    could not be keyed and ran uncached).
+    """
+
+    def __init__(self, home: str | Path | None = None):
+        from forecast.data.store import default_home
+
+        self.home = Path(home).expanduser() if home is not None else default_home()
+        self.dir = self.home / "cache" / "predictions"
+        self.last: str | None = None
+
+    def path(self, key: str) -> Path:
+        return self.dir / f"{key}.parquet"
+
+    def get(self, key: str) -> pd.DataFrame | None:
+        """The cached frame, None when absent; a broken entry warns once and is removed."""
+        path = self.path(key)
+        if not path.is_file():
+            return None
+        try:
+            return self._read(path, key)
+        except Exception as exc:  # noqa: BLE001 - any damage means: recompute
+            reason = str(exc) if isinstance(exc, CacheError) else f"unreadable: {type(exc).__name__}"
+            log.warning("prediction cache entry %s is unusable (%s); recomputing", path.name, reason)
+            path.unlink(missing_ok=True)
+            return None
+
+    def _read(self, path: Path, key: str) -> pd.DataFrame:
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(path)
+        raw = (table.schema.metadata or {}).get(_META_KEY)
+        if raw is None:
+            raise CacheError("no cache metadata")
+        meta = json.loads(raw)
+        if meta.get("key") != key:
+            raise CacheError("key mismatch")
+        frame = table.to_pandas()
+        missing = [c for c in COLUMNS if c not in frame.columns]
+        if missing:
+            raise CacheError(f"missing column(s) {', '.join(missing)}")
+        if not isinstance(frame.index, pd.DatetimeIndex):
+            raise CacheError("no date index")
+        if _values_digest(frame) != meta.get("values"):
+            raise CacheError("hash mismatch")
+        frame = frame.loc[:, list(COLUMNS)]
+        frame.index.name = "date"
+        frame.attrs.update(meta.get("attrs") or {})
+        return frame
+
+    def put(self, key: str, frame: pd.DataFrame, fields: dict) -> Path:
+        """Write one entry atomically (the frame, its attrs and key fields in the footer)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        data = frame.loc[:, list(COLUMNS)].copy()
+        data.attrs = {}
+        table = pa.Table.from_pandas(data, preserve_index=True)
+        meta = {
+            "key": key,
+            "fields": fields,
+            "attrs": json.loads(json.dumps(frame.attrs, default=repr)),
+            "values": _values_digest(data),
+            "rows": len(data),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        schema_meta = dict(table.schema.metadata or {})
+        schema_meta[_META_KEY] = json.dumps(meta, default=repr).encode()
+        table = table.replace_schema_metadata(schema_meta)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        return write_atomic(self.path(key), lambda handle: pq.write_table(table, handle),
+                            tmp_prefix=f".{key[:16]}.{os.getpid()}.")
+
+    def walk_forward(self, bars: pd.DataFrame, model: Any = "lstm", **kwargs) -> pd.DataFrame:
+        """`forecast.evaluate.walk_forward`, read from the cache when the same run was made."""
+        from forecast.evaluate import walkforward
+
+        self.last = None
+        try:
+            key, fields = prediction_key(bars, model, **kwargs)
+        except Exception:  # noqa: BLE001 - let the real run report bad settings its own way
+            return walkforward.walk_forward(bars, model, **kwargs)
+        frame = self.get(key)
+        if frame is not None:
+            self.last = "hit"
+            return frame
+        frame = walkforward.walk_forward(bars, model, **kwargs)
+        self.last = "miss"
+        try:
+            self.put(key, frame, fields)
+        except OSError as exc:
+            log.warning("cannot write the prediction cache in %s: %s", self.dir, exc.strerror or exc)
+        return frame
+
+    def entries(self) -> list[dict]:
+        """Every entry: key, ticker, model, start, end, created, size (bytes); broken ones
+        with ``error``."""
+        import pyarrow.parquet as pq
+
+        if not self.dir.is_dir():
+            return []
+        out = []
+        for path in sorted(self.dir.glob("*.parquet")):
+            row = {"key": path.stem, "path": str(path)}
+            try:
+                row["size"] = path.stat().st_size
+                meta = json.loads((pq.read_schema(path).metadata or {})[_META_KEY])
+                fields = meta.get("fields", {})
+                row.update(ticker=fields.get("ticker"), model=fields.get("model"),
+                           start=fields.get("start"), end=fields.get("end"),
+                           created=meta.get("created"), rows=meta.get("rows"))
+            except Exception as exc:  # noqa: BLE001
+                row["error"] = f"unreadable ({type(exc).__name__})"
+            out.append(row)
+        return sorted(out, key=lambda r: r.get("created") or "")
+
+    def clear(self, ticker: str | None = None) -> tuple[int, int]:
+        """Delete every entry (or the ticker's); return (entries, bytes) removed."""
+        n = size = 0
+        for row in self.entries():
+            if ticker is not None and str(row.get("ticker") or "").upper() != ticker.upper():
+                continue
+            path = Path(row["path"])
+            try:
+                size += path.stat().st_size
+                path.unlink()
+                n += 1
+            except FileNotFoundError:
+                continue
+        return n, size

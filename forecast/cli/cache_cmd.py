@@ -1,0 +1,64 @@
+"""`fcast cache list` and `fcast cache clear`: the walk-forward prediction cache."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from forecast.cli.console import err, out
+
+app = typer.Typer(help="The walk-forward prediction cache.", no_args_is_help=True)
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)  # pragma: no cover
+
+
+def _cache(ctx: typer.Context):
+    from forecast.cache import PredictionCache
+
+    return PredictionCache(ctx.obj["store"].home)
+
+
+@app.command("list")
+def list_cmd(ctx: typer.Context):
+    """Cached predictions: ticker, model, span, when made, size; and the total size."""
+    cache = _cache(ctx)
+    entries = cache.entries()
+    if not entries:
+        out.print(f"the prediction cache is empty ({cache.dir})", markup=False)
+        return
+    table = Table(title=f"Prediction cache ({cache.dir})")
+    for col in ("key", "ticker", "model", "span", "created", "size"):
+        table.add_column(col, justify="right" if col == "size" else "left")
+    for e in entries:
+        if "error" in e:
+            table.add_row(e["key"][:12], "?", "?", e["error"], "", _size(e.get("size", 0)))
+            continue
+        table.add_row(e["key"][:12], str(e.get("ticker")), str(e.get("model")),
+                      f"{e.get('start')} to {e.get('end')}", str(e.get("created")), _size(e["size"]))
+    out.print(table)
+    total = sum(e.get("size", 0) for e in entries)
+    out.print(f"{len(entries)} entries, {_size(total)} in all", markup=False)
+
+
+@app.command("clear")
+def clear_cmd(
+    ctx: typer.Context,
+    ticker: Annotated[str | None, typer.Option("--ticker", help="Only this ticker's entries.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+):
+    """Delete cached predictions (all, or one ticker's)."""
+    cache = _cache(ctx)
+    what = f"{ticker}'s cached predictions" if ticker else "every cached prediction"
+    if not yes and not typer.confirm(f"delete {what} in {cache.dir}?", err=True):
+        err.print("nothing deleted")
+        raise typer.Exit(1)
+    n, size = cache.clear(ticker)
+    out.print(f"deleted {n} entries ({_size(size)})", markup=False)
