@@ -4,8 +4,10 @@ A walk-forward run is deterministic given its inputs, so its predictions frame i
 under a key hashing everything that shapes it (`prediction_key`): the bars' fingerprint
 (index and every value, so any change of span or of one bar misses), the ticker, the
 feature spec, the checked walk-forward settings, the model's class and full parameters
-(and the source file of a user's model or feature), the seed and the fcast version.
-Progress callbacks and the like are not part of it.
+(and the source file of a user's model or feature), the seed, the Keras backend and
+device, fcast's version and a hash of its sources, and the versions of the libraries
+that compute the numbers. Progress callbacks are not part of it; a run with any other
+callback, or with user code or a parameter the key cannot pin down, runs uncached.
 
 Each entry is one Parquet file whose footer holds its key, key fields, the frame's
 `attrs`, a hash of its values and when it was made: one atomic rename writes it, and an
@@ -15,6 +17,7 @@ lacks a column is reported in one warning line on the ``fcast`` logger and recom
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.metadata
 import inspect
@@ -69,29 +72,87 @@ def file_digest(path: str | Path) -> str | None:
         return None
 
 
-def _code_digest(obj_type: type) -> str | None:
-    """The hash of the file defining a class outside fcast (a user's model), else None:
-    fcast's own code is covered by its version."""
-    module = obj_type.__module__ or ""
-    if module == "forecast" or module.startswith(("forecast.", "sklearn.")):
-        return None
-    file = getattr(sys.modules.get(module), "__file__", None)
-    return file_digest(file) if file else None
+class Uncacheable(Exception):
+    """A run whose predictions the key cannot pin down: it runs, uncached."""
 
 
-def _extra_digests(spec_dict: dict) -> dict:
-    """Hashes of the user files named by a spec's extra features (`path/file.py:name`)."""
+@functools.lru_cache(maxsize=1)
+def fcast_code_digest() -> str:
+    """SHA-256 of fcast's own sources: an editable install keeps one version number while
+    its code changes, so the version alone would serve predictions of older code."""
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
+def _library_versions(keras_model: bool) -> dict:
+    names = ["numpy", "pandas", "scikit-learn", "scipy"]
+    if keras_model:
+        from forecast.models.backend import backend_name
+
+        names += ["keras", {"jax": "jaxlib"}.get(backend_name(), backend_name())]
     out = {}
-    for ref in spec_dict.get("extra") or ():
-        where = str(ref).rpartition(":")[0]
-        if where.endswith(".py") or "/" in where or "\\" in where:
-            out[str(ref)] = file_digest(where)
+    for name in names:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = None
     return out
 
 
+def _code_digest(obj: Any) -> str | None:
+    """The hash of the file defining a class or function outside fcast and scikit-learn
+    (a user's model or feature), None for those two (their code and versions are in the
+    key). Code without a file (defined in a notebook or at the prompt) is `Uncacheable`.
+    Modules the user's file imports are not followed: edit those, and use --no-cache.
+    """
+    module = getattr(obj, "__module__", None) or ""
+    if module == "forecast" or module.startswith(("forecast.", "sklearn.")):
+        return None
+    file = getattr(sys.modules.get(module), "__file__", None)
+    digest = file_digest(file) if file else None
+    if digest is None:
+        raise Uncacheable(f"{getattr(obj, '__qualname__', obj)!r} has no source file to hash")
+    return digest
+
+
+def _feature_digests(spec) -> dict:
+    """Hashes of the code of every non-built-in feature the spec uses (extra features,
+    whether named by file, module or registered name)."""
+    out = {}
+    for feature in getattr(spec, "_extra_features", ()):
+        for part in (feature.compute, feature.fit, feature.columns, feature.warmup):
+            if callable(part):
+                digest = _code_digest(part)
+                if digest is not None:
+                    out[feature.name] = digest
+    return out
+
+
+def _param_value(value: Any) -> Any:
+    """JSON form of a parameter value that no two different values share."""
+    if isinstance(value, np.ndarray):
+        data = np.ascontiguousarray(value)
+        return {"ndarray": hashlib.sha256(data.tobytes()).hexdigest(), "shape": list(data.shape),
+                "dtype": str(data.dtype)}
+    text = repr(value)
+    if "..." in text or " at 0x" in text:  # a truncated or identity repr names no value
+        raise Uncacheable(f"parameter value {text[:60]} cannot be keyed")
+    return text
+
+
 def _normal(value: Any) -> Any:
-    """JSON-normal form of parameter values (objects by repr)."""
-    return json.loads(json.dumps(value, sort_keys=True, default=repr))
+    """JSON-normal form of parameter values."""
+    return json.loads(json.dumps(value, sort_keys=True, default=_param_value))
+
+
+def _observers_only(callbacks) -> None:
+    """Progress callbacks do not change training; any other callback might (one that stops
+    training early, say), so its run is not cached. fcast's own mark themselves."""
+    if any(not getattr(cb, "fcast_observer", False) for cb in callbacks or ()):
+        raise Uncacheable("callbacks other than progress reporters may change training")
 
 
 def prediction_key(bars: pd.DataFrame, model: Any = "lstm", **kwargs) -> tuple[str, dict]:
@@ -106,6 +167,7 @@ def prediction_key(bars: pd.DataFrame, model: Any = "lstm", **kwargs) -> tuple[s
 
     bound = inspect.signature(walk_forward).bind(bars, model, **kwargs)
     bound.apply_defaults()
+    _observers_only(bound.arguments.get("callbacks"))
     args = {k: v for k, v in bound.arguments.items() if k not in ("bars", "model", *_NOT_IN_KEY)}
     spec = as_spec(args.pop("spec"))
     model_params = args.pop("model_params")
@@ -115,28 +177,43 @@ def prediction_key(bars: pd.DataFrame, model: Any = "lstm", **kwargs) -> tuple[s
     est, name = _resolve_model(model, model_params, seed)
     est = purge_validation_overlap(est, model_params, schedule.lookahead)
     spec_dict = spec.to_dict()
+    keras_model = bool(getattr(est, "warm_refits", False)) or hasattr(est, "_build_network")
     fields = {
         "bars": bars_fingerprint(bars),
         "ticker": bars.attrs.get("ticker"),
         "start": str(pd.Timestamp(bars.index[0]).date()) if len(bars) else None,
         "end": str(pd.Timestamp(bars.index[-1]).date()) if len(bars) else None,
         "spec": _normal(spec_dict),
-        "feature_code": _extra_digests(spec_dict),
+        "feature_code": _feature_digests(spec),
         "schedule": {k: v for k, v in schedule.record().items() if k != "label_definition"},
         "model": name,
         "model_class": f"{type(est).__module__}.{type(est).__qualname__}",
         "model_code": _code_digest(type(est)),
+        "backend": _backend_and_device(est) if keras_model else None,
         "model_params": _normal(est.get_params(deep=True)),
         "seed": seed,
         "shuffle_train_labels": bool(shuffle),
         "fcast": fcast_version(),
+        "fcast_code": fcast_code_digest(),
+        "versions": _library_versions(keras_model),
     }
     blob = json.dumps(fields, sort_keys=True, default=repr).encode()
     return hashlib.sha256(blob).hexdigest(), fields
 
 
-def _values_digest(frame: pd.DataFrame) -> str:
+def _backend_and_device(est) -> dict:
+    """Keras backend and resolved device: the same run on JAX or on a GPU is another run."""
+    from forecast.models.backend import backend_name
+    from forecast.models.device import resolve_device
+
+    device = est.get_params(deep=False).get("device", "auto")
+    return {"backend": backend_name(), "device": resolve_device(device)}
+
+
+def _values_digest(frame: pd.DataFrame, attrs: dict | None = None) -> str:
     h = hashlib.sha256()
+    # The provenance served with the frame is covered too: an edited label is a damaged entry.
+    h.update(json.dumps(attrs or {}, sort_keys=True, default=repr).encode())
     h.update(np.ascontiguousarray(pd.DatetimeIndex(frame.index).asi8).tobytes())
     for col in COLUMNS:
         h.update(np.ascontiguousarray(frame[col].to_numpy(), dtype="float64").tobytes())
@@ -193,7 +270,7 @@ class PredictionCache:
             raise CacheError(f"missing column(s) {', '.join(missing)}")
         if not isinstance(frame.index, pd.DatetimeIndex):
             raise CacheError("no date index")
-        if _values_digest(frame) != meta.get("values"):
+        if _values_digest(frame, meta.get("attrs")) != meta.get("values"):
             raise CacheError("hash mismatch")
         frame = frame.loc[:, list(COLUMNS)]
         frame.index.name = "date"
@@ -208,11 +285,12 @@ class PredictionCache:
         data = frame.loc[:, list(COLUMNS)].copy()
         data.attrs = {}
         table = pa.Table.from_pandas(data, preserve_index=True)
+        attrs = json.loads(json.dumps(frame.attrs, default=repr))
         meta = {
             "key": key,
             "fields": fields,
-            "attrs": json.loads(json.dumps(frame.attrs, default=repr)),
-            "values": _values_digest(data),
+            "attrs": attrs,
+            "values": _values_digest(data, attrs),
             "rows": len(data),
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
         }
@@ -230,6 +308,9 @@ class PredictionCache:
         self.last = None
         try:
             key, fields = prediction_key(bars, model, **kwargs)
+        except Uncacheable as exc:
+            log.warning("predictions not cached: %s", exc)
+            return walkforward.walk_forward(bars, model, **kwargs)
         except Exception:  # noqa: BLE001 - let the real run report bad settings its own way
             return walkforward.walk_forward(bars, model, **kwargs)
         frame = self.get(key)

@@ -219,6 +219,101 @@ def test_key_follows_a_user_model_file(bars, tmp_path):
     assert _key(bars, model=ref) != base
 
 
+# Found by an adversarial review: each of these once gave two different runs one key.
+
+
+def test_key_follows_the_keras_backend_device_and_library_versions(bars, monkeypatch):
+    import forecast.cache as cache_mod
+    from forecast.models import backend, device
+
+    base = _key(bars, model="mlp")
+    monkeypatch.setattr(backend, "backend_name", lambda: "jax")
+    assert _key(bars, model="mlp") != base
+    monkeypatch.undo()
+    monkeypatch.setattr(device, "visible_gpus", lambda: ("gpu:0",))
+    assert _key(bars, model="mlp") != base  # "auto" now resolves to the GPU
+    monkeypatch.undo()
+    monkeypatch.setattr(cache_mod, "fcast_code_digest", lambda: "edited")
+    assert _key(bars, model="mlp") != base  # fcast's code changed, its version did not
+    monkeypatch.undo()
+    monkeypatch.setattr(cache_mod.importlib.metadata, "version", lambda name: "0.0.1")
+    assert _key(bars, model="mlp") != base
+
+
+def test_a_callback_that_may_change_training_is_not_cached(bars, folds, caplog):
+    class StopEarly:  # not marked as a progress observer
+        pass
+
+    class Progress:
+        fcast_observer = True
+
+    cache = PredictionCache()
+    assert _key(bars, callbacks=[Progress()]) == _key(bars)
+    with caplog.at_level(logging.WARNING, logger="fcast"):
+        for _ in range(2):
+            out = fc.predict(bars, "logreg", cache=cache, callbacks=[StopEarly()], **WF)
+            assert out.provenance.get("cache") is None
+    assert "not cached" in caplog.text and not cache.entries()
+
+
+def test_key_follows_the_code_of_a_registered_or_module_feature(bars, tmp_path, monkeypatch):
+    import importlib
+    import sys
+
+    source = (
+        "from forecast.features import Feature\n\n"
+        "def _mom(bars, spec):\n    return bars['close'].pct_change({k})\n\n"
+        "mom = Feature(name='mom', columns=('mom',), compute=_mom, warmup=10)\n"
+    )
+    (tmp_path / "ufeat_mod.py").write_text(source.format(k=3))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    spec = {"extra": ["ufeat_mod:mom"]}
+    base = _key(bars, spec=spec)
+    (tmp_path / "ufeat_mod.py").write_text(source.format(k=10))
+    sys.modules.pop("ufeat_mod", None)
+    importlib.invalidate_caches()
+    assert _key(bars, spec=spec) != base
+
+
+def test_code_without_a_file_or_a_truncated_parameter_is_not_keyed(bars):
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    from forecast.cache import Uncacheable
+
+    class Notebook(LogisticRegression):  # defined here: its module has a file, so keyed
+        pass
+
+    Notebook.__module__ = "__fcast_no_such_module__"  # as a class typed at a prompt
+    with pytest.raises(Uncacheable, match="no source file"):
+        prediction_key(bars, Notebook(), **WF)
+    w = np.zeros(5000)
+    bumped = w.copy()
+    bumped[2500] = 1000.0
+    from forecast.cache import _normal
+
+    assert _normal({"w": w}) != _normal({"w": bumped})  # arrays by content, not by repr
+    with pytest.raises(Uncacheable, match="cannot be keyed"):
+        _normal({"x": object()})
+
+
+def test_an_edited_provenance_in_the_footer_is_a_damaged_entry(bars, folds, caplog):
+    import pyarrow.parquet as pq
+
+    cache = PredictionCache()
+    fc.predict(bars, "logreg", cache=cache, **WF)
+    path = next(cache.dir.glob("*.parquet"))
+    table = pq.read_table(path)
+    meta = dict(table.schema.metadata)
+    doc = json.loads(meta[b"fcast-cache"])
+    doc["attrs"]["label"] = "close"  # the values hash left as it was
+    meta[b"fcast-cache"] = json.dumps(doc).encode()
+    pq.write_table(table.replace_schema_metadata(meta), path)
+    with caplog.at_level(logging.WARNING, logger="fcast"):
+        again = fc.predict(bars, "logreg", cache=cache, **WF)
+    assert again.provenance["cache"] == "miss" and "hash mismatch" in caplog.text
+
+
 def test_cache_commands_list_and_clear(bars, capsys):
     fc.predict(bars, "logreg", cache=True, **WF)
     other = bars.copy()

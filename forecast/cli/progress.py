@@ -51,6 +51,8 @@ class TrainingProgress:
         display, task_holder = self._bar, self
 
         class EpochProgress(keras.callbacks.Callback):
+            fcast_observer = True  # reports progress, never changes training (cache key)
+
             def on_train_begin(self, logs=None):
                 total = self.params.get("epochs")
                 if task_holder._epochs is None:
