@@ -85,10 +85,11 @@ def test_debug_shows_traceback(csv_file, tmp_path):
     assert proc.returncode != 0 and "Traceback" in proc.stderr
 
 
-def test_data_commands_do_not_import_tensorflow():
+@pytest.mark.parametrize("command", [["data", "sample"], ["cache", "list"], ["runs", "list"]])
+def test_commands_that_train_nothing_do_not_import_tensorflow(command):
     code = (
         "import sys; from forecast.cli.app import main; "
-        "main(['data', 'sample']); "
+        f"main({command!r}); "
         "assert 'tensorflow' not in sys.modules, 'tensorflow imported'; "
         "assert 'keras' not in sys.modules, 'keras imported'"
     )

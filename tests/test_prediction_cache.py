@@ -330,17 +330,3 @@ def test_cache_commands_list_and_clear(bars, capsys):
     assert main(["cache", "clear", "--yes"]) == 0
     assert PredictionCache().entries() == []
     assert main(["cache", "list"]) == 0 and "empty" in capsys.readouterr().out
-
-
-def test_cache_list_does_not_import_tensorflow():
-    import subprocess
-    import sys
-
-    code = (
-        "import sys; from forecast.cli.app import main; "
-        "main(['cache', 'list']); main(['runs', 'list']); "
-        "assert 'tensorflow' not in sys.modules, 'tensorflow imported'; "
-        "assert 'keras' not in sys.modules, 'keras imported'"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
