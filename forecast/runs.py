@@ -1,4 +1,4 @@
-"""Run records: every `fcast backtest` kept under ``<home>/runs/<id>/``.
+"""Run records: every `fcast backtest` and `fcast experiment run` kept under ``<home>/runs/<id>/``.
 
 A record is a folder named by a sortable id (UTC time, then a short random suffix) with
 `run.json` (the metrics, the command line, versions, the data fingerprint, seed, model,
@@ -61,22 +61,13 @@ def record_run(
     """Record a `BacktestResult` as a new run; return its folder."""
     from forecast.cache import bars_fingerprint
 
-    root = runs_dir(home)
-    root.mkdir(parents=True, exist_ok=True)
-    for _ in range(10):
-        run_id = new_run_id()
-        folder = root / run_id
-        try:
-            folder.mkdir()  # exclusive: a record is never overwritten
-            break
-        except FileExistsError:
-            continue
-    else:  # pragma: no cover - ten collisions of a 24-bit suffix within a microsecond
-        raise ConfigError(f"cannot find a free run id under {root}")
+    folder = _new_folder(home)
+    run_id = folder.name
     result.write(folder, plot=False)
     metrics = result.to_dict()
     doc = {
         "id": run_id,
+        "kind": "backtest",
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": list(sys.argv if command is None else command),
         "ticker": result.ticker,
@@ -95,6 +86,53 @@ def record_run(
         **(extra or {}),
     }
     write_atomic(folder / RUN_FILE, json.dumps(json_safe(doc), indent=2, allow_nan=False).encode())
+    return folder
+
+
+def _new_folder(home, run_id: str | None = None) -> Path:
+    """A new, empty run folder (created exclusively: a record is never overwritten)."""
+    root = runs_dir(home)
+    root.mkdir(parents=True, exist_ok=True)
+    for _ in range(10):
+        folder = root / (run_id or new_run_id())
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            if run_id is not None:
+                raise ConfigError(f"run {run_id} is already recorded in {root}") from None
+    # pragma: no cover - ten collisions of a 24-bit suffix within a microsecond
+    raise ConfigError(f"cannot find a free run id under {root}")
+
+
+def record_experiment(result, *, home: str | Path | None = None, command: list[str] | None = None,
+                      extra: dict[str, Any] | None = None) -> Path:
+    """Record an `ExperimentResult` under its own id: run.json, experiment.json, results.csv."""
+    folder = _new_folder(home, result.id)
+    result.write(folder)
+    doc = result.to_dict()
+    best = (doc["tests"] or {}).get("best") or {}
+    row = doc["rows"][best["row"]] if "row" in best else {}
+    record = {
+        "id": result.id,
+        "kind": "experiment",
+        "created": doc["created"],
+        "command": list(sys.argv if command is None else command),
+        "name": doc["name"],
+        "n_trials": doc["n_trials"],
+        "n_configurations": doc["n_configurations"],
+        "n_failed": doc["n_failed"],
+        "cache": doc["cache"],
+        "tickers": doc["tickers"],
+        "seeds": doc["spec"]["seeds"],
+        "best": row,
+        "tests": doc["tests"],
+        "verdict": doc["verdict"],
+        "versions": doc["versions"],
+        "files": sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")),
+        **(extra or {}),
+    }
+    write_atomic(folder / RUN_FILE, json.dumps(json_safe(record), indent=2, allow_nan=False).encode())
     return folder
 
 
@@ -131,6 +169,8 @@ def load_run(run_id: str, home: str | Path | None = None) -> dict:
 
 def key_figures(doc: dict) -> dict[str, Any]:
     """The figures `runs list/show/compare` print, from a run.json."""
+    if doc.get("kind") == "experiment":
+        return _experiment_figures(doc)
     m = doc.get("metrics") or {}
     strat, bench, fc = m.get("strategy") or {}, m.get("benchmark") or {}, m.get("forecast") or {}
     return {
@@ -148,4 +188,26 @@ def key_figures(doc: dict) -> dict[str, Any]:
         "benchmark_sharpe": bench.get("sharpe"),
         "accuracy": fc.get("accuracy"),
         "seed": doc.get("seed"),
+    }
+
+
+def _experiment_figures(doc: dict) -> dict[str, Any]:
+    """An experiment's figures are its best configuration's, named as the experiment."""
+    best = doc.get("best") or {}
+    tickers = list(doc.get("tickers") or [])
+    return {
+        "ticker": ", ".join(tickers) if len(tickers) <= 3 else f"{len(tickers)} tickers",
+        "model": best.get("model"),
+        "strategy": f"experiment {doc.get('name')}: best of {doc.get('n_trials')}",
+        "start": best.get("start"),
+        "end": best.get("end"),
+        "total_return": best.get("total_return"),
+        "cagr": best.get("cagr"),
+        "sharpe": best.get("sharpe"),
+        "max_drawdown": best.get("max_drawdown"),
+        "n_trades": best.get("n_trades"),
+        "benchmark_return": best.get("benchmark_return"),
+        "benchmark_sharpe": best.get("benchmark_sharpe"),
+        "accuracy": best.get("accuracy"),
+        "seed": ", ".join(str(s) for s in doc.get("seeds") or []) or None,
     }

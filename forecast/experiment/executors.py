@@ -1,0 +1,170 @@
+"""Where an experiment's walk-forward runs execute: in this process, or on Ray.
+
+An executor takes `Job`s (one walk-forward each: the expensive unit) and calls
+``on_done(job, frame, error)`` in the driver as each finishes, in completion order.
+`error` is one line (the task's FcastError, or what killed it); the driver caches frames
+and scores them, so workers need no shared disk. Ray is imported only by `RayExecutor`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+log = logging.getLogger("fcast")
+
+
+@dataclass
+class Job:
+    """What a worker needs for one walk-forward run (bars travel once per ticker)."""
+
+    key: str  # the task's label, unique in the experiment
+    bars: Any  # a DataFrame, or a Ray ObjectRef to one
+    model: str
+    model_params: dict
+    walk_forward: dict
+    backend: str | None  # the Keras backend the driver selected (None: not a Keras model)
+
+
+OnDone = Callable[[Job, pd.DataFrame | None, str | None], None]
+
+
+def compute_predictions(bars: pd.DataFrame, model: str, model_params: dict, walk_forward: dict,
+                        backend: str | None) -> pd.DataFrame:
+    """One walk-forward run, as a worker makes it (the same call in-process or on Ray)."""
+    if backend is not None:
+        from forecast.models.backend import select_backend
+
+        select_backend(backend)
+    from forecast.evaluate import walk_forward as run
+
+    return run(bars, model, model_params=model_params, **walk_forward)
+
+
+def error_line(exc: BaseException) -> str:
+    """The one line a failed row shows: an FcastError's message, else the exception's type and text."""
+    from forecast.errors import FcastError
+
+    if isinstance(exc, FcastError):
+        return str(exc)
+    return f"unexpected {type(exc).__name__}: {exc}"
+
+
+class SerialExecutor:
+    """Run jobs one after another in this process: no Ray, no extra memory."""
+
+    name = "serial"
+    workers = 1
+
+    def __enter__(self) -> SerialExecutor:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def put(self, bars: pd.DataFrame):
+        return bars
+
+    def run(self, jobs: Sequence[Job], on_done: OnDone) -> None:
+        for job in jobs:
+            try:
+                frame = compute_predictions(job.bars, job.model, job.model_params, job.walk_forward,
+                                            job.backend)
+            except Exception as exc:  # noqa: BLE001 - one failed task is one failed row, not a failed grid
+                on_done(job, None, error_line(exc))
+                continue
+            on_done(job, frame, None)
+
+
+class RayExecutor:
+    """Run jobs as Ray tasks: on a local cluster of `workers` CPUs that this starts, or on
+    the cluster at `address`.
+
+    A task whose worker dies is retried once (`max_retries=1`), then reported as a failed
+    row; an exception raised by the task itself is not retried (it would fail again).
+    Ctrl-C cancels the pending tasks, and a cluster this started is shut down on exit.
+    """
+
+    name = "ray"
+
+    def __init__(self, workers: int | None = None, address: str | None = None):
+        if workers is None and address is None:
+            raise ValueError("give workers or address")
+        self.workers = workers
+        self.address = address
+        self._started = False
+        self._ray = None
+
+    def __enter__(self) -> RayExecutor:
+        from forecast.errors import ConfigError
+
+        # Why: no usage-stats prompt or upload, and no dashboard (nothing to reach offline).
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        import ray
+
+        self._ray = ray
+        kwargs = dict(include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False,
+                      configure_logging=True)
+        env = {"env_vars": {k: v for k, v in os.environ.items()
+                            if k in ("KERAS_BACKEND", "FCAST_HOME", "CUDA_VISIBLE_DEVICES", "FCAST_OFFLINE")}}
+        try:
+            if ray.is_initialized():
+                pass
+            elif self.address is not None:
+                ray.init(address=self.address, runtime_env=env, **kwargs)
+                self._started = True
+            else:
+                ray.init(num_cpus=self.workers, runtime_env=env, **kwargs)
+                self._started = True
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            where = f"the Ray cluster at {self.address}" if self.address else "a local Ray cluster"
+            raise ConfigError(f"cannot start or reach {where}: {str(exc).splitlines()[0]}") from None
+        if self.workers is None:
+            self.workers = int(ray.cluster_resources().get("CPU", 1))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._started and self._ray is not None:
+            self._ray.shutdown()
+            self._started = False
+
+    def put(self, bars: pd.DataFrame):
+        """Bars go to the object store once per ticker, not once per task."""
+        return self._ray.put(bars)
+
+    def run(self, jobs: Sequence[Job], on_done: OnDone) -> None:
+        ray = self._ray
+        remote = ray.remote(num_cpus=1, max_retries=1, retry_exceptions=False)(compute_predictions)
+        pending = {}
+        for job in jobs:
+            ref = remote.remote(job.bars, job.model, job.model_params, job.walk_forward, job.backend)
+            pending[ref] = job
+        try:
+            while pending:
+                done, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
+                for ref in done:
+                    job = pending.pop(ref)
+                    try:
+                        frame = ray.get(ref)
+                    except ray.exceptions.RayTaskError as exc:
+                        cause = getattr(exc, "cause", None)
+                        line = error_line(cause) if cause is not None else str(exc).splitlines()[0]
+                        on_done(job, None, line)
+                        continue
+                    except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError,
+                            ray.exceptions.TaskCancelledError) as exc:
+                        on_done(job, None, f"the worker died (retried once): {type(exc).__name__}")
+                        continue
+                    except ray.exceptions.RayError as exc:
+                        on_done(job, None, f"Ray failed the task: {type(exc).__name__}")
+                        continue
+                    on_done(job, frame, None)
+        except KeyboardInterrupt:
+            for ref in pending:
+                ray.cancel(ref, force=True)
+            raise

@@ -1,0 +1,237 @@
+"""Run an experiment: train each (ticker, model, seed) once, re-score it for every strategy
+and cost, and judge the grid against the number of trials.
+
+The driver loads the bars, keys every walk-forward run and reads the prediction cache;
+only the misses go to the executor (in-process or Ray). As each run comes back the driver
+caches it and backtests its configurations (cheap: the vector engine where it applies).
+A configuration that fails is a row with its error line; the others finish.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import pandas as pd
+
+from forecast.errors import FcastError
+from forecast.experiment.executors import Job, SerialExecutor, error_line
+from forecast.experiment.judge import judge, row_statistics
+from forecast.experiment.result import ExperimentResult
+from forecast.experiment.spec import Configuration, ExperimentSpec, PredictionTask
+
+log = logging.getLogger("fcast")
+
+
+class Events:
+    """What the runner reports as it goes; the CLI draws a progress bar from these."""
+
+    def started(self, n_jobs: int, n_cached: int) -> None: ...
+
+    def task_done(self, task: PredictionTask, error: str | None, cached: bool) -> None: ...
+
+
+def run_experiment(
+    spec: ExperimentSpec,
+    *,
+    home: str | Path | None = None,
+    source: str | None = None,
+    cache=True,
+    executor=None,
+    output: str | Path | None = None,
+    events: Events | None = None,
+    run_id: str | None = None,
+    spa_reps: int | None = None,
+) -> ExperimentResult:
+    """Run every configuration of `spec`; return an `ExperimentResult` (never raises for a
+    configuration that fails: its row says why).
+
+    `cache`: True (the prediction cache under `home`), a `PredictionCache`, or False.
+    `executor`: a `SerialExecutor` (default) or a `RayExecutor`. `output`: a folder for each
+    configuration's own files (``runs/<n>-<label>/``). `source`: as `forecast.api.load`.
+    """
+    from forecast.cache import PredictionCache
+    from forecast.runs import new_run_id
+
+    began = time.perf_counter()
+    events = events or Events()
+    executor = executor or SerialExecutor()
+    store = PredictionCache(home) if cache is True else (cache or None)
+    state = _State(spec, output=Path(output) if output is not None else None)
+    bars_by_ticker = state.load_all(home=home, source=source)
+    with executor:
+        refs = {t: executor.put(b) for t, b in bars_by_ticker.items()}
+        jobs, meta = [], {}
+        for task in spec.tasks():
+            bars = bars_by_ticker.get(task.ticker)
+            if bars is None:
+                continue
+            wf = spec.walk_forward_kwargs(task.seed)
+            key = fields = None
+            if store is not None:
+                key, fields, frame, error = _lookup(store, bars, task, wf)
+                if error is not None:
+                    state.fail_task(task, error)
+                    continue
+                if frame is not None:
+                    state.score(task, bars, frame, cached=True)
+                    events.task_done(task, None, cached=True)
+                    continue
+            jobs.append(Job(task.label, refs[task.ticker], task.model.name, dict(task.model.params), wf,
+                            _backend(task.model.name)))
+            meta[task.label] = (task, key, fields)
+        events.started(len(jobs), state.hits)
+
+        def on_done(job: Job, frame: pd.DataFrame | None, error: str | None) -> None:
+            task, key, fields = meta[job.key]
+            if error is not None:
+                state.fail_task(task, error)
+            else:
+                state.trained += 1
+                if store is not None and key is not None:
+                    try:
+                        store.put(key, frame, fields)
+                    except OSError as exc:
+                        log.warning("cannot write the prediction cache in %s: %s", store.dir,
+                                    exc.strerror or exc)
+                state.score(task, bars_by_ticker[task.ticker], frame, cached=False)
+            events.task_done(task, error, cached=False)
+
+        executor.run(jobs, on_done)
+    kwargs = {} if spa_reps is None else {"spa_reps": spa_reps}
+    tests = judge(state.rows, state.returns, state.benchmarks, **kwargs)
+    return ExperimentResult(
+        id=run_id or new_run_id(),
+        spec=spec,
+        rows=state.rows,
+        tests=tests,
+        cache={"hits": state.hits, "trained": state.trained, "enabled": store is not None},
+        executor={"name": executor.name, "workers": executor.workers},
+        seconds=time.perf_counter() - began,
+        tickers=state.spans,
+        returns=state.returns,
+    )
+
+
+def _lookup(store, bars, task: PredictionTask, wf: dict):
+    """(key, fields, cached frame or None, error line or None) for one task."""
+    from forecast.cache import Uncacheable, prediction_key
+
+    try:
+        key, fields = prediction_key(bars, task.model.name, model_params=dict(task.model.params), **wf)
+    except Uncacheable as exc:
+        log.warning("%s: predictions not cached: %s", task.label, exc)
+        return None, None, None, None
+    except FcastError as exc:  # bad settings for this ticker (a span too short, say)
+        return None, None, None, error_line(exc)
+    return key, fields, store.get(key), None
+
+
+def _backend(model: str) -> str | None:
+    """The Keras backend a worker must select, for a Keras model (None otherwise)."""
+    from forecast.models.registry import is_keras_model
+
+    if not is_keras_model(model):
+        return None
+    from forecast.models.backend import backend_name
+
+    return backend_name()
+
+
+def run_directory(index: int, config: Configuration) -> str:
+    """``007-AAPL-logreg-long-only``: a configuration's folder under ``runs/``."""
+    import re
+
+    label = f"{config.task.ticker}-{config.task.model.name}-{config.strategy.name}"
+    return f"{index:03d}-" + re.sub(r"[^A-Za-z0-9._^=-]+", "_", label)
+
+
+class _State:
+    """Rows, returns and counters, filled in as tasks finish."""
+
+    def __init__(self, spec: ExperimentSpec, output: Path | None):
+        self.spec = spec
+        self.output = output
+        self.configs = spec.configurations()
+        self.rows = [_base_row(c) for c in self.configs]
+        self.by_task: dict[str, list[int]] = defaultdict(list)
+        for i, c in enumerate(self.configs):
+            self.by_task[c.task.label].append(i)
+        self.returns: dict[int, pd.Series] = {}
+        self.benchmarks: dict[int, pd.Series] = {}
+        self.spans: dict[str, dict] = {}
+        self.hits = self.trained = 0
+
+    def load_all(self, *, home, source) -> dict[str, pd.DataFrame]:
+        from forecast.api import load
+        from forecast.cache import bars_fingerprint
+
+        loaded = {}
+        for ticker in self.spec.tickers:
+            try:
+                bars = load(ticker, source=source, start=self.spec.start, end=self.spec.end, home=home)
+            except FcastError as exc:
+                for task in self.spec.tasks():
+                    if task.ticker == ticker:
+                        self.fail_task(task, error_line(exc))
+                continue
+            loaded[ticker] = bars
+            self.spans[ticker] = {"start": str(bars.index[0].date()), "end": str(bars.index[-1].date()),
+                                  "bars": len(bars), "source": bars.attrs.get("source"),
+                                  "fingerprint": bars_fingerprint(bars)}
+        return loaded
+
+    def fail_task(self, task: PredictionTask, error: str) -> None:
+        for i in self.by_task[task.label]:
+            self.rows[i]["status"] = error
+
+    def score(self, task: PredictionTask, bars: pd.DataFrame, frame: pd.DataFrame, *, cached: bool) -> None:
+        """Backtest every configuration of `task` on its predictions."""
+        from forecast.api import run_backtest
+        from forecast.backtest.metrics import daily_returns
+        from forecast.evaluate.predictions import Predictions
+
+        if cached:
+            self.hits += 1
+        predictions = Predictions.from_frame(frame, bars)
+        for i in self.by_task[task.label]:
+            c = self.configs[i]
+            row = self.rows[i]
+            row["cache"] = "hit" if cached else "trained"
+            try:
+                result = run_backtest(bars, predictions, strategy=c.strategy.name, params=c.strategy.params,
+                                      cash=self.spec.cash, commission=c.commission, slippage=c.slippage,
+                                      engine=self.spec.engine, **self.spec.broker)
+            except FcastError as exc:
+                row["status"] = error_line(exc)
+                continue
+            strat, bench = daily_returns(result.equity["strategy"]), daily_returns(result.equity["benchmark"])
+            m, b = result.metrics["strategy"], result.metrics["benchmark"]
+            row.update(
+                start=str(result.start.date()), end=str(result.end.date()),
+                total_return=m.get("total_return"), cagr=m.get("cagr"), sharpe=m.get("sharpe"),
+                **row_statistics(strat, bench),
+                max_drawdown=m.get("max_drawdown"), n_trades=m.get("n_trades"),
+                benchmark_return=b.get("total_return"), benchmark_sharpe=b.get("sharpe"),
+                accuracy=(result.forecast_metrics or {}).get("accuracy"),
+                engine=result.engine, status="ok",
+            )
+            self.returns[i], self.benchmarks[i] = strat, bench
+            if self.output is not None:
+                folder = self.output / "runs" / run_directory(i, c)
+                result.write(folder, plot=False)
+                row["run"] = str(folder.relative_to(self.output))
+
+
+def _base_row(c: Configuration) -> dict:
+    return {
+        "label": c.label, "ticker": c.task.ticker, "model": c.task.model.name,
+        "model_params": dict(c.task.model.params), "seed": c.task.seed, "strategy": c.strategy.name,
+        "params": dict(c.strategy.params), "commission": c.commission, "slippage": c.slippage,
+        "start": None, "end": None, "total_return": None, "cagr": None, "sharpe": None, "sharpe_se": None,
+        "psr": None, "psr_vs_benchmark": None, "max_drawdown": None, "n_trades": None,
+        "benchmark_return": None, "benchmark_sharpe": None, "accuracy": None, "cache": None,
+        "engine": None, "status": "not run",
+    }

@@ -1,0 +1,363 @@
+"""An experiment's grid, declared in TOML and checked before anything trains.
+
+A spec lists its axes; every combination is one configuration (a trial):
+
+    tickers x models x seeds x strategies (x their parameter lists) x commission x slippage
+
+Predictions depend only on (ticker, model, seed): that is the expensive unit, a
+`PredictionTask`. Strategies, parameters and costs re-score its predictions.
+"""
+
+from __future__ import annotations
+
+import itertools
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from forecast.errors import ConfigError
+
+# Bundled universes by name: the Dow 30 members of November 2017 (survivorship-biased, as
+# the bundle's SOURCE.md says) and everything converted into the bundle.
+ETFS = ("DIA", "IWM", "QQQ", "SPY")
+TOP_KEYS = {"name", "tickers", "universe", "start", "end", "seeds", "cash", "walk_forward",
+            "models", "strategies", "costs", "engine"}
+WALK_FORWARD_KEYS = {"window", "test_days", "folds", "retrain_every", "train_window", "label", "features"}
+COST_KEYS = {"commission", "slippage", "min_commission", "commission_per_share"}
+
+EXAMPLE = """\
+name = "small"
+tickers = ["AAPL", "MSFT", "KO"]     # or: universe = "dow30"
+start = "2012-01-01"
+end = "2017-11-10"
+seeds = [0]
+
+[walk_forward]                        # optional; these are the defaults of fcast backtest
+window = 20
+retrain_every = 63
+label = "open"
+
+[[models]]
+name = "logreg"
+
+[[models]]
+name = "mlp"
+params = { epochs = 5 }
+
+[[strategies]]
+name = "long-only"
+params = { upper = [0.5, 0.55] }      # a list is a grid axis
+
+[[strategies]]
+name = "long-short"
+
+[costs]
+commission = [0.0, 0.001]             # fraction of traded value
+slippage = [0.0005]                   # fraction of the fill price
+"""
+
+
+def universe(name: str) -> list[str]:
+    """The tickers of a bundled universe: ``dow30`` or ``bundled`` (all 34)."""
+    from forecast.data.bundled import read_bundle
+
+    converted = sorted(read_bundle()["ticker"].unique())
+    if name == "dow30":
+        return [t for t in converted if t not in ETFS]
+    if name == "bundled":
+        return converted
+    raise ConfigError(f"unknown universe {name!r}: use dow30 or bundled")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    params: dict = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return self.name if not self.params else f"{self.name}({_kv(self.params)})"
+
+
+@dataclass(frozen=True)
+class StrategySpec:
+    """One strategy with one value per parameter (the grid already expanded)."""
+
+    name: str
+    params: dict = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return self.name if not self.params else f"{self.name}({_kv(self.params)})"
+
+
+@dataclass(frozen=True)
+class PredictionTask:
+    """One walk-forward run: the unit that trains (and that the cache keys)."""
+
+    ticker: str
+    model: ModelSpec
+    seed: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.ticker} {self.model.label} seed {self.seed}"
+
+
+@dataclass(frozen=True)
+class Configuration:
+    """One trial: a task's predictions, turned into one strategy at one cost."""
+
+    task: PredictionTask
+    strategy: StrategySpec
+    commission: float
+    slippage: float
+
+    @property
+    def label(self) -> str:
+        return f"{self.task.ticker} {self.task.model.label} {self.strategy.label}"
+
+
+def _unique(values) -> tuple:
+    return tuple(dict.fromkeys(values))
+
+
+def _kv(params: Mapping) -> str:
+    return ", ".join(f"{k}={v}" for k, v in params.items())
+
+
+def _as_list(value, what: str) -> list:
+    values = list(value) if isinstance(value, list | tuple) else [value]
+    if not values:
+        raise ConfigError(f"{what} is an empty list")
+    return values
+
+
+def _number_list(value, what: str) -> list[float]:
+    out = []
+    for v in _as_list(value, what):
+        if isinstance(v, bool) or not isinstance(v, int | float) or not v >= 0:
+            raise ConfigError(f"{what} must be numbers >= 0, got {v!r}")
+        out.append(float(v))
+    return out
+
+
+def _table(data: Mapping, key: str) -> dict:
+    value = data.get(key, {})
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"[{key}] must be a table, got {type(value).__name__}")
+    return dict(value)
+
+
+def _unknown(keys, allowed, where: str) -> None:
+    extra = sorted(set(keys) - set(allowed))
+    if extra:
+        raise ConfigError(f"unknown key(s) in {where}: {', '.join(extra)} "
+                          f"(allowed: {', '.join(sorted(allowed))})")
+
+
+@dataclass(frozen=True)
+class ExperimentSpec:
+    """A checked experiment grid (see the module docstring and `EXAMPLE`)."""
+
+    name: str
+    tickers: tuple[str, ...]
+    models: tuple[ModelSpec, ...]
+    strategies: tuple[tuple[str, dict], ...]  # (name, {param: [values]})
+    seeds: tuple[int, ...] = (0,)
+    commissions: tuple[float, ...] = (0.001,)
+    slippages: tuple[float, ...] = (0.0005,)
+    start: str | None = None
+    end: str | None = None
+    cash: float = 100_000.0
+    walk_forward: dict = field(default_factory=dict)
+    broker: dict = field(default_factory=dict)  # min_commission, commission_per_share
+    engine: str = "auto"
+    source: dict = field(default_factory=dict)  # where the spec came from (path), for the record
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> ExperimentSpec:
+        try:
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+        except OSError as exc:
+            raise ConfigError(f"cannot read experiment spec {path}: {exc.strerror}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"experiment spec {path} is not valid TOML: {exc}") from None
+        return cls.from_dict(data, base=Path(path).parent, default_name=Path(path).stem,
+                             source={"path": str(path)})
+
+    @classmethod
+    def from_dict(cls, data: Mapping, *, base: Path | None = None, default_name: str = "experiment",
+                  source: dict | None = None) -> ExperimentSpec:
+        """Check every field (one ConfigError line naming the culprit) and build the spec."""
+        _unknown(data, TOP_KEYS, "the experiment spec")
+        if ("tickers" in data) == ("universe" in data):
+            raise ConfigError("give either tickers = [...] or universe = \"dow30\", not both or neither")
+        if "tickers" in data:
+            from forecast.data.tickers import normalize_ticker
+
+            tickers = tuple(dict.fromkeys(normalize_ticker(t) for t in _as_list(data["tickers"], "tickers")))
+        else:
+            tickers = tuple(universe(data["universe"]))
+        models = tuple(_model(m) for m in _as_list(data.get("models", []) or [], "models"))
+        if not models:
+            raise ConfigError("the experiment spec needs at least one [[models]] entry")
+        strategies = tuple(_strategy(s) for s in _as_list(data.get("strategies", [{"name": "long-only"}]),
+                                                          "strategies"))
+        seeds = _as_list(data.get("seeds", [0]), "seeds")
+        if any(isinstance(s, bool) or not isinstance(s, int) for s in seeds):
+            raise ConfigError(f"seeds must be integers, got {seeds!r}")
+        costs = _table(data, "costs")
+        _unknown(costs, COST_KEYS, "[costs]")
+        broker = {k: costs[k] for k in ("min_commission", "commission_per_share") if k in costs}
+        for key, value in broker.items():
+            _number_list(value, f"costs.{key}")
+            if isinstance(value, list):
+                raise ConfigError(f"costs.{key} takes one number, not a list")
+        wf = _table(data, "walk_forward")
+        _unknown(wf, WALK_FORWARD_KEYS, "[walk_forward]")
+        if "features" in wf and base is not None and not Path(wf["features"]).is_absolute():
+            wf["features"] = str((base / wf["features"]).resolve())  # relative to the spec file
+        cash = data.get("cash", 100_000.0)
+        if isinstance(cash, bool) or not isinstance(cash, int | float) or cash <= 0:
+            raise ConfigError(f"cash must be a number > 0, got {cash!r}")
+        spec = cls(
+            name=str(data.get("name", default_name)),
+            tickers=tickers,
+            models=models,
+            strategies=strategies,
+            seeds=tuple(dict.fromkeys(seeds)),
+            commissions=_unique(_number_list(costs.get("commission", 0.001), "costs.commission")),
+            slippages=_unique(_number_list(costs.get("slippage", 0.0005), "costs.slippage")),
+            start=_date(data.get("start"), "start"),
+            end=_date(data.get("end"), "end"),
+            cash=float(cash),
+            walk_forward=wf,
+            broker=broker,
+            engine=str(data.get("engine", "auto")),
+            source=source or {},
+        )
+        spec.check()
+        return spec
+
+    def check(self) -> None:
+        """Resolve every strategy, parameter and cost now: a typo fails before any training."""
+        from forecast.backtest import choose_engine
+        from forecast.backtest.broker import validate_costs
+        from forecast.models.registry import default_params
+
+        for model in self.models:
+            accepted = default_params(model.name)
+            unknown = sorted(set(model.params) - set(accepted))
+            if unknown:
+                raise ConfigError(f"model {model.name} has no parameter(s) {', '.join(unknown)} "
+                                  f"(it has: {', '.join(accepted) or 'none'})")
+        for strategy in self.expanded_strategies():
+            from strategies import load_strategy, parse_params
+
+            cls = load_strategy(strategy.name)
+            parse_params(cls, strategy.params)
+            choose_engine(cls, self.engine)
+        for commission, slippage in itertools.product(self.commissions, self.slippages):
+            validate_costs(commission=commission, slippage=slippage,
+                           min_commission=self.broker.get("min_commission", 0.0),
+                           commission_per_share=self.broker.get("commission_per_share"))
+        if self.walk_forward.get("test_days") is not None and self.walk_forward.get("folds") is not None:
+            raise ConfigError("[walk_forward]: give test_days or folds, not both")
+
+    def expanded_strategies(self) -> list[StrategySpec]:
+        out = []
+        for name, grid in self.strategies:
+            keys = list(grid)
+            for values in itertools.product(*(grid[k] for k in keys)):
+                out.append(StrategySpec(name, dict(zip(keys, values, strict=True))))
+        return out
+
+    def tasks(self) -> list[PredictionTask]:
+        axes = itertools.product(self.tickers, self.models, self.seeds)
+        return [PredictionTask(t, m, s) for t, m, s in axes]
+
+    def configurations(self) -> list[Configuration]:
+        """Every trial, task by task (so a task's rows sit together)."""
+        return [
+            Configuration(task, strategy, commission, slippage)
+            for task in self.tasks()
+            for strategy, commission, slippage in itertools.product(
+                self.expanded_strategies(), self.commissions, self.slippages)
+        ]
+
+    def walk_forward_kwargs(self, seed: int) -> dict:
+        """`walk_forward` keyword arguments for one seed (the CLI's defaults where unset)."""
+        wf = dict(self.walk_forward)
+        retrain_every = int(wf.get("retrain_every", 63))
+        test_days = wf.get("test_days")
+        if wf.get("folds") is not None:
+            test_days = int(wf["folds"]) * retrain_every
+        spec = None
+        if wf.get("features"):
+            from forecast.features import FeatureSpec
+
+            spec = FeatureSpec.from_toml(wf["features"])
+        return {
+            "window": int(wf.get("window", 20)),
+            "seed": seed,
+            "test_days": test_days,
+            "retrain_every": retrain_every,
+            "train_window": wf.get("train_window"),
+            "spec": spec,
+            "label": wf.get("label", "open"),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "tickers": list(self.tickers),
+            "models": [{"name": m.name, "params": m.params} for m in self.models],
+            "strategies": [{"name": n, "params": g} for n, g in self.strategies],
+            "seeds": list(self.seeds),
+            "costs": {"commission": list(self.commissions), "slippage": list(self.slippages), **self.broker},
+            "start": self.start,
+            "end": self.end,
+            "cash": self.cash,
+            "walk_forward": self.walk_forward,
+            "engine": self.engine,
+        }
+
+
+def _date(value, what: str) -> str | None:
+    if value is None:
+        return None
+    import pandas as pd
+
+    try:
+        return str(pd.Timestamp(str(value)).date())
+    except (ValueError, TypeError):
+        raise ConfigError(f"{what} must be a date YYYY-MM-DD, got {value!r}") from None
+
+
+def _model(entry) -> ModelSpec:
+    if isinstance(entry, str):
+        return ModelSpec(entry)
+    if not isinstance(entry, Mapping) or "name" not in entry:
+        raise ConfigError(f"each [[models]] entry needs a name, got {entry!r}")
+    _unknown(entry, {"name", "params"}, f"model {entry['name']}")
+    params = entry.get("params", {})
+    if not isinstance(params, Mapping):
+        raise ConfigError(f"model {entry['name']}: params must be a table")
+    return ModelSpec(str(entry["name"]), dict(params))
+
+
+def _strategy(entry) -> tuple[str, dict]:
+    if isinstance(entry, str):
+        return entry, {}
+    if not isinstance(entry, Mapping) or "name" not in entry:
+        raise ConfigError(f"each [[strategies]] entry needs a name, got {entry!r}")
+    _unknown(entry, {"name", "params"}, f"strategy {entry['name']}")
+    params = entry.get("params", {})
+    if not isinstance(params, Mapping):
+        raise ConfigError(f"strategy {entry['name']}: params must be a table")
+    return str(entry["name"]), {k: _as_list(v, f"strategy {entry['name']} parameter {k}")
+                                for k, v in params.items()}
