@@ -44,11 +44,22 @@ def list_strategies_cmd():
 def backtest(
     ctx: typer.Context,
     tickers: Annotated[list[str], typer.Argument(help="One or more tickers.")],
-    model: o.Model = "lstm",
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model", "-m",
+            help="Model name (see `fcast models list`), module:Class or path/to/file.py:Class; "
+            "a comma-separated list runs the grid as an experiment.",
+        ),
+    ] = "lstm",
     strategy: Annotated[
-        str, typer.Option("--strategy", "-s", help="Built-in name, module:Class or file.py:Class.")
+        str,
+        typer.Option("--strategy", "-s", help="Built-in name, module:Class or file.py:Class (or a list)."),
     ] = "long-only",
-    param: Annotated[list[str], typer.Option("--param", "-p", help="Strategy parameter key=value.")] = None,
+    param: Annotated[
+        list[str],
+        typer.Option("--param", "-p", help="Strategy parameter key=value (key=a,b,c: a grid axis)."),
+    ] = None,
     start: o.Start = None,
     end: o.End = None,
     cash: Annotated[float, typer.Option("--cash", min=0.0)] = 100_000.0,
@@ -107,7 +118,28 @@ def backtest(
     ] = False,
     no_cache: o.NoCache = False,
 ):
-    """Backtest a strategy driven by out-of-sample predictions, beside buy-and-hold."""
+    """Backtest a strategy driven by out-of-sample predictions, beside buy-and-hold.
+
+    Comma-separated lists in --model, --strategy or --param key=a,b run every combination
+    as an experiment (see `fcast experiment run --help`): a ranked table and the verdict.
+    """
+    if is_grid(model, strategy, param):
+        from forecast.cli.experiment_cmd import run_spec
+
+        if model_path or common_span:
+            raise typer.BadParameter("--model-path and --common-span take one model and strategy, not lists")
+        wf = {"window": window, "test_days": test_days, "folds": folds, "retrain_every": retrain_every,
+              "train_window": train_window, "label": label, "features": features}
+        costs = {"commission": [commission], "slippage": [slippage], "min_commission": min_commission}
+        if commission_per_share is not None:
+            costs["commission_per_share"] = commission_per_share
+        spec = grid_spec(tickers, model, strategy, param or [], start=start, end=end, seed=seed, cash=cash,
+                         costs=costs, walk_forward={k: v for k, v in wf.items() if v is not None},
+                         engine=engine, model_options={"epochs": epochs, "device": device,
+                                                       "mixed_precision": mixed_precision or None})
+        run_spec(ctx, spec, source=source, path=file, backend=backend, output=output, force=force,
+                 as_json=as_json, no_cache=no_cache)
+        return
     from forecast.api import run_backtest
     from forecast.backtest import choose_engine
     from forecast.backtest.broker import validate_costs
@@ -193,6 +225,60 @@ def backtest(
 
         out.print(summary_table(results))
     failures.report()
+
+
+def is_grid(model: str, strategy: str, params: list[str] | None) -> bool:
+    """Whether the options name lists: a comma in --model, --strategy or a --param value."""
+    return "," in model or "," in strategy or any("," in p.partition("=")[2] for p in params or [])
+
+
+def _items(text: str, what: str) -> list[str]:
+    items = [t.strip() for t in text.split(",")]
+    if not all(items):
+        raise typer.BadParameter(f"{what} list {text!r} has an empty item")
+    return list(dict.fromkeys(items))
+
+
+def grid_spec(tickers, model: str, strategy: str, params: list[str], *, start, end, seed, cash, costs,
+              walk_forward, engine, model_options):
+    """The `ExperimentSpec` that `fcast backtest` with comma lists stands for.
+
+    A --param applies to every listed strategy that has it (values typed from its
+    defaults); one that no listed strategy has is an error.
+    """
+    from forecast.api import model_params_for
+    from forecast.errors import ConfigError
+    from forecast.experiment import ExperimentSpec
+    from forecast.models.registry import default_params
+    from strategies import load_strategy, parse_params, strategy_params
+
+    grid: dict[str, list[str]] = {}
+    for item in params:
+        key, sep, values = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"strategy parameter must look like key=value, got {item!r}")
+        grid[key.strip()] = _items(values, f"--param {key.strip()}")
+    strategies, used = [], set()
+    for name in _items(strategy, "--strategy"):
+        cls = load_strategy(name)
+        own = {k: v for k, v in grid.items() if k in strategy_params(cls)}
+        used |= set(own)
+        typed = {k: [parse_params(cls, {k: v})[k] for v in values] for k, values in own.items()}
+        strategies.append({"name": name, "params": typed})
+    unused = sorted(set(grid) - used)
+    if unused:
+        raise ConfigError(f"no listed strategy has the parameter(s) {', '.join(unused)}")
+    models = []
+    for name in _items(model, "--model"):
+        defaults = default_params(name)
+        given = model_params_for(name, **{k: v for k, v in model_options.items() if v is not None})
+        # Defaults are left out: the row reads "lstm", not "lstm(device=auto)", and the key is the same.
+        models.append({"name": name, "params": {k: v for k, v in given.items() if defaults.get(k) != v}})
+    return ExperimentSpec.from_dict({
+        "name": "backtest", "tickers": list(tickers), "models": models, "strategies": strategies,
+        "seeds": [seed], "cash": cash, "costs": costs, "walk_forward": walk_forward, "engine": engine,
+        **({"start": start} if start else {}), **({"end": end} if end else {}),
+    })
 
 
 def _load_all(ctx, tickers, failures, *, source, file, start, end, common_span):

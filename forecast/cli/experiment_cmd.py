@@ -67,8 +67,8 @@ def run_cmd(
              output=output, force=force, as_json=as_json, top=top, no_cache=no_cache)
 
 
-def run_spec(ctx, spec, *, workers=None, ray_address=None, source=None, backend=None, output=None,
-             force=False, as_json=False, top=None, no_cache=False) -> None:
+def run_spec(ctx, spec, *, workers=None, ray_address=None, source=None, path=None, backend=None,
+             output=None, force=False, as_json=False, top=None, no_cache=False) -> None:
     """Run a checked spec the way `fcast experiment run` does (also `fcast backtest` with lists)."""
     from forecast.cli.backtest_cmd import check_output_dir
     from forecast.experiment import RayExecutor, SerialExecutor, run_experiment
@@ -88,7 +88,7 @@ def run_spec(ctx, spec, *, workers=None, ray_address=None, source=None, backend=
                   f"{len(spec.seeds)} seed(s) = {len(spec.tasks())} walk-forward run(s), "
                   f"{n_configs} configuration(s); {_where(executor)}", markup=False)
     with _Progress(enabled=not as_json) as events:
-        result = run_experiment(spec, home=ctx.obj["store"].home, source=source,
+        result = run_experiment(spec, home=ctx.obj["store"].home, source=source, path=path,
                                 cache=not no_cache, executor=executor, output=output, events=events)
     if output is not None:
         result.write(output)
@@ -179,16 +179,15 @@ def render(result, top: int | None = None) -> None:
     many_seeds = len(spec.seeds) > 1
     table = Table(title=f"Experiment {spec.name}: {len(result.rows)} configurations, ranked by Sharpe "
                   "(net of costs)")
-    cols = ["#", "ticker", "span", "model", *(["seed"] if many_seeds else []), "strategy", "fee+slip",
+    cols = ["#", "ticker", "model", *(["seed"] if many_seeds else []), "strategy", "fee+slip",
             "return", "Sharpe ± SE", "PSR", "PSR>B&H", "max DD", "trades", "acc", "B&H ret", "B&H Sharpe"]
     for c in cols:
-        table.add_column(c, justify="left" if c in ("ticker", "span", "model", "strategy") else "right",
-                         no_wrap=c in ("span", "strategy", "Sharpe ± SE", "fee+slip", "PSR>B&H"))
+        table.add_column(c, justify="left" if c in ("ticker", "model", "strategy") else "right",
+                         no_wrap=c in ("strategy", "Sharpe ± SE", "fee+slip", "PSR>B&H"))
     for rank, row in enumerate(shown, 1):
         model = row["model"] + (f"({_kv(row['model_params'])})" if row["model_params"] else "")
         strategy = row["strategy"] + (f"({_kv(row['params'])})" if row["params"] else "")
-        span = f"{row['start']} to {row['end']}" if row.get("start") else "–"
-        lead = [str(rank), row["ticker"], span, model, *([str(row["seed"])] if many_seeds else []), strategy,
+        lead = [str(rank), row["ticker"], model, *([str(row["seed"])] if many_seeds else []), strategy,
                 f"{fmt(row['commission'], 'pct')}+{fmt(row['slippage'], 'pct')}"]
         if row["status"] != "ok":
             table.add_row(*lead, f"[red]failed[/red]: {row['status']}", *[""] * (len(cols) - len(lead) - 1))
@@ -199,10 +198,21 @@ def render(result, top: int | None = None) -> None:
                       fmt(row["n_trades"], "int"), fmt(row["accuracy"], "num3"),
                       fmt(row["benchmark_return"], "pct"), fmt(row["benchmark_sharpe"], "num"))
     out.print(table)
+    out.print(spans_line(result), markup=False, soft_wrap=True)
     if top and len(rows) > top:
         out.print(f"({len(rows) - top} more rows: --top or --output results.csv)", markup=False)
     for line in test_lines(result):
         out.print(line, markup=False, soft_wrap=True)
+
+
+def spans_line(result) -> str:
+    """Each ticker's backtest span (its rows share it), or its data span when nothing ran."""
+    parts = []
+    for ticker, data in result.tickers.items():
+        spans = {(r["start"], r["end"]) for r in result.rows if r["ticker"] == ticker and r.get("start")}
+        start, end = min(spans) if len(spans) == 1 else (data["start"], data["end"])
+        parts.append(f"{ticker} {start} to {end}")
+    return "backtest spans: " + ("; ".join(parts) or "none")
 
 
 def test_lines(result) -> list[str]:

@@ -38,6 +38,7 @@ def run_experiment(
     *,
     home: str | Path | None = None,
     source: str | None = None,
+    path: str | Path | None = None,
     cache=True,
     executor=None,
     output: str | Path | None = None,
@@ -50,7 +51,7 @@ def run_experiment(
 
     `cache`: True (the prediction cache under `home`), a `PredictionCache`, or False.
     `executor`: a `SerialExecutor` (default) or a `RayExecutor`. `output`: a folder for each
-    configuration's own files (``runs/<n>-<label>/``). `source`: as `forecast.api.load`.
+    configuration's own files (``runs/<n>-<label>/``). `source`, `path`: as `forecast.api.load`.
     """
     from forecast.cache import PredictionCache
     from forecast.runs import new_run_id
@@ -60,7 +61,7 @@ def run_experiment(
     executor = executor or SerialExecutor()
     store = PredictionCache(home) if cache is True else (cache or None)
     state = _State(spec, output=Path(output) if output is not None else None)
-    bars_by_ticker = state.load_all(home=home, source=source)
+    bars_by_ticker = state.load_all(home=home, source=source, path=path)
     with executor:
         refs = {t: executor.put(b) for t, b in bars_by_ticker.items()}
         jobs, meta = [], {}
@@ -164,14 +165,15 @@ class _State:
         self.spans: dict[str, dict] = {}
         self.hits = self.trained = 0
 
-    def load_all(self, *, home, source) -> dict[str, pd.DataFrame]:
+    def load_all(self, *, home, source, path) -> dict[str, pd.DataFrame]:
         from forecast.api import load
         from forecast.cache import bars_fingerprint
 
         loaded = {}
         for ticker in self.spec.tickers:
             try:
-                bars = load(ticker, source=source, start=self.spec.start, end=self.spec.end, home=home)
+                bars = load(ticker, source=source, path=path, start=self.spec.start, end=self.spec.end,
+                            home=home)
             except FcastError as exc:
                 for task in self.spec.tasks():
                     if task.ticker == ticker:
