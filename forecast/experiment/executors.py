@@ -81,6 +81,28 @@ class SerialExecutor:
             on_done(job, frame, None)
 
 
+LOCAL_OBJECT_STORE = 512 * 2**20
+
+
+def _quiet_ray_environment(local: bool) -> None:
+    """Settings Ray reads when it is imported, so they are set before `import ray`.
+
+    Never a usage-stats upload; never re-launch workers through `uv run` (Ray's hook does
+    that under `uv run` and the first task then hangs). A cluster this process starts
+    listens on the loopback only, with a fresh token (no warning, nothing in ~/.ray);
+    an existing cluster keeps its own settings.
+    """
+    import secrets
+
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
+    if local:
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+        if "RAY_AUTH_MODE" not in os.environ:
+            os.environ["RAY_AUTH_MODE"] = "token"
+            os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
+
+
 class RayExecutor:
     """Run jobs as Ray tasks: on a local cluster of `workers` CPUs that this starts, or on
     the cluster at `address`.
@@ -103,8 +125,7 @@ class RayExecutor:
     def __enter__(self) -> RayExecutor:
         from forecast.errors import ConfigError
 
-        # Why: no usage-stats prompt or upload, and no dashboard (nothing to reach offline).
-        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        _quiet_ray_environment(local=self.address is None)
         import ray
 
         self._ray = ray
@@ -119,7 +140,9 @@ class RayExecutor:
                 ray.init(address=self.address, runtime_env=env, **kwargs)
                 self._started = True
             else:
-                ray.init(num_cpus=self.workers, runtime_env=env, **kwargs)
+                # Bars are the only objects shipped: a small store fits any /dev/shm.
+                ray.init(num_cpus=self.workers, runtime_env=env, object_store_memory=LOCAL_OBJECT_STORE,
+                         **kwargs)
                 self._started = True
         except (ConnectionError, RuntimeError, ValueError) as exc:
             where = f"the Ray cluster at {self.address}" if self.address else "a local Ray cluster"
