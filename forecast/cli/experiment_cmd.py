@@ -30,8 +30,10 @@ RayAddress = Annotated[
 
 
 def _help() -> str:
-    # \b keeps click from re-wrapping the example.
-    lines = "\n".join(f"  {line}" for line in EXAMPLE.splitlines())
+    from rich.markup import escape
+
+    # \b keeps click from re-wrapping the example; escape keeps [[models]] from reading as markup.
+    lines = "\n".join(f"  {escape(line)}" for line in EXAMPLE.splitlines())
     return (
         "Run every configuration of the grid in SPEC.toml: each (ticker, model, seed) is trained once "
         "(or read from the prediction cache) and re-scored for every strategy, parameter and cost. "

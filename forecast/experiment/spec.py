@@ -34,7 +34,7 @@ start = "2012-01-01"
 end = "2017-11-10"
 seeds = [0]
 
-[walk_forward]                        # optional; these are the defaults of fcast backtest
+[walk_forward]                        # optional: fcast backtest's defaults
 window = 20
 retrain_every = 63
 label = "open"
@@ -48,10 +48,10 @@ params = { epochs = 5 }
 
 [[strategies]]
 name = "long-only"
-params = { upper = [0.5, 0.55] }      # a list is a grid axis
 
 [[strategies]]
 name = "long-short"
+params = { upper = [0.52, 0.55] }     # a list is a grid axis
 
 [costs]
 commission = [0.0, 0.001]             # fraction of traded value
@@ -202,9 +202,9 @@ class ExperimentSpec:
             tickers = tuple(dict.fromkeys(normalize_ticker(t) for t in _as_list(data["tickers"], "tickers")))
         else:
             tickers = tuple(universe(data["universe"]))
-        models = tuple(_model(m) for m in _as_list(data.get("models", []) or [], "models"))
-        if not models:
+        if not data.get("models"):
             raise ConfigError("the experiment spec needs at least one [[models]] entry")
+        models = tuple(_model(m) for m in _as_list(data["models"], "models"))
         strategies = tuple(_strategy(s) for s in _as_list(data.get("strategies", [{"name": "long-only"}]),
                                                           "strategies"))
         seeds = _as_list(data.get("seeds", [0]), "seeds")
