@@ -485,3 +485,112 @@ def test_an_interrupted_run_resumes_from_the_cache():
     again = run_experiment(spec, source="bundled")
     assert again.cache["hits"] == 1 and again.cache["trained"] == 1
     assert [row["status"] for row in again.rows] == ["ok", "ok"]
+
+
+# --- found by an adversarial review --------------------------------------------------------
+
+TYPED_MODEL = """
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+
+class M(ClassifierMixin, BaseEstimator):
+    '''Says up (0.9) when k is text, down (0.1) when k is a number.'''
+
+    def __init__(self, k=0):
+        self.k = k
+
+    def fit(self, X, y):
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def predict_proba(self, X):
+        p = 0.9 if isinstance(self.k, str) else 0.1
+        return np.column_stack([np.full(len(X), 1 - p), np.full(len(X), p)])
+"""
+
+
+def test_tasks_whose_labels_print_alike_keep_their_own_predictions(tmp_path):
+    path = tmp_path / "typed_model.py"
+    path.write_text(TYPED_MODEL)
+    spec = ExperimentSpec.from_dict({
+        "tickers": ["KO"], "start": "2015-01-01", "walk_forward": {"folds": 3},
+        "models": [{"name": f"{path}:M", "params": {"k": 1}}, {"name": f"{path}:M", "params": {"k": "1"}}],
+    })
+    for _ in range(2):  # cold, then from the cache
+        result = run_experiment(spec, source="bundled", spa_reps=50)
+        number, text = result.rows
+        assert number["model_params"] == {"k": 1} and text["model_params"] == {"k": "1"}
+        assert number["n_trades"] == 0 and text["n_trades"] > 0  # long-only: 0.1 never buys, 0.9 does
+
+
+def test_repeated_settings_are_one_trial():
+    spec = ExperimentSpec.from_dict({
+        "tickers": ["KO"],
+        "models": [{"name": "logreg"}, {"name": "logreg", "params": {"C": 1.0}}],  # C=1.0 is the default
+        "strategies": [{"name": "long-only"}, {"name": "long-only"},
+                       {"name": "long-short", "params": {"upper": [0.55, 0.55]}}],
+    })
+    assert len(spec.models) == 1
+    assert [(s.name, s.params) for s in spec.expanded_strategies()] == [
+        ("long-only", {}), ("long-short", {"upper": 0.55})]
+    assert len(spec.configurations()) == 2
+
+
+@pytest.mark.parametrize("params, words", [
+    ({"upper": [{"a": 1}]}, "not a single value"),
+    ({"upper": [0.55, True]}, "takes float"),
+    ({"upper": ["0.55"]}, "takes float"),
+])
+def test_strategy_values_of_the_wrong_type_fail_before_anything_runs(params, words):
+    with pytest.raises(ConfigError, match=words):
+        ExperimentSpec.from_dict({"tickers": ["KO"], "models": [{"name": "logreg"}],
+                                  "strategies": [{"name": "long-short", "params": params}]})
+
+
+@pytest.mark.parametrize("walk_forward, words", [
+    ({"window": "abc"}, "window must be a whole number"),
+    ({"window": 2.5}, "window must be a whole number"),
+    ({"retrain_every": True}, "retrain_every must be a whole number"),
+    ({"folds": 0}, "folds must be a whole number"),
+    ({"label": "high"}, "label must be one of"),
+    ({"features": "no-such-spec.toml"}, "cannot read feature spec"),
+])
+def test_walk_forward_settings_are_checked_up_front(walk_forward, words):
+    with pytest.raises(ConfigError, match=words):
+        ExperimentSpec.from_dict({"tickers": ["KO"], "models": [{"name": "logreg"}],
+                                  "walk_forward": walk_forward})
+
+
+def test_start_after_end_and_out_of_range_seeds_are_refused():
+    base = {"tickers": ["KO"], "models": [{"name": "logreg"}]}
+    with pytest.raises(ConfigError, match="is not before end"):
+        ExperimentSpec.from_dict({**base, "start": "2016-01-01", "end": "2015-01-01"})
+    with pytest.raises(ConfigError, match="seeds must lie in"):
+        ExperimentSpec.from_dict({**base, "seeds": [-1]})
+
+
+def test_rows_without_a_sharpe_rank_last():
+    from forecast.experiment.result import ExperimentResult
+
+    rows = [{"status": "ok", "sharpe": s} for s in (-1.27, float("nan"), 2.81, None, 0.5)]
+    result = ExperimentResult(id="x", spec=None, rows=rows, tests={}, cache={}, executor={}, seconds=0.0,
+                              tickers={})
+    ranked = [r["sharpe"] for r in result.ranked()]
+    assert ranked[:3] == [2.81, 0.5, -1.27] and all(s is None or math.isnan(s) for s in ranked[3:])
+
+
+def test_forecast_metrics_are_remembered_only_for_the_same_bars():
+    """Re-scoring one Predictions for many strategies computes its metrics once, per bars object."""
+    from forecast.evaluate.metrics import direction_metrics
+
+    bars = fc.load("KO", source="bundled", start="2015-01-01")
+    preds = fc.predict(bars, "logreg")
+    first, again = preds.metrics(bars), preds.metrics(bars)
+    assert first == again and first is not again  # a copy: a caller editing it changes nothing
+    again["accuracy"] = -1.0
+    assert preds.metrics(bars)["accuracy"] == first["accuracy"]
+    shorter = bars.iloc[:-60]
+    frame = preds.frame
+    expected = direction_metrics(frame["prob_up"], frame["actual_up"], preds.label_returns(shorter))
+    assert preds.metrics(shorter) == expected != first

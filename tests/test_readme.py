@@ -36,7 +36,8 @@ COMMANDS = _commands()
 def test_readme_has_an_example_of_each_command():
     joined = "\n".join(COMMANDS)
     for sub in ("data import", "data fetch", "data list", "data show", "data sample",
-                "models list", "strategies list", "evaluate", "train", "backtest"):
+                "models list", "strategies list", "evaluate", "train", "backtest", "experiment run",
+                "runs list", "cache list"):
         assert f"fcast {sub}" in joined, f"README shows no `fcast {sub}` example"
 
 
@@ -54,7 +55,10 @@ def workdir(tmp_path_factory):
     (work / "my_strategies.py").write_text(_blocks("python")[1])
     (work / "my_models.py").write_text(_blocks("python")[2])
     (work / "my_features.py").write_text(_blocks("python")[3])
-    (work / "spec.toml").write_text(_blocks("toml")[0])
+    experiment, features = _blocks("toml")  # in README order
+    assert "[[models]]" in experiment and "[[models]]" not in features
+    (work / "experiment.toml").write_text(experiment)
+    (work / "spec.toml").write_text(features)
     return work
 
 

@@ -23,6 +23,9 @@ class Predictions:
     frame: pd.DataFrame
     model: str | None = None
     provenance: dict = field(default_factory=dict)
+    # (bars, metrics) of the last `metrics` call: an experiment re-scores one Predictions for
+    # many strategies and costs, and the metrics depend only on the forecasts and the bars.
+    _scored: list = field(default_factory=list, init=False, repr=False, compare=False)
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, bars: pd.DataFrame, **extra) -> Predictions:
@@ -55,4 +58,9 @@ class Predictions:
         """Direction metrics (`direction_metrics`) against the label and its return."""
         from forecast.evaluate.metrics import direction_metrics
 
-        return direction_metrics(self.frame["prob_up"], self.frame["actual_up"], self.label_returns(bars))
+        # Holding `bars` keeps its id from being reused: `is` cannot match another frame.
+        if self._scored and self._scored[0][0] is bars:
+            return dict(self._scored[0][1])
+        scored = direction_metrics(self.frame["prob_up"], self.frame["actual_up"], self.label_returns(bars))
+        self._scored[:] = [(bars, scored)]
+        return dict(scored)

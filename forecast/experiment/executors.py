@@ -23,7 +23,7 @@ log = logging.getLogger("fcast")
 class Job:
     """What a worker needs for one walk-forward run (bars travel once per ticker)."""
 
-    key: str  # the task's label, unique in the experiment
+    key: str  # the task's `key`: unique in the experiment (the spec drops repeated settings)
     bars: Any  # a DataFrame, or a Ray ObjectRef to one
     model: str
     model_params: dict

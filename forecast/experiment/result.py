@@ -18,6 +18,13 @@ CSV_COLUMNS = ("ticker", "model", "model_params", "seed", "strategy", "params", 
                "engine", "status", "run")
 
 
+def _finite_or_minus_inf(x) -> float:
+    """A Sharpe ratio for ranking: None or NaN (a strategy that never traded) ranks last."""
+    import math
+
+    return x if x is not None and math.isfinite(x) else float("-inf")
+
+
 @dataclass
 class ExperimentResult:
     """Every configuration's row (status "ok" or its error line) and the `tests` judging them.
@@ -49,7 +56,7 @@ class ExperimentResult:
     def ranked(self) -> list[dict]:
         """Rows best first by Sharpe ratio; failed rows last, in grid order."""
         ok = [r for r in self.rows if r.get("status") == "ok"]
-        ok.sort(key=lambda r: -(r["sharpe"] if r.get("sharpe") is not None else float("-inf")))
+        ok.sort(key=lambda r: -_finite_or_minus_inf(r.get("sharpe")))
         return ok + self.failed
 
     def to_dict(self) -> dict:

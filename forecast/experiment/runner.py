@@ -80,9 +80,9 @@ def run_experiment(
                     state.score(task, bars, frame, cached=True)
                     events.task_done(task, None, cached=True)
                     continue
-            jobs.append(Job(task.label, refs[task.ticker], task.model.name, dict(task.model.params), wf,
+            jobs.append(Job(task.key, refs[task.ticker], task.model.name, dict(task.model.params), wf,
                             _backend(task.model.name)))
-            meta[task.label] = (task, key, fields)
+            meta[task.key] = (task, key, fields)
         events.started(len(jobs), state.hits)
 
         def on_done(job: Job, frame: pd.DataFrame | None, error: str | None) -> None:
@@ -156,10 +156,10 @@ class _State:
         self.spec = spec
         self.output = output
         self.configs = spec.configurations()
-        self.rows = [_base_row(c) for c in self.configs]
-        self.by_task: dict[str, list[int]] = defaultdict(list)
+        self.rows = [_base_row(c, spec) for c in self.configs]
+        self.by_task: dict[str, list[int]] = defaultdict(list)  # task.key -> its rows
         for i, c in enumerate(self.configs):
-            self.by_task[c.task.label].append(i)
+            self.by_task[c.task.key].append(i)
         self.returns: dict[int, pd.Series] = {}
         self.benchmarks: dict[int, pd.Series] = {}
         self.spans: dict[str, dict] = {}
@@ -186,7 +186,7 @@ class _State:
         return loaded
 
     def fail_task(self, task: PredictionTask, error: str) -> None:
-        for i in self.by_task[task.label]:
+        for i in self.by_task[task.key]:
             self.rows[i]["status"] = error
 
     def score(self, task: PredictionTask, bars: pd.DataFrame, frame: pd.DataFrame, *, cached: bool) -> None:
@@ -198,7 +198,7 @@ class _State:
         if cached:
             self.hits += 1
         predictions = Predictions.from_frame(frame, bars)
-        for i in self.by_task[task.label]:
+        for i in self.by_task[task.key]:
             c = self.configs[i]
             row = self.rows[i]
             row["cache"] = "hit" if cached else "trained"
@@ -206,7 +206,7 @@ class _State:
                 result = run_backtest(bars, predictions, strategy=c.strategy.name, params=c.strategy.params,
                                       cash=self.spec.cash, commission=c.commission, slippage=c.slippage,
                                       engine=self.spec.engine, **self.spec.broker)
-            except FcastError as exc:
+            except Exception as exc:  # noqa: BLE001 - one failed configuration is one failed row
                 row["status"] = error_line(exc)
                 continue
             strat, bench = daily_returns(result.equity["strategy"]), daily_returns(result.equity["benchmark"])
@@ -227,9 +227,15 @@ class _State:
                 row["run"] = str(folder.relative_to(self.output))
 
 
-def _base_row(c: Configuration) -> dict:
+def _base_row(c: Configuration, spec: ExperimentSpec) -> dict:
+    # The label names the seed and the costs when those axes vary, so a line can say which row.
+    label = c.label
+    if len(spec.seeds) > 1:
+        label += f" seed {c.task.seed}"
+    if len(spec.commissions) > 1 or len(spec.slippages) > 1:
+        label += f" fee {c.commission:.2%} slip {c.slippage:.2%}"
     return {
-        "label": c.label, "ticker": c.task.ticker, "model": c.task.model.name,
+        "label": label, "ticker": c.task.ticker, "model": c.task.model.name,
         "model_params": dict(c.task.model.params), "seed": c.task.seed, "strategy": c.strategy.name,
         "params": dict(c.strategy.params), "commission": c.commission, "slippage": c.slippage,
         "start": None, "end": None, "total_return": None, "cagr": None, "sharpe": None, "sharpe_se": None,

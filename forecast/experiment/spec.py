@@ -105,6 +105,11 @@ class PredictionTask:
     def label(self) -> str:
         return f"{self.ticker} {self.model.label} seed {self.seed}"
 
+    @property
+    def key(self) -> str:
+        """Identity that keeps types (params 1 and "1" print alike but are two tasks)."""
+        return _identity([self.ticker, self.model.name, self.model.params, self.seed])
+
 
 @dataclass(frozen=True)
 class Configuration:
@@ -118,6 +123,37 @@ class Configuration:
     @property
     def label(self) -> str:
         return f"{self.task.ticker} {self.task.model.label} {self.strategy.label}"
+
+
+def _dedupe(specs) -> tuple:
+    """Models or strategies, each setting once: identical names and parameters (defaults
+    filled in, types kept) are one entry, the first as written."""
+    seen, out = set(), []
+    for spec in specs:
+        key = _identity([spec.name, _with_defaults(spec)])
+        if key not in seen:
+            seen.add(key)
+            out.append(spec)
+    return tuple(out)
+
+
+def _with_defaults(spec) -> dict:
+    try:
+        if isinstance(spec, ModelSpec):
+            from forecast.models.registry import default_params
+
+            return {**default_params(spec.name), **spec.params}
+        from strategies import load_strategy, strategy_params
+
+        return {**strategy_params(load_strategy(spec.name)), **spec.params}
+    except Exception:  # noqa: BLE001 - an unknown name is reported by check(), in one line
+        return dict(spec.params)
+
+
+def _identity(value) -> str:
+    import json
+
+    return json.dumps(value, sort_keys=True, default=repr)
 
 
 def _unique(values) -> tuple:
@@ -204,7 +240,7 @@ class ExperimentSpec:
             tickers = tuple(universe(data["universe"]))
         if not data.get("models"):
             raise ConfigError("the experiment spec needs at least one [[models]] entry")
-        models = tuple(_model(m) for m in _as_list(data["models"], "models"))
+        models = _dedupe(_model(m) for m in _as_list(data["models"], "models"))
         strategies = tuple(_strategy(s) for s in _as_list(data.get("strategies", [{"name": "long-only"}]),
                                                           "strategies"))
         seeds = _as_list(data.get("seeds", [0]), "seeds")
@@ -244,10 +280,12 @@ class ExperimentSpec:
         return spec
 
     def check(self) -> None:
-        """Resolve every strategy, parameter and cost now: a typo fails before any training."""
+        """Resolve every model, strategy, parameter, cost and walk-forward setting now: a typo
+        fails in one line before any data loads or anything trains."""
         from forecast.backtest import choose_engine
         from forecast.backtest.broker import validate_costs
         from forecast.models.registry import default_params
+        from strategies import load_strategy
 
         for model in self.models:
             accepted = default_params(model.name)
@@ -255,26 +293,31 @@ class ExperimentSpec:
             if unknown:
                 raise ConfigError(f"model {model.name} has no parameter(s) {', '.join(unknown)} "
                                   f"(it has: {', '.join(accepted) or 'none'})")
-        for strategy in self.expanded_strategies():
-            from strategies import load_strategy, parse_params
-
-            cls = load_strategy(strategy.name)
-            parse_params(cls, strategy.params)
+        for name, grid in self.strategies:
+            cls = load_strategy(name)
+            for key, values in grid.items():
+                for value in values:
+                    _check_strategy_value(cls, key, value)
             choose_engine(cls, self.engine)
         for commission, slippage in itertools.product(self.commissions, self.slippages):
             validate_costs(commission=commission, slippage=slippage,
                            min_commission=self.broker.get("min_commission", 0.0),
                            commission_per_share=self.broker.get("commission_per_share"))
-        if self.walk_forward.get("test_days") is not None and self.walk_forward.get("folds") is not None:
-            raise ConfigError("[walk_forward]: give test_days or folds, not both")
+        _check_walk_forward(self.walk_forward)
+        for seed in self.seeds:
+            if not 0 <= seed < 2**32:
+                raise ConfigError(f"seeds must lie in [0, 2**32), got {seed}")
+        if self.start and self.end and self.start >= self.end:
+            raise ConfigError(f"start {self.start} is not before end {self.end}")
 
     def expanded_strategies(self) -> list[StrategySpec]:
+        """Every strategy setting once (a repeated entry or value is not another trial)."""
         out = []
         for name, grid in self.strategies:
             keys = list(grid)
             for values in itertools.product(*(grid[k] for k in keys)):
                 out.append(StrategySpec(name, dict(zip(keys, values, strict=True))))
-        return out
+        return list(_dedupe(out))
 
     def tasks(self) -> list[PredictionTask]:
         axes = itertools.product(self.tickers, self.models, self.seeds)
@@ -325,6 +368,40 @@ class ExperimentSpec:
             "walk_forward": self.walk_forward,
             "engine": self.engine,
         }
+
+
+def _check_strategy_value(cls: type, key: str, value) -> None:
+    """A grid value must have its parameter's type: no tables, lists or booleans for numbers."""
+    from strategies import parse_params, strategy_params
+
+    known = strategy_params(cls)
+    if key not in known:
+        parse_params(cls, {key: value})  # raises the one-line "has no parameter" error
+    default = known[key]
+    if isinstance(value, dict | list):
+        raise ConfigError(f"{cls.__name__} parameter {key!r}: {value!r} is not a single value")
+    if isinstance(default, bool) != isinstance(value, bool) or (
+        isinstance(default, int | float) and not isinstance(value, int | float)
+    ) or (isinstance(default, int) and not isinstance(default, bool) and isinstance(value, float)):
+        kind = type(default).__name__
+        raise ConfigError(f"parameter {key!r} of {cls.__name__} takes {kind}, got {value!r}")
+
+
+def _check_walk_forward(wf: dict) -> None:
+    from forecast.features.target import LABELS
+
+    for key in ("window", "test_days", "folds", "retrain_every", "train_window"):
+        value = wf.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ConfigError(f"[walk_forward] {key} must be a whole number >= 1, got {value!r}")
+    if wf.get("test_days") is not None and wf.get("folds") is not None:
+        raise ConfigError("[walk_forward]: give test_days or folds, not both")
+    if wf.get("label", "open") not in LABELS:
+        raise ConfigError(f"[walk_forward] label must be one of {', '.join(LABELS)}, got {wf['label']!r}")
+    if wf.get("features"):
+        from forecast.features import FeatureSpec
+
+        FeatureSpec.from_toml(wf["features"])  # a missing or bad file fails here, in one line
 
 
 def _date(value, what: str) -> str | None:
