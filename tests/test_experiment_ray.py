@@ -3,14 +3,18 @@ worker that dies is retried once, then reported as a failed row while the rest f
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import sys
 import textwrap
 
 import pytest
 
 from forecast.experiment import ExperimentSpec, RayExecutor, SerialExecutor, run_experiment
 
-pytest.importorskip("ray")  # a runtime dependency, in the lock: present wherever fcast is installed
+# Ray is a runtime dependency, in the lock. Not imported here: RayExecutor must be the one
+# to import it, after it has set up Ray's environment (importorskip would import it first).
+assert importlib.util.find_spec("ray") is not None, "ray is a dependency of fcast: reinstall"
 
 COMPARED = ("ticker", "model", "seed", "strategy", "params", "commission", "slippage", "start", "end",
             "total_return", "sharpe", "sharpe_se", "psr", "psr_vs_benchmark", "max_drawdown", "n_trades",
@@ -23,6 +27,7 @@ def ray_cluster():
     import os
 
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    assert "ray" not in sys.modules or "RAY_AUTH_TOKEN" in os.environ, "something imported ray too early"
     with RayExecutor(workers=2) as executor:
         yield executor
 

@@ -93,7 +93,12 @@ def _quiet_ray_environment(local: bool) -> None:
     an existing cluster keeps its own settings.
     """
     import secrets
+    import sys
 
+    if "ray" in sys.modules:
+        # Ray read its settings when it was imported: a token set now would reach the
+        # cluster's processes but not this one, which then cannot authenticate.
+        return
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
     if local:
