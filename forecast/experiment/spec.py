@@ -11,7 +11,6 @@ Predictions depend only on (ticker, model, seed): that is the expensive unit, a
 from __future__ import annotations
 
 import itertools
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,7 +71,9 @@ def universe(name: str) -> list[str]:
 
 
 @dataclass(frozen=True)
-class ModelSpec:
+class Setting:
+    """A model or a strategy by name, with one value per parameter."""
+
     name: str
     params: dict = field(default_factory=dict)
 
@@ -81,16 +82,12 @@ class ModelSpec:
         return self.name if not self.params else f"{self.name}({_kv(self.params)})"
 
 
-@dataclass(frozen=True)
-class StrategySpec:
+class ModelSpec(Setting):
+    """A model and its parameters."""
+
+
+class StrategySpec(Setting):
     """One strategy with one value per parameter (the grid already expanded)."""
-
-    name: str
-    params: dict = field(default_factory=dict)
-
-    @property
-    def label(self) -> str:
-        return self.name if not self.params else f"{self.name}({_kv(self.params)})"
 
 
 @dataclass(frozen=True)
@@ -215,13 +212,9 @@ class ExperimentSpec:
 
     @classmethod
     def from_toml(cls, path: str | Path) -> ExperimentSpec:
-        try:
-            with open(path, "rb") as fh:
-                data = tomllib.load(fh)
-        except OSError as exc:
-            raise ConfigError(f"cannot read experiment spec {path}: {exc.strerror}") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"experiment spec {path} is not valid TOML: {exc}") from None
+        from forecast.tomlfile import read_toml
+
+        data = read_toml(path, "experiment spec")
         return cls.from_dict(data, base=Path(path).parent, default_name=Path(path).stem,
                              source={"path": str(path)})
 

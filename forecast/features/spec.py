@@ -7,7 +7,6 @@ other feature is named in `extra` (see `forecast.features.registry`).
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -146,13 +145,9 @@ class FeatureSpec:
     @classmethod
     def from_toml(cls, path: str | Path) -> FeatureSpec:
         """Read a spec from a TOML file: top-level keys, or a ``[features]`` table."""
-        try:
-            with open(path, "rb") as fh:
-                data = tomllib.load(fh)
-        except OSError as exc:
-            raise ConfigError(f"cannot read feature spec {path}: {exc.strerror}") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"feature spec {path} is not valid TOML: {exc}") from None
+        from forecast.tomlfile import read_toml
+
+        data = read_toml(path, "feature spec")
         if isinstance(data.get("features"), dict):
             data = data["features"]
         return cls.from_dict(data)

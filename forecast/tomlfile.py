@@ -1,0 +1,19 @@
+"""Reading a user's TOML file (a feature spec, an experiment spec) with one-line errors."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from forecast.errors import ConfigError
+
+
+def read_toml(path: str | Path, what: str) -> dict:
+    """The parsed file, or a ConfigError naming `what` ("feature spec") and the cause."""
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"cannot read {what} {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{what} {path} is not valid TOML: {exc}") from None
