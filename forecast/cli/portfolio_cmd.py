@@ -1,0 +1,173 @@
+"""`fcast portfolio`: a ranking strategy across a universe, beside its benchmarks, with IC."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from forecast.cli import options as o
+from forecast.cli.console import err, out
+from forecast.formatting import fmt
+
+
+def portfolio(
+    ctx: typer.Context,
+    tickers: Annotated[list[str] | None, typer.Argument(help="Two or more tickers (or --universe).")] = None,
+    universe: Annotated[
+        str | None, typer.Option("--universe", help="A bundled universe: dow30 or bundled.")
+    ] = None,
+    model: o.Model = "logreg",
+    pooled: Annotated[
+        bool,
+        typer.Option("--pooled/--per-ticker",
+                     help="One model over every ticker's windows (default), or one per ticker."),
+    ] = True,
+    target: Annotated[
+        str,
+        typer.Option("--target", help="direction (each ticker's traded return > 0) or beats-median "
+                     "(beats the day's cross-sectional median, as Fischer & Krauss 2018)."),
+    ] = "direction",
+    strategy: Annotated[
+        str,
+        typer.Option("--strategy", "-s", help="top-k, long-short, topk-dropout or file.py:Class."),
+    ] = "long-short",
+    param: Annotated[list[str], typer.Option("--param", "-p", help="Strategy parameter key=value.")] = None,
+    start: o.Start = None,
+    end: o.End = None,
+    cash: Annotated[float, typer.Option("--cash", min=0.0)] = 100_000.0,
+    commission: Annotated[
+        float, typer.Option("--commission", min=0.0, help="Fraction of traded value.")
+    ] = 0.001,
+    slippage: Annotated[
+        float, typer.Option("--slippage", min=0.0, help="Fraction of the fill price.")
+    ] = 0.0005,
+    min_commission: Annotated[
+        float, typer.Option("--min-commission", min=0.0, help="Minimum per fill.")
+    ] = 0.0,
+    window: o.Window = 20,
+    epochs: o.Epochs = None,
+    test_days: o.TestDays = None,
+    retrain_every: o.RetrainEvery = 63,
+    train_window: o.TrainWindow = None,
+    seed: o.Seed = 0,
+    backend: o.Backend = None,
+    source: o.Source = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write metrics.json and the equity, weights, trades, predictions "
+                     "and ic CSVs here."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Write into a non-empty --output directory.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print metrics.json to stdout.")] = False,
+):
+    """Trade a cross-sectional ranking strategy on out-of-sample forecasts of a universe.
+
+    Each day, after the close, the strategy ranks the tickers that have a bar and a forecast
+    and sets target weights; orders fill at the next open with slippage and commission, on
+    backtrader with one feed per ticker. The report puts it beside the universe's
+    equal-weight buy-and-hold and SPY, with the forecasts' daily IC and rank IC.
+    """
+    from forecast.cli.backtest_cmd import check_output_dir
+    from forecast.errors import ConfigError
+    from forecast.portfolio.run import run_portfolio_backtest
+    from strategies.portfolio import load_portfolio_strategy, parse_portfolio_params
+
+    if bool(tickers) == bool(universe):
+        raise ConfigError("give two or more tickers or --universe NAME, not both or neither")
+    if target not in ("direction", "beats-median"):
+        raise ConfigError(f"--target must be direction or beats-median, not {target!r}")
+    cls = load_portfolio_strategy(strategy)
+    params = parse_portfolio_params(cls, param or [])
+    o.use_backend(backend, model)
+    if output is not None:
+        check_output_dir(output, force)
+    model_params = o.model_params(model, epochs=epochs, seed=seed, device="auto", mixed_precision=False)
+    wf = {"window": window, "test_days": test_days, "retrain_every": retrain_every,
+          "train_window": train_window, "seed": seed}
+    names = universe if universe else list(tickers)
+    if not as_json:
+        err.print(f"portfolio: {names if isinstance(names, str) else ', '.join(names)}; "
+                  f"{'pooled' if pooled else 'per-ticker'} {model}, target {target}", markup=False)
+    result = run_portfolio_backtest(
+        names, model=model, pooled=pooled, target=target, strategy=strategy, params=params,
+        model_params=model_params, walk_forward=wf, source=source, start=start, end=end,
+        home=ctx.obj["store"].home, cash=cash, commission=commission, slippage=slippage,
+        min_commission=min_commission,
+    )
+    if as_json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        render(result)
+    if output is not None:
+        result.write(output)
+        if not as_json:
+            out.print(f"wrote {output}", markup=False)
+
+
+ROWS = (
+    ("total_return", "total return", "pct"),
+    ("cagr", "CAGR", "pct"),
+    ("sharpe", "Sharpe", "num"),
+    ("max_drawdown", "max drawdown", "pct"),
+)
+
+
+EXPOSURE_ROWS = (
+    ("turnover", "turnover (daily)", "pct"),
+    ("gross_exposure", "gross exposure", "pct"),
+    ("net_exposure", "net exposure", "pct"),
+)
+
+
+def _ic_text(ic: dict, prefix: str, key: str) -> str:
+    return (f"{fmt(ic.get(key), 'num3')} (ICIR {fmt(ic.get(prefix + 'icir'), 'num')}, "
+            f"t {fmt(ic.get(prefix + 't_stat'), 'num')})")
+
+
+def render(result) -> None:
+    """Strategy beside the equal-weight universe and SPY; IC; spread; legs; contributions."""
+    doc = result.to_dict()
+    strat, bench, market = doc["strategy"], doc["benchmark"], doc.get("market") or {}
+    table = Table(title=f"Portfolio {result.strategy} on {len(result.universe)} tickers, "
+                  f"{doc['start'][:10]} to {doc['end'][:10]}")
+    table.add_column("")
+    table.add_column("strategy", justify="right")
+    table.add_column("equal-weight B&H", justify="right")
+    table.add_column("SPY B&H" if market else "SPY (n/a)", justify="right")
+    for key, label, kind in ROWS:
+        table.add_row(label, fmt(strat.get(key), kind), fmt(bench.get(key), kind), fmt(market.get(key), kind))
+    s = doc["statistics"]
+    table.add_row("Sharpe SE", fmt(s.get("sharpe_se"), "num"), "", "")
+    for key, label, kind in EXPOSURE_ROWS:
+        if key in strat:
+            table.add_row(label, fmt(strat.get(key), kind), "", "")
+    out.print(table)
+    ic = doc["ic"]
+    how = f"{'pooled' if result.pooled else 'per-ticker'} {result.model}, target {result.target}"
+    days = fmt(ic.get("n_days"), "int")
+    out.print(f"forecasts ({how}): IC {_ic_text(ic, '', 'mean_ic')}, rank IC "
+              f"{_ic_text(ic, 'rank_', 'mean_rank_ic')} over {days} days", markup=False)
+    sp = doc["spread"]
+    out.print(f"top-{sp['k']} minus bottom-{sp['k']} by prob_up: {fmt(sp.get('mean'), 'spct')} a day "
+              f"(t {fmt(sp.get('t_stat'), 'num')}), before costs", markup=False)
+    out.print(f"PSR vs 0: {fmt(s.get('psr'), 'num')}; vs equal-weight buy-and-hold: "
+              f"{fmt(s.get('psr_vs_benchmark'), 'num')}", markup=False)
+    legs = getattr(result.backtest, "legs", None)
+    if legs is not None and len(legs):
+        out.print(f"legs (summed daily contributions): long {fmt(legs['long'].sum(), 'spct')}, "
+                  f"short {fmt(legs['short'].sum(), 'spct')}", markup=False)
+    contrib = result.backtest.contributions.sort_values(ascending=False)
+    if len(contrib):
+        best = ", ".join(f"{t} {v:,.0f}" for t, v in contrib.head(3).items())
+        worst = ", ".join(f"{t} {v:,.0f}" for t, v in contrib.tail(3).items())
+        out.print(f"contributions (P&L): best {best}; worst {worst}", markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(portfolio)

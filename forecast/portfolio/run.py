@@ -1,0 +1,193 @@
+"""`run_portfolio_backtest`: universe -> forecasts -> ranking strategy -> a complete result.
+
+The steps, each its own module: load the universe on its union calendar (`universe.py`),
+forecast every ticker out of sample, pooled or per ticker (`pooled.py`), trade a ranking
+strategy on backtrader with one feed per ticker (`engine.py`), and score the forecasts
+by their information coefficients (`ic.py`). The result is built once, complete.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from forecast.jsonsafe import json_safe
+
+MARKET = "SPY"  # the second benchmark, when it is available over the span
+
+
+@dataclass
+class PortfolioResult:
+    """A portfolio run: the backtest, the forecasts behind it and their quality."""
+
+    universe: list[str]
+    model: str
+    pooled: bool
+    target: str
+    strategy: str
+    params: dict
+    backtest: Any  # forecast.portfolio.engine.PortfolioBacktest
+    predictions: pd.DataFrame  # long: (date, ticker) -> prob_up, actual_up, realized, fold
+    ic: pd.DataFrame  # date -> ic, rank_ic, n
+    ic_summary: dict
+    market: pd.Series | None  # SPY buy-and-hold equity on the strategy's dates (None: not available)
+    statistics: dict  # Sharpe SE, PSR vs 0 and vs the equal-weight benchmark
+    spread: dict  # top-minus-bottom by prob_up, independent of the strategy
+    settings: dict = field(default_factory=dict)
+    walk_forward: dict = field(default_factory=dict)
+
+    @property
+    def equity(self) -> pd.DataFrame:
+        eq = self.backtest.equity.copy()
+        if self.market is not None:
+            eq["market"] = self.market.reindex(eq.index)
+        return eq
+
+    def to_dict(self) -> dict:
+        """The metrics.json content."""
+        from forecast.backtest.metrics import compute_metrics
+
+        bt_metrics = self.backtest.metrics
+        market = None
+        if self.market is not None:
+            market = {"name": f"{MARKET} buy-and-hold", **compute_metrics(self.market.dropna())}
+        return json_safe({
+            "kind": "portfolio",
+            "universe": self.universe,
+            "model": self.model,
+            "pooled": self.pooled,
+            "target": self.target,
+            "strategy": {"name": self.strategy, "params": self.params, **bt_metrics["strategy"]},
+            "benchmark": {"name": "equal-weight buy-and-hold", **bt_metrics["benchmark"]},
+            "market": market,
+            "start": self.backtest.equity.index[0],
+            "end": self.backtest.equity.index[-1],
+            "ic": self.ic_summary,
+            "spread": self.spread,
+            "statistics": self.statistics,
+            "contributions": self.backtest.contributions.to_dict(),
+            "settings": self.settings,
+            "walk_forward": self.walk_forward,
+        })
+
+    def write(self, folder: str | Path) -> Path:
+        """metrics.json, equity.csv, weights.csv, trades.csv, predictions.csv, ic.csv."""
+        out = Path(folder)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "metrics.json").write_text(json.dumps(self.to_dict(), indent=2, allow_nan=False))
+        self.equity.to_csv(out / "equity.csv", index_label="date", date_format="%Y-%m-%d")
+        self.backtest.weights.to_csv(out / "weights.csv", index_label="date", date_format="%Y-%m-%d")
+        trades = getattr(self.backtest, "trades", None)
+        if trades is None:
+            trades = self.backtest.fills
+        trades.to_csv(out / "trades.csv", index=False, date_format="%Y-%m-%d")
+        preds = self.predictions.reset_index()[["date", "ticker", "prob_up", "realized"]]
+        preds.rename(columns={"realized": "realised_return"}).to_csv(
+            out / "predictions.csv", index=False, date_format="%Y-%m-%d")
+        self.ic.to_csv(out / "ic.csv", index_label="date", date_format="%Y-%m-%d")
+        return out
+
+
+def top_minus_bottom(prob: pd.DataFrame, realized: pd.DataFrame, k: int) -> dict:
+    """Mean daily realised return of the k highest-ranked names minus the k lowest (equal
+    weight, no costs): the forecasts' spread, whatever the strategy does with it."""
+    spreads = []
+    for date in prob.index:
+        p, r = prob.loc[date], realized.loc[date] if date in realized.index else None
+        if r is None:
+            continue
+        both = pd.concat([p, r], axis=1, keys=["p", "r"]).dropna()
+        kk = min(k, len(both) // 2)
+        if kk < 1:
+            continue
+        ranked = both.sort_values(["p"], ascending=False, kind="mergesort")
+        spreads.append(ranked["r"].iloc[:kk].mean() - ranked["r"].iloc[-kk:].mean())
+    s = np.asarray(spreads, dtype=float)
+    if s.size < 2:
+        return {"k": k, "mean": None, "t_stat": None, "n_days": int(s.size)}
+    return {"k": k, "mean": float(s.mean()), "t_stat": float(s.mean() / s.std(ddof=1) * np.sqrt(s.size)),
+            "n_days": int(s.size)}
+
+
+def market_equity(index: pd.DatetimeIndex, *, cash: float, source, home) -> pd.Series | None:
+    """SPY as the equal-weight benchmark is held: cash on the first decision day, bought at
+    the next day's open without costs and held, valued at its last close on days it has no
+    bar (as the engine values any holding). None when SPY has no bar on the entry day."""
+    from forecast.api import load
+    from forecast.errors import FcastError
+
+    try:
+        bars = load(MARKET, source=source, start=index[0], end=index[-1], home=home)
+    except FcastError:
+        return None
+    if len(index) < 2 or index[1] not in bars.index:
+        return None
+    held = cash * bars["close"].reindex(index).ffill() / bars.at[index[1], "open"]
+    held.iloc[0] = cash
+    return held.rename("market")
+
+
+def run_portfolio_backtest(
+    tickers,
+    *,
+    model: str = "logreg",
+    pooled: bool = True,
+    target: str = "direction",
+    strategy: str = "long-short",
+    params: dict | list | None = None,
+    model_params: dict | None = None,
+    walk_forward: dict | None = None,
+    source: str | None = None,
+    path=None,
+    start=None,
+    end=None,
+    home=None,
+    cash: float = 100_000.0,
+    commission: float = 0.001,
+    slippage: float = 0.0005,
+    min_commission: float = 0.0,
+    progress: Callable[[int, int], None] | None = None,
+) -> PortfolioResult:
+    """Forecast every ticker of `tickers` (a list, or a universe name such as "dow30"),
+    trade `strategy` on the forecasts and return a complete `PortfolioResult`."""
+    from forecast.portfolio.engine import run_portfolio
+    from forecast.portfolio.ic import ic_summary, information_coefficients
+    from forecast.portfolio.pooled import portfolio_walk_forward
+    from forecast.portfolio.universe import load_universe
+    from forecast.stats import probabilistic_sharpe_ratio, psr_vs_benchmark, sharpe_se
+    from strategies.portfolio import load_portfolio_strategy, parse_portfolio_params
+
+    cls = load_portfolio_strategy(strategy)  # bad names and params fail before any training
+    typed = parse_portfolio_params(cls, params or {})
+    universe = load_universe(tickers, source=source, path=path, start=start, end=end, home=home)
+    preds = portfolio_walk_forward(universe, model, pooled=pooled, target=target,
+                                   model_params=model_params, progress=progress, **(walk_forward or {}))
+    prob = preds["prob_up"].unstack("ticker")
+    realized = preds["realized"].unstack("ticker")
+    test_bars = {t: b for t, b in universe.bars.items()}
+    backtest = run_portfolio(test_bars, prob, cls, typed, cash=cash, commission=commission,
+                             slippage=slippage, min_commission=min_commission)
+    ic = information_coefficients(prob, realized)
+    returns = backtest.equity.pct_change().dropna()
+    statistics = {
+        "sharpe_se": sharpe_se(returns["strategy"]),
+        "psr": probabilistic_sharpe_ratio(returns["strategy"]),
+        "psr_vs_benchmark": psr_vs_benchmark(returns["strategy"], returns["benchmark"]),
+    }
+    k = int(typed.get("k", cls.param_defaults().get("k", 5)))
+    return PortfolioResult(
+        universe=list(universe.tickers), model=model, pooled=pooled, target=target,
+        strategy=strategy if isinstance(strategy, str) else cls.__name__, params=typed, backtest=backtest,
+        predictions=preds, ic=ic, ic_summary=ic_summary(ic),
+        market=market_equity(backtest.equity.index, cash=cash, source=source, home=home),
+        statistics=statistics, spread=top_minus_bottom(prob, realized, k),
+        settings={"cash": cash, "commission": commission, "slippage": slippage,
+                  "min_commission": min_commission},
+        walk_forward={k_: v for k_, v in preds.attrs.items() if isinstance(v, str | int | float | bool)},
+    )
