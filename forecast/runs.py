@@ -136,6 +136,30 @@ def record_experiment(result, *, home: str | Path | None = None, command: list[s
     return folder
 
 
+def record_portfolio(result, *, home: str | Path | None = None, command: list[str] | None = None,
+                     extra: dict[str, Any] | None = None) -> Path:
+    """Record a `PortfolioResult`: its files and run.json (kind "portfolio")."""
+    folder = _new_folder(home)
+    result.write(folder)
+    metrics = result.to_dict()
+    doc = {
+        "id": folder.name,
+        "kind": "portfolio",
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": list(sys.argv if command is None else command),
+        "universe": metrics["universe"],
+        "model": metrics["model"],
+        "strategy": metrics["strategy"]["name"],
+        "seed": (metrics.get("walk_forward") or {}).get("seed"),
+        "versions": installed_versions(),
+        "files": sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")),
+        "metrics": metrics,
+        **(extra or {}),
+    }
+    write_atomic(folder / RUN_FILE, json.dumps(json_safe(doc), indent=2, allow_nan=False).encode())
+    return folder
+
+
 def list_runs(home: str | Path | None = None) -> list[dict]:
     """Every recorded run's run.json (oldest first); an unreadable one as {"id", "error"}."""
     root = runs_dir(home)
@@ -172,6 +196,9 @@ def key_figures(doc: dict) -> dict[str, Any]:
     if doc.get("kind") == "experiment":
         return _experiment_figures(doc)
     m = doc.get("metrics") or {}
+    if doc.get("kind") == "portfolio":
+        universe = doc.get("universe") or []
+        doc = {**doc, "ticker": f"{len(universe)} tickers", "strategy": f"portfolio {doc.get('strategy')}"}
     strat, bench, fc = m.get("strategy") or {}, m.get("benchmark") or {}, m.get("forecast") or {}
     return {
         "ticker": doc.get("ticker"),

@@ -24,11 +24,11 @@ def run(tmp_path_factory):
         code = main(["--home", str(root / "home"), "portfolio", *TICKERS, "--source", "bundled",
                      "--start", "2013-01-01", "--model", "logreg", "--strategy", "long-short",
                      "--param", "k=1", "--test-days", "252", "--output", str(folder), "--json"])
-    return code, folder
+    return code, folder, root / "home"
 
 
 def test_portfolio_writes_every_file(run):
-    code, folder = run
+    code, folder, _ = run
     assert code == 0
     for name in ("metrics.json", "equity.csv", "weights.csv", "trades.csv", "predictions.csv", "ic.csv"):
         assert (folder / name).is_file(), name
@@ -39,7 +39,7 @@ def test_portfolio_writes_every_file(run):
 
 
 def test_metrics_agree_with_the_equity_file(run):
-    _, folder = run
+    _, folder, _ = run
     doc = json.loads((folder / "metrics.json").read_text())
     equity = pd.read_csv(folder / "equity.csv", index_col="date", parse_dates=True)
     for column, key in (("strategy", "strategy"), ("benchmark", "benchmark"), ("market", "market")):
@@ -50,7 +50,7 @@ def test_metrics_agree_with_the_equity_file(run):
 
 
 def test_ic_file_matches_an_independent_rank_correlation(run):
-    _, folder = run
+    _, folder, _ = run
     preds = pd.read_csv(folder / "predictions.csv", parse_dates=["date"])
     ic = pd.read_csv(folder / "ic.csv", index_col="date", parse_dates=True)
     day = ic["rank_ic"].dropna().index[10]
@@ -62,7 +62,7 @@ def test_ic_file_matches_an_independent_rank_correlation(run):
 
 
 def test_dollar_neutral_long_short_weights(run):
-    _, folder = run
+    _, folder, _ = run
     weights = pd.read_csv(folder / "weights.csv", index_col="date")
     held = weights[(weights != 0).any(axis=1)]
     # One long and one short name, close to +-0.5 of the value (prices move within the day).
@@ -76,3 +76,15 @@ def test_bad_input_is_one_line(capsys):
     assert main(["portfolio", "KO", "MSFT", "--target", "up"]) != 0
     err = capsys.readouterr().err
     assert "Traceback" not in err and err.count("error:") == 3
+
+
+def test_the_run_is_recorded(run, capsys):
+    from forecast.runs import list_runs
+
+    _, folder, home = run
+    (doc,) = list_runs(home)
+    assert doc["kind"] == "portfolio" and doc["universe"] == TICKERS
+    recorded = json.loads((folder / "metrics.json").read_text())
+    assert doc["metrics"]["strategy"]["sharpe"] == recorded["strategy"]["sharpe"]
+    assert main(["--home", str(home), "runs", "list"]) == 0
+    assert "portfolio long-short" in capsys.readouterr().out

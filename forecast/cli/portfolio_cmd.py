@@ -108,6 +108,21 @@ def portfolio(
         result.write(output)
         if not as_json:
             out.print(f"wrote {output}", markup=False)
+    _record(ctx, result, output)
+
+
+def _record(ctx, result, output) -> None:
+    """Keep the run under <home>/runs (a failure to do so is a warning: the run succeeded)."""
+    import logging
+
+    from forecast.errors import FcastError
+    from forecast.runs import record_portfolio
+
+    try:
+        record_portfolio(result, home=ctx.obj["store"].home,
+                         extra={"output": str(output) if output is not None else None})
+    except (OSError, FcastError) as exc:
+        logging.getLogger("fcast").warning("the portfolio run was not recorded: %s", exc)
 
 
 ROWS = (
