@@ -481,3 +481,35 @@ def test_a_test_span_with_one_ticker_a_day_is_refused_in_one_line():
     with pytest.raises(ConfigError) as e:
         portfolio_walk_forward(u, "logreg", **WF)
     assert "BBB 2011-01-28" in _one_line(e)
+
+
+class GapRecorder(ClassifierMixin, BaseEstimator):
+    """An early-stopping stand-in: records the validation gap each fit was given."""
+
+    gaps: list = []
+
+    def __init__(self, validation_gap: int = 0):
+        self.validation_gap = validation_gap
+
+    def fit(self, X, y):
+        GapRecorder.gaps.append(self.validation_gap)
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def predict_proba(self, X):
+        return np.tile([0.5, 0.5], (len(X), 1))
+
+
+def test_the_validation_gap_counts_the_folds_tickers_not_later_listings():
+    """A ticker listing after a fold's training span must not change that fold (review finding)."""
+    base = _universe(late=False, hole=False)
+    later = dict(base.bars)
+    later["ZZZ"] = _bars(random_walk_bars, 420, 99, "ZZZ", drop_first=400)  # lists in the last block
+    runs = []
+    for universe in (base, Universe.from_bars(later)):
+        GapRecorder.gaps = []
+        runs.append((portfolio_walk_forward(universe, GapRecorder(), test_days=126, retrain_every=63,
+                                            min_train=100), list(GapRecorder.gaps)))
+    (before, gaps_before), (after, gaps_after) = runs
+    assert gaps_before[0] == 2 * 3 and gaps_after[0] == 2 * 3  # 3 tickers present, LOOKAHEAD 2
+    assert gaps_before == gaps_after  # ZZZ has no training history in any fold

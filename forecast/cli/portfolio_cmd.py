@@ -177,6 +177,11 @@ def render(result) -> None:
     if legs is not None and len(legs):
         out.print(f"legs (summed daily contributions): long {fmt(legs['long'].sum(), 'spct')}, "
                   f"short {fmt(legs['short'].sum(), 'spct')}", markup=False)
+    if result.survivorship_biased:
+        from forecast.data.bundled import SURVIVORSHIP_NOTE
+
+        out.print(f"caution: the bundled stocks are {SURVIVORSHIP_NOTE}; a ranking across them "
+                  "picks from names known to have survived", markup=False)
     contrib = result.backtest.contributions.sort_values(ascending=False)
     if len(contrib):
         best = ", ".join(f"{t} {v:,.0f}" for t, v in contrib.head(3).items())

@@ -163,12 +163,11 @@ def portfolio_walk_forward(
     tickers = sorted(universe.bars)  # deterministic order, whatever the dict's
     n_tickers = len(tickers)
     current = estimator.get_params(deep=False)
-    if "validation_gap" in current and not current["validation_gap"] and "validation_gap" not in (
+    auto_gap = "validation_gap" in current and not current["validation_gap"] and "validation_gap" not in (
         model_params or {}
-    ):
-        # Early stopping holds out the last samples (in date order); pooled ones come up to
-        # n_tickers per date, so the gap is counted in samples of every ticker.
-        estimator.set_params(validation_gap=LOOKAHEAD * (n_tickers if pooled else 1))
+    )
+    if auto_gap and not pooled:
+        estimator.set_params(validation_gap=LOOKAHEAD)
 
     labels = target_frame(universe, target)
     realized = traded_returns(universe)
@@ -185,7 +184,7 @@ def portfolio_walk_forward(
                 continue
             parts.append(part)
         if pooled:
-            frames.extend(_pooled_fold(parts, estimator, fold))
+            frames.extend(_pooled_fold(parts, estimator, fold, auto_gap))
         else:
             for part in parts:
                 frame = _single_fold(part, estimator, fold, min_train)
@@ -241,13 +240,19 @@ def pooled_training_set(parts: list[TickerFold]) -> tuple[np.ndarray, np.ndarray
     return X[order], y[order], dates[order], names[order]
 
 
-def _pooled_fold(parts: list[TickerFold], estimator: Any, fold: Fold) -> list[pd.DataFrame]:
+def _pooled_fold(parts: list[TickerFold], estimator: Any, fold: Fold, auto_gap: bool = False
+                 ) -> list[pd.DataFrame]:
     if not parts:
         return []
     X, y, _, _ = pooled_training_set(parts)
     if len(np.unique(y)) < 2:
         raise ConfigError(f"fold {fold.index}: the pooled training labels hold one class only")
     est = clone(estimator)
+    if auto_gap:
+        # Early stopping holds out the last samples (in date order), up to one per ticker
+        # of this fold a date: the gap counts the fold's tickers, not the universe's, whose
+        # later listings are not known yet.
+        est.set_params(validation_gap=LOOKAHEAD * len(parts))
     fit_model(est, X, y)
     return [_frame(_predict(est, p.X_test), p.test_dates, p.ticker, fold) for p in parts if len(p.X_test)]
 

@@ -41,6 +41,7 @@ class PortfolioResult:
     spread: dict  # top-minus-bottom by prob_up, independent of the strategy
     settings: dict = field(default_factory=dict)
     walk_forward: dict = field(default_factory=dict)
+    survivorship_biased: bool = False  # bundled stocks: today's Dow members, filled back in time
 
     @property
     def equity(self) -> pd.DataFrame:
@@ -74,6 +75,7 @@ class PortfolioResult:
             "contributions": self.backtest.contributions.to_dict(),
             "settings": self.settings,
             "walk_forward": self.walk_forward,
+            "survivorship_biased": self.survivorship_biased,
         })
 
     def write(self, folder: str | Path) -> Path:
@@ -156,6 +158,7 @@ def run_portfolio_backtest(
 ) -> PortfolioResult:
     """Forecast every ticker of `tickers` (a list, or a universe name such as "dow30"),
     trade `strategy` on the forecasts and return a complete `PortfolioResult`."""
+    from forecast.data.bundled import ARCH_SAMPLES
     from forecast.portfolio.engine import run_portfolio
     from forecast.portfolio.ic import ic_summary, information_coefficients
     from forecast.portfolio.pooled import portfolio_walk_forward
@@ -190,4 +193,6 @@ def run_portfolio_backtest(
         settings={"cash": cash, "commission": commission, "slippage": slippage,
                   "min_commission": min_commission},
         walk_forward={k_: v for k_, v in preds.attrs.items() if isinstance(v, str | int | float | bool)},
+        survivorship_biased=any(b.attrs.get("source") == "bundled" and t not in ARCH_SAMPLES
+                                for t, b in universe.bars.items()),
     )

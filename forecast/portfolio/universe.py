@@ -138,15 +138,19 @@ def target_frame(universe: Universe, target: str = "direction") -> pd.DataFrame:
 
     ``direction``: traded return > 0. ``beats-median``: traded return > the cross-sectional
     median of the traded returns of the tickers that have one that day (Fischer & Krauss
-    2018). Both read prices up to calendar position t + 2 (`LOOKAHEAD`).
+    2018), NaN on days fewer than 3 tickers have one. Both read prices up to calendar
+    position t + 2 (`LOOKAHEAD`).
     """
     check_target(target)
     ret = traded_returns(universe)
+    known = ret.notna()
     if target == "direction":
         up = ret > 0
     else:
         up = ret.gt(ret.median(axis=1, skipna=True), axis=0)
-    return up.astype("float64").where(ret.notna())
+        # A median of one or two returns says little (one return never beats itself).
+        known = known & (known.sum(axis=1) >= 3).to_numpy()[:, None]
+    return up.astype("float64").where(known)
 
 
 TARGETS = ("direction", "beats-median")
