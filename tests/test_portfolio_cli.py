@@ -88,3 +88,24 @@ def test_the_run_is_recorded(run, capsys):
     assert doc["metrics"]["strategy"]["sharpe"] == recorded["strategy"]["sharpe"]
     assert main(["--home", str(home), "runs", "list"]) == 0
     assert "portfolio long-short" in capsys.readouterr().out
+
+
+def test_top_minus_bottom_matches_a_pandas_computation():
+    from forecast.portfolio.run import top_minus_bottom
+
+    rng = np.random.default_rng(3)
+    idx = pd.bdate_range("2015-01-01", periods=60)
+    prob = pd.DataFrame(rng.uniform(size=(60, 7)), index=idx, columns=list("ABCDEFG"))
+    realized = pd.DataFrame(rng.normal(0, 0.01, size=(60, 7)), index=idx, columns=list("ABCDEFG"))
+    prob.iloc[::7, 2] = np.nan
+    realized.iloc[::5, 4] = np.nan
+    spreads = []
+    for date in idx:
+        both = pd.concat([prob.loc[date], realized.loc[date]], axis=1, keys=["p", "r"]).dropna()
+        ranked = both.sort_values("p", ascending=False)
+        spreads.append(ranked["r"].iloc[:2].mean() - ranked["r"].iloc[-2:].mean())
+    s = pd.Series(spreads)
+    out = top_minus_bottom(prob, realized, 2)
+    assert out["n_days"] == 60
+    assert out["mean"] == pytest.approx(s.mean(), abs=1e-15)
+    assert out["t_stat"] == pytest.approx(s.mean() / s.std(ddof=1) * np.sqrt(60), rel=1e-12)

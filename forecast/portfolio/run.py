@@ -99,17 +99,15 @@ class PortfolioResult:
 def top_minus_bottom(prob: pd.DataFrame, realized: pd.DataFrame, k: int) -> dict:
     """Mean daily realised return of the k highest-ranked names minus the k lowest (equal
     weight, no costs): the forecasts' spread, whatever the strategy does with it."""
+    realized = realized.reindex(index=prob.index, columns=prob.columns)
     spreads = []
-    for date in prob.index:
-        p, r = prob.loc[date], realized.loc[date] if date in realized.index else None
-        if r is None:
-            continue
-        both = pd.concat([p, r], axis=1, keys=["p", "r"]).dropna()
-        kk = min(k, len(both) // 2)
+    for p, r in zip(prob.to_numpy(dtype=float), realized.to_numpy(dtype=float), strict=True):
+        both = np.isfinite(p) & np.isfinite(r)
+        kk = min(k, int(both.sum()) // 2)
         if kk < 1:
             continue
-        ranked = both.sort_values(["p"], ascending=False, kind="mergesort")
-        spreads.append(ranked["r"].iloc[:kk].mean() - ranked["r"].iloc[-kk:].mean())
+        ranked = r[both][np.argsort(-p[both], kind="stable")]  # ties keep the column order
+        spreads.append(ranked[:kk].mean() - ranked[-kk:].mean())
     s = np.asarray(spreads, dtype=float)
     if s.size < 2:
         return {"k": k, "mean": None, "t_stat": None, "n_days": int(s.size)}
