@@ -21,7 +21,7 @@ from types import SimpleNamespace
 
 import pandas as pd
 
-from forecast.backtest.params import _convert
+from forecast.backtest.params import typed_params
 from forecast.errors import ConfigError
 from forecast.user_code import is_reference, load_reference
 
@@ -181,21 +181,7 @@ def parse_portfolio_params(cls: type[RankingStrategy], items) -> dict:
     given parameters only, typed (defaults are filled by the class).
     """
     known = cls.param_defaults()
-    if isinstance(items, dict):
-        pairs = list(items.items())
-    else:
-        pairs = []
-        for item in items or []:
-            key, sep, value = str(item).partition("=")
-            if not sep or not key.strip():
-                raise ConfigError(f"strategy parameter must look like key=value, got {item!r}")
-            pairs.append((key.strip(), value))
-    out = {}
-    for key, value in pairs:
-        if key not in known:
-            names = ", ".join(known) or "none"
-            raise ConfigError(f"{cls.__name__} has no parameter {key!r} (it has: {names})")
-        out[key] = _convert(cls, key, value, known[key])
+    out = typed_params(cls, known, items)
     cls.check_params({**known, **out})
     return out
 

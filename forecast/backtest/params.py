@@ -40,7 +40,12 @@ def parse_params(cls: type, items) -> dict:
     bool accepts true/false/yes/no/1/0; int and float parse the text; str keeps it.
     Raises ConfigError for a malformed item, an unknown key or a wrong type.
     """
-    known = strategy_params(cls)
+    return typed_params(cls, strategy_params(cls), items)
+
+
+def typed_params(cls: type, known: dict, items) -> dict:
+    """`parse_params` for any class whose parameter defaults are `known` (a backtrader
+    strategy's, or a portfolio RankingStrategy's)."""
     if isinstance(items, dict):
         pairs = list(items.items())
     else:

@@ -60,6 +60,11 @@ Backend = Annotated[
     ),
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+# Trading costs and cash, shared by backtest and portfolio.
+Cash = Annotated[float, typer.Option("--cash", min=0.0)]
+Commission = Annotated[float, typer.Option("--commission", min=0.0, help="Fraction of traded value.")]
+Slippage = Annotated[float, typer.Option("--slippage", min=0.0, help="Fraction of the fill price.")]
+MinCommission = Annotated[float, typer.Option("--min-commission", min=0.0, help="Minimum per fill.")]
 Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write the outputs here.")]
 
 

@@ -38,16 +38,10 @@ def portfolio(
     param: Annotated[list[str], typer.Option("--param", "-p", help="Strategy parameter key=value.")] = None,
     start: o.Start = None,
     end: o.End = None,
-    cash: Annotated[float, typer.Option("--cash", min=0.0)] = 100_000.0,
-    commission: Annotated[
-        float, typer.Option("--commission", min=0.0, help="Fraction of traded value.")
-    ] = 0.001,
-    slippage: Annotated[
-        float, typer.Option("--slippage", min=0.0, help="Fraction of the fill price.")
-    ] = 0.0005,
-    min_commission: Annotated[
-        float, typer.Option("--min-commission", min=0.0, help="Minimum per fill.")
-    ] = 0.0,
+    cash: o.Cash = 100_000.0,
+    commission: o.Commission = 0.001,
+    slippage: o.Slippage = 0.0005,
+    min_commission: o.MinCommission = 0.0,
     window: o.Window = 20,
     epochs: o.Epochs = None,
     test_days: o.TestDays = None,
