@@ -408,26 +408,24 @@ def _date(value, what: str) -> str | None:
         raise ConfigError(f"{what} must be a date YYYY-MM-DD, got {value!r}") from None
 
 
-def _model(entry) -> ModelSpec:
-    if isinstance(entry, str):
-        return ModelSpec(entry)
-    if not isinstance(entry, Mapping) or "name" not in entry:
-        raise ConfigError(f"each [[models]] entry needs a name, got {entry!r}")
-    _unknown(entry, {"name", "params"}, f"model {entry['name']}")
-    params = entry.get("params", {})
-    if not isinstance(params, Mapping):
-        raise ConfigError(f"model {entry['name']}: params must be a table")
-    return ModelSpec(str(entry["name"]), dict(params))
-
-
-def _strategy(entry) -> tuple[str, dict]:
+def _named_entry(entry, table: str, kind: str) -> tuple[str, dict]:
+    """(name, params) of a [[models]] or [[strategies]] entry: a bare name, or a table
+    with `name` and an optional `params` table."""
     if isinstance(entry, str):
         return entry, {}
     if not isinstance(entry, Mapping) or "name" not in entry:
-        raise ConfigError(f"each [[strategies]] entry needs a name, got {entry!r}")
-    _unknown(entry, {"name", "params"}, f"strategy {entry['name']}")
+        raise ConfigError(f"each [[{table}]] entry needs a name, got {entry!r}")
+    _unknown(entry, {"name", "params"}, f"{kind} {entry['name']}")
     params = entry.get("params", {})
     if not isinstance(params, Mapping):
-        raise ConfigError(f"strategy {entry['name']}: params must be a table")
-    return str(entry["name"]), {k: _as_list(v, f"strategy {entry['name']} parameter {k}")
-                                for k, v in params.items()}
+        raise ConfigError(f"{kind} {entry['name']}: params must be a table")
+    return str(entry["name"]), dict(params)
+
+
+def _model(entry) -> ModelSpec:
+    return ModelSpec(*_named_entry(entry, "models", "model"))
+
+
+def _strategy(entry) -> tuple[str, dict]:
+    name, params = _named_entry(entry, "strategies", "strategy")
+    return name, {k: _as_list(v, f"strategy {name} parameter {k}") for k, v in params.items()}
