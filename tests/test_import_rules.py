@@ -21,6 +21,8 @@ RULES = {
     "forecast/models": ABOVE,
     "forecast/evaluate": ABOVE,
     "forecast/backtest": ABOVE,
+    # pages are built from a run's files alone: no data loading, training or CLI behind them
+    "forecast/report": (*ABOVE, "forecast.experiment.runner", "forecast.portfolio.run", "tensorflow", "keras"),
 }
 
 
