@@ -170,7 +170,7 @@ def run_backtest(
     training. `broker_kwargs`: cash, commission, commission_per_share, min_commission,
     slippage, risk_free. `engine`: "auto", "vector" or "backtrader" (see
     `forecast.backtest.simulate`). `cache`: as for `predict`. The result is built once,
-    complete: model, forecast metrics on the predictions' label, and their provenance included.
+    complete: model, forecast metrics on the predictions' label, their provenance and the bars' (`data`).
     """
     from forecast.backtest import simulate
     from forecast.evaluate.predictions import Predictions
@@ -184,8 +184,13 @@ def run_backtest(
                               **(walk_forward_kwargs or {}))
     elif not isinstance(predictions, Predictions):
         predictions = Predictions.from_frame(predictions, bars)
-    return simulate(bars, predictions, cls, params, name=strategy_label(strategy, cls), engine=engine,
-                    **broker_kwargs)
+    result = simulate(bars, predictions, cls, params, name=strategy_label(strategy, cls), engine=engine,
+                      **broker_kwargs)
+    # Provenance of the bars (as `forecast.runs.record_run` keeps it), for metrics.json and its report.
+    from forecast.cache import bars_fingerprint
+
+    result.data = {"fingerprint": bars_fingerprint(bars), "source": bars.attrs.get("source")}
+    return result
 
 
 def plot_equity(result):

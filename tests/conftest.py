@@ -84,3 +84,70 @@ def folds(monkeypatch):
 
     monkeypatch.setattr(walkforward, "_run_fold", counting)
     return calls
+
+
+# --- runs written by the CLI once per session, for the report tests ---------------------------
+
+REPORT_EXPERIMENT_SPEC = """\
+name = "pages"
+tickers = ["AAPL", "KO", "ZZZZ"]
+start = "2014-01-01"
+
+[[models]]
+name = "logreg"
+
+[[strategies]]
+name = "long-only"
+
+[[strategies]]
+name = "long-short"
+
+[costs]
+commission = [0.0, 0.001]
+"""
+REPORT_PORTFOLIO_TICKERS = ["KO", "MSFT", "AAPL", "IBM", "XOM"]
+
+
+def _cli_run(root, *args) -> int:
+    """`fcast --home ROOT/home ARGS...` offline (session fixtures run before the per-test
+    home and offline switch are in place, so they are set here)."""
+    from forecast.cli.app import main
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FCAST_OFFLINE", "1")
+        mp.setenv("FCAST_HOME", str(root / "home"))
+        return main(["--home", str(root / "home"), *map(str, args)])
+
+
+@pytest.fixture(scope="session")
+def experiment_output(tmp_path_factory):
+    """`fcast experiment run --output`: 12 configurations, the 4 of unknown ZZZZ failing (exit
+    1), with the pages of the 2 best configurations built beside the experiment's."""
+    root = tmp_path_factory.mktemp("experiment_output")
+    spec = root / "spec.toml"
+    spec.write_text(REPORT_EXPERIMENT_SPEC)
+    code = _cli_run(root, "experiment", "run", spec, "--source", "bundled", "--output", root / "out",
+                    "--run-pages", "2")
+    assert code == 1  # the failed rows
+    return root / "out"
+
+
+@pytest.fixture(scope="session")
+def portfolio_output(tmp_path_factory):
+    """`fcast portfolio --output` on five bundled tickers, long-short k=1, a year of tests."""
+    root = tmp_path_factory.mktemp("portfolio_output")
+    code = _cli_run(root, "portfolio", *REPORT_PORTFOLIO_TICKERS, "--source", "bundled",
+                    "--start", "2013-01-01", "--model", "logreg", "--strategy", "long-short",
+                    "--param", "k=1", "--test-days", "252", "--output", root / "out")
+    assert code == 0
+    return root / "out"
+
+
+@pytest.fixture(scope="session")
+def backtest_output(tmp_path_factory):
+    """`fcast backtest AAPL --model logreg --output` from 2012 on bundled data."""
+    root = tmp_path_factory.mktemp("backtest_output")
+    code = _cli_run(root, "backtest", "AAPL", "--source", "bundled", "--model", "logreg",
+                    "--start", "2012-01-01", "--output", root / "out")
+    assert code == 0
+    return root / "out"

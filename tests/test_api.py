@@ -42,7 +42,7 @@ def test_api_round_trip_on_generated_data():
     assert result.model == "logreg"
     assert set(result.forecast_metrics) >= {"accuracy", "accuracy_se", "p_value"}
     fig = fc.plot_equity(result)
-    assert len(fig.axes) == 2
+    assert len(fig.axes) == 3  # equity, drawdown, exposure
 
 
 def test_hand_made_predictions_are_unnamed_and_scored():

@@ -22,7 +22,8 @@ RULES = {
     "forecast/evaluate": ABOVE,
     "forecast/backtest": ABOVE,
     # pages are built from a run's files alone: no data loading, training or CLI behind them
-    "forecast/report": (*ABOVE, "forecast.experiment.runner", "forecast.portfolio.run", "tensorflow", "keras"),
+    "forecast/report": (*ABOVE, "forecast.experiment.runner", "forecast.portfolio.run",
+                        "tensorflow", "keras"),
 }
 
 

@@ -1,42 +1,148 @@
-"""equity.png: both equity curves on top, the strategy's drawdown below."""
+"""equity.png: both equity curves (log scale) with the strategy's trades, the drawdowns
+below, and the fraction of equity the strategy had invested at the bottom."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import (
+    FuncFormatter,
+    LogLocator,
+    MaxNLocator,
+    MultipleLocator,
+    NullFormatter,
+    PercentFormatter,
+)
+
+from forecast.backtest.report import costs_text, params_text
+from forecast.formatting import fmt
+
+# Curves spanning less than this ratio (high / low) get ticks at 1, 1.5, 2, 3, 5 and 7 times a
+# power of ten, wider ones at 1, 2 and 5: ticks at powers of ten alone would leave one label, or none.
+_WIDE = 10.0
 
 
 def equity_figure(result) -> Figure:
-    """A Figure of strategy and buy-and-hold equity on top, both drawdowns below.
+    """A Figure of strategy and buy-and-hold equity (log scale, trades marked) on top,
+    both drawdowns below and, when the result has a ledger, the strategy's exposure.
 
-    Built on the Agg canvas directly, leaving pyplot's global state alone; notebooks
-    display the returned Figure as they would any other.
+    The title block names the ticker, strategy and model, the period, the costs and the
+    CAGR and Sharpe of both. Built on the Agg canvas directly, leaving pyplot's global
+    state alone; notebooks display the returned Figure as they would any other.
     """
-    fig = Figure(figsize=(10, 6))
+    exposure = exposure_series(result)
+    ratios = [4, 1.4] + ([0.8] if exposure is not None else [])
+    fig = Figure(figsize=(11, 7.5 if exposure is not None else 6.8), layout="constrained")
     FigureCanvasAgg(fig)
-    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    axes = fig.subplots(len(ratios), 1, sharex=True, gridspec_kw={"height_ratios": ratios})
+    top, dd_ax = axes[0], axes[1]
     eq = result.equity
-    top.plot(eq.index, eq["strategy"], label=f"strategy ({result.strategy})")
-    top.plot(eq.index, eq["benchmark"], label="buy-and-hold", alpha=0.8)
-    top.set_ylabel("equity")
-    model = f" on {result.model} predictions" if getattr(result, "model", None) else ""
-    top.set_title(f"{result.ticker or ''} {result.strategy}{model}".strip())
-    top.legend(loc="best")
+
+    top.plot(eq.index, eq["strategy"], color="tab:blue", lw=1.2, label=f"strategy ({result.strategy})")
+    top.plot(eq.index, eq["benchmark"], color="tab:orange", lw=1.0, alpha=0.85, label="buy-and-hold")
+    _mark_trades(top, result)
+    top.set_yscale("log")
+    _money_axis(top, eq[["strategy", "benchmark"]].to_numpy())
+    top.set_ylabel("equity (log scale)")
+    top.grid(True, which="major", alpha=0.3)
+    top.legend(loc="upper left", fontsize=8)
+    fig.suptitle(headline(result), fontsize=12, fontweight="bold")
+    top.set_title(details(result), fontsize=9, loc="center")
+
     drawdown = eq["strategy"] / eq["strategy"].cummax() - 1.0
     bench_dd = eq["benchmark"] / eq["benchmark"].cummax() - 1.0
-    bottom.fill_between(eq.index, drawdown.to_numpy(), 0.0, color="tab:red", alpha=0.4,
-                        label="strategy")
-    bottom.plot(eq.index, bench_dd.to_numpy(), color="tab:orange", lw=1, label="buy-and-hold")
-    bottom.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-    bottom.set_ylabel("drawdown")
-    bottom.legend(loc="lower left", fontsize=8)
-    fig.tight_layout()
+    dd_ax.fill_between(eq.index, drawdown.to_numpy(), 0.0, color="tab:blue", alpha=0.35, lw=0,
+                       label="strategy")
+    dd_ax.plot(eq.index, bench_dd.to_numpy(), color="tab:orange", lw=0.9, label="buy-and-hold")
+    dd_ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    dd_ax.set_ylabel("drawdown")
+    dd_ax.grid(True, alpha=0.3)
+    dd_ax.legend(loc="lower left", fontsize=8)
+
+    if exposure is not None:
+        ex_ax = axes[2]
+        ex_ax.fill_between(exposure.index, exposure.to_numpy(), 0.0, step="post", color="tab:green",
+                           alpha=0.45, lw=0)
+        ex_ax.plot(exposure.index, exposure.to_numpy(), drawstyle="steps-post", color="tab:green", lw=0.6,
+                   gid="exposure")
+        low, high = min(0.0, float(np.nanmin(exposure))), max(1.0, float(np.nanmax(exposure)))
+        ex_ax.set_ylim(low - 0.05 * (high - low), high + 0.05 * (high - low))
+        ex_ax.yaxis.set_major_locator(MultipleLocator(0.5) if high - low <= 2 else MaxNLocator(3))
+        ex_ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        ex_ax.set_ylabel("invested")
+        ex_ax.grid(True, alpha=0.3)
     return fig
 
 
 def plot_equity(result, path: Path) -> None:
     """Write `equity_figure(result)` to `path` as a PNG."""
     equity_figure(result).savefig(path, dpi=100)
+
+
+def exposure_series(result) -> pd.Series | None:
+    """Fraction of the strategy's equity invested per bar (position x close / value,
+    negative when short), from the ledger; None without one."""
+    ledger = getattr(result, "ledger", None)
+    if ledger is None or not {"position", "close", "value"} <= set(ledger.columns):
+        return None
+    return (ledger["position"] * ledger["close"] / ledger["value"]).rename("exposure")
+
+
+def headline(result) -> str:
+    """e.g. "AAPL · long-only (threshold=0.5) on logreg predictions"."""
+    model = f" on {result.model} predictions" if getattr(result, "model", None) else ""
+    ticker = f"{result.ticker} · " if result.ticker else ""
+    return f"{ticker}{result.strategy}{params_text(result.params)}{model}"
+
+
+def details(result) -> str:
+    """The period, the costs and cash, then CAGR and Sharpe of strategy and buy-and-hold."""
+    cash = (result.settings or {}).get("cash")
+    money = f", cash {cash:,.0f}" if cash is not None else ""
+    s, b = result.metrics["strategy"], result.metrics["benchmark"]
+    return (
+        f"{result.start.date()} to {result.end.date()}  |  {costs_text(result.settings)}{money}\n"
+        f"strategy: CAGR {fmt(s.get('cagr'), 'pct')}, Sharpe {fmt(s.get('sharpe'), 'num')}  |  "
+        f"buy-and-hold: CAGR {fmt(b.get('cagr'), 'pct')}, Sharpe {fmt(b.get('sharpe'), 'num')}"
+    )
+
+
+def trade_points(result) -> tuple[pd.Series, pd.Series]:
+    """Strategy equity at each trade's entry and at each closed trade's exit (a trade
+    still open at the end has no exit: its last bar is only where it was marked)."""
+    trades, curve = result.trades, result.equity["strategy"]
+    if trades is None or len(trades) == 0:
+        empty = curve.iloc[:0]
+        return empty, empty
+    closed = trades[~trades["open"].astype(bool)] if "open" in trades else trades
+    at = curve.reindex  # fills happen on bars of the curve
+    return at(pd.DatetimeIndex(trades["entry_date"])), at(pd.DatetimeIndex(closed["exit_date"]))
+
+
+def _mark_trades(ax, result) -> None:
+    entries, exits = trade_points(result)
+    # Marker size shrinks as trades crowd the chart.
+    size = float(np.clip(45.0 / np.sqrt(max(len(entries), 1)), 2.5, 6.0))
+    ax.plot(entries.index, entries.to_numpy(), linestyle="none", marker="^", ms=size, color="tab:green",
+            alpha=0.8, label=f"entry ({len(entries)})" if len(entries) else None, gid="entries")
+    ax.plot(exits.index, exits.to_numpy(), linestyle="none", marker="v", ms=size, color="tab:red",
+            alpha=0.8, label=f"exit ({len(exits)})" if len(exits) else None, gid="exits")
+
+
+def _money_axis(ax, values: np.ndarray) -> None:
+    """Thousands-separated labels on a log axis, ticks dense enough for a narrow range, and
+    never a label on a minor tick."""
+    positive = values[np.isfinite(values) & (values > 0)]
+    ratio = positive.max() / positive.min() if len(positive) else _WIDE
+    if ratio < 3.0:  # few log-spaced values fall inside: evenly spaced ones
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
+    elif ratio < _WIDE:
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 1.5, 2.0, 3.0, 5.0, 7.0)))
+    else:
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
+    ax.yaxis.set_minor_formatter(NullFormatter())

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import pandas as pd
 from rich.table import Table
+from rich.text import Text
 
 from forecast.backtest.recorder import REFUSED
 from forecast.formatting import fmt
@@ -26,40 +28,164 @@ ROWS = [
     ("exposure", "Exposure", "pct"),
     ("turnover", "Turnover (x/yr)", "num"),
 ]
+# Statistics of the strategy's round trips: buy-and-hold makes none, so its column stays blank.
+TRADE_KEYS = frozenset({"n_trades", "n_open_trades", "win_rate", "avg_win", "avg_loss", "profit_factor"})
+# Walk-forward settings worth a mention beside the model, as (key, how it reads).
+WALK_FORWARD_KEYS = (
+    ("window", "window {}"),
+    ("retrain_every", "retrain every {} bars"),
+    ("train_window", "train window {} bars"),
+    ("seed", "seed {}"),
+)
 
 
-def render_report(result, console) -> None:
-    """Print the strategy's metrics beside buy-and-hold's on a rich `console`, then the
-    orders that did not fill. A metric one side does not have (buy-and-hold's trade
-    statistics) is left blank."""
-    first = result.first_trade.date() if result.first_trade is not None else "none"
-    title = (
-        f"{result.ticker or ''} {result.strategy}: {result.start.date()} to {result.end.date()}"
-        f" (buy-and-hold in at {result.benchmark_entry.date()}, first trade {first})"
-    )
-    table = Table(title=title.strip(), caption=run_caption(result))
+def render_report(result, console, model_params: dict | None = None) -> None:
+    """Print the strategy's metrics beside buy-and-hold's on a rich `console`, the run's
+    settings (costs, cash, strategy, model), its calendar-year returns, then the orders
+    that did not fill. Buy-and-hold's trade statistics are left blank.
+
+    `model_params`: the parameters the model was given (the CLI passes them); the report
+    then lists the model's parameters with their defaults filled in. None: not known, and
+    only the walk-forward settings recorded in the result are shown.
+    """
+    title = f"{result.ticker or ''} {result.strategy}, {result.start.date()} to {result.end.date()}".strip()
+    table = _table(title, console)
     table.add_column("Metric")
     table.add_column("Strategy", justify="right")
     table.add_column("Buy & hold", justify="right")
-    sides = (result.metrics["strategy"], result.metrics["benchmark"])
+    strategy, benchmark = result.metrics["strategy"], result.metrics["benchmark"]
     for key, label, kind in ROWS:
-        table.add_row(label, *(fmt(m[key], kind) if key in m else "" for m in sides))
+        mine = fmt(strategy[key], kind) if key in strategy else ""
+        theirs = fmt(benchmark[key], kind) if key in benchmark and key not in TRADE_KEYS else ""
+        table.add_row(label, mine, theirs)
     console.print(table)
-    for line in refused_lines(result.metrics["strategy"]):
+    for line in setting_lines(result, model_params):
+        console.print(Text(line))  # plain text: a model path or parameter is never read as markup
+    console.print()
+    console.print(yearly_table(result, console))
+    for line in refused_lines(strategy):
         console.print(line)
+
+
+def _table(title: str, console=None, **kwargs) -> Table:
+    """A Table at least as wide as its title (up to the console's width): rich wraps a
+    title to the table's width, which would split it mid-phrase."""
+    width = getattr(console, "width", 80)
+    return Table(title=title, min_width=min(len(title) + 2, width), **kwargs)
+
+
+def setting_lines(result, model_params: dict | None = None) -> list[str]:
+    """Short lines on what the run was: dates of entry, costs and cash, strategy, model."""
+    first = result.first_trade.date() if result.first_trade is not None else "none"
+    return [
+        f"buy-and-hold in at {result.benchmark_entry.date()}, first trade {first}",
+        f"costs: {costs_text(result.settings)}; cash {(result.settings or {}).get('cash', 0):,.0f}"
+        f" ({result.engine} engine)",
+        f"strategy: {result.strategy}{params_text(result.params)}",
+        f"model: {model_text(result, model_params)}",
+    ]
+
+
+def costs_text(settings: dict | None) -> str:
+    """e.g. "commission 0.10%, slippage 0.05%" or "commission 0.005/share (min 1), ..."."""
+    cfg = settings or {}
+    if cfg.get("commission_per_share") is not None:
+        fee = f"commission {cfg['commission_per_share']:g}/share"
+    else:
+        fee = f"commission {fmt(cfg.get('commission'), 'pct')}"
+    if cfg.get("min_commission"):
+        fee += f" (min {cfg['min_commission']:g})"
+    return f"{fee}, slippage {fmt(cfg.get('slippage'), 'pct')}"
+
+
+def params_text(params: dict | None) -> str:
+    """" (a=1, b=x)" for parameters, "" for none."""
+    if not params:
+        return ""
+    return " (" + ", ".join(f"{k}={_value(v)}" for k, v in params.items()) + ")"
+
+
+def _value(v) -> str:
+    if isinstance(v, float):
+        return f"{v:g}"
+    if isinstance(v, tuple | list):
+        return "(" + ", ".join(_value(x) for x in v) + ")"
+    return str(v)
+
+
+def model_text(result, model_params: dict | None = None) -> str:
+    """The model, its parameters (when known) and how it was walked forward."""
+    if not result.model:
+        return "none named (predictions made outside fcast)"
+    made = result.walk_forward or {}
+    text = str(result.model)
+    if made.get("model_path"):
+        return f"{text}, saved at {made['model_path']} (not refitted)"
+    if model_params is not None:
+        text += params_text(_with_defaults(result.model, model_params)) or " (no parameters)"
+    schedule = [fmt_.format(made[k]) for k, fmt_ in WALK_FORWARD_KEYS if made.get(k) is not None]
+    if schedule:
+        text += "; walk-forward " + ", ".join(schedule)
+    return text
+
+
+def _with_defaults(model: str, given: dict) -> dict:
+    """`given` over the model's defaults; `given` alone when the defaults cannot be had."""
+    try:
+        from forecast.models.registry import default_params
+
+        defaults = default_params(model)
+    except Exception:  # noqa: BLE001 - a report shows what it can
+        return dict(given)
+    return {k: v for k, v in {**defaults, **given}.items() if k != "verbose"}
+
+
+def yearly_returns(equity: pd.DataFrame) -> pd.DataFrame:
+    """Calendar-year returns of `equity`'s columns (strategy, benchmark) and their
+    difference, indexed by year; `partial` marks a first or last year the curve does
+    not cover from its first week to its last week, `label` says so, e.g. "2011
+    (partial, from 04-07)". A year's return runs from the last value of the year before
+    (the curve's first value for the first year) to its own last value."""
+    years = equity.index.year
+    last = equity.groupby(years).last()
+    before = last.shift(1)
+    before.iloc[0] = equity.iloc[0]
+    out = last / before - 1.0
+    out["difference"] = out["strategy"] - out["benchmark"]
+    start, end = equity.index[0], equity.index[-1]
+    labels, partial = [], []
+    for year in out.index:
+        cut_start = year == start.year and not (start.month == 1 and start.day <= 7)
+        cut_end = year == end.year and not (end.month == 12 and end.day >= 24)
+        span = [f"from {start:%m-%d}" if cut_start else "", f"to {end:%m-%d}" if cut_end else ""]
+        if cut_start and cut_end:
+            span = [f"{start:%m-%d} to {end:%m-%d}"]
+        note = " ".join(s for s in span if s)
+        labels.append(f"{year} (partial, {note})" if note else str(year))
+        partial.append(bool(note))
+    out["partial"] = partial
+    out["label"] = labels
+    out.index.name = "year"
+    return out
+
+
+def yearly_table(result, console=None) -> Table:
+    """Calendar-year returns of the strategy and buy-and-hold, and the difference."""
+    years = yearly_returns(result.equity[["strategy", "benchmark"]])
+    table = _table("Calendar-year returns", console)
+    table.add_column("Year")
+    for name in ("Strategy", "Buy & hold", "Difference"):
+        table.add_column(name, justify="right")
+    for row in years.itertuples():
+        table.add_row(row.label, fmt(row.strategy, "spct"), fmt(row.benchmark, "spct"),
+                      fmt(row.difference, "spct"))
+    return table
 
 
 def run_caption(result) -> str:
     """Which engine ran and at what costs, e.g. "vector engine, commission 0.10%, ..."."""
-    cfg = result.settings or {}
-    if cfg.get("commission_per_share") is not None:
-        fee = f"fee {cfg['commission_per_share']:g}/share"
-    else:
-        fee = f"fee {fmt(cfg.get('commission'), 'pct')}"
-    if cfg.get("min_commission"):
-        fee += f" (min {cfg['min_commission']:g})"
-    return (f"{result.engine} engine, {fee}, slippage {fmt(cfg.get('slippage'), 'pct')}, "
-            f"cash {cfg.get('cash', 0):,.0f}")
+    cash = (result.settings or {}).get("cash", 0)
+    return f"{result.engine} engine, {costs_text(result.settings)}, cash {cash:,.0f}"
 
 
 def refused_lines(metrics: dict) -> list[str]:

@@ -24,7 +24,8 @@ class BacktestResult:
     buy-and-hold). `benchmark_entry`: the bar buy-and-hold buys at the open of, the first
     bar any order can fill; `first_trade`: the strategy's first fill (None: it never
     traded). `ledger`: per bar `cash, value, position, close`; `fills`: per executed
-    order. `model` is for the caller.
+    order. `model` is for the caller. `data`: where the bars came from (`fingerprint`,
+    `source`), when the caller knew them.
     """
 
     equity: pd.DataFrame
@@ -45,9 +46,12 @@ class BacktestResult:
     forecast_metrics: dict | None = None  # direction metrics of the predictions used
     walk_forward: dict | None = None  # how the predictions were made (window, folds, seed...)
     engine: str = "backtrader"  # which engine ran it: "backtrader" or "vector" (same numbers)
+    data: dict | None = None  # provenance of the bars: {"fingerprint", "source"}
 
     def to_dict(self) -> dict:
         """The metrics.json content; JSON-safe (NaN and infinities become null)."""
+        from forecast.cache import fcast_version
+
         return json_safe(
             {
                 "ticker": self.ticker,
@@ -60,13 +64,17 @@ class BacktestResult:
                 "first_trade": self.first_trade,
                 "settings": self.settings,
                 "engine": self.engine,
+                # Provenance, so a report rebuilt from the folder alone can say what made it.
+                "fcast_version": fcast_version(),
+                **({"data": self.data} if self.data is not None else {}),
                 **({"forecast": self.forecast_metrics} if self.forecast_metrics is not None else {}),
                 **({"walk_forward": self.walk_forward} if self.walk_forward is not None else {}),
             }
         )
 
     def write(self, output_dir, plot: bool = True) -> Path:
-        """Write metrics.json, equity.csv, trades.csv, predictions.csv (and equity.png)."""
+        """Write metrics.json, equity.csv, trades.csv, predictions.csv, ledger.csv (when the
+        ledger is known) and equity.png."""
         out = Path(output_dir)
         try:
             out.mkdir(parents=True, exist_ok=True)
@@ -74,6 +82,8 @@ class BacktestResult:
             self.equity.to_csv(out / "equity.csv", index_label="date", date_format="%Y-%m-%d")
             self.trades.to_csv(out / "trades.csv", index=False, date_format="%Y-%m-%d")
             self.predictions.to_csv(out / "predictions.csv", index=False, date_format="%Y-%m-%d")
+            if self.ledger is not None:  # cash, value, position, close per bar: the report's exposure
+                self.ledger.to_csv(out / "ledger.csv", index_label="date", date_format="%Y-%m-%d")
             if plot:
                 from forecast.backtest.plot import plot_equity  # matplotlib only when asked
 

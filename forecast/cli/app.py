@@ -11,7 +11,16 @@ from typing import Annotated
 
 import typer
 
-from forecast.cli import backtest_cmd, cache_cmd, data_cmd, experiment_cmd, model_cmd, portfolio_cmd, runs_cmd
+from forecast.cli import (
+    backtest_cmd,
+    cache_cmd,
+    data_cmd,
+    experiment_cmd,
+    model_cmd,
+    portfolio_cmd,
+    report_cmd,
+    runs_cmd,
+)
 from forecast.cli.console import err
 from forecast.errors import FcastError
 
@@ -59,7 +68,7 @@ def _show_library_notes() -> None:
     logger.propagate = False
 
 
-for _module in (model_cmd, backtest_cmd, experiment_cmd, portfolio_cmd):
+for _module in (model_cmd, backtest_cmd, experiment_cmd, portfolio_cmd, report_cmd):
     _module.register(app)
 
 

@@ -12,6 +12,7 @@ from rich.table import Table
 from forecast.cli import options as o
 from forecast.cli.console import TickerFailures, err, out, print_catalogue
 from forecast.cli.progress import report_device, training_progress
+from forecast.cli.report_cmd import write_page
 from forecast.formatting import fmt
 
 strategies_app = typer.Typer(help="Backtrader strategies.", no_args_is_help=True)
@@ -203,12 +204,13 @@ def backtest(
         if as_json:
             docs.append(result.to_dict())
         else:
-            render(result)  # the report first: it survives a failing write
+            render(result, model_params)  # the report first: it survives a failing write
         if output is not None:
             folder = output / result.ticker if len(tickers) > 1 else output
             result.write(folder, plot=plot)
+            page = write_page(folder)
             if not as_json:
-                out.print(f"wrote {folder}")
+                out.print(f"wrote {folder}" + (f" (open {page.name} in a browser)" if page else ""))
         _record(ctx, result, bars, seed=None if model_path else seed, cache=cache,
                 output=folder if output is not None else None)
     if as_json and docs:
@@ -340,12 +342,12 @@ def check_writable_dir(path: Path) -> None:
         raise ConfigError(f"cannot write to --output {path}: {exc.strerror or exc}") from None
 
 
-def render(result) -> None:
+def render(result, model_params: dict | None = None) -> None:
     """Strategy vs buy-and-hold, then the forecast quality of the predictions behind it."""
     from forecast.backtest.report import refused_lines, render_report
     from forecast.features.target import DEFAULT_LABEL, describe_label
 
-    render_report(result, out)
+    render_report(result, out, model_params)
     fm = result.forecast_metrics
     made = result.walk_forward or {}
     table = Table(title=f"Forecasts: {result.model}, out of sample")

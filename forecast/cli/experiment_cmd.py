@@ -12,8 +12,11 @@ from rich.table import Table
 
 from forecast.cli import options as o
 from forecast.cli.console import err, out
+from forecast.cli.report_cmd import write_page
 from forecast.experiment.spec import EXAMPLE
 from forecast.formatting import fmt
+
+RUN_PAGES = 10  # configuration pages built with an experiment's --output (the best ones)
 
 app = typer.Typer(help="Grids of tickers x models x seeds x strategies x costs.", no_args_is_help=True)
 
@@ -61,16 +64,22 @@ def run_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print experiment.json to stdout.")] = False,
     top: Annotated[int | None, typer.Option("--top", min=1, help="Show only the N best rows.")] = None,
     no_cache: o.NoCache = False,
+    run_pages: Annotated[
+        int, typer.Option("--run-pages", min=-1,
+                          help="With --output: build report.html for the N best configurations too "
+                          "(-1: all, about 2 s each; `fcast report DIR/runs/NNN-...` builds any other).")
+    ] = RUN_PAGES,
 ):
     from forecast.experiment import ExperimentSpec
 
     spec = ExperimentSpec.from_toml(spec_path)
     run_spec(ctx, spec, workers=workers, ray_address=ray_address, source=source, backend=backend,
-             output=output, force=force, as_json=as_json, top=top, no_cache=no_cache)
+             output=output, force=force, as_json=as_json, top=top, no_cache=no_cache, run_pages=run_pages)
 
 
 def run_spec(ctx, spec, *, workers=None, ray_address=None, source=None, path=None, backend=None,
-             output=None, force=False, as_json=False, top=None, no_cache=False) -> None:
+             output=None, force=False, as_json=False, top=None, no_cache=False,
+             run_pages=None) -> None:
     """Run a checked spec the way `fcast experiment run` does (also `fcast backtest` with lists)."""
     from forecast.cli.backtest_cmd import check_output_dir
     from forecast.experiment import RayExecutor, SerialExecutor, run_experiment
@@ -94,6 +103,7 @@ def run_spec(ctx, spec, *, workers=None, ray_address=None, source=None, path=Non
                                 cache=not no_cache, executor=executor, output=output, events=events)
     if output is not None:
         result.write(output)
+        write_pages(output, result, RUN_PAGES if run_pages is None else run_pages, quiet=as_json)
     record = _record(ctx, result, output)
     if as_json:
         print(json.dumps(result.to_dict(), indent=2))
@@ -107,6 +117,19 @@ def run_spec(ctx, spec, *, workers=None, ray_address=None, source=None, path=Non
         for row in result.failed:
             err.print(f"error: {row['label']}: {row['status']}", markup=False, soft_wrap=True)
         raise typer.Exit(1)
+
+
+def write_pages(output: Path, result, run_pages: int, *, quiet: bool = False) -> None:
+    """The experiment's report.html, after the pages of its `run_pages` best configurations
+    (-1: all) so that its links lead to them; the others link to their folders."""
+    ranked = [r for r in result.ranked() if r.get("status") == "ok" and r.get("run")]
+    chosen = ranked if run_pages < 0 else ranked[:run_pages]
+    if chosen and not quiet:
+        err.print(f"building report pages: {len(chosen)} configuration(s), then the experiment's",
+                  markup=False)
+    for row in chosen:
+        write_page(output / row["run"])
+    write_page(output)
 
 
 def _where(executor) -> str:

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from forecast.cli import options as o
 from forecast.cli.console import err, out
+from forecast.cli.report_cmd import write_page
 from forecast.formatting import fmt
 
 
@@ -100,6 +101,7 @@ def portfolio(
         render(result)
     if output is not None:
         result.write(output)
+        write_page(output)
         if not as_json:
             out.print(f"wrote {output}", markup=False)
     _record(ctx, result, output)

@@ -73,13 +73,15 @@ class PortfolioResult:
             "spread": self.spread,
             "statistics": self.statistics,
             "contributions": self.backtest.contributions.to_dict(),
+            # each leg's daily P&L over the previous close's value, summed (legs.csv has the days)
+            "legs": {c: float(self.backtest.legs[c].sum()) for c in self.backtest.legs.columns},
             "settings": self.settings,
             "walk_forward": self.walk_forward,
             "survivorship_biased": self.survivorship_biased,
         })
 
     def write(self, folder: str | Path) -> Path:
-        """metrics.json, equity.csv, weights.csv, trades.csv, predictions.csv, ic.csv."""
+        """metrics.json, equity.csv, weights.csv, trades.csv, predictions.csv, ic.csv, legs.csv."""
         out = Path(folder)
         out.mkdir(parents=True, exist_ok=True)
         (out / "metrics.json").write_text(json.dumps(self.to_dict(), indent=2, allow_nan=False))
@@ -93,6 +95,9 @@ class PortfolioResult:
         preds.rename(columns={"realized": "realised_return"}).to_csv(
             out / "predictions.csv", index=False, date_format="%Y-%m-%d")
         self.ic.to_csv(out / "ic.csv", index_label="date", date_format="%Y-%m-%d")
+        legs = getattr(self.backtest, "legs", None)
+        if legs is not None:  # daily long and short P&L, for the report's legs section
+            legs.to_csv(out / "legs.csv", index_label="date", date_format="%Y-%m-%d")
         return out
 
 

@@ -176,7 +176,8 @@ def page(title: str, *, subtitle=None, meta: list[tuple[str, object]] = (), sect
     experiment or portfolio, kept on ``<body data-kind>``.
     """
     metadata = tag("dl", *(join([tag("dt", k), tag("dd", v)]) for k, v in meta), class_="meta")
-    contents = tag("nav", *(Html(_nav_link(s)) for s in sections))
+    # spaces between the links: a line of contents may break between them, never inside one
+    contents = tag("nav", Html(" ".join(_nav_link(s) for s in sections)))
     head = join([
         Html('<meta charset="utf-8">'),
         Html('<meta name="viewport" content="width=device-width, initial-scale=1">'),

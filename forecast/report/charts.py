@@ -1,0 +1,189 @@
+"""The backtest page's charts: matplotlib Figures built with the object API.
+
+No pyplot: it keeps global state and may pick an interactive backend, while a report is
+built in a library call, possibly in a worker. Figures are small (10 x 3.2 in at 96 dpi,
+about 40 kB as PNG each) so the one-file page stays far below its 5 MB limit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import TwoSlopeNorm
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, PercentFormatter
+
+WIDTH, HEIGHT = 10.0, 3.2
+STRATEGY, BENCHMARK = "#1f6feb", "#8c959f"  # the page's accent; buy-and-hold in grey
+ENTRY, EXIT = "#2e7d32", "#c62828"
+THOUSANDS = FuncFormatter(lambda y, _: f"{y:,.0f}")
+
+
+def new_figure(height: float = HEIGHT, width: float = WIDTH, *, left=0.8, right=0.15, bottom=0.5, top=0.15,
+               **adjust) -> Figure:
+    """A figure with fixed margins in inches (constrained layout would cost more than the
+    drawing: it measures every label of every figure)."""
+    fig = Figure(figsize=(width, height))
+    FigureCanvasAgg(fig)  # a canvas of its own: savefig needs no pyplot
+    fig.subplots_adjust(left=left / width, right=1 - right / width, bottom=bottom / height,
+                        top=1 - top / height, **adjust)
+    return fig
+
+
+def _lines(ax, frame: pd.DataFrame, labels=("strategy", "buy-and-hold")) -> None:
+    ax.plot(frame.index, frame["strategy"], color=STRATEGY, lw=1.2, label=labels[0])
+    ax.plot(frame.index, frame["benchmark"], color=BENCHMARK, lw=1.0, label=labels[1])
+    ax.grid(alpha=0.3)
+    ax.margins(x=0)
+
+
+def equity(curves: pd.DataFrame, trades: pd.DataFrame | None) -> Figure:
+    """Both curves on a log scale (equal slopes are equal returns), with the strategy's
+    entries (▲) and exits (▼) placed on its curve."""
+    fig = new_figure(left=0.95)
+    ax = fig.add_subplot()
+    _lines(ax, curves)
+    ax.set_yscale("log")
+    if trades is not None and len(trades):
+        curve = curves["strategy"]
+        entries = pd.DatetimeIndex(trades["entry_date"])
+        closed = trades[~trades["open"].astype(str).str.lower().isin(["true", "1"])]
+        exits = pd.DatetimeIndex(closed["exit_date"])  # an open trade's "exit" is only the last mark
+        ax.scatter(entries, curve.reindex(entries, method="nearest"), marker="^", s=22, color=ENTRY,
+                   zorder=3, label=f"entry ({len(entries)})")
+        ax.scatter(exits, curve.reindex(exits, method="nearest"), marker="v", s=22, color=EXIT,
+                   zorder=3, label=f"exit ({len(exits)})")
+    # Log axes label only powers of ten by default: over a typical run that is one tick.
+    ratio = float(curves.max().max()) / max(float(curves.min().min()), 1e-9)
+    subs = tuple(range(1, 10)) if ratio < 10 else (1, 2, 5) if ratio < 1000 else (1,)
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=subs))
+    ax.yaxis.set_major_formatter(THOUSANDS)
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.set_ylabel("equity (log scale)")
+    ax.set_xlabel("date")
+    ax.legend(loc="upper left", fontsize=8, ncols=4)
+    return fig
+
+
+def drawdown(dd: pd.DataFrame) -> Figure:
+    """Underwater curves: how far below its running peak each curve is."""
+    fig = new_figure(height=2.6)
+    ax = fig.add_subplot()
+    ax.fill_between(dd.index, dd["strategy"], 0, color=STRATEGY, alpha=0.4, lw=0.6, ec=STRATEGY,
+                    label="strategy")
+    ax.plot(dd.index, dd["benchmark"], color="#444c56", lw=0.9, label="buy-and-hold")
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set_ylabel("drawdown")
+    ax.grid(alpha=0.3)
+    ax.margins(x=0)
+    ax.legend(loc="lower left", fontsize=8)
+    return fig
+
+
+def exposure(expo: pd.Series, position: pd.Series) -> Figure:
+    """Position value as a share of the portfolio, and the shares held, per close."""
+    fig = new_figure(height=3.4, hspace=0.08)
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[2, 1])
+    top.fill_between(expo.index, expo, 0, step="post", color=STRATEGY, alpha=0.5, lw=0)
+    top.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    top.set_ylabel("exposure")
+    bottom.step(position.index, position, where="post", color="#444c56", lw=0.8)
+    bottom.yaxis.set_major_formatter(THOUSANDS)
+    bottom.set_ylabel("shares")
+    for ax in (top, bottom):
+        ax.grid(alpha=0.3)
+        ax.margins(x=0)
+    return fig
+
+
+def monthly_heatmap(grid: pd.DataFrame) -> Figure:
+    """Monthly returns, years down and months across, with the year's total beside them.
+    Colours: red losses, green gains, scaled separately for months and years."""
+    months = grid.drop(columns="year").to_numpy(dtype=float)
+    years = grid[["year"]].to_numpy(dtype=float)
+    fig = new_figure(height=0.55 + 0.28 * len(grid), left=0.55, bottom=0.1, top=0.35, wspace=0.03)
+    left, right = fig.subplots(1, 2, width_ratios=[12, 1.4])
+    for ax, values, labels in ((left, months, ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug",
+                                               "Sep", "Oct", "Nov", "Dec"]), (right, years, ["year"])):
+        bound = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 0.0
+        bound = bound or 0.01
+        ax.imshow(values, aspect="auto", cmap="RdYlGn", norm=TwoSlopeNorm(0.0, -bound, bound))
+        for (i, j), v in np.ndenumerate(values):
+            if np.isfinite(v):
+                ax.text(j, i, f"{v:+.1%}", ha="center", va="center", fontsize=7)
+        ax.set_xticks(range(len(labels)), labels, fontsize=8)
+        ax.xaxis.tick_top()
+        ax.set_yticks(range(len(grid)), [str(y) for y in grid.index], fontsize=8)
+        ax.tick_params(length=0)
+    right.set_yticks([])
+    return fig
+
+
+def rolling_sharpe(roll: pd.DataFrame, window: int) -> Figure:
+    fig = new_figure(height=2.8)
+    ax = fig.add_subplot()
+    _lines(ax, roll.dropna(how="all"))
+    ax.axhline(0.0, color="black", lw=0.6)
+    ax.set_ylabel(f"Sharpe ({window} bars)")
+    ax.legend(loc="upper left", fontsize=8)
+    return fig
+
+
+def distribution(rets: pd.DataFrame) -> Figure:
+    """Histogram of daily returns of both, on shared bins clipped to the 0.5-99.5% range
+    (the tails would squash the body). Days of exactly 0 return (out of the market) are
+    left out: they would make one bar that dwarfs the rest. The moments use every day."""
+    rets = rets.where(rets != 0)
+    values = rets.to_numpy(dtype=float)
+    low, high = np.nanpercentile(values, [0.5, 99.5])
+    bins = np.linspace(low, high, 61)
+    fig = new_figure(height=2.8)
+    ax = fig.add_subplot()
+    for col, colour, label in (("benchmark", BENCHMARK, "buy-and-hold"), ("strategy", STRATEGY, "strategy")):
+        r = rets[col].dropna().clip(low, high)
+        ax.hist(r, bins=bins, color=colour, alpha=0.5, label=f"{label} ({len(r):,} days)")
+    ax.axvline(0.0, color="black", lw=0.6)
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))
+    ax.set_xlabel("daily return")
+    ax.set_ylabel("days")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize=8)
+    return fig
+
+
+def calibration(table: pd.DataFrame) -> Figure:
+    """Reliability diagram: mean predicted P(up) per bin against the observed frequency of
+    up (± one standard error), the diagonal where they would agree, and each bin's count."""
+    fig = new_figure(height=3.6, width=5.2, left=0.65)
+    ax = fig.add_subplot()
+    ax.errorbar(table["prob"], table["freq"], yerr=table["se"], fmt="o-", color=STRATEGY, ms=4,
+                capsize=2, label="observed")
+    for x, y, n in zip(table["prob"], table["freq"], table["n"], strict=True):
+        ax.annotate(f"{n}", (x, y), textcoords="offset points", xytext=(4, -10), fontsize=7, color="#5b6570")
+    lo = float(min(table["prob"].min(), (table["freq"] - table["se"]).min())) - 0.02
+    hi = float(max(table["prob"].max(), (table["freq"] + table["se"]).max())) + 0.02
+    ax.plot([lo, hi], [lo, hi], color="black", lw=0.7, ls="--", label="perfectly calibrated")
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(lo, hi)
+    ax.set_xlabel("mean predicted P(up)")
+    ax.set_ylabel("observed frequency of up")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    return fig
+
+
+def accuracy_by_year(table: pd.DataFrame) -> Figure:
+    """Yearly accuracy ± one standard error against the year's majority-class rate."""
+    fig = new_figure(height=3.6, width=5.2, left=0.65, bottom=0.35)
+    ax = fig.add_subplot()
+    x = np.arange(len(table))
+    ax.errorbar(x, table["accuracy"], yerr=table["se"], fmt="o", color=STRATEGY, capsize=3, label="accuracy")
+    ax.scatter(x, table["majority"], marker="_", s=200, color=EXIT, label="majority class", zorder=3)
+    ax.axhline(0.5, color="black", lw=0.6)
+    ax.set_xticks(x, [str(y) for y in table.index], fontsize=8)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set_ylabel("share of days")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower left", fontsize=8)
+    return fig
