@@ -37,7 +37,7 @@ def test_readme_has_an_example_of_each_command():
     joined = "\n".join(COMMANDS)
     for sub in ("data import", "data fetch", "data list", "data show", "data sample",
                 "models list", "strategies list", "evaluate", "train", "backtest", "experiment run",
-                "runs list", "cache list"):
+                "runs list", "cache list", "report"):
         assert f"fcast {sub}" in joined, f"README shows no `fcast {sub}` example"
 
 
@@ -76,6 +76,8 @@ def test_readme_commands_run_as_shown(workdir, monkeypatch, capsys):
         assert code == 0, f"{line}\n{captured.err}"
         assert "Traceback" not in captured.err
     assert (workdir / "out" / "gspc" / "equity.png").is_file()
+    for run in ("gspc", "small"):  # every --output writes its page
+        assert (workdir / "out" / run / "report.html").is_file()
 
 
 def test_readme_python_example_runs(monkeypatch, tmp_path):

@@ -1,0 +1,90 @@
+"""`fcast report RUN_ID_OR_DIR`: the page rebuilt from a run's files alone, the same bytes as
+the run wrote, with nothing else touched; a recorded run by id; bad input in one line."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from forecast.cli.app import main
+
+
+def _files(folder) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("kind", ["backtest", "experiment", "portfolio"])
+def test_rebuilt_page_equals_the_one_the_run_wrote(kind, request, tmp_path, capsys):
+    source = request.getfixturevalue(f"{kind}_output")
+    folder = tmp_path / kind / source.name  # the page names its folder
+    shutil.copytree(source, folder)
+    written = (folder / "report.html").read_bytes()
+    (folder / "report.html").unlink()
+    before = _files(folder)
+    assert main(["report", str(folder)]) == 0
+    assert f"wrote {folder / 'report.html'}" in capsys.readouterr().out
+    assert (folder / "report.html").read_bytes() == written  # same files, same page
+    after = _files(folder)
+    del after["report.html"]
+    assert after == before  # nothing else read-write touched
+
+
+def test_a_recorded_run_by_id_prefix(backtest_output, tmp_path, capsys, monkeypatch):
+    """A backtest recorded under runs/<id> (no report.html there) gets its page by id."""
+    from forecast.runs import list_runs
+
+    home = tmp_path / "home"
+    assert main(["--home", str(home), "backtest", "KO", "--source", "bundled", "--model", "logreg",
+                 "--start", "2014-01-01"]) == 0
+    (run,) = list_runs(home)
+    capsys.readouterr()
+    opened = []
+    monkeypatch.setattr("webbrowser.open", lambda url: opened.append(url) or True)
+    assert main(["--home", str(home), "report", run["id"][:12], "--open"]) == 0
+    page = f"{run['path']}/report.html"
+    assert capsys.readouterr().out.strip() == f"wrote {page}"
+    text = open(page, encoding="utf-8").read()
+    metrics = json.loads(open(f"{run['path']}/metrics.json").read())
+    assert 'data-kind="backtest"' in text and metrics["ticker"] == "KO" and "KO" in text
+    assert opened == [f"file://{page}"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["report", "no/such/folder"], "error: no such folder: no/such/folder"),
+    (["report", "nosuchid"], "error: no run 'nosuchid'"),
+])
+def test_bad_run_is_one_line(args, message, capsys):
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(message) and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_folder_without_a_run_and_bad_axes_are_one_line(tmp_path, backtest_output, experiment_output,
+                                                         capsys):
+    assert main(["report", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == f"error: {tmp_path} holds no run: no metrics.json or experiment.json\n"
+    assert main(["report", str(backtest_output), "--axes", "strategy,cost"]) == 1
+    assert capsys.readouterr().err == "error: --axes applies to experiments only\n"
+    assert main(["report", str(experiment_output), "--axes", "strategy"]) == 1
+    assert "--axes takes two comma-separated axes" in capsys.readouterr().err
+    assert not (tmp_path / "report.html").exists()
+
+
+def test_a_page_that_cannot_be_built_leaves_the_run_and_warns(tmp_path, backtest_output, capsys,
+                                                              monkeypatch):
+    """--output: a failing page is a warning line; the run's files are all there."""
+    import forecast.report as report
+
+    def broken(folder, **options):
+        raise ValueError("no page today")
+
+    monkeypatch.setattr(report, "build_report", broken)
+    out = tmp_path / "out"
+    assert main(["backtest", "KO", "--source", "bundled", "--model", "logreg", "--start", "2015-01-01",
+                 "--output", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "report.html not written" in err and "ValueError: no page today" in err
+    assert {"metrics.json", "equity.csv", "trades.csv", "predictions.csv"} <= {p.name for p in out.iterdir()}
+    assert not (out / "report.html").exists()
