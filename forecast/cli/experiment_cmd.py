@@ -93,10 +93,12 @@ def run_spec(ctx, spec, *, workers=None, ray_address=None, source=None, path=Non
         raise typer.BadParameter("give --workers or --ray-address, not both")
     executor = (RayExecutor(workers=workers, address=ray_address)
                 if workers is not None or ray_address is not None else SerialExecutor())
-    n_configs = len(spec.configurations())
+    n_configs = len(spec.configurations()) + len(spec.portfolio_configurations())
+    n_tasks = len(spec.tasks()) + len(spec.portfolio_tasks())
+    portfolios = f", {len(spec.portfolio_tasks())} over the universe" if spec.portfolios else ""
     if not as_json:
         err.print(f"experiment {spec.name}: {len(spec.tickers)} ticker(s) x {len(spec.models)} model(s) x "
-                  f"{len(spec.seeds)} seed(s) = {len(spec.tasks())} walk-forward run(s), "
+                  f"{len(spec.seeds)} seed(s) = {n_tasks} walk-forward run(s){portfolios}, "
                   f"{n_configs} configuration(s); {_where(executor)}", markup=False)
     with _Progress(enabled=not as_json) as events:
         result = run_experiment(spec, home=ctx.obj["store"].home, source=source, path=path,

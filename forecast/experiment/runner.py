@@ -20,7 +20,14 @@ from forecast.errors import FcastError
 from forecast.experiment.executors import Job, SerialExecutor, error_line
 from forecast.experiment.judge import judge, row_statistics
 from forecast.experiment.result import ExperimentResult
-from forecast.experiment.spec import Configuration, ExperimentSpec, PredictionTask
+from forecast.experiment.spec import (
+    PORTFOLIO_TICKER,
+    Configuration,
+    ExperimentSpec,
+    PortfolioConfiguration,
+    PortfolioTask,
+    PredictionTask,
+)
 
 log = logging.getLogger("fcast")
 
@@ -83,7 +90,8 @@ def run_experiment(
             jobs.append(Job(task.key, refs[task.ticker], task.model.name, dict(task.model.params), wf,
                             _backend(task.model.name)))
             meta[task.key] = (task, key, fields)
-        events.started(len(jobs), state.hits)
+        portfolio_tasks = spec.portfolio_tasks()
+        events.started(len(jobs) + len(portfolio_tasks), state.hits)
 
         def on_done(job: Job, frame: pd.DataFrame | None, error: str | None) -> None:
             task, key, fields = meta[job.key]
@@ -101,6 +109,11 @@ def run_experiment(
             events.task_done(task, error, cached=False)
 
         executor.run(jobs, on_done)
+    # Universe-wide walk-forwards run here, in the driver (not cached, not on Ray: each
+    # needs every ticker's bars, and there is one per model, seed and target).
+    for task in portfolio_tasks:
+        error = state.run_portfolio(task, bars_by_ticker)
+        events.task_done(task, error, cached=False)
     kwargs = {} if spa_reps is None else {"spa_reps": spa_reps}
     tests = judge(state.rows, state.returns, state.benchmarks, **kwargs)
     return ExperimentResult(
@@ -141,11 +154,11 @@ def _backend(model: str) -> str | None:
     return backend_name()
 
 
-def run_directory(index: int, config: Configuration) -> str:
+def run_directory(index: int, config: Configuration | PortfolioConfiguration) -> str:
     """``007-AAPL-logreg-long-only``: a configuration's folder under ``runs/``."""
     import re
 
-    label = f"{config.task.ticker}-{config.task.model.name}-{config.strategy.name}"
+    label = f"{_ticker(config)}-{config.task.model.name}-{config.strategy.name}"
     return f"{index:03d}-" + re.sub(r"[^A-Za-z0-9._^=-]+", "_", label)
 
 
@@ -155,7 +168,7 @@ class _State:
     def __init__(self, spec: ExperimentSpec, output: Path | None):
         self.spec = spec
         self.output = output
-        self.configs = spec.configurations()
+        self.configs = [*spec.configurations(), *spec.portfolio_configurations()]
         self.rows = [_base_row(c, spec) for c in self.configs]
         self.by_task: dict[str, list[int]] = defaultdict(list)  # task.key -> its rows
         for i, c in enumerate(self.configs):
@@ -164,12 +177,14 @@ class _State:
         self.benchmarks: dict[int, pd.Series] = {}
         self.spans: dict[str, dict] = {}
         self.hits = self.trained = 0
+        self.loaded_with: dict = {}  # home and source, for SPY beside the portfolios
 
     def load_all(self, *, home, source, path) -> dict[str, pd.DataFrame]:
         from forecast.api import load
         from forecast.cache import bars_fingerprint
 
         loaded = {}
+        self.loaded_with = {"home": home, "source": source}
         for ticker in self.spec.tickers:
             try:
                 bars = load(ticker, source=source, path=path, start=self.spec.start, end=self.spec.end,
@@ -185,7 +200,72 @@ class _State:
                                   "fingerprint": bars_fingerprint(bars)}
         return loaded
 
-    def fail_task(self, task: PredictionTask, error: str) -> None:
+    def run_portfolio(self, task: PortfolioTask, bars_by_ticker: dict) -> str | None:
+        """Forecast the universe once for `task`, then score each of its portfolio rows; the
+        error line when the walk-forward fails (its rows say so too)."""
+        from forecast.portfolio.pooled import portfolio_walk_forward
+        from forecast.portfolio.universe import Universe
+
+        wf = {k: v for k, v in self.spec.walk_forward_kwargs(task.seed).items() if k != "label"}
+        try:
+            universe = Universe.from_bars({t: bars_by_ticker[t] for t in self.spec.tickers
+                                           if t in bars_by_ticker})
+            preds = portfolio_walk_forward(universe, task.model.name, pooled=task.pooled, target=task.target,
+                                           model_params=dict(task.model.params), **wf)
+        except Exception as exc:  # noqa: BLE001 - a failed walk-forward fails its rows, not the grid
+            self.fail_task(task, error_line(exc))
+            return error_line(exc)
+        self.trained += 1
+        self.score_portfolio(task, universe, preds)
+        return None
+
+    def score_portfolio(self, task: PortfolioTask, universe, preds: pd.DataFrame) -> None:
+        from forecast.backtest.metrics import daily_returns
+        from forecast.portfolio.run import score_portfolio
+        from strategies.portfolio import load_portfolio_strategy, parse_portfolio_params
+
+        known = preds.dropna(subset=["actual_up"])
+        hits = (known["prob_up"] > 0.5) == (known["actual_up"] > 0.5)
+        accuracy = float(hits.mean()) if len(known) else None
+        up = float(known["actual_up"].mean()) if len(known) else float("nan")
+        majority = max(up, 1.0 - up)  # the accuracy of always saying the commoner outcome
+        market = True  # SPY's buy-and-hold: loaded for the first row, the same span for the rest
+        for i in self.by_task[task.key]:
+            c = self.configs[i]
+            row = self.rows[i]
+            row["cache"] = "trained"
+            try:
+                cls = load_portfolio_strategy(c.strategy.name)
+                result = score_portfolio(
+                    universe, preds, cls, parse_portfolio_params(cls, c.strategy.params),
+                    model=task.model.name, pooled=task.pooled, target=task.target, strategy=c.strategy.name,
+                    cash=self.spec.cash, commission=c.commission, slippage=c.slippage,
+                    min_commission=self.spec.broker.get("min_commission", 0.0), market=market,
+                    **self.loaded_with)
+            except Exception as exc:  # noqa: BLE001 - one failed configuration is one failed row
+                row["status"] = error_line(exc)
+                continue
+            market = result.market
+            equity = result.backtest.equity
+            strat, bench = daily_returns(equity["strategy"]), daily_returns(equity["benchmark"])
+            m, b = result.backtest.metrics["strategy"], result.backtest.metrics["benchmark"]
+            row.update(
+                start=str(equity.index[0].date()), end=str(equity.index[-1].date()),
+                total_return=m.get("total_return"), cagr=m.get("cagr"), sharpe=m.get("sharpe"),
+                **row_statistics(strat, bench),
+                max_drawdown=m.get("max_drawdown"), n_trades=m.get("n_fills"),
+                benchmark_return=b.get("total_return"), benchmark_sharpe=b.get("sharpe"),
+                accuracy=accuracy, engine="backtrader", status="ok",
+                portfolio={"tickers": list(universe.tickers), "target": task.target, "pooled": task.pooled,
+                           "majority_rate": majority, "mean_rank_ic": result.ic_summary.get("mean_rank_ic")},
+            )
+            self.returns[i], self.benchmarks[i] = strat, bench
+            if self.output is not None:
+                folder = self.output / "runs" / run_directory(i, c)
+                result.write(folder)
+                row["run"] = str(folder.relative_to(self.output))
+
+    def fail_task(self, task: PredictionTask | PortfolioTask, error: str) -> None:
         for i in self.by_task[task.key]:
             self.rows[i]["status"] = error
 
@@ -227,7 +307,11 @@ class _State:
                 row["run"] = str(folder.relative_to(self.output))
 
 
-def _base_row(c: Configuration, spec: ExperimentSpec) -> dict:
+def _ticker(c: Configuration | PortfolioConfiguration) -> str:
+    return PORTFOLIO_TICKER if isinstance(c, PortfolioConfiguration) else c.task.ticker
+
+
+def _base_row(c: Configuration | PortfolioConfiguration, spec: ExperimentSpec) -> dict:
     # The label names the seed and the costs when those axes vary, so a line can say which row.
     label = c.label
     if len(spec.seeds) > 1:
@@ -235,7 +319,7 @@ def _base_row(c: Configuration, spec: ExperimentSpec) -> dict:
     if len(spec.commissions) > 1 or len(spec.slippages) > 1:
         label += f" fee {c.commission:.2%} slip {c.slippage:.2%}"
     return {
-        "label": label, "ticker": c.task.ticker, "model": c.task.model.name,
+        "label": label, "ticker": _ticker(c), "model": c.task.model.name,
         "model_params": dict(c.task.model.params), "seed": c.task.seed, "strategy": c.strategy.name,
         "params": dict(c.strategy.params), "commission": c.commission, "slippage": c.slippage,
         "start": None, "end": None, "total_return": None, "cagr": None, "sharpe": None, "sharpe_se": None,

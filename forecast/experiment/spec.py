@@ -6,6 +6,13 @@ A spec lists its axes; every combination is one configuration (a trial):
 
 Predictions depend only on (ticker, model, seed): that is the expensive unit, a
 `PredictionTask`. Strategies, parameters and costs re-score its predictions.
+
+`[[portfolios]]` adds portfolio configurations over all the tickers at once:
+
+    models x seeds x portfolios (x their parameter lists, target, pooled) x commission x slippage
+
+where one pooled (or per-ticker) walk-forward over the universe, a `PortfolioTask` per
+(model, seed, target, pooled), is re-scored by every ranking strategy, parameter and cost.
 """
 
 from __future__ import annotations
@@ -22,7 +29,9 @@ from forecast.errors import ConfigError
 # the bundle's SOURCE.md says) and everything converted into the bundle.
 ETFS = ("DIA", "IWM", "QQQ", "SPY")
 TOP_KEYS = {"name", "tickers", "universe", "start", "end", "seeds", "cash", "walk_forward",
-            "models", "strategies", "costs", "engine"}
+            "models", "strategies", "portfolios", "costs", "engine"}
+PORTFOLIO_KEYS = {"name", "params", "target", "pooled"}
+PORTFOLIO_TICKER = "portfolio"  # the `ticker` of a portfolio configuration's row
 WALK_FORWARD_KEYS = {"window", "test_days", "folds", "retrain_every", "train_window", "label", "features"}
 COST_KEYS = {"commission", "slippage", "min_commission", "commission_per_share"}
 
@@ -122,6 +131,54 @@ class Configuration:
         return f"{self.task.ticker} {self.task.model.label} {self.strategy.label}"
 
 
+@dataclass(frozen=True)
+class PortfolioSpec(Setting):
+    """One ranking strategy over the universe, with one value per parameter, the forecast
+    target and pooled (one model over every ticker) or per-ticker models."""
+
+    target: str = "direction"
+    pooled: bool = True
+
+    @property
+    def label(self) -> str:
+        extra = [] if self.target == "direction" else [self.target]
+        extra += [] if self.pooled else ["per-ticker"]
+        return " ".join([super().label, *extra])
+
+
+@dataclass(frozen=True)
+class PortfolioTask:
+    """One walk-forward over the whole universe: trains once for all its portfolio rows."""
+
+    model: ModelSpec
+    seed: int
+    target: str
+    pooled: bool
+
+    @property
+    def label(self) -> str:
+        return f"{PORTFOLIO_TICKER} {self.model.label} seed {self.seed} {self.target}"
+
+    @property
+    def key(self) -> str:
+        return _identity([PORTFOLIO_TICKER, self.model.name, self.model.params, self.seed, self.target,
+                          self.pooled])
+
+
+@dataclass(frozen=True)
+class PortfolioConfiguration:
+    """One portfolio trial: a universe-wide walk-forward traded by one ranking strategy at one cost."""
+
+    task: PortfolioTask
+    strategy: PortfolioSpec
+    commission: float
+    slippage: float
+
+    @property
+    def label(self) -> str:
+        return f"{PORTFOLIO_TICKER} {self.task.model.label} {self.strategy.label}"
+
+
 def _dedupe(specs) -> tuple:
     """Models or strategies, each setting once: identical names and parameters (defaults
     filled in, types kept) are one entry, the first as written."""
@@ -140,6 +197,11 @@ def _with_defaults(spec) -> dict:
             from forecast.models.registry import default_params
 
             return {**default_params(spec.name), **spec.params}
+        if isinstance(spec, PortfolioSpec):
+            from strategies.portfolio import load_portfolio_strategy
+
+            return {**load_portfolio_strategy(spec.name).param_defaults(), **spec.params,
+                    "__target": spec.target, "__pooled": spec.pooled}
         from strategies import load_strategy, strategy_params
 
         return {**strategy_params(load_strategy(spec.name)), **spec.params}
@@ -199,6 +261,7 @@ class ExperimentSpec:
     tickers: tuple[str, ...]
     models: tuple[ModelSpec, ...]
     strategies: tuple[tuple[str, dict], ...]  # (name, {param: [values]})
+    portfolios: tuple[tuple[str, dict, str, bool], ...] = ()  # (name, {param: [values]}, target, pooled)
     seeds: tuple[int, ...] = (0,)
     commissions: tuple[float, ...] = (0.001,)
     slippages: tuple[float, ...] = (0.0005,)
@@ -234,8 +297,13 @@ class ExperimentSpec:
         if not data.get("models"):
             raise ConfigError("the experiment spec needs at least one [[models]] entry")
         models = _dedupe(_model(m) for m in _as_list(data["models"], "models"))
-        strategies = tuple(_strategy(s) for s in _as_list(data.get("strategies", [{"name": "long-only"}]),
-                                                          "strategies"))
+        portfolios = tuple(_portfolio(p) for p in _as_list(data.get("portfolios", []) or [], "portfolios")
+                           ) if data.get("portfolios") else ()
+        # Without [[strategies]] a spec runs long-only per ticker, unless it asks for portfolios only.
+        default_strategies = [] if portfolios else [{"name": "long-only"}]
+        strategies = tuple(_strategy(s) for s in data.get("strategies", default_strategies))
+        if not strategies and not portfolios:
+            raise ConfigError("the experiment spec needs at least one [[strategies]] or [[portfolios]] entry")
         seeds = _as_list(data.get("seeds", [0]), "seeds")
         if any(isinstance(s, bool) or not isinstance(s, int) for s in seeds):
             raise ConfigError(f"seeds must be integers, got {seeds!r}")
@@ -258,6 +326,7 @@ class ExperimentSpec:
             tickers=tickers,
             models=models,
             strategies=strategies,
+            portfolios=portfolios,
             seeds=tuple(dict.fromkeys(seeds)),
             commissions=_unique(_number_list(costs.get("commission", 0.001), "costs.commission")),
             slippages=_unique(_number_list(costs.get("slippage", 0.0005), "costs.slippage")),
@@ -292,6 +361,7 @@ class ExperimentSpec:
                 for value in values:
                     _check_strategy_value(cls, key, value)
             choose_engine(cls, self.engine)
+        self._check_portfolios()
         for commission, slippage in itertools.product(self.commissions, self.slippages):
             validate_costs(commission=commission, slippage=slippage,
                            min_commission=self.broker.get("min_commission", 0.0),
@@ -303,6 +373,45 @@ class ExperimentSpec:
         if self.start and self.end and self.start >= self.end:
             raise ConfigError(f"start {self.start} is not before end {self.end}")
 
+    def _check_portfolios(self) -> None:
+        from strategies.portfolio import load_portfolio_strategy, parse_portfolio_params
+
+        if not self.portfolios:
+            return
+        if len(self.tickers) < 2:
+            raise ConfigError("[[portfolios]] need at least 2 tickers")
+        if self.walk_forward.get("label", "open") != "open":
+            raise ConfigError("[[portfolios]] trade the next open-to-open return: [walk_forward] label "
+                              "must be \"open\"")
+        for name, grid, _target, _pooled in self.portfolios:
+            cls = load_portfolio_strategy(name)
+            for values in itertools.product(*grid.values()):
+                parse_portfolio_params(cls, dict(zip(grid, values, strict=True)))
+
+    def expanded_portfolios(self) -> list[PortfolioSpec]:
+        """Every portfolio setting once."""
+        out = []
+        for name, grid, target, pooled in self.portfolios:
+            keys = list(grid)
+            for values in itertools.product(*(grid[k] for k in keys)):
+                out.append(PortfolioSpec(name, dict(zip(keys, values, strict=True)), target, pooled))
+        return list(_dedupe(out))
+
+    def portfolio_tasks(self) -> list[PortfolioTask]:
+        """One universe-wide walk-forward per (model, seed, target, pooled) the portfolios use."""
+        kinds = list(dict.fromkeys((p.target, p.pooled) for p in self.expanded_portfolios()))
+        return [PortfolioTask(m, s, target, pooled)
+                for m, s in itertools.product(self.models, self.seeds) for target, pooled in kinds]
+
+    def portfolio_configurations(self) -> list[PortfolioConfiguration]:
+        out = []
+        for task in self.portfolio_tasks():
+            for p, commission, slippage in itertools.product(
+                    self.expanded_portfolios(), self.commissions, self.slippages):
+                if (p.target, p.pooled) == (task.target, task.pooled):
+                    out.append(PortfolioConfiguration(task, p, commission, slippage))
+        return out
+
     def expanded_strategies(self) -> list[StrategySpec]:
         """Every strategy setting once (a repeated entry or value is not another trial)."""
         out = []
@@ -313,6 +422,8 @@ class ExperimentSpec:
         return list(_dedupe(out))
 
     def tasks(self) -> list[PredictionTask]:
+        if not self.strategies:  # a portfolios-only spec trains no per-ticker model
+            return []
         axes = itertools.product(self.tickers, self.models, self.seeds)
         return [PredictionTask(t, m, s) for t, m, s in axes]
 
@@ -353,6 +464,8 @@ class ExperimentSpec:
             "tickers": list(self.tickers),
             "models": [{"name": m.name, "params": m.params} for m in self.models],
             "strategies": [{"name": n, "params": g} for n, g in self.strategies],
+            "portfolios": [{"name": n, "params": g, "target": t, "pooled": p}
+                           for n, g, t, p in self.portfolios],
             "seeds": list(self.seeds),
             "costs": {"commission": list(self.commissions), "slippage": list(self.slippages), **self.broker},
             "start": self.start,
@@ -429,3 +542,22 @@ def _model(entry) -> ModelSpec:
 def _strategy(entry) -> tuple[str, dict]:
     name, params = _named_entry(entry, "strategies", "strategy")
     return name, {k: _as_list(v, f"strategy {name} parameter {k}") for k, v in params.items()}
+
+
+def _portfolio(entry) -> tuple[str, dict, str, bool]:
+    """(name, {param: [values]}, target, pooled) of a [[portfolios]] entry."""
+    from forecast.portfolio.universe import TARGETS
+
+    if not isinstance(entry, Mapping) or "name" not in entry:
+        raise ConfigError(f"each [[portfolios]] entry needs a name, got {entry!r}")
+    _unknown(entry, PORTFOLIO_KEYS, f"portfolio {entry['name']}")
+    name, params = _named_entry({k: v for k, v in entry.items() if k in ("name", "params")},
+                                "portfolios", "portfolio")
+    target = entry.get("target", "direction")
+    if target not in TARGETS:
+        raise ConfigError(f"portfolio {name}: target must be one of {', '.join(TARGETS)}, got {target!r}")
+    pooled = entry.get("pooled", True)
+    if not isinstance(pooled, bool):
+        raise ConfigError(f"portfolio {name}: pooled must be true or false, got {pooled!r}")
+    grid = {k: _as_list(v, f"portfolio {name} parameter {k}") for k, v in params.items()}
+    return name, grid, target, pooled

@@ -161,12 +161,8 @@ def run_portfolio_backtest(
 ) -> PortfolioResult:
     """Forecast every ticker of `tickers` (a list, or a universe name such as "dow30"),
     trade `strategy` on the forecasts and return a complete `PortfolioResult`."""
-    from forecast.data.bundled import ARCH_SAMPLES
-    from forecast.portfolio.engine import run_portfolio
-    from forecast.portfolio.ic import ic_summary, information_coefficients
     from forecast.portfolio.pooled import portfolio_walk_forward
     from forecast.portfolio.universe import load_universe
-    from forecast.stats import probabilistic_sharpe_ratio, psr_vs_benchmark, sharpe_se
     from strategies.portfolio import load_portfolio_strategy, parse_portfolio_params
 
     cls = load_portfolio_strategy(strategy)  # bad names and params fail before any training
@@ -174,10 +170,28 @@ def run_portfolio_backtest(
     universe = load_universe(tickers, source=source, path=path, start=start, end=end, home=home)
     preds = portfolio_walk_forward(universe, model, pooled=pooled, target=target,
                                    model_params=model_params, progress=progress, **(walk_forward or {}))
+    return score_portfolio(universe, preds, cls, typed, model=model, pooled=pooled, target=target,
+                           strategy=strategy if isinstance(strategy, str) else cls.__name__,
+                           cash=cash, commission=commission, slippage=slippage,
+                           min_commission=min_commission, source=source, home=home)
+
+
+def score_portfolio(universe, preds: pd.DataFrame, cls, params: dict, *, model: str, pooled: bool,
+                    target: str, strategy: str, cash: float = 100_000.0, commission: float = 0.001,
+                    slippage: float = 0.0005, min_commission: float = 0.0, source=None, home=None,
+                    market: pd.Series | None | bool = True) -> PortfolioResult:
+    """Trade ranking strategy `cls` (with checked `params`) on forecasts `preds` of
+    `portfolio_walk_forward` over `universe`: the backtest, IC, spread and statistics.
+    An experiment calls it once per strategy, parameter and cost on one set of forecasts.
+    `market`: True loads SPY's buy-and-hold for the span, or give it (None: not available)."""
+    from forecast.data.bundled import ARCH_SAMPLES
+    from forecast.portfolio.engine import run_portfolio
+    from forecast.portfolio.ic import ic_summary, information_coefficients
+    from forecast.stats import probabilistic_sharpe_ratio, psr_vs_benchmark, sharpe_se
+
     prob = preds["prob_up"].unstack("ticker")
     realized = preds["realized"].unstack("ticker")
-    test_bars = {t: b for t, b in universe.bars.items()}
-    backtest = run_portfolio(test_bars, prob, cls, typed, cash=cash, commission=commission,
+    backtest = run_portfolio(dict(universe.bars), prob, cls, params, cash=cash, commission=commission,
                              slippage=slippage, min_commission=min_commission)
     ic = information_coefficients(prob, realized)
     returns = backtest.equity.pct_change().dropna()
@@ -186,12 +200,14 @@ def run_portfolio_backtest(
         "psr": probabilistic_sharpe_ratio(returns["strategy"]),
         "psr_vs_benchmark": psr_vs_benchmark(returns["strategy"], returns["benchmark"]),
     }
-    k = int(typed.get("k", cls.param_defaults().get("k", 5)))
+    k = int(params.get("k", cls.param_defaults().get("k", 5)))
+    if market is True:
+        market = market_equity(backtest.equity.index, cash=cash, source=source, home=home)
     return PortfolioResult(
         universe=list(universe.tickers), model=model, pooled=pooled, target=target,
-        strategy=strategy if isinstance(strategy, str) else cls.__name__, params=typed, backtest=backtest,
+        strategy=strategy, params=params, backtest=backtest,
         predictions=preds, ic=ic, ic_summary=ic_summary(ic),
-        market=market_equity(backtest.equity.index, cash=cash, source=source, home=home),
+        market=market if isinstance(market, pd.Series) else None,
         statistics=statistics, spread=top_minus_bottom(prob, realized, k),
         settings={"cash": cash, "commission": commission, "slippage": slippage,
                   "min_commission": min_commission},

@@ -1,0 +1,160 @@
+"""Portfolios as an axis of an experiment: `[[portfolios]]` entries in the spec, one
+universe-wide walk-forward per (model, seed, target, pooled), re-scored for every ranking
+strategy, parameter and cost; rows equal to independent `run_portfolio_backtest` runs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from forecast.errors import ConfigError
+from forecast.experiment import ExperimentSpec, run_experiment
+
+TICKERS = ["KO", "MSFT", "AAPL"]
+START = "2014-01-01"
+TEST_DAYS = 126
+
+
+def spec_dict(**extra) -> dict:
+    base = {
+        "name": "pf",
+        "tickers": TICKERS,
+        "start": START,
+        "walk_forward": {"test_days": TEST_DAYS},
+        "models": [{"name": "logreg"}],
+        "portfolios": [{"name": "long-short", "params": {"k": [1]}},
+                       {"name": "top-k", "params": {"k": 1}, "target": "beats-median"}],
+        "costs": {"commission": [0.0, 0.001]},
+    }
+    base.update(extra)
+    return base
+
+
+# --- the spec ---------------------------------------------------------------------------------
+
+def test_portfolio_entries_expand_into_tasks_and_configurations():
+    spec = ExperimentSpec.from_dict(spec_dict(seeds=[0, 1]))
+    assert spec.tasks() == []  # portfolios only: no per-ticker model is trained
+    tasks = spec.portfolio_tasks()
+    assert [(t.seed, t.target, t.pooled) for t in tasks] == [
+        (0, "direction", True), (0, "beats-median", True), (1, "direction", True), (1, "beats-median", True)]
+    configs = spec.portfolio_configurations()
+    assert len(configs) == 2 * 2 * 2  # seeds x portfolio settings x commissions
+    assert all((c.strategy.target, c.strategy.pooled) == (c.task.target, c.task.pooled) for c in configs)
+    labels = {c.label for c in configs}
+    assert labels == {"portfolio logreg long-short(k=1)", "portfolio logreg top-k(k=1) beats-median"}
+
+
+def test_repeated_portfolio_settings_are_one_trial():
+    spec = ExperimentSpec.from_dict(spec_dict(portfolios=[
+        {"name": "long-short", "params": {"k": [1, 1]}},
+        {"name": "long-short"},                       # k's default is 5: another setting
+        {"name": "long-short", "params": {"k": 5}},   # ... the same one again
+        {"name": "long-short", "params": {"k": 1}, "pooled": False},
+    ]))
+    assert [(p.params, p.pooled) for p in spec.expanded_portfolios()] == [
+        ({"k": 1}, True), ({}, True), ({"k": 1}, False)]
+
+
+def test_a_spec_with_strategies_and_portfolios_runs_both():
+    spec = ExperimentSpec.from_dict(spec_dict(strategies=[{"name": "long-only"}]))
+    assert len(spec.tasks()) == len(TICKERS)
+    assert len(spec.configurations()) == len(TICKERS) * 2 and len(spec.portfolio_configurations()) == 4
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"portfolios": [{"name": "nope"}]}, "unknown portfolio strategy 'nope'"),
+    ({"portfolios": [{"name": "long-short", "params": {"k": "x"}}]}, "parameter 'k' of LongShort takes int"),
+    ({"portfolios": [{"name": "long-short", "target": "up"}]}, "target must be one of direction"),
+    ({"portfolios": [{"name": "long-short", "pooled": 1}]}, "pooled must be true or false"),
+    ({"portfolios": [{"name": "long-short", "k": 3}]}, "unknown key(s) in portfolio long-short: k"),
+    ({"portfolios": [{"params": {"k": 3}}]}, "each [[portfolios]] entry needs a name"),
+    ({"tickers": ["KO"]}, "[[portfolios]] need at least 2 tickers"),
+    ({"walk_forward": {"label": "close"}}, "[walk_forward] label must be \"open\""),
+    ({"portfolios": [], "strategies": []}, "needs at least one [[strategies]] or [[portfolios]] entry"),
+])
+def test_bad_portfolio_entries_fail_in_one_line_before_anything_loads(change, message):
+    with pytest.raises(ConfigError) as info:
+        ExperimentSpec.from_dict(spec_dict(**change))
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+# --- running it -------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def ran(tmp_path_factory):
+    """The spec run once, with a count of universe-wide walk-forwards."""
+    from forecast.portfolio import pooled
+
+    root = tmp_path_factory.mktemp("experiment_portfolios")
+    calls = []
+    real = pooled.portfolio_walk_forward
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FCAST_OFFLINE", "1")
+        mp.setattr(pooled, "portfolio_walk_forward", lambda *a, **k: calls.append(k) or real(*a, **k))
+        spec = ExperimentSpec.from_dict(spec_dict(strategies=[{"name": "long-only"}]))
+        result = run_experiment(spec, home=root / "home", source="bundled", output=root / "out", spa_reps=200)
+    return spec, result, calls, root / "out"
+
+
+def test_each_universe_walk_forward_trains_once_for_all_its_rows(ran):
+    spec, result, calls, _ = ran
+    assert [(k["target"], k["pooled"]) for k in calls] == [("direction", True), ("beats-median", True)]
+    rows = [r for r in result.rows if r["ticker"] == "portfolio"]
+    assert len(rows) == 4 and all(r["status"] == "ok" for r in rows)
+    assert result.n_trials == len(result.rows) == len(TICKERS) * 2 + 4  # every row is a trial
+
+
+@pytest.mark.parametrize("which", range(4))
+def test_portfolio_rows_equal_independent_portfolio_runs(ran, which):
+    """Each portfolio row's figures are those of `run_portfolio_backtest`, which loads the
+    universe and forecasts it again by itself, with the same settings."""
+    from forecast.backtest.metrics import daily_returns
+    from forecast.portfolio.run import run_portfolio_backtest
+    from forecast.stats import sharpe_se
+
+    spec, result, _, _ = ran
+    row = [r for r in result.rows if r["ticker"] == "portfolio"][which]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FCAST_OFFLINE", "1")
+        alone = run_portfolio_backtest(
+            TICKERS, model="logreg", strategy=row["strategy"], params=row["params"],
+            target=row["portfolio"]["target"], pooled=row["portfolio"]["pooled"], source="bundled",
+            start=START, commission=row["commission"], slippage=row["slippage"],
+            walk_forward={"test_days": TEST_DAYS, "seed": row["seed"]})
+    m, b = alone.backtest.metrics["strategy"], alone.backtest.metrics["benchmark"]
+    for key, value in (("total_return", m["total_return"]), ("sharpe", m["sharpe"]),
+                       ("max_drawdown", m["max_drawdown"]), ("benchmark_return", b["total_return"]),
+                       ("benchmark_sharpe", b["sharpe"]), ("n_trades", m["n_fills"])):
+        assert row[key] == pytest.approx(value, rel=1e-12, abs=1e-15), key
+    strat = daily_returns(alone.backtest.equity["strategy"])
+    assert row["sharpe_se"] == pytest.approx(sharpe_se(strat), rel=1e-12)
+    assert row["start"] == str(alone.backtest.equity.index[0].date())
+    known = alone.predictions.dropna(subset=["actual_up"])
+    accuracy = ((known["prob_up"] > 0.5) == (known["actual_up"] > 0.5)).mean()
+    assert row["accuracy"] == pytest.approx(accuracy, rel=1e-12)
+
+
+def test_portfolio_rows_write_portfolio_runs_with_their_pages(ran):
+    from forecast.report import report_kind
+
+    _, result, _, out = ran
+    for row in (r for r in result.rows if r["ticker"] == "portfolio"):
+        folder = out / row["run"]
+        doc = json.loads((folder / "metrics.json").read_text())
+        assert report_kind(folder) == "portfolio" and doc["universe"] == TICKERS
+        assert doc["strategy"]["total_return"] == pytest.approx(row["total_return"], rel=1e-12)
+        assert doc["settings"]["commission"] == row["commission"]
+        assert {"weights.csv", "ic.csv", "legs.csv"} <= {p.name for p in folder.iterdir()}
+
+
+def test_the_judge_counts_portfolio_rows_against_their_own_benchmark(ran):
+    """SPA and PBO see the portfolio rows, each against the equal-weight buy-and-hold."""
+    _, result, _, _ = ran
+    tests = result.tests
+    assert tests["n_trials"] == len(result.rows)
+    assert "portfolio" in tests["pbo"]["by_ticker"] or tests["pbo"]["note"]
+    portfolio_rows = [i for i, r in enumerate(result.rows) if r["ticker"] == "portfolio"]
+    for i in portfolio_rows:  # the benchmark the judge used is the row's equal-weight buy-and-hold
+        assert result.rows[i]["benchmark_return"] != result.rows[0]["benchmark_return"]
