@@ -95,11 +95,11 @@ def ran(tmp_path_factory):
         mp.setattr(pooled, "portfolio_walk_forward", lambda *a, **k: calls.append(k) or real(*a, **k))
         spec = ExperimentSpec.from_dict(spec_dict(strategies=[{"name": "long-only"}]))
         result = run_experiment(spec, home=root / "home", source="bundled", output=root / "out", spa_reps=200)
-    return spec, result, calls, root / "out"
+    return spec, result, calls, root / "out", root / "home"
 
 
 def test_each_universe_walk_forward_trains_once_for_all_its_rows(ran):
-    spec, result, calls, _ = ran
+    spec, result, calls, _, _ = ran
     assert [(k["target"], k["pooled"]) for k in calls] == [("direction", True), ("beats-median", True)]
     rows = [r for r in result.rows if r["ticker"] == "portfolio"]
     assert len(rows) == 4 and all(r["status"] == "ok" for r in rows)
@@ -114,7 +114,7 @@ def test_portfolio_rows_equal_independent_portfolio_runs(ran, which):
     from forecast.portfolio.run import run_portfolio_backtest
     from forecast.stats import sharpe_se
 
-    spec, result, _, _ = ran
+    spec, result, _, _, _ = ran
     row = [r for r in result.rows if r["ticker"] == "portfolio"][which]
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("FCAST_OFFLINE", "1")
@@ -139,7 +139,7 @@ def test_portfolio_rows_equal_independent_portfolio_runs(ran, which):
 def test_portfolio_rows_write_portfolio_runs_with_their_pages(ran):
     from forecast.report import report_kind
 
-    _, result, _, out = ran
+    _, result, _, out, _ = ran
     for row in (r for r in result.rows if r["ticker"] == "portfolio"):
         folder = out / row["run"]
         doc = json.loads((folder / "metrics.json").read_text())
@@ -151,10 +151,27 @@ def test_portfolio_rows_write_portfolio_runs_with_their_pages(ran):
 
 def test_the_judge_counts_portfolio_rows_against_their_own_benchmark(ran):
     """SPA and PBO see the portfolio rows, each against the equal-weight buy-and-hold."""
-    _, result, _, _ = ran
+    _, result, _, _, _ = ran
     tests = result.tests
     assert tests["n_trials"] == len(result.rows)
     assert "portfolio" in tests["pbo"]["by_ticker"] or tests["pbo"]["note"]
     portfolio_rows = [i for i, r in enumerate(result.rows) if r["ticker"] == "portfolio"]
     for i in portfolio_rows:  # the benchmark the judge used is the row's equal-weight buy-and-hold
         assert result.rows[i]["benchmark_return"] != result.rows[0]["benchmark_return"]
+
+
+def test_a_second_run_reads_the_universe_forecasts_from_the_cache(ran, monkeypatch):
+    """Trained once, across runs too: the same spec on the same data trains nothing and gives
+    the same rows; the cache key covers every ticker's bars (tests/test_portfolio_cache.py)."""
+    from forecast.portfolio import pooled
+
+    spec, first, _, _, home = ran
+    monkeypatch.setattr(pooled, "portfolio_walk_forward",
+                        lambda *a, **k: pytest.fail("a cached portfolio walk-forward ran again"))
+    again = run_experiment(spec, home=home, source="bundled", spa_reps=200)
+    assert again.cache["trained"] == 0 and again.cache["hits"] == len(TICKERS) + 2
+    portfolio = [r for r in again.rows if r["ticker"] == "portfolio"]
+    assert {r["cache"] for r in portfolio} == {"hit"}
+    for before, after in zip(first.rows, again.rows, strict=True):
+        for key in ("total_return", "sharpe", "sharpe_se", "max_drawdown", "accuracy", "n_trades"):
+            assert after[key] == before[key], (after["label"], key)

@@ -68,6 +68,10 @@ def run_experiment(
     executor = executor or SerialExecutor()
     store = PredictionCache(home) if cache is True else (cache or None)
     state = _State(spec, output=Path(output) if output is not None else None)
+    if store is not None and spec.portfolios:
+        from forecast.portfolio.cache import PortfolioPredictionCache
+
+        state.portfolio_store = PortfolioPredictionCache(store.home)
     bars_by_ticker = state.load_all(home=home, source=source, path=path)
     with executor:
         refs = {t: executor.put(b) for t, b in bars_by_ticker.items()}
@@ -109,11 +113,11 @@ def run_experiment(
             events.task_done(task, error, cached=False)
 
         executor.run(jobs, on_done)
-    # Universe-wide walk-forwards run here, in the driver (not cached, not on Ray: each
-    # needs every ticker's bars, and there is one per model, seed and target).
+    # Universe-wide walk-forwards run here, in the driver (not on Ray: each needs every
+    # ticker's bars, and there is one per model, seed, target and pooling), cached like the rest.
     for task in portfolio_tasks:
-        error = state.run_portfolio(task, bars_by_ticker)
-        events.task_done(task, error, cached=False)
+        error, cached = state.run_portfolio(task, bars_by_ticker)
+        events.task_done(task, error, cached=cached)
     kwargs = {} if spa_reps is None else {"spa_reps": spa_reps}
     tests = judge(state.rows, state.returns, state.benchmarks, **kwargs)
     return ExperimentResult(
@@ -178,6 +182,7 @@ class _State:
         self.spans: dict[str, dict] = {}
         self.hits = self.trained = 0
         self.loaded_with: dict = {}  # home and source, for SPY beside the portfolios
+        self.portfolio_store = None  # a PortfolioPredictionCache when caching
 
     def load_all(self, *, home, source, path) -> dict[str, pd.DataFrame]:
         from forecast.api import load
@@ -200,26 +205,52 @@ class _State:
                                   "fingerprint": bars_fingerprint(bars)}
         return loaded
 
-    def run_portfolio(self, task: PortfolioTask, bars_by_ticker: dict) -> str | None:
-        """Forecast the universe once for `task`, then score each of its portfolio rows; the
-        error line when the walk-forward fails (its rows say so too)."""
-        from forecast.portfolio.pooled import portfolio_walk_forward
+    def run_portfolio(self, task: PortfolioTask, bars_by_ticker: dict) -> tuple[str | None, bool]:
+        """Forecast the universe once for `task` (or read the cache), then score each of its
+        portfolio rows; (the error line when it fails, whether it came from the cache)."""
+        from forecast.portfolio import pooled
         from forecast.portfolio.universe import Universe
 
         wf = {k: v for k, v in self.spec.walk_forward_kwargs(task.seed).items() if k != "label"}
+        kwargs = {"pooled": task.pooled, "target": task.target, "model_params": dict(task.model.params), **wf}
+        key = fields = preds = None
         try:
             universe = Universe.from_bars({t: bars_by_ticker[t] for t in self.spec.tickers
                                            if t in bars_by_ticker})
-            preds = portfolio_walk_forward(universe, task.model.name, pooled=task.pooled, target=task.target,
-                                           model_params=dict(task.model.params), **wf)
+            if self.portfolio_store is not None:
+                key, fields, preds = self._portfolio_lookup(universe, task, kwargs)
+            cached = preds is not None
+            if not cached:
+                preds = pooled.portfolio_walk_forward(universe, task.model.name, **kwargs)
         except Exception as exc:  # noqa: BLE001 - a failed walk-forward fails its rows, not the grid
             self.fail_task(task, error_line(exc))
-            return error_line(exc)
-        self.trained += 1
-        self.score_portfolio(task, universe, preds)
-        return None
+            return error_line(exc), False
+        if cached:
+            self.hits += 1
+        else:
+            self.trained += 1
+            if key is not None:
+                try:
+                    self.portfolio_store.put(key, preds, fields)
+                except OSError as exc:
+                    log.warning("cannot write the portfolio cache in %s: %s", self.portfolio_store.dir,
+                                exc.strerror or exc)
+        self.score_portfolio(task, universe, preds, cached=cached)
+        return None, cached
 
-    def score_portfolio(self, task: PortfolioTask, universe, preds: pd.DataFrame) -> None:
+    def _portfolio_lookup(self, universe, task: PortfolioTask, kwargs: dict):
+        """(key, fields, cached frame or None); an unkeyable model runs uncached, with a line."""
+        from forecast.cache import Uncacheable
+        from forecast.portfolio.cache import portfolio_prediction_key
+
+        try:
+            key, fields = portfolio_prediction_key(universe, task.model.name, **kwargs)
+        except Uncacheable as exc:
+            log.warning("%s: predictions not cached: %s", task.label, exc)
+            return None, None, None
+        return key, fields, self.portfolio_store.get(key)
+
+    def score_portfolio(self, task: PortfolioTask, universe, preds: pd.DataFrame, *, cached: bool) -> None:
         from forecast.backtest.metrics import daily_returns
         from forecast.portfolio.run import score_portfolio
         from strategies.portfolio import load_portfolio_strategy, parse_portfolio_params
@@ -233,7 +264,7 @@ class _State:
         for i in self.by_task[task.key]:
             c = self.configs[i]
             row = self.rows[i]
-            row["cache"] = "trained"
+            row["cache"] = "hit" if cached else "trained"
             try:
                 cls = load_portfolio_strategy(c.strategy.name)
                 result = score_portfolio(

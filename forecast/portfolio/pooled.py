@@ -70,6 +70,47 @@ def plan_universe_folds(universe: Universe, schedule: Schedule, spec: FeatureSpe
     return schedule.folds(len(universe.calendar), spec.warmup)
 
 
+def check_portfolio_inputs(universe: Universe, target: str, pooled: bool, spec: Any) -> FeatureSpec:
+    """Validate `portfolio_walk_forward`'s universe, target and pooled flag and every
+    ticker's bars (ConfigError naming the bad one); return the resolved feature spec."""
+    if not isinstance(universe, Universe):
+        raise ConfigError(f"portfolio_walk_forward needs a Universe, not {type(universe).__name__}")
+    if len(universe.bars) < 2:
+        raise ConfigError(f"a universe needs at least 2 tickers, got {len(universe.bars)}")
+    check_target(target)
+    if not isinstance(pooled, bool):
+        raise ConfigError(f"pooled must be true or false, not {pooled!r}")
+    spec = as_spec(spec)
+    for bars in universe.bars.values():
+        check_bars(bars, spec)
+    return spec
+
+
+def portfolio_schedule(universe: Universe, spec: FeatureSpec, *, window: int, test_days: int | None,
+                       retrain_every: int, train_window: int | None, min_train: int,
+                       embargo: int | None) -> Schedule:
+    """The checked schedule on the universe calendar (defaults filled)."""
+    return Schedule.checked(
+        window=window, horizon=1, label="open", threshold=0.0, symmetric=False, embargo=embargo,
+        retrain_every=retrain_every, train_window=train_window, min_train=min_train,
+        test_days=test_days, n_bars=len(universe.calendar), warmup=spec.warmup,
+    )
+
+
+def portfolio_estimator(model: Any, model_params: dict | None, seed: int, pooled: bool
+                        ) -> tuple[Any, str, bool]:
+    """The unfitted estimator template, its name, and whether the early-stopping validation
+    gap is set automatically (per ticker: LOOKAHEAD; pooled: per fold, see `_pooled_fold`)."""
+    estimator, name = _resolve_model(model, model_params, seed)
+    current = estimator.get_params(deep=False)
+    auto_gap = "validation_gap" in current and not current["validation_gap"] and "validation_gap" not in (
+        model_params or {}
+    )
+    if auto_gap and not pooled:
+        estimator.set_params(validation_gap=LOOKAHEAD)
+    return estimator, name, auto_gap
+
+
 def ticker_fold(
     bars: pd.DataFrame,
     cal_pos: np.ndarray,
@@ -143,31 +184,14 @@ def portfolio_walk_forward(
     ticker whose features can be fitted before the fold contributes and is predicted.
     No prediction dated t depends on any bar (of any ticker) after t.
     """
-    if not isinstance(universe, Universe):
-        raise ConfigError(f"portfolio_walk_forward needs a Universe, not {type(universe).__name__}")
-    if len(universe.bars) < 2:
-        raise ConfigError(f"a universe needs at least 2 tickers, got {len(universe.bars)}")
-    check_target(target)
-    if not isinstance(pooled, bool):
-        raise ConfigError(f"pooled must be true or false, not {pooled!r}")
-    spec = as_spec(spec)
-    for bars in universe.bars.values():
-        check_bars(bars, spec)
-    schedule = Schedule.checked(
-        window=window, horizon=1, label="open", threshold=0.0, symmetric=False, embargo=embargo,
-        retrain_every=retrain_every, train_window=train_window, min_train=min_train,
-        test_days=test_days, n_bars=len(universe.calendar), warmup=spec.warmup,
-    )
+    spec = check_portfolio_inputs(universe, target, pooled, spec)
+    schedule = portfolio_schedule(universe, spec, window=window, test_days=test_days,
+                                  retrain_every=retrain_every, train_window=train_window,
+                                  min_train=min_train, embargo=embargo)
     folds = plan_universe_folds(universe, schedule, spec)
-    estimator, name = _resolve_model(model, model_params, seed)
+    estimator, name, auto_gap = portfolio_estimator(model, model_params, seed, pooled)
     tickers = sorted(universe.bars)  # deterministic order, whatever the dict's
     n_tickers = len(tickers)
-    current = estimator.get_params(deep=False)
-    auto_gap = "validation_gap" in current and not current["validation_gap"] and "validation_gap" not in (
-        model_params or {}
-    )
-    if auto_gap and not pooled:
-        estimator.set_params(validation_gap=LOOKAHEAD)
 
     labels = target_frame(universe, target)
     realized = traded_returns(universe)

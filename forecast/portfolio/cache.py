@@ -1,0 +1,253 @@
+"""Cached universe-wide walk-forward predictions under ``<home>/cache/portfolio``.
+
+`portfolio_walk_forward` is deterministic given its inputs, so its long (date, ticker)
+frame is kept under a key hashing everything that shapes it (`portfolio_prediction_key`):
+every ticker's name and bars fingerprint in universe order (its dates and every value,
+so a changed bar, a day added or removed, a ticker added, dropped or moved misses), the
+universe calendar, the target, the pooled flag, the seed, the feature spec (and the code
+of user features), the checked schedule, the model's class and full parameters (and the
+file of a user's model), the Keras backend and device, fcast's version and a hash of its
+sources, and the versions of the libraries that compute the numbers. `progress` is not
+part of it. A run whose model or parameters the key cannot pin down runs uncached.
+
+Each entry is one Parquet file whose footer holds its key, key fields, the frame's
+`attrs` and a hash of its index, values, dtypes and attrs: one atomic rename writes it,
+and an entry that cannot be read, whose footer disagrees with its name or its values, or
+that lacks a column is reported in one warning line on the ``fcast`` logger, removed and
+treated as a miss.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import logging
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from forecast.atomic import write_atomic
+from forecast.cache import (
+    CacheError,
+    Uncacheable,
+    _backend_and_device,
+    _code_digest,
+    _feature_digests,
+    _library_versions,
+    _normal,
+    bars_fingerprint,
+    fcast_code_digest,
+    fcast_version,
+)
+from forecast.portfolio import pooled
+
+_META_KEY = b"fcast-portfolio-cache"
+COLUMNS = ("prob_up", "actual_up", "realized", "fold")
+INDEX = ("date", "ticker")
+# portfolio_walk_forward arguments that do not change the predictions.
+_NOT_IN_KEY = ("progress",)
+# Taken at import: the settings are bound to the real signature even where the function
+# is wrapped (a test counting runs, say).
+_SIGNATURE = inspect.signature(pooled.portfolio_walk_forward)
+
+log = logging.getLogger("fcast")
+
+
+def _dates_digest(index) -> str:
+    dates = pd.DatetimeIndex(index).as_unit("ns")
+    return hashlib.sha256(np.ascontiguousarray(dates.asi8).tobytes()).hexdigest()
+
+
+def _day(ts) -> str:
+    return str(pd.Timestamp(ts).date())
+
+
+def portfolio_prediction_key(universe: Any, model: Any = "logreg", **kwargs) -> tuple[str, dict]:
+    """(key, fields): the cache key of ``portfolio_walk_forward(universe, model, **kwargs)``
+    and what it hashes.
+
+    Arguments are bound to `portfolio_walk_forward`'s signature with its defaults applied
+    and checked the way it checks them (an omitted default and the same value passed give
+    one key; embargo=None and embargo=1 too). Raises whatever it would raise for bad
+    settings, and `Uncacheable` for a model or parameter the key cannot pin down.
+    """
+    bound = _SIGNATURE.bind(universe, model, **kwargs)
+    bound.apply_defaults()
+    args = {k: v for k, v in bound.arguments.items() if k not in ("universe", "model", *_NOT_IN_KEY)}
+    target, is_pooled, seed = args.pop("target"), args.pop("pooled"), args.pop("seed")
+    model_params = args.pop("model_params")
+    spec = pooled.check_portfolio_inputs(universe, target, is_pooled, args.pop("spec"))
+    schedule = pooled.portfolio_schedule(universe, spec, **args)
+    est, name, auto_gap = pooled.portfolio_estimator(model, model_params, seed, is_pooled)
+    keras_model = bool(getattr(est, "warm_refits", False)) or hasattr(est, "_build_network")
+    calendar = universe.calendar
+    fields = {
+        "tickers": [str(t) for t in universe.bars],
+        # In universe order: the same bars in another order are another key.
+        "bars": [[str(t), bars_fingerprint(b)] for t, b in universe.bars.items()],
+        "spans": {str(t): [_day(b.index[0]), _day(b.index[-1]), len(b)] if len(b) else None
+                  for t, b in universe.bars.items()},
+        "calendar": {
+            "start": _day(calendar[0]) if len(calendar) else None,
+            "end": _day(calendar[-1]) if len(calendar) else None,
+            "length": len(calendar),
+            "dates": _dates_digest(calendar),
+        },
+        "target": target,
+        "pooled": is_pooled,
+        "seed": _normal(seed),
+        "spec": _normal(spec.to_dict()),
+        "feature_code": _feature_digests(spec),
+        "schedule": {k: v for k, v in schedule.record().items() if k != "label_definition"},
+        "model": name,
+        "model_class": f"{type(est).__module__}.{type(est).__qualname__}",
+        "model_code": _code_digest(type(est)),
+        "backend": _backend_and_device(est) if keras_model else None,
+        "model_params": _normal(est.get_params(deep=True)),
+        "auto_validation_gap": bool(auto_gap),
+        "fcast": fcast_version(),
+        "fcast_code": fcast_code_digest(),
+        "versions": _library_versions(keras_model),
+    }
+    blob = json.dumps(fields, sort_keys=True, default=repr).encode()
+    return hashlib.sha256(blob).hexdigest(), fields
+
+
+def _values_digest(frame: pd.DataFrame, attrs: dict | None = None) -> str:
+    """SHA-256 of the attrs served with the frame, its (date, ticker) index and every
+    column's dtype and values."""
+    h = hashlib.sha256()
+    h.update(json.dumps(attrs or {}, sort_keys=True, default=repr).encode())
+    h.update(json.dumps([str(n) for n in frame.index.names]).encode())
+    dates = pd.DatetimeIndex(frame.index.get_level_values("date")).as_unit("ns")
+    h.update(np.ascontiguousarray(dates.asi8).tobytes())
+    for ticker in frame.index.get_level_values("ticker"):
+        h.update(str(ticker).encode() + b"\0")
+    for col in COLUMNS:
+        values = frame[col].to_numpy()
+        h.update(f"{col}:{values.dtype}\0".encode())
+        h.update(np.ascontiguousarray(values).tobytes())
+    return h.hexdigest()
+
+
+class PortfolioPredictionCache:
+    """Portfolio walk-forward predictions under ``<home>/cache/portfolio/<key>.parquet``.
+
+    `last` is "hit" or "miss" after each `walk_forward` call (None before, or when the run
+    could not be keyed and ran uncached).
+    """
+
+    def __init__(self, home: str | Path | None = None):
+        from forecast.data.store import default_home
+
+        self.home = Path(home).expanduser() if home is not None else default_home()
+        self.dir = self.home / "cache" / "portfolio"
+        self.last: str | None = None
+
+    def path(self, key: str) -> Path:
+        return self.dir / f"{key}.parquet"
+
+    def get(self, key: str) -> pd.DataFrame | None:
+        """The cached frame, None when absent; a broken entry warns once, is removed and is
+        a miss."""
+        path = self.path(key)
+        if not path.is_file():
+            return None
+        try:
+            return self._read(path, key)
+        except Exception as exc:  # noqa: BLE001 - any damage means: recompute
+            reason = str(exc) if isinstance(exc, CacheError) else f"unreadable: {type(exc).__name__}"
+            log.warning("portfolio cache entry %s is unusable (%s); recomputing", path.name, reason)
+            path.unlink(missing_ok=True)
+            return None
+
+    def _read(self, path: Path, key: str) -> pd.DataFrame:
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(path)
+        raw = (table.schema.metadata or {}).get(_META_KEY)
+        if raw is None:
+            raise CacheError("no cache metadata")
+        meta = json.loads(raw)
+        if meta.get("key") != key:
+            raise CacheError("key mismatch")
+        frame = table.to_pandas()
+        missing = [c for c in COLUMNS if c not in frame.columns]
+        if missing:
+            raise CacheError(f"missing column(s) {', '.join(missing)}")
+        if not isinstance(frame.index, pd.MultiIndex) or tuple(frame.index.names) != INDEX:
+            raise CacheError("no (date, ticker) index")
+        if len(frame) != meta.get("rows"):
+            raise CacheError("row count mismatch")
+        frame = frame.loc[:, list(COLUMNS)]
+        if _values_digest(frame, meta.get("attrs")) != meta.get("values"):
+            raise CacheError("hash mismatch")
+        frame.attrs = dict(meta.get("attrs") or {})
+        return frame
+
+    def put(self, key: str, frame: pd.DataFrame, fields: dict) -> Path:
+        """Write one entry atomically (the frame, its attrs and key fields in the footer)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if not isinstance(frame.index, pd.MultiIndex) or tuple(frame.index.names) != INDEX:
+            raise ValueError("a portfolio predictions frame is indexed by (date, ticker)")
+        data = frame.loc[:, list(COLUMNS)].copy()
+        data.attrs = {}
+        table = pa.Table.from_pandas(data, preserve_index=True)
+        attrs = json.loads(json.dumps(frame.attrs, default=repr))
+        meta = {
+            "key": key,
+            "fields": fields,
+            "attrs": attrs,
+            "values": _values_digest(data, attrs),
+            "rows": len(data),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        schema_meta = dict(table.schema.metadata or {})
+        schema_meta[_META_KEY] = json.dumps(meta, default=repr).encode()
+        table = table.replace_schema_metadata(schema_meta)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        return write_atomic(self.path(key), lambda handle: pq.write_table(table, handle),
+                            tmp_prefix=f".{key[:16]}.{os.getpid()}.")
+
+    def walk_forward(self, universe: Any, model: Any = "logreg", **kwargs) -> pd.DataFrame:
+        """`portfolio_walk_forward`, read from the cache when the same run was made."""
+        self.last = None
+        try:
+            key, fields = portfolio_prediction_key(universe, model, **kwargs)
+        except Uncacheable as exc:
+            log.warning("portfolio predictions not cached: %s", exc)
+            return pooled.portfolio_walk_forward(universe, model, **kwargs)
+        except Exception:  # noqa: BLE001 - let the real run report bad settings its own way
+            return pooled.portfolio_walk_forward(universe, model, **kwargs)
+        frame = self.get(key)
+        if frame is not None:
+            self.last = "hit"
+            return frame
+        frame = pooled.portfolio_walk_forward(universe, model, **kwargs)
+        self.last = "miss"
+        try:
+            self.put(key, frame, fields)
+        except OSError as exc:
+            log.warning("cannot write the portfolio cache in %s: %s", self.dir, exc.strerror or exc)
+        return frame
+
+
+def walk_forward(universe: Any, model: Any = "logreg", *, home: str | Path | None = None,
+                 **kwargs) -> pd.DataFrame:
+    """`PortfolioPredictionCache(home).walk_forward(...)`; afterwards ``walk_forward.last``
+    is "hit", "miss" or None (ran uncached), like the cache's `last`."""
+    cache = PortfolioPredictionCache(home)
+    try:
+        return cache.walk_forward(universe, model, **kwargs)
+    finally:
+        walk_forward.last = cache.last
+
+
+walk_forward.last = None
