@@ -41,6 +41,7 @@ REFUSED = [("orders rejected (cash)", "orders_rejected_cash", "int"),
            ("orders rejected (broker)", "orders_rejected", "int"),
            ("orders canceled", "orders_canceled", "int")]
 PSR_EVIDENCE = 0.95
+MAX_LISTED = 2000  # trades listed one by one
 
 
 def lookup(doc: dict, key: str):
@@ -99,8 +100,14 @@ def title(m: dict) -> str:
     return f"Backtest: {m.get('ticker') or 'data'} · {(m.get('strategy') or {}).get('name', '?')}"
 
 
+def model_name(m: dict) -> str:
+    """Which model made the forecasts. A backtest always trades forecasts: without a model name
+    they were handed in (a predictions frame given to `run_backtest`), not absent."""
+    return str(m.get("model") or "not recorded (predictions supplied by hand)")
+
+
 def subtitle(m: dict) -> str:
-    model = m.get("model") or "no model"
+    model = m.get("model") or "supplied"
     return f"{model} forecasts, {m.get('start')} to {m.get('end')}, against buy-and-hold"
 
 
@@ -116,7 +123,7 @@ def header(m: dict, run: tables.RunFiles) -> list[tuple[str, object]]:
     fingerprint = data.get("fingerprint")
     return [
         ("ticker", m.get("ticker") or "–"),
-        ("model", m.get("model") or "none (no forecasts)"),
+        ("model", model_name(m)),
         ("strategy", f"{strat.get('name', '?')}" + (f" ({params})" if params else "")),
         ("span", f"{m.get('start')} – {m.get('end')} ({len(run.equity):,} bars)"),
         ("costs", join([commission, ", min ", keyed(m, "settings.min_commission", "money"),
@@ -169,14 +176,18 @@ def verdict(m: dict, rets, rf) -> Html:
 
 def equity_section(m: dict, run: tables.RunFiles) -> Html:
     last = run.equity.iloc[-1]
+    log = bool((run.equity.min() > 0).all())  # as charts.equity decides
+    scale = "on a log scale" if log else "on a linear scale"
     return section(
         "equity", "Equity",
         chart(charts.equity(run.equity, run.trades), "equity",
-              "equity of strategy and buy-and-hold on a log scale, with entries and exits"),
+              f"equity of strategy and buy-and-hold {scale}, with entries and exits"),
         note(join(["final value: strategy ", number(last["strategy"], "money"), " (",
                    keyed(m, "strategy.total_return", "pct"), "), buy-and-hold ",
                    number(last["benchmark"], "money"), " (", keyed(m, "benchmark.total_return", "pct"),
-                   "). ▲ entries, ▼ exits (trades still open at the end have no exit marker)."])))
+                   "). ▲ entries, ▼ exits (trades still open at the end have no exit marker).",
+                   "" if log else " Equity reached 0 or below, which a log scale cannot show: "
+                                  "the chart is on a linear scale."])))
 
 
 def exposure_section(m: dict, run: tables.RunFiles) -> Html:
@@ -241,13 +252,18 @@ def trades_section(m: dict, run: tables.RunFiles) -> Html:
     t = tables.trade_list(run.trades, run.equity.index)
     rows = [[str(i + 1), r.entry.date(), r.exit.date(), r.direction, number(r.ret, "spct"),
              number(r.days, "int"), number(r.bars, "int"), "open" if r.open else ""]
-            for i, r in enumerate(t.itertuples(index=False))]
+            for i, r in enumerate(t.head(MAX_LISTED).itertuples(index=False))]
     listing = tag("div", table(["#", "entry", "exit", "direction", "return", "days", "bars", ""], rows,
                                cls="trades", numeric_from=4), class_="scroll")
+    # A strategy that trades daily over decades makes >10,000 trades: listing them all would take
+    # the page past its 5 MB; the figures above still use every trade.
+    cut = "" if len(t) <= MAX_LISTED else note(
+        f"Only the first {MAX_LISTED:,} of the {len(t):,} trades are listed (the page stays small); "
+        "trades.csv holds them all.", cls="warn")
     return section("trades", "Trades", note(join([
         keyed(m, "strategy.n_trades", "int"), " trades, median return ", number(t["ret"].median(), "spct"),
         ", median holding ", number(t["bars"].median(), "int"), " bars. Return: net P&L (after costs) over "
-        "the entry notional (size × entry price); bars between entry and exit fill."])), listing)
+        "the entry notional (size × entry price); bars between entry and exit fill."])), cut, listing)
 
 
 def forecast_section(m: dict, run: tables.RunFiles) -> Html:

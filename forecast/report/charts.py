@@ -12,7 +12,14 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, PercentFormatter
+from matplotlib.ticker import (
+    FuncFormatter,
+    LogLocator,
+    MaxNLocator,
+    NullFormatter,
+    NullLocator,
+    PercentFormatter,
+)
 
 WIDTH, HEIGHT = 10.0, 3.2
 STRATEGY, BENCHMARK = "#1f6feb", "#8c959f"  # the page's accent; buy-and-hold in grey
@@ -40,11 +47,14 @@ def _lines(ax, frame: pd.DataFrame, labels=("strategy", "buy-and-hold")) -> None
 
 def equity(curves: pd.DataFrame, trades: pd.DataFrame | None) -> Figure:
     """Both curves on a log scale (equal slopes are equal returns), with the strategy's
-    entries (▲) and exits (▼) placed on its curve."""
+    entries (▲) and exits (▼) placed on its curve; on a linear scale when a curve reaches 0."""
     fig = new_figure(left=0.95)
     ax = fig.add_subplot()
     _lines(ax, curves)
-    ax.set_yscale("log")
+    # A curve at or below 0 (a strategy that lost everything, or more when short) has no
+    # logarithm: a log axis would drop those bars, so it gets plain values instead.
+    positive = bool((curves.min() > 0).all())
+    ax.set_yscale("log" if positive else "linear")
     if trades is not None and len(trades):
         curve = curves["strategy"]
         entries = pd.DatetimeIndex(trades["entry_date"])
@@ -54,13 +64,22 @@ def equity(curves: pd.DataFrame, trades: pd.DataFrame | None) -> Figure:
                    zorder=3, label=f"entry ({len(entries)})")
         ax.scatter(exits, curve.reindex(exits, method="nearest"), marker="v", s=22, color=EXIT,
                    zorder=3, label=f"exit ({len(exits)})")
-    # Log axes label only powers of ten by default: over a typical run that is one tick.
-    ratio = float(curves.max().max()) / max(float(curves.min().min()), 1e-9)
-    subs = tuple(range(1, 10)) if ratio < 10 else (1, 2, 5) if ratio < 1000 else (1,)
-    ax.yaxis.set_major_locator(LogLocator(base=10, subs=subs))
-    ax.yaxis.set_major_formatter(THOUSANDS)
-    ax.yaxis.set_minor_formatter(NullFormatter())
-    ax.set_ylabel("equity (log scale)")
+    if not positive:
+        ax.yaxis.set_major_formatter(THOUSANDS)
+        ax.set_ylabel("equity")
+    else:
+        # Log axes label only powers of ten by default: over a typical run that is one tick,
+        # and over a short one (a range under 3x) even 1..9 of each power gives one or none.
+        ratio = float(curves.max().max()) / float(curves.min().min())
+        if ratio < 3:
+            ax.yaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
+            ax.yaxis.set_minor_locator(NullLocator())
+        else:
+            subs = tuple(range(1, 10)) if ratio < 10 else (1, 2, 5) if ratio < 1000 else (1,)
+            ax.yaxis.set_major_locator(LogLocator(base=10, subs=subs))
+        ax.yaxis.set_major_formatter(THOUSANDS)
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        ax.set_ylabel("equity (log scale)")
     ax.set_xlabel("date")
     ax.legend(loc="upper left", fontsize=8, ncols=4)
     return fig

@@ -79,6 +79,8 @@ def period_returns(equity: pd.Series, freq: str) -> pd.Series:
     """Compounded return per calendar period ("YE" or "ME"), each from the previous period's
     last value (the first period from the curve's first value), labelled by period end."""
     last = equity.resample(freq).last().dropna()
+    if last.empty:  # a column with no values (NaN throughout): no period has a return
+        return last
     previous = last.shift(1)
     previous.iloc[0] = equity.iloc[0]
     return last / previous - 1.0
@@ -162,11 +164,15 @@ def scored(predictions: pd.DataFrame) -> pd.DataFrame:
 def calibration(predictions: pd.DataFrame, bins: int = 10) -> pd.DataFrame:
     """Reliability table: prob_up cut into (at most) `bins` equal-count bins; per bin its
     range, count, mean predicted probability, observed frequency of up and that frequency's
-    standard error. Equal counts, not equal widths: a model's probabilities bunch near 0.5."""
+    standard error. Equal counts, not equal widths: a model's probabilities bunch near 0.5.
+    Equal forecasts share a bin (the first their value falls in), so a model with few distinct
+    probabilities (a baseline's constant base rate) gets one point per value, not bins split
+    among ties in date order."""
     p = scored(predictions)
     if p.empty:
         return pd.DataFrame(columns=["low", "high", "n", "prob", "freq", "se"])
     cut = pd.qcut(p["prob_up"].rank(method="first"), min(bins, len(p)), labels=False)
+    cut = cut.groupby(p["prob_up"]).transform("min")
     g = p.groupby(cut)
     out = pd.DataFrame({"low": g["prob_up"].min(), "high": g["prob_up"].max(), "n": g.size(),
                         "prob": g["prob_up"].mean(), "freq": g["actual_up"].mean()})
@@ -178,6 +184,7 @@ def accuracy_by_year(predictions: pd.DataFrame) -> pd.DataFrame:
     """Per calendar year: scored forecasts, accuracy of prob_up > 0.5 against actual_up, its
     standard error sqrt(a(1-a)/n), and the year's majority-class rate (hindsight baseline)."""
     p = scored(predictions)
+    p = p.assign(date=pd.to_datetime(p["date"]))  # an empty predictions.csv reads as text
     hit = ((p["prob_up"] > 0.5) == (p["actual_up"] > 0.5)).astype(float)
     up = (p["actual_up"] > 0.5).astype(float)
     year = p["date"].dt.year
