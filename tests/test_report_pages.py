@@ -508,3 +508,24 @@ def test_the_checker_reports_a_tampered_page(experiment, portfolio):
     _, pdoc, ptext, _ = portfolio
     swapped = ptext.replace('data-key="strategy.sharpe"', 'data-key="benchmark.sharpe"', 1)
     assert any(p.startswith("benchmark.sharpe") for p in page_problems(swapped, pdoc, min_keyed=10))
+
+
+def test_contribution_shares_are_of_the_gross_pnl_with_their_sign(portfolio, tmp_path):
+    """A losing run's shares keep each ticker's sign (shares of a negative net total would not)."""
+    folder, doc, _, _ = portfolio
+    copy = tmp_path / "run"
+    shutil.copytree(folder, copy)
+    doc = json.loads(json.dumps(doc))
+    tickers = list(doc["contributions"])
+    doc["contributions"] = {t: 0.0 for t in tickers}
+    doc["contributions"].update({tickers[0]: 300.0, tickers[1]: -700.0})  # net -400, gross 1,000
+    (copy / "metrics.json").write_text(json.dumps(doc))
+    text = build_report(copy)
+    table_html = text[text.index('class="contributions"'):]
+    table_html = table_html[:table_html.index("</table>")]
+    shares = {}
+    for row in re.findall(r"<tr>(.*?)</tr>", table_html):
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
+        if cells:
+            shares[cells[0]] = float(re.search(r'data-value="([^"]+)"', cells[2]).group(1))
+    assert shares[tickers[0]] == pytest.approx(0.3) and shares[tickers[1]] == pytest.approx(-0.7)

@@ -407,19 +407,24 @@ def _contributions(doc: dict, files: _Files) -> Html:
         return section("contributions", "Contributions", note("metrics.json holds no contributions."))
     series = pd.Series({str(t): (v if v is not None else math.nan) for t, v in contributions.items()},
                        dtype=float)
-    total = float(series.sum())
+    # Shares of the gross P&L (sum of absolute contributions): a share of a net total that is
+    # negative or near zero would flip signs or blow up.
+    gross = float(series.abs().sum())
     order = series.sort_values(ascending=False).index
     rows = [[t, keyed(doc, _key("contributions", t), "money", contributions[t]),
-             number(series[t] / total if total else None, "pct")] for t in order]
+             number(series[t] / gross if gross else None, "spct")] for t in order]
     body = [chart(cross_charts.contributions_bar(series), "contributions", "P&L contribution by ticker"),
-            tag("div", table(["ticker", "P&L", "share of total"], rows, cls="contributions"),
+            tag("div", table(["ticker", "P&L", "share of gross P&L"], rows, cls="contributions",
+                             caption="Share: the ticker's P&L over the sum of every ticker's absolute "
+                                     "P&L, signed."),
                 class_="scroll")]
     equity = files.equity
     settings = doc.get("settings") or {}
     if equity is not None and settings.get("cash") is not None:
         pnl = float(equity["strategy"].iloc[-1]) - float(settings["cash"])
-        body.append(note(join(["Sum of the contributions ", number(total, "money"), "; final equity minus "
-                               "starting cash ", number(pnl, "money"), " (they agree up to rounding)."])))
+        body.append(note(join(["Sum of the contributions ", number(float(series.sum()), "money"),
+                               "; final equity minus starting cash ", number(pnl, "money"),
+                               " (they agree up to rounding)."])))
     return section("contributions", "Contributions by ticker", *body)
 
 
