@@ -60,6 +60,7 @@ def portfolio(
         bool, typer.Option("--force", help="Write into a non-empty --output directory.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print metrics.json to stdout.")] = False,
+    no_cache: o.NoCache = False,
 ):
     """Trade a cross-sectional ranking strategy on out-of-sample forecasts of a universe.
 
@@ -93,8 +94,10 @@ def portfolio(
         names, model=model, pooled=pooled, target=target, strategy=strategy, params=params,
         model_params=model_params, walk_forward=wf, source=source, start=start, end=end,
         home=ctx.obj["store"].home, cash=cash, commission=commission, slippage=slippage,
-        min_commission=min_commission,
+        min_commission=min_commission, cache=not no_cache,
     )
+    if result.cache == "hit" and not as_json:
+        err.print("forecasts: from the portfolio prediction cache (--no-cache recomputes)", markup=False)
     if as_json:
         print(json.dumps(result.to_dict(), indent=2))
     else:

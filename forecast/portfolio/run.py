@@ -42,6 +42,7 @@ class PortfolioResult:
     settings: dict = field(default_factory=dict)
     walk_forward: dict = field(default_factory=dict)
     survivorship_biased: bool = False  # bundled stocks: today's Dow members, filled back in time
+    cache: str | None = None  # "hit" or "miss" when the forecasts went through the cache (not written)
 
     @property
     def equity(self) -> pd.DataFrame:
@@ -158,9 +159,13 @@ def run_portfolio_backtest(
     slippage: float = 0.0005,
     min_commission: float = 0.0,
     progress: Callable[[int, int], None] | None = None,
+    cache: bool = False,
 ) -> PortfolioResult:
     """Forecast every ticker of `tickers` (a list, or a universe name such as "dow30"),
-    trade `strategy` on the forecasts and return a complete `PortfolioResult`."""
+    trade `strategy` on the forecasts and return a complete `PortfolioResult`.
+
+    `cache`: read and keep the forecasts in the portfolio prediction cache under `home`
+    (keyed by every ticker's bars and every setting that shapes them)."""
     from forecast.portfolio.pooled import portfolio_walk_forward
     from forecast.portfolio.universe import load_universe
     from strategies.portfolio import load_portfolio_strategy, parse_portfolio_params
@@ -168,12 +173,22 @@ def run_portfolio_backtest(
     cls = load_portfolio_strategy(strategy)  # bad names and params fail before any training
     typed = parse_portfolio_params(cls, params or {})
     universe = load_universe(tickers, source=source, path=path, start=start, end=end, home=home)
-    preds = portfolio_walk_forward(universe, model, pooled=pooled, target=target,
-                                   model_params=model_params, progress=progress, **(walk_forward or {}))
-    return score_portfolio(universe, preds, cls, typed, model=model, pooled=pooled, target=target,
-                           strategy=strategy if isinstance(strategy, str) else cls.__name__,
-                           cash=cash, commission=commission, slippage=slippage,
-                           min_commission=min_commission, source=source, home=home)
+    kwargs = {"pooled": pooled, "target": target, "model_params": model_params, "progress": progress,
+              **(walk_forward or {})}
+    store = None
+    if cache:
+        from forecast.portfolio.cache import PortfolioPredictionCache
+
+        store = PortfolioPredictionCache(home)
+        preds = store.walk_forward(universe, model, **kwargs)
+    else:
+        preds = portfolio_walk_forward(universe, model, **kwargs)
+    result = score_portfolio(universe, preds, cls, typed, model=model, pooled=pooled, target=target,
+                             strategy=strategy if isinstance(strategy, str) else cls.__name__,
+                             cash=cash, commission=commission, slippage=slippage,
+                             min_commission=min_commission, source=source, home=home)
+    result.cache = store.last if store is not None else None
+    return result
 
 
 def score_portfolio(universe, preds: pd.DataFrame, cls, params: dict, *, model: str, pooled: bool,
