@@ -228,15 +228,43 @@ class PredictionCache:
     """Walk-forward predictions under ``<home>/cache/predictions/<key>.parquet``.
 
     `last` is "hit" or "miss" after each `walk_forward` call (None before, or when the run
-    could not be keyed and ran uncached).
+    could not be keyed and ran uncached). Subclasses cache other walk-forwards (the
+    portfolio one) by setting the class attributes and the four hooks below.
     """
+
+    SUBDIR = "predictions"
+    NAME = "prediction cache"
+    META_KEY = _META_KEY
+    COLUMNS = COLUMNS
 
     def __init__(self, home: str | Path | None = None):
         from forecast.data.store import default_home
 
         self.home = Path(home).expanduser() if home is not None else default_home()
-        self.dir = self.home / "cache" / "predictions"
+        self.dir = self.home / "cache" / self.SUBDIR
         self.last: str | None = None
+
+    # --- hooks: what is cached, how it is keyed and checked -------------------------------
+
+    def key(self, *args, **kwargs) -> tuple[str, dict]:
+        return prediction_key(*args, **kwargs)
+
+    def compute(self, *args, **kwargs) -> pd.DataFrame:
+        from forecast.evaluate import walkforward
+
+        return walkforward.walk_forward(*args, **kwargs)
+
+    def check_frame(self, frame: pd.DataFrame) -> None:
+        """Raise CacheError (reading) when the frame's index is not what this cache keeps;
+        name it as the walk-forward does."""
+        if not isinstance(frame.index, pd.DatetimeIndex):
+            raise CacheError("no date index")
+        frame.index.name = "date"
+
+    def digest(self, frame: pd.DataFrame, attrs: dict | None) -> str:
+        return _values_digest(frame, attrs)
+
+    # ---------------------------------------------------------------------------------------
 
     def path(self, key: str) -> Path:
         return self.dir / f"{key}.parquet"
@@ -250,7 +278,7 @@ class PredictionCache:
             return self._read(path, key)
         except Exception as exc:  # noqa: BLE001 - any damage means: recompute
             reason = str(exc) if isinstance(exc, CacheError) else f"unreadable: {type(exc).__name__}"
-            log.warning("prediction cache entry %s is unusable (%s); recomputing", path.name, reason)
+            log.warning("%s entry %s is unusable (%s); recomputing", self.NAME, path.name, reason)
             path.unlink(missing_ok=True)
             return None
 
@@ -258,23 +286,23 @@ class PredictionCache:
         import pyarrow.parquet as pq
 
         table = pq.read_table(path)
-        raw = (table.schema.metadata or {}).get(_META_KEY)
+        raw = (table.schema.metadata or {}).get(self.META_KEY)
         if raw is None:
             raise CacheError("no cache metadata")
         meta = json.loads(raw)
         if meta.get("key") != key:
             raise CacheError("key mismatch")
         frame = table.to_pandas()
-        missing = [c for c in COLUMNS if c not in frame.columns]
+        missing = [c for c in self.COLUMNS if c not in frame.columns]
         if missing:
             raise CacheError(f"missing column(s) {', '.join(missing)}")
-        if not isinstance(frame.index, pd.DatetimeIndex):
-            raise CacheError("no date index")
-        if _values_digest(frame, meta.get("attrs")) != meta.get("values"):
+        self.check_frame(frame)
+        if len(frame) != meta.get("rows", len(frame)):
+            raise CacheError("row count mismatch")
+        frame = frame.loc[:, list(self.COLUMNS)]
+        if self.digest(frame, meta.get("attrs")) != meta.get("values"):
             raise CacheError("hash mismatch")
-        frame = frame.loc[:, list(COLUMNS)]
-        frame.index.name = "date"
-        frame.attrs.update(meta.get("attrs") or {})
+        frame.attrs = dict(meta.get("attrs") or {})
         return frame
 
     def put(self, key: str, frame: pd.DataFrame, fields: dict) -> Path:
@@ -282,7 +310,7 @@ class PredictionCache:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        data = frame.loc[:, list(COLUMNS)].copy()
+        data = frame.loc[:, list(self.COLUMNS)].copy()
         data.attrs = {}
         table = pa.Table.from_pandas(data, preserve_index=True)
         attrs = json.loads(json.dumps(frame.attrs, default=repr))
@@ -290,39 +318,38 @@ class PredictionCache:
             "key": key,
             "fields": fields,
             "attrs": attrs,
-            "values": _values_digest(data, attrs),
+            "values": self.digest(data, attrs),
             "rows": len(data),
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         schema_meta = dict(table.schema.metadata or {})
-        schema_meta[_META_KEY] = json.dumps(meta, default=repr).encode()
+        schema_meta[self.META_KEY] = json.dumps(meta, default=repr).encode()
         table = table.replace_schema_metadata(schema_meta)
         self.dir.mkdir(parents=True, exist_ok=True)
         return write_atomic(self.path(key), lambda handle: pq.write_table(table, handle),
                             tmp_prefix=f".{key[:16]}.{os.getpid()}.")
 
-    def walk_forward(self, bars: pd.DataFrame, model: Any = "lstm", **kwargs) -> pd.DataFrame:
-        """`forecast.evaluate.walk_forward`, read from the cache when the same run was made."""
-        from forecast.evaluate import walkforward
-
+    def walk_forward(self, *args, **kwargs) -> pd.DataFrame:
+        """The walk-forward (`forecast.evaluate.walk_forward` here), read from the cache
+        when the same run was made."""
         self.last = None
         try:
-            key, fields = prediction_key(bars, model, **kwargs)
+            key, fields = self.key(*args, **kwargs)
         except Uncacheable as exc:
             log.warning("predictions not cached: %s", exc)
-            return walkforward.walk_forward(bars, model, **kwargs)
+            return self.compute(*args, **kwargs)
         except Exception:  # noqa: BLE001 - let the real run report bad settings its own way
-            return walkforward.walk_forward(bars, model, **kwargs)
+            return self.compute(*args, **kwargs)
         frame = self.get(key)
         if frame is not None:
             self.last = "hit"
             return frame
-        frame = walkforward.walk_forward(bars, model, **kwargs)
+        frame = self.compute(*args, **kwargs)
         self.last = "miss"
         try:
             self.put(key, frame, fields)
         except OSError as exc:
-            log.warning("cannot write the prediction cache in %s: %s", self.dir, exc.strerror or exc)
+            log.warning("cannot write the %s in %s: %s", self.NAME, self.dir, exc.strerror or exc)
         return frame
 
     def entries(self) -> list[dict]:

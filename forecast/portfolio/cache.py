@@ -23,18 +23,15 @@ import hashlib
 import inspect
 import json
 import logging
-import os
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from forecast.atomic import write_atomic
 from forecast.cache import (
     CacheError,
-    Uncacheable,
+    PredictionCache,
     _backend_and_device,
     _code_digest,
     _feature_digests,
@@ -135,108 +132,32 @@ def _values_digest(frame: pd.DataFrame, attrs: dict | None = None) -> str:
     return h.hexdigest()
 
 
-class PortfolioPredictionCache:
-    """Portfolio walk-forward predictions under ``<home>/cache/portfolio/<key>.parquet``.
+class PortfolioPredictionCache(PredictionCache):
+    """Portfolio walk-forward predictions under ``<home>/cache/portfolio/<key>.parquet``
+    (`PredictionCache`'s storage, checks and `last`, with this module's key and frame)."""
 
-    `last` is "hit" or "miss" after each `walk_forward` call (None before, or when the run
-    could not be keyed and ran uncached).
-    """
+    SUBDIR = "portfolio"
+    NAME = "portfolio cache"
+    META_KEY = _META_KEY
+    COLUMNS = COLUMNS
 
-    def __init__(self, home: str | Path | None = None):
-        from forecast.data.store import default_home
+    def key(self, universe: Any, model: Any = "logreg", **kwargs) -> tuple[str, dict]:
+        return portfolio_prediction_key(universe, model, **kwargs)
 
-        self.home = Path(home).expanduser() if home is not None else default_home()
-        self.dir = self.home / "cache" / "portfolio"
-        self.last: str | None = None
+    def compute(self, universe: Any, model: Any = "logreg", **kwargs) -> pd.DataFrame:
+        return pooled.portfolio_walk_forward(universe, model, **kwargs)
 
-    def path(self, key: str) -> Path:
-        return self.dir / f"{key}.parquet"
-
-    def get(self, key: str) -> pd.DataFrame | None:
-        """The cached frame, None when absent; a broken entry warns once, is removed and is
-        a miss."""
-        path = self.path(key)
-        if not path.is_file():
-            return None
-        try:
-            return self._read(path, key)
-        except Exception as exc:  # noqa: BLE001 - any damage means: recompute
-            reason = str(exc) if isinstance(exc, CacheError) else f"unreadable: {type(exc).__name__}"
-            log.warning("portfolio cache entry %s is unusable (%s); recomputing", path.name, reason)
-            path.unlink(missing_ok=True)
-            return None
-
-    def _read(self, path: Path, key: str) -> pd.DataFrame:
-        import pyarrow.parquet as pq
-
-        table = pq.read_table(path)
-        raw = (table.schema.metadata or {}).get(_META_KEY)
-        if raw is None:
-            raise CacheError("no cache metadata")
-        meta = json.loads(raw)
-        if meta.get("key") != key:
-            raise CacheError("key mismatch")
-        frame = table.to_pandas()
-        missing = [c for c in COLUMNS if c not in frame.columns]
-        if missing:
-            raise CacheError(f"missing column(s) {', '.join(missing)}")
+    def check_frame(self, frame: pd.DataFrame) -> None:
         if not isinstance(frame.index, pd.MultiIndex) or tuple(frame.index.names) != INDEX:
             raise CacheError("no (date, ticker) index")
-        if len(frame) != meta.get("rows"):
-            raise CacheError("row count mismatch")
-        frame = frame.loc[:, list(COLUMNS)]
-        if _values_digest(frame, meta.get("attrs")) != meta.get("values"):
-            raise CacheError("hash mismatch")
-        frame.attrs = dict(meta.get("attrs") or {})
-        return frame
+
+    def digest(self, frame: pd.DataFrame, attrs: dict | None) -> str:
+        return _values_digest(frame, attrs)
 
     def put(self, key: str, frame: pd.DataFrame, fields: dict) -> Path:
-        """Write one entry atomically (the frame, its attrs and key fields in the footer)."""
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
         if not isinstance(frame.index, pd.MultiIndex) or tuple(frame.index.names) != INDEX:
             raise ValueError("a portfolio predictions frame is indexed by (date, ticker)")
-        data = frame.loc[:, list(COLUMNS)].copy()
-        data.attrs = {}
-        table = pa.Table.from_pandas(data, preserve_index=True)
-        attrs = json.loads(json.dumps(frame.attrs, default=repr))
-        meta = {
-            "key": key,
-            "fields": fields,
-            "attrs": attrs,
-            "values": _values_digest(data, attrs),
-            "rows": len(data),
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
-        schema_meta = dict(table.schema.metadata or {})
-        schema_meta[_META_KEY] = json.dumps(meta, default=repr).encode()
-        table = table.replace_schema_metadata(schema_meta)
-        self.dir.mkdir(parents=True, exist_ok=True)
-        return write_atomic(self.path(key), lambda handle: pq.write_table(table, handle),
-                            tmp_prefix=f".{key[:16]}.{os.getpid()}.")
-
-    def walk_forward(self, universe: Any, model: Any = "logreg", **kwargs) -> pd.DataFrame:
-        """`portfolio_walk_forward`, read from the cache when the same run was made."""
-        self.last = None
-        try:
-            key, fields = portfolio_prediction_key(universe, model, **kwargs)
-        except Uncacheable as exc:
-            log.warning("portfolio predictions not cached: %s", exc)
-            return pooled.portfolio_walk_forward(universe, model, **kwargs)
-        except Exception:  # noqa: BLE001 - let the real run report bad settings its own way
-            return pooled.portfolio_walk_forward(universe, model, **kwargs)
-        frame = self.get(key)
-        if frame is not None:
-            self.last = "hit"
-            return frame
-        frame = pooled.portfolio_walk_forward(universe, model, **kwargs)
-        self.last = "miss"
-        try:
-            self.put(key, frame, fields)
-        except OSError as exc:
-            log.warning("cannot write the portfolio cache in %s: %s", self.dir, exc.strerror or exc)
-        return frame
+        return super().put(key, frame, fields)
 
 
 def walk_forward(universe: Any, model: Any = "logreg", *, home: str | Path | None = None,
