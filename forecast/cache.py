@@ -264,6 +264,12 @@ class PredictionCache:
     def digest(self, frame: pd.DataFrame, attrs: dict | None) -> str:
         return _values_digest(frame, attrs)
 
+    def describe(self, fields: dict) -> dict:
+        """What `entries` shows of an entry's key fields: ticker(s), model, span."""
+        ticker = fields.get("ticker")
+        return {"ticker": ticker, "tickers": [ticker] if ticker else [], "model": fields.get("model"),
+                "start": fields.get("start"), "end": fields.get("end")}
+
     # ---------------------------------------------------------------------------------------
 
     def path(self, key: str) -> Path:
@@ -364,21 +370,20 @@ class PredictionCache:
             row = {"key": path.stem, "path": str(path)}
             try:
                 row["size"] = path.stat().st_size
-                meta = json.loads((pq.read_schema(path).metadata or {})[_META_KEY])
-                fields = meta.get("fields", {})
-                row.update(ticker=fields.get("ticker"), model=fields.get("model"),
-                           start=fields.get("start"), end=fields.get("end"),
-                           created=meta.get("created"), rows=meta.get("rows"))
+                meta = json.loads((pq.read_schema(path).metadata or {})[self.META_KEY])
+                row.update(self.describe(meta.get("fields", {})), created=meta.get("created"),
+                           rows=meta.get("rows"))
             except Exception as exc:  # noqa: BLE001
                 row["error"] = f"unreadable ({type(exc).__name__})"
             out.append(row)
         return sorted(out, key=lambda r: r.get("created") or "")
 
     def clear(self, ticker: str | None = None) -> tuple[int, int]:
-        """Delete every entry (or the ticker's); return (entries, bytes) removed."""
+        """Delete every entry (or those the ticker is part of); return (entries, bytes) removed."""
         n = size = 0
         for row in self.entries():
-            if ticker is not None and str(row.get("ticker") or "").upper() != ticker.upper():
+            part = {str(t).upper() for t in row.get("tickers") or ()}
+            if ticker is not None and ticker.upper() not in part:
                 continue
             path = Path(row["path"])
             try:

@@ -175,3 +175,31 @@ def test_a_second_run_reads_the_universe_forecasts_from_the_cache(ran, monkeypat
     for before, after in zip(first.rows, again.rows, strict=True):
         for key in ("total_return", "sharpe", "sharpe_se", "max_drawdown", "accuracy", "n_trades"):
             assert after[key] == before[key], (after["label"], key)
+
+
+def test_portfolio_settings_that_type_alike_are_one_trial():
+    """k = "1" reaches the strategy as 1: the two are one setting, one trial (review)."""
+    spec = ExperimentSpec.from_dict(spec_dict(portfolios=[
+        {"name": "long-short", "params": {"k": [1, "1"]}},
+        {"name": "long-short", "params": {"k": "1"}},
+    ]))
+    assert [p.params for p in spec.expanded_portfolios()] == [{"k": 1}]
+    assert len(spec.portfolio_configurations()) == 2  # the two commissions
+
+
+@pytest.mark.parametrize("strategies", [{"name": "long-only"}, "long-only", [{"name": "long-only"}]])
+def test_a_single_strategies_entry_is_still_accepted(strategies):
+    spec = ExperimentSpec.from_dict(spec_dict(strategies=strategies, portfolios=[]))
+    assert spec.strategies == (("long-only", {}),)
+
+
+def test_a_portfolio_never_runs_on_fewer_names_than_the_spec_lists(tmp_path, monkeypatch):
+    """A ticker that cannot be loaded fails the portfolio rows, with the reason (review):
+    the same portfolio over the names that did load would be another universe."""
+    monkeypatch.setenv("FCAST_OFFLINE", "1")
+    spec = ExperimentSpec.from_dict(spec_dict(tickers=[*TICKERS, "ZZZZ"]))
+    result = run_experiment(spec, home=tmp_path / "home", source="bundled", spa_reps=200)
+    assert {r["ticker"] for r in result.rows} == {"portfolio"}
+    for row in result.rows:
+        assert row["status"].startswith("the universe is incomplete: ") and "ZZZZ" in row["status"]
+    assert result.n_trials == 0 and result.cache["trained"] == 0

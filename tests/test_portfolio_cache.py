@@ -272,3 +272,25 @@ def test_bad_settings_raise_like_the_run(universe):
         portfolio_prediction_key(universe, "logreg", pooled="yes")
     with pytest.raises(TypeError):
         portfolio_prediction_key(universe, "logreg", horizon=3)
+
+
+def test_cache_list_and_clear_show_and_remove_portfolio_entries(universe, tmp_path, capsys):
+    """`fcast cache list` shows a portfolio entry beside the per-ticker ones; `cache clear
+    --ticker T` removes the portfolio entries T is part of, and only those."""
+    from forecast.cli.app import main
+
+    home = tmp_path / "home"
+    cache = PortfolioPredictionCache(home)
+    cache.walk_forward(universe, "logreg", **WF)
+    (entry,) = cache.entries()
+    assert entry["tickers"] == ["KO", "MSFT", "AAPL"] and entry["model"] == "logreg"
+    assert entry["ticker"] == "3 tickers (direction)"
+    span = (str(universe.calendar[0].date()), str(universe.calendar[-1].date()))
+    assert (entry["start"], entry["end"]) == span
+    assert main(["--home", str(home), "cache", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert "the prediction cache is empty" in listed and "3 tickers (direction)" in listed
+    assert main(["--home", str(home), "cache", "clear", "--ticker", "IBM", "--yes"]) == 0
+    assert "deleted 0 entries" in capsys.readouterr().out and len(cache.entries()) == 1
+    assert main(["--home", str(home), "cache", "clear", "--ticker", "msft", "--yes"]) == 0
+    assert "deleted 1 entries" in capsys.readouterr().out and cache.entries() == []

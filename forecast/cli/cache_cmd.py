@@ -20,21 +20,28 @@ def _size(n: int) -> str:
     return str(n)  # pragma: no cover
 
 
-def _cache(ctx: typer.Context):
+def _caches(ctx: typer.Context):
+    """The per-ticker walk-forward cache and the universe-wide (portfolio) one."""
     from forecast.cache import PredictionCache
+    from forecast.portfolio.cache import PortfolioPredictionCache
 
-    return PredictionCache(ctx.obj["store"].home)
+    home = ctx.obj["store"].home
+    return PredictionCache(home), PortfolioPredictionCache(home)
 
 
 @app.command("list")
 def list_cmd(ctx: typer.Context):
-    """Cached predictions: ticker, model, span, when made, size; and the total size."""
-    cache = _cache(ctx)
+    """Cached predictions: ticker(s), model, span, when made, size; and the total size."""
+    for cache in _caches(ctx):
+        _list(cache)
+
+
+def _list(cache) -> None:
     entries = cache.entries()
     if not entries:
-        out.print(f"the prediction cache is empty ({cache.dir})", markup=False)
+        out.print(f"the {cache.NAME} is empty ({cache.dir})", markup=False)
         return
-    table = Table(title=f"Prediction cache ({cache.dir})")
+    table = Table(title=f"{cache.NAME.capitalize()} ({cache.dir})")
     for col in ("key", "ticker", "model", "span", "created", "size"):
         table.add_column(col, justify="right" if col == "size" else "left")
     for e in entries:
@@ -54,11 +61,15 @@ def clear_cmd(
     ticker: Annotated[str | None, typer.Option("--ticker", help="Only this ticker's entries.")] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ):
-    """Delete cached predictions (all, or one ticker's)."""
-    cache = _cache(ctx)
-    what = f"{ticker}'s cached predictions" if ticker else "every cached prediction"
-    if not yes and not typer.confirm(f"delete {what} in {cache.dir}?", err=True):
+    """Delete cached predictions (all, or those a ticker is part of, portfolios included)."""
+    caches = _caches(ctx)
+    what = f"the cached predictions {ticker} is part of" if ticker else "every cached prediction"
+    where = " and ".join(str(c.dir) for c in caches)
+    if not yes and not typer.confirm(f"delete {what} in {where}?", err=True):
         err.print("nothing deleted")
         raise typer.Exit(1)
-    n, size = cache.clear(ticker)
+    n = size = 0
+    for cache in caches:
+        removed, freed = cache.clear(ticker)
+        n, size = n + removed, size + freed
     out.print(f"deleted {n} entries ({_size(size)})", markup=False)

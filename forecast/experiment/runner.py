@@ -183,6 +183,7 @@ class _State:
         self.hits = self.trained = 0
         self.loaded_with: dict = {}  # home and source, for SPY beside the portfolios
         self.portfolio_store = None  # a PortfolioPredictionCache when caching
+        self.load_errors: dict[str, str] = {}  # ticker -> why it could not be loaded
 
     def load_all(self, *, home, source, path) -> dict[str, pd.DataFrame]:
         from forecast.api import load
@@ -195,6 +196,7 @@ class _State:
                 bars = load(ticker, source=source, path=path, start=self.spec.start, end=self.spec.end,
                             home=home)
             except FcastError as exc:
+                self.load_errors[ticker] = error_line(exc)
                 for task in self.spec.tasks():
                     if task.ticker == ticker:
                         self.fail_task(task, error_line(exc))
@@ -211,6 +213,10 @@ class _State:
         from forecast.portfolio import pooled
         from forecast.portfolio.universe import Universe
 
+        if self.load_errors:  # a portfolio over fewer names than the spec lists is another universe
+            error = "the universe is incomplete: " + "; ".join(self.load_errors.values())
+            self.fail_task(task, error)
+            return error, False
         wf = {k: v for k, v in self.spec.walk_forward_kwargs(task.seed).items() if k != "label"}
         kwargs = {"pooled": task.pooled, "target": task.target, "model_params": dict(task.model.params), **wf}
         key = fields = preds = None

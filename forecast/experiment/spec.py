@@ -301,7 +301,8 @@ class ExperimentSpec:
                            ) if data.get("portfolios") else ()
         # Without [[strategies]] a spec runs long-only per ticker, unless it asks for portfolios only.
         default_strategies = [] if portfolios else [{"name": "long-only"}]
-        strategies = tuple(_strategy(s) for s in data.get("strategies", default_strategies))
+        given = data.get("strategies", default_strategies)
+        strategies = tuple(_strategy(s) for s in ([] if given == [] else _as_list(given, "strategies")))
         if not strategies and not portfolios:
             raise ConfigError("the experiment spec needs at least one [[strategies]] or [[portfolios]] entry")
         seeds = _as_list(data.get("seeds", [0]), "seeds")
@@ -390,11 +391,16 @@ class ExperimentSpec:
 
     def expanded_portfolios(self) -> list[PortfolioSpec]:
         """Every portfolio setting once."""
+        from strategies.portfolio import load_portfolio_strategy, parse_portfolio_params
+
         out = []
         for name, grid, target, pooled in self.portfolios:
+            cls = load_portfolio_strategy(name)
             keys = list(grid)
             for values in itertools.product(*(grid[k] for k in keys)):
-                out.append(PortfolioSpec(name, dict(zip(keys, values, strict=True)), target, pooled))
+                # typed as the strategy will see them: k = "1" and k = 1 are one setting
+                params = parse_portfolio_params(cls, dict(zip(keys, values, strict=True)))
+                out.append(PortfolioSpec(name, dict(params), target, pooled))
         return list(_dedupe(out))
 
     def portfolio_tasks(self) -> list[PortfolioTask]:

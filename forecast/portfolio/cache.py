@@ -154,6 +154,12 @@ class PortfolioPredictionCache(PredictionCache):
     def digest(self, frame: pd.DataFrame, attrs: dict | None) -> str:
         return _values_digest(frame, attrs)
 
+    def describe(self, fields: dict) -> dict:
+        tickers = list(fields.get("tickers") or [])
+        calendar = fields.get("calendar") or {}
+        return {"ticker": f"{len(tickers)} tickers ({fields.get('target')})", "tickers": tickers,
+                "model": fields.get("model"), "start": calendar.get("start"), "end": calendar.get("end")}
+
     def put(self, key: str, frame: pd.DataFrame, fields: dict) -> Path:
         if not isinstance(frame.index, pd.MultiIndex) or tuple(frame.index.names) != INDEX:
             raise ValueError("a portfolio predictions frame is indexed by (date, ticker)")
