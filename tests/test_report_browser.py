@@ -77,6 +77,9 @@ def problems(result: dict, html_text: str) -> list[str]:
         found.append("no charts on the page")
     if attrs.get("data-charts") != str(charts):
         found.append(f"the browser saw {attrs.get('data-charts')} of {charts} charts")
+    canvases = len(re.findall(r"data-canvas-chart=", html_text))
+    if attrs.get("data-canvases") != str(canvases):
+        found.append(f"the browser saw {attrs.get('data-canvases')} of {canvases} interactive charts")
     if attrs.get("data-blank-charts"):
         found.append(f"charts blank or not decoded: {attrs['data-blank-charts']}")
     if attrs.get("data-errors"):
@@ -132,3 +135,31 @@ def test_the_browser_check_catches_a_blank_chart_and_a_script_error(browser, tmp
     found = problems(result, text)
     assert any(p.startswith("charts blank") for p in found), found
     assert any(p.startswith("console:") and "undefinedFunction" in p for p in found), found
+
+
+def test_the_interactive_equity_chart_zooms_and_resets(runs, browser, tmp_path):
+    """Drag across the canvas: it redraws a narrower span; double-click: back to the whole run."""
+    text = (runs["backtest"] / "report.html").read_text()
+    assert text.count("data-canvas-chart=") == 1
+    probe = """<script>
+window.addEventListener('load', function () {
+  var c = document.querySelector('canvas[data-canvas-chart]');
+  c.closest('details').open = true;
+  var r = c.getBoundingClientRect(), b = document.body;
+  function at(type, x) { c.dispatchEvent(new MouseEvent(type, {clientX: r.left + x, clientY: r.top + 100})); }
+  c.dispatchEvent(new Event('mouseleave'));
+  var whole = c.toDataURL();
+  at('mousedown', 300); at('mousemove', 500); at('mouseup', 500); c.dispatchEvent(new Event('mouseleave'));
+  var zoomed = c.toDataURL();
+  c.dispatchEvent(new MouseEvent('dblclick')); c.dispatchEvent(new Event('mouseleave'));
+  b.setAttribute('data-zoomed', String(zoomed !== whole));
+  b.setAttribute('data-reset', String(c.toDataURL() === whole));
+});
+</script></body>"""
+    folder = tmp_path / "page"
+    folder.mkdir()
+    (folder / "report.html").write_text(text.replace("</body>", probe))
+    result = open_page(browser, folder / "report.html", tmp_path)
+    assert result["attrs"].get("data-zoomed") == "true"
+    assert result["attrs"].get("data-reset") == "true"
+    assert problems(result, text) == []

@@ -88,3 +88,29 @@ def test_a_page_that_cannot_be_built_leaves_the_run_and_warns(tmp_path, backtest
     assert "report.html not written" in err and "ValueError: no page today" in err
     assert {"metrics.json", "equity.csv", "trades.csv", "predictions.csv"} <= {p.name for p in out.iterdir()}
     assert not (out / "report.html").exists()
+
+
+@pytest.mark.parametrize("kind, names", [
+    ("backtest", {"strategy": "strategy", "benchmark": "buy-and-hold"}),
+    ("portfolio", {"strategy": "strategy", "benchmark": "equal-weight B&H", "market": "SPY B&H"}),
+])
+def test_the_interactive_chart_carries_the_equity_file(kind, names, request):
+    """The zoomable chart's inline data is equity.csv: every date, every value to the cent."""
+    import re
+
+    import numpy as np
+    import pandas as pd
+
+    folder = request.getfixturevalue(f"{kind}_output")
+    text = (folder / "report.html").read_text()
+    (payload,) = re.findall(r"fcastLineChart\(document\.getElementById\('chart-equity-interactive'\), "
+                            r"(\{.*?\})\);</script>", text)
+    data = json.loads(payload)
+    equity = pd.read_csv(folder / "equity.csv", index_col="date", parse_dates=True)
+    assert data["dates"] == [int(t.value // 1_000_000) for t in equity.index]
+    assert data["log"] is True
+    columns = [c for c in names if c in equity]
+    assert [s["name"] for s in data["series"]] == [names[c] for c in columns]
+    for series, column in zip(data["series"], columns, strict=True):
+        values = np.array([np.nan if v is None else v for v in series["values"]], dtype=float)
+        np.testing.assert_allclose(values, equity[column].to_numpy(), atol=0.005, rtol=0)

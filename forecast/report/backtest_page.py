@@ -13,6 +13,7 @@ from pathlib import Path
 
 from forecast.report import charts, tables
 from forecast.report.html import Html, chart, esc, join, note, number, page, section, table, tag
+from forecast.report.interactive import interactive_equity
 
 _MISSING = object()
 
@@ -182,6 +183,8 @@ def equity_section(m: dict, run: tables.RunFiles) -> Html:
         "equity", "Equity",
         chart(charts.equity(run.equity, run.trades), "equity",
               f"equity of strategy and buy-and-hold {scale}, with entries and exits"),
+        interactive_equity(run.equity, "equity-interactive",
+                           {"strategy": "strategy", "benchmark": "buy-and-hold"}),
         note(join(["final value: strategy ", number(last["strategy"], "money"), " (",
                    keyed(m, "strategy.total_return", "pct"), "), buy-and-hold ",
                    number(last["benchmark"], "money"), " (", keyed(m, "benchmark.total_return", "pct"),

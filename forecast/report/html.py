@@ -123,6 +123,7 @@ caption { caption-side: bottom; text-align: left; color: var(--muted); padding-t
 img.chart { display: block; max-width: 100%; height: auto; margin: 6px 0; }
 .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(270px, 1fr)); gap: 8px; }
 .grid img.chart { margin: 0; }
+details.interactive summary { cursor: pointer; color: var(--accent); margin: 4px 0; }
 .verdict { font-size: 15px; padding: 8px 12px; background: #f6f8fa; border-left: 4px solid var(--accent); }
 .note { color: var(--muted); }
 .warn { color: var(--bad); }
@@ -138,8 +139,8 @@ SELF_CHECK_JS = """
 (function () {
   var errors = [];
   window.addEventListener('error', function (e) { errors.push(String(e.message || e)); });
-  function colours(img) {
-    var w = Math.min(img.naturalWidth, 200), h = Math.min(img.naturalHeight, 200);
+  function colours(img) {  // an <img> or a <canvas>: how many colours a 200-px sample holds
+    var w = Math.min(img.naturalWidth || img.width, 200), h = Math.min(img.naturalHeight || img.height, 200);
     if (!w || !h) return 0;
     var c = document.createElement('canvas'); c.width = w; c.height = h;
     var g = c.getContext('2d'); g.drawImage(img, 0, 0, w, h);
@@ -158,7 +159,15 @@ SELF_CHECK_JS = """
         blank.push(img.getAttribute('data-chart'));
       }
     }
+    // interactive charts draw into a canvas (possibly inside a closed <details>)
+    var canvases = document.querySelectorAll('canvas[data-canvas-chart]');
+    for (var j = 0; j < canvases.length; j++) {
+      if (!canvases[j].width || colours(canvases[j]) < 5) {
+        blank.push(canvases[j].getAttribute('data-canvas-chart'));
+      }
+    }
     var b = document.body;
+    b.setAttribute('data-canvases', String(canvases.length));
     b.setAttribute('data-charts', String(charts.length));
     b.setAttribute('data-blank-charts', blank.join(','));
     b.setAttribute('data-errors', errors.join(' | '));

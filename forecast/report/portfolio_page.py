@@ -238,8 +238,11 @@ def _equity(files: _Files) -> Html:
         return section("equity", "Equity", _missing("equity.csv"))
     cols = [c for c in CURVES if c in equity]
     fig = cross_charts.log_equity(equity[cols], title="Growth of 1 (log scale)")
+    from forecast.report.interactive import interactive_equity
+
     return section("equity", "Equity",
                    chart(fig, "equity", "strategy, equal-weight and SPY equity, log scale"),
+                   interactive_equity(equity[cols], "equity-interactive", {c: NAMES[c] for c in cols}),
                    note("Each curve's value over its first, on a log scale: equal slopes are equal returns."))
 
 
