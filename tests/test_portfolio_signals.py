@@ -513,3 +513,77 @@ def test_the_validation_gap_counts_the_folds_tickers_not_later_listings():
     (before, gaps_before), (after, gaps_after) = runs
     assert gaps_before[0] == 2 * 3 and gaps_after[0] == 2 * 3  # 3 tickers present, LOOKAHEAD 2
     assert gaps_before == gaps_after  # ZZZ has no training history in any fold
+
+
+# -- warm refits (the Keras forecasters' default) ---------------------------------------------------
+
+class WarmRecorder(ClassifierMixin, BaseEstimator):
+    """Declares warm refits like the Keras forecasters; records which instance each fit
+    continues (its id and how many fits it had before)."""
+
+    warm_refits = True
+    fits: list = []
+
+    def __init__(self, warm_start: bool = True):
+        self.warm_start = warm_start
+
+    def fit(self, X, y):
+        self.n_fits_ = getattr(self, "n_fits_", 0) + 1
+        WarmRecorder.fits.append((id(self), self.n_fits_))
+        self.classes_ = np.array([0, 1])
+        self.rate_ = float(np.mean(y))
+        return self
+
+    def predict_proba(self, X):
+        return np.tile([1 - self.rate_, self.rate_], (len(X), 1))
+
+
+@pytest.mark.parametrize("warm", [True, False])
+def test_pooled_folds_continue_the_previous_model_when_it_refits_warm(warm):
+    WarmRecorder.fits = []
+    out = portfolio_walk_forward(_universe(), WarmRecorder(warm_start=warm), pooled=True, **WF)
+    fits = WarmRecorder.fits
+    assert len(fits) == out.attrs["n_folds"] >= 3 and out.attrs["warm_start"] is warm
+    if warm:  # one model, fitted once per fold, oldest fold first
+        assert len({i for i, _ in fits}) == 1 and [n for _, n in fits] == list(range(1, len(fits) + 1))
+    else:  # a fresh clone every fold
+        assert [n for _, n in fits] == [1] * len(fits)
+
+
+def test_per_ticker_folds_continue_each_tickers_own_model():
+    WarmRecorder.fits = []
+    u = _universe(late=False, hole=False)
+    portfolio_walk_forward(u, WarmRecorder(), pooled=False, **WF)
+    by_model: dict = {}
+    for model, n in WarmRecorder.fits:
+        by_model.setdefault(model, []).append(n)
+    assert len(by_model) == len(u.tickers)  # one model per ticker, carried across folds
+    assert all(ns == list(range(1, len(ns) + 1)) and len(ns) >= 3 for ns in by_model.values())
+
+
+WARM_MLP = {"epochs": 2, "warm_epochs": 1, "hidden_units": (8,), "patience": 1, "warm_start": True}
+
+
+def _warm_mlp_runner(pooled: bool):
+    return lambda u: portfolio_walk_forward(u, "mlp", pooled=pooled, model_params=WARM_MLP, **WF)
+
+
+@pytest.mark.parametrize("pooled", [True, False])
+def test_no_lookahead_with_warm_keras_refits(pooled):
+    """A warm refit starts from the previous fold's network, trained before this fold's test
+    block: perturbing every ticker's bars after the cut changes no earlier forecast."""
+    u = _universe()
+    cut = _cut_date(u)
+    run = _warm_mlp_runner(pooled)
+    base = run(u)
+    assert base.attrs["warm_start"] is True
+    assert _early_predictions_unchanged(run, u, cut, u.tickers, base)
+
+
+def test_the_lookahead_check_catches_a_warm_start_from_a_later_fold(monkeypatch):
+    """Planted: folds run newest first, so the oldest folds start from a network trained on
+    later data. The same perturbation check catches it."""
+    plan = pooled_mod.plan_universe_folds
+    monkeypatch.setattr(pooled_mod, "plan_universe_folds", lambda *a: list(reversed(plan(*a))))
+    u = _universe()
+    assert not _early_predictions_unchanged(_warm_mlp_runner(True), u, _cut_date(u), u.tickers)

@@ -30,7 +30,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from forecast.errors import ConfigError
-from forecast.evaluate.walkforward import Fold, Schedule, _resolve_model
+from forecast.evaluate.walkforward import Fold, Schedule, _resolve_model, warm_refits
 from forecast.features.indicators import check_bars
 from forecast.features.pipeline import FeaturePipeline
 from forecast.features.spec import FeatureSpec, as_spec
@@ -198,6 +198,15 @@ def portfolio_walk_forward(
     positions = calendar_positions(universe)
     ticker_labels = {t: labels[t].reindex(universe.bars[t].index).to_numpy() for t in tickers}
 
+    # Warm refits (the Keras forecasters' default): a fold's model continues the previous
+    # fold's (pooled: the one model; per ticker: that ticker's), which was trained on labels
+    # that end before the previous test block, so before this one's too. Folds run oldest first.
+    warm = warm_refits(estimator)
+    fitted: dict[str | None, Any] = {}  # None: the pooled model; else by ticker
+
+    def template(key: str | None) -> Any:
+        return fitted[key] if warm and key in fitted else clone(estimator)
+
     frames, skipped = [], 0
     for fold in folds:
         parts = []
@@ -208,14 +217,19 @@ def portfolio_walk_forward(
                 continue
             parts.append(part)
         if pooled:
-            frames.extend(_pooled_fold(parts, estimator, fold, auto_gap))
+            out, est = _pooled_fold(parts, template(None), fold, auto_gap)
+            frames.extend(out)
+            if est is not None:
+                fitted[None] = est
         else:
             for part in parts:
-                frame = _single_fold(part, estimator, fold, min_train)
+                frame, est = _single_fold(part, template(part.ticker), fold, min_train)
                 if frame is None:
                     skipped += 1
                 else:
                     frames.append(frame)
+                if est is not None:
+                    fitted[part.ticker] = est
         if progress is not None:
             progress(fold.index, len(folds))
 
@@ -236,7 +250,7 @@ def portfolio_walk_forward(
     record = schedule.record()
     record.update(label=target, label_definition=TARGET_DEFINITIONS[target], lookahead=LOOKAHEAD)
     forecast_tickers = int(out.index.get_level_values("ticker").nunique())
-    out.attrs.update(model=name, pooled=pooled, target=target, tickers=",".join(tickers),
+    out.attrs.update(model=name, pooled=pooled, target=target, warm_start=warm, tickers=",".join(tickers),
                      n_tickers=n_tickers, n_tickers_forecast=forecast_tickers, n_folds=len(folds),
                      skipped_ticker_folds=skipped, seed=seed, spec=spec.to_dict(), **record)
     return out
@@ -264,28 +278,31 @@ def pooled_training_set(parts: list[TickerFold]) -> tuple[np.ndarray, np.ndarray
     return X[order], y[order], dates[order], names[order]
 
 
-def _pooled_fold(parts: list[TickerFold], estimator: Any, fold: Fold, auto_gap: bool = False
-                 ) -> list[pd.DataFrame]:
+def _pooled_fold(parts: list[TickerFold], est: Any, fold: Fold, auto_gap: bool = False
+                 ) -> tuple[list[pd.DataFrame], Any]:
+    """The fold's forecasts and the model fitted for it; `est` is fitted in place (a fresh
+    clone, or the previous fold's model for a warm refit)."""
     if not parts:
-        return []
+        return [], None
     X, y, _, _ = pooled_training_set(parts)
     if len(np.unique(y)) < 2:
         raise ConfigError(f"fold {fold.index}: the pooled training labels hold one class only")
-    est = clone(estimator)
     if auto_gap:
         # Early stopping holds out the last samples (in date order), up to one per ticker
         # of this fold a date: the gap counts the fold's tickers, not the universe's, whose
         # later listings are not known yet.
         est.set_params(validation_gap=LOOKAHEAD * len(parts))
     fit_model(est, X, y)
-    return [_frame(_predict(est, p.X_test), p.test_dates, p.ticker, fold) for p in parts if len(p.X_test)]
+    frames = [_frame(_predict(est, p.X_test), p.test_dates, p.ticker, fold) for p in parts if len(p.X_test)]
+    return frames, est
 
 
-def _single_fold(part: TickerFold, estimator: Any, fold: Fold, min_train: int) -> pd.DataFrame | None:
+def _single_fold(part: TickerFold, est: Any, fold: Fold, min_train: int) -> tuple[pd.DataFrame | None, Any]:
+    """One ticker's forecasts for the fold (None: too few training samples) and its fitted
+    model (None: none fitted)."""
     if not len(part.X_test):
-        return _frame(np.empty(0), part.test_dates, part.ticker, fold)
+        return _frame(np.empty(0), part.test_dates, part.ticker, fold), None
     if len(part.y_train) < min_train or len(np.unique(part.y_train)) < 2:
-        return None
-    est = clone(estimator)
+        return None, None
     fit_model(est, part.X_train, part.y_train)
-    return _frame(_predict(est, part.X_test), part.test_dates, part.ticker, fold)
+    return _frame(_predict(est, part.X_test), part.test_dates, part.ticker, fold), est
