@@ -587,3 +587,17 @@ def test_the_lookahead_check_catches_a_warm_start_from_a_later_fold(monkeypatch)
     monkeypatch.setattr(pooled_mod, "plan_universe_folds", lambda *a: list(reversed(plan(*a))))
     u = _universe()
     assert not _early_predictions_unchanged(_warm_mlp_runner(True), u, _cut_date(u), u.tickers)
+
+
+def test_per_ticker_models_and_rows_are_keyed_by_the_universe_names():
+    """Bars without a ticker attribute (read from a file, say) still get one model and
+    their own rows per ticker (review: they once shared one warm network and one label)."""
+    WarmRecorder.fits = []
+    u = _universe(late=False, hole=False)
+    bare = Universe.from_bars({t: b.copy() for t, b in u.bars.items()})
+    for b in bare.bars.values():
+        b.attrs = {}
+    out = portfolio_walk_forward(bare, WarmRecorder(), pooled=False, **WF)
+    assert sorted(out.index.get_level_values("ticker").unique()) == sorted(u.tickers)
+    assert not out.index.duplicated().any()
+    assert len({model for model, _ in WarmRecorder.fits}) == len(u.tickers)

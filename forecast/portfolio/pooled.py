@@ -118,6 +118,7 @@ def ticker_fold(
     fold: Fold,
     spec: FeatureSpec,
     window: int,
+    ticker: str | None = None,
 ) -> TickerFold | None:
     """One ticker's training and test windows for `fold` (None when the ticker has too
     little history before the fold's last training decision to fit its features).
@@ -125,7 +126,9 @@ def ticker_fold(
     `cal_pos` is the calendar position of each of the ticker's bars, `labels` its targets
     aligned with its bars.
     """
-    ticker = str(bars.attrs.get("ticker", ""))
+    # The universe's own name for the ticker: bars read from a file may carry none (or
+    # another), and the fold's rows and its warm model are keyed by it.
+    ticker = str(bars.attrs.get("ticker", "")) if ticker is None else str(ticker)
     train_idx = np.flatnonzero((cal_pos >= fold.train_start) & (cal_pos <= fold.train_last))
     test_idx = np.flatnonzero((cal_pos >= fold.test_start) & (cal_pos < fold.test_stop))
     # Bars up to the last training decision date: everything the pipeline may learn from.
@@ -211,7 +214,7 @@ def portfolio_walk_forward(
     for fold in folds:
         parts = []
         for t in tickers:
-            part = ticker_fold(universe.bars[t], positions[t], ticker_labels[t], fold, spec, window)
+            part = ticker_fold(universe.bars[t], positions[t], ticker_labels[t], fold, spec, window, ticker=t)
             if part is None:
                 skipped += 1
                 continue
