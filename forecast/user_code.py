@@ -81,3 +81,25 @@ def reference_of(cls: type, what: str) -> str:
     if cls.__module__.startswith(_FILE_MODULE):
         return f"{Path(module.__file__).resolve()}:{qualname}"
     return f"{cls.__module__}:{qualname}"
+
+
+def resolve_class(spec, builtins: dict, base: type, *, kind: str, base_name: str) -> type:
+    """The class `spec` names: a key of `builtins`, `package.module:Class`,
+    `path/to/file.py:Class`, or a class; it must subclass `base`. ConfigError otherwise,
+    naming the `kind` ("strategy", "portfolio strategy") and `base_name`."""
+    if isinstance(spec, type):
+        cls, label = spec, spec.__name__
+    elif not isinstance(spec, str) or not spec.strip():
+        raise ConfigError(f"{kind} must be a name or 'module:Class', got {spec!r}")
+    elif spec in builtins:
+        return builtins[spec]
+    elif is_reference(spec):
+        cls, label = load_reference(spec, "strategy"), spec
+    else:
+        raise ConfigError(
+            f"unknown {kind} {spec!r} (built-ins: {', '.join(builtins)}; "
+            "or give module:Class or path/to/file.py:Class)"
+        )
+    if not (isinstance(cls, type) and issubclass(cls, base)):
+        raise ConfigError(f"{label} is not a {base_name} subclass")
+    return cls

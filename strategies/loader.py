@@ -7,8 +7,7 @@ import backtrader as bt
 
 # Parameter typing is any backtrader strategy's business: the engine does it too.
 from forecast.backtest.params import parse_params, strategy_params
-from forecast.errors import ConfigError
-from forecast.user_code import is_reference, load_reference
+from forecast.user_code import resolve_class
 from strategies.registry import STRATEGIES, strategy_name
 
 __all__ = ["load_strategy", "strategy_label", "parse_params", "strategy_params", "list_strategies"]
@@ -20,22 +19,8 @@ def load_strategy(spec) -> type:
     `spec` is a built-in name (see `STRATEGIES`), `package.module:Class`,
     `path/to/file.py:Class`, or already a Strategy subclass. Raises ConfigError.
     """
-    if isinstance(spec, type):
-        cls, label = spec, spec.__name__
-    elif not isinstance(spec, str) or not spec.strip():
-        raise ConfigError(f"strategy must be a name or 'module:Class', got {spec!r}")
-    elif spec in STRATEGIES:
-        return STRATEGIES[spec]
-    elif is_reference(spec):
-        cls, label = load_reference(spec, "strategy"), spec
-    else:
-        raise ConfigError(
-            f"unknown strategy {spec!r} (built-ins: {', '.join(STRATEGIES)}; "
-            "or give module:Class or path/to/file.py:Class)"
-        )
-    if not (isinstance(cls, type) and issubclass(cls, bt.Strategy)):
-        raise ConfigError(f"{label} is not a backtrader Strategy subclass")
-    return cls
+    return resolve_class(spec, STRATEGIES, bt.Strategy, kind="strategy",
+                         base_name="backtrader Strategy")
 
 
 def strategy_label(spec, cls: type) -> str:

@@ -23,7 +23,7 @@ import pandas as pd
 
 from forecast.backtest.params import typed_params
 from forecast.errors import ConfigError
-from forecast.user_code import is_reference, load_reference
+from forecast.user_code import resolve_class
 
 
 class RankingStrategy:
@@ -155,22 +155,8 @@ PORTFOLIO_STRATEGIES: dict[str, type[RankingStrategy]] = {
 def load_portfolio_strategy(spec) -> type[RankingStrategy]:
     """The RankingStrategy class `spec` names: a built-in (`PORTFOLIO_STRATEGIES`),
     `package.module:Class`, `path/to/file.py:Class`, or a class. Raises ConfigError."""
-    if isinstance(spec, type):
-        cls, label = spec, spec.__name__
-    elif not isinstance(spec, str) or not spec.strip():
-        raise ConfigError(f"portfolio strategy must be a name or 'module:Class', got {spec!r}")
-    elif spec in PORTFOLIO_STRATEGIES:
-        return PORTFOLIO_STRATEGIES[spec]
-    elif is_reference(spec):
-        cls, label = load_reference(spec, "strategy"), spec
-    else:
-        raise ConfigError(
-            f"unknown portfolio strategy {spec!r} (built-ins: {', '.join(PORTFOLIO_STRATEGIES)}; "
-            "or give module:Class or path/to/file.py:Class)"
-        )
-    if not (isinstance(cls, type) and issubclass(cls, RankingStrategy)):
-        raise ConfigError(f"{label} is not a RankingStrategy subclass")
-    return cls
+    return resolve_class(spec, PORTFOLIO_STRATEGIES, RankingStrategy, kind="portfolio strategy",
+                         base_name="RankingStrategy")
 
 
 def parse_portfolio_params(cls: type[RankingStrategy], items) -> dict:
