@@ -177,7 +177,6 @@ def prediction_key(bars: pd.DataFrame, model: Any = "lstm", **kwargs) -> tuple[s
     est, name = _resolve_model(model, model_params, seed)
     est = purge_validation_overlap(est, model_params, schedule.lookahead)
     spec_dict = spec.to_dict()
-    keras_model = bool(getattr(est, "warm_refits", False)) or hasattr(est, "_build_network")
     fields = {
         "bars": bars_fingerprint(bars),
         "ticker": bars.attrs.get("ticker"),
@@ -186,19 +185,29 @@ def prediction_key(bars: pd.DataFrame, model: Any = "lstm", **kwargs) -> tuple[s
         "spec": _normal(spec_dict),
         "feature_code": _feature_digests(spec),
         "schedule": {k: v for k, v in schedule.record().items() if k != "label_definition"},
+        **model_fields(est, name),
+        "seed": seed,
+        "shuffle_train_labels": bool(shuffle),
+    }
+    blob = json.dumps(fields, sort_keys=True, default=repr).encode()
+    return hashlib.sha256(blob).hexdigest(), fields
+
+
+def model_fields(est, name: str) -> dict:
+    """The key fields of a resolved estimator and the code that runs it: name, class and its
+    file, full parameters, Keras backend and device, fcast's version and sources, and the
+    library versions (shared by every walk-forward cache key)."""
+    keras_model = bool(getattr(est, "warm_refits", False)) or hasattr(est, "_build_network")
+    return {
         "model": name,
         "model_class": f"{type(est).__module__}.{type(est).__qualname__}",
         "model_code": _code_digest(type(est)),
         "backend": _backend_and_device(est) if keras_model else None,
         "model_params": _normal(est.get_params(deep=True)),
-        "seed": seed,
-        "shuffle_train_labels": bool(shuffle),
         "fcast": fcast_version(),
         "fcast_code": fcast_code_digest(),
         "versions": _library_versions(keras_model),
     }
-    blob = json.dumps(fields, sort_keys=True, default=repr).encode()
-    return hashlib.sha256(blob).hexdigest(), fields
 
 
 def _backend_and_device(est) -> dict:

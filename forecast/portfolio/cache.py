@@ -32,14 +32,10 @@ import pandas as pd
 from forecast.cache import (
     CacheError,
     PredictionCache,
-    _backend_and_device,
-    _code_digest,
     _feature_digests,
-    _library_versions,
     _normal,
     bars_fingerprint,
-    fcast_code_digest,
-    fcast_version,
+    model_fields,
 )
 from forecast.portfolio import pooled
 
@@ -81,7 +77,6 @@ def portfolio_prediction_key(universe: Any, model: Any = "logreg", **kwargs) -> 
     spec = pooled.check_portfolio_inputs(universe, target, is_pooled, args.pop("spec"))
     schedule = pooled.portfolio_schedule(universe, spec, **args)
     est, name, auto_gap = pooled.portfolio_estimator(model, model_params, seed, is_pooled)
-    keras_model = bool(getattr(est, "warm_refits", False)) or hasattr(est, "_build_network")
     calendar = universe.calendar
     fields = {
         "tickers": [str(t) for t in universe.bars],
@@ -101,15 +96,8 @@ def portfolio_prediction_key(universe: Any, model: Any = "logreg", **kwargs) -> 
         "spec": _normal(spec.to_dict()),
         "feature_code": _feature_digests(spec),
         "schedule": {k: v for k, v in schedule.record().items() if k != "label_definition"},
-        "model": name,
-        "model_class": f"{type(est).__module__}.{type(est).__qualname__}",
-        "model_code": _code_digest(type(est)),
-        "backend": _backend_and_device(est) if keras_model else None,
-        "model_params": _normal(est.get_params(deep=True)),
+        **model_fields(est, name),
         "auto_validation_gap": bool(auto_gap),
-        "fcast": fcast_version(),
-        "fcast_code": fcast_code_digest(),
-        "versions": _library_versions(keras_model),
     }
     blob = json.dumps(fields, sort_keys=True, default=repr).encode()
     return hashlib.sha256(blob).hexdigest(), fields
