@@ -72,6 +72,7 @@ def test_a_spec_with_strategies_and_portfolios_runs_both():
     ({"portfolios": [{"params": {"k": 3}}]}, "each [[portfolios]] entry needs a name"),
     ({"tickers": ["KO"]}, "[[portfolios]] need at least 2 tickers"),
     ({"walk_forward": {"label": "close"}}, "[walk_forward] label must be \"open\""),
+    ({"costs": {"commission_per_share": 0.005}}, "costs.commission_per_share is not supported"),
     ({"portfolios": [], "strategies": []}, "needs at least one [[strategies]] or [[portfolios]] entry"),
 ])
 def test_bad_portfolio_entries_fail_in_one_line_before_anything_loads(change, message):

@@ -381,6 +381,9 @@ class ExperimentSpec:
             return
         if len(self.tickers) < 2:
             raise ConfigError("[[portfolios]] need at least 2 tickers")
+        if self.broker.get("commission_per_share") is not None:
+            raise ConfigError("[[portfolios]] charge commission as a fraction of traded value: "
+                              "costs.commission_per_share is not supported with them")
         if self.walk_forward.get("label", "open") != "open":
             raise ConfigError("[[portfolios]] trade the next open-to-open return: [walk_forward] label "
                               "must be \"open\"")
