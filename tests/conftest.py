@@ -10,6 +10,7 @@ The suite must pass the same way on a laptop, a networked machine and a GPU box:
 
 from __future__ import annotations
 
+import logging
 import os
 
 import pytest
@@ -69,21 +70,50 @@ def pretend_gpu(monkeypatch):
         monkeypatch.setattr(backend, "device_context", lambda resolved: on_cpu("cpu"))
 
 
+def _count_calls(monkeypatch, owner, name: str) -> list[dict]:
+    """Wrap `owner.name` so each call appends its keyword arguments to the returned list
+    (and still runs): cache tests count what was really trained."""
+    calls: list[dict] = []
+    real = getattr(owner, name)
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, counting)
+    return calls
+
+
 @pytest.fixture
 def folds(monkeypatch):
     """A list that grows by one for every walk-forward fold trained (cache tests: a hit
     trains none)."""
     from forecast.evaluate import walkforward
 
-    calls = []
-    real = walkforward._run_fold
+    return _count_calls(monkeypatch, walkforward, "_run_fold")
 
-    def counting(*args, **kwargs):
-        calls.append(1)
-        return real(*args, **kwargs)
 
-    monkeypatch.setattr(walkforward, "_run_fold", counting)
-    return calls
+@pytest.fixture
+def count_calls(monkeypatch):
+    """`count_calls(owner, "name")`: a list that grows by one (the call's keyword arguments)
+    each time `owner.name` runs, for this test."""
+    return lambda owner, name: _count_calls(monkeypatch, owner, name)
+
+
+@pytest.fixture
+def warnings():
+    """Warning lines on the `fcast` logger (the CLI stops it propagating to the root)."""
+    lines: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            lines.append(record.getMessage())
+
+    handler = Collect(logging.WARNING)
+    logger = logging.getLogger("fcast")
+    logger.addHandler(handler)
+    yield lines
+    logger.removeHandler(handler)
 
 
 # --- runs written by the CLI once per session, for the report tests ---------------------------

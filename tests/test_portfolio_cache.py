@@ -4,8 +4,6 @@ data) and every setting; a damaged entry is reported and recomputed; homes do no
 
 from __future__ import annotations
 
-import logging
-
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -34,32 +32,9 @@ def universe(base_universe):
 
 
 @pytest.fixture
-def runs(monkeypatch):
+def runs(count_calls):
     """A list that grows by one for every portfolio walk-forward actually run."""
-    calls = []
-    real = pooled.portfolio_walk_forward
-
-    def counting(*args, **kwargs):
-        calls.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(pooled, "portfolio_walk_forward", counting)
-    return calls
-
-
-@pytest.fixture
-def warnings():
-    lines: list[str] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record):
-            lines.append(record.getMessage())
-
-    handler = Collect(logging.WARNING)
-    logger = logging.getLogger("fcast")
-    logger.addHandler(handler)
-    yield lines
-    logger.removeHandler(handler)
+    return count_calls(pooled, "portfolio_walk_forward")
 
 
 def rebuilt(bars: dict) -> Universe:

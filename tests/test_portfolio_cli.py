@@ -111,7 +111,7 @@ def test_top_minus_bottom_matches_a_pandas_computation():
     assert out["t_stat"] == pytest.approx(s.mean() / s.std(ddof=1) * np.sqrt(60), rel=1e-12)
 
 
-def test_a_repeated_portfolio_reads_its_forecasts_from_the_cache(run, tmp_path, capsys, monkeypatch):
+def test_a_repeated_portfolio_reads_its_forecasts_from_the_cache(run, tmp_path, capsys, count_calls):
     """The same command on the same data trains nothing and prints the same figures;
     --no-cache trains again."""
     import shutil
@@ -123,8 +123,7 @@ def test_a_repeated_portfolio_reads_its_forecasts_from_the_cache(run, tmp_path, 
     args = ["--home", str(tmp_path / "home"), "portfolio", *TICKERS, "--source", "bundled",
             "--start", "2013-01-01", "--model", "logreg", "--strategy", "long-short", "--param", "k=1",
             "--test-days", "252", "--json"]
-    real, calls = pooled.portfolio_walk_forward, []
-    monkeypatch.setattr(pooled, "portfolio_walk_forward", lambda *a, **k: calls.append(1) or real(*a, **k))
+    calls = count_calls(pooled, "portfolio_walk_forward")
     capsys.readouterr()
     assert main(args) == 0
     again = json.loads(capsys.readouterr().out)
@@ -132,4 +131,4 @@ def test_a_repeated_portfolio_reads_its_forecasts_from_the_cache(run, tmp_path, 
     first = json.loads((folder / "metrics.json").read_text())
     assert again["strategy"] == first["strategy"] and again["ic"] == first["ic"]
     assert main([*args[:-1], "--no-cache"]) == 0
-    assert calls == [1]
+    assert len(calls) == 1

@@ -25,22 +25,6 @@ def bars():
 
 
 
-@pytest.fixture
-def warnings():
-    """Warning lines on the `fcast` logger (the CLI stops it propagating to the root)."""
-    lines: list[str] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record):
-            lines.append(record.getMessage())
-
-    handler = Collect(logging.WARNING)
-    logger = logging.getLogger("fcast")
-    logger.addHandler(handler)
-    yield lines
-    logger.removeHandler(handler)
-
-
 def test_second_run_trains_nothing_and_gives_identical_predictions(bars, folds):
     first = fc.predict(bars, "logreg", cache=True, **WF)
     trained = len(folds)
