@@ -78,9 +78,10 @@ def test_hit_returns_the_identical_frame_and_runs_nothing(universe, runs, isolat
     assert list(second.index.dtypes) == list(first.index.dtypes)
     assert second.dtypes.to_dict() == first.dtypes.to_dict()
     assert second.attrs == first.attrs and second.attrs["tickers"] == "AAPL,KO,MSFT"
-    # The module-level helper reads the same entry.
-    third = pcache.walk_forward(universe, "logreg", **WF)
-    assert pcache.walk_forward.last == "hit" and len(runs) == 1
+    # Another cache object on the same home reads the same entry.
+    other = PortfolioPredictionCache()
+    third = other.walk_forward(universe, "logreg", **WF)
+    assert other.last == "hit" and len(runs) == 1
     pd.testing.assert_frame_equal(first, third, check_exact=True)
 
 

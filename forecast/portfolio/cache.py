@@ -152,17 +152,3 @@ class PortfolioPredictionCache(PredictionCache):
         if not isinstance(frame.index, pd.MultiIndex) or tuple(frame.index.names) != INDEX:
             raise ValueError("a portfolio predictions frame is indexed by (date, ticker)")
         return super().put(key, frame, fields)
-
-
-def walk_forward(universe: Any, model: Any = "logreg", *, home: str | Path | None = None,
-                 **kwargs) -> pd.DataFrame:
-    """`PortfolioPredictionCache(home).walk_forward(...)`; afterwards ``walk_forward.last``
-    is "hit", "miss" or None (ran uncached), like the cache's `last`."""
-    cache = PortfolioPredictionCache(home)
-    try:
-        return cache.walk_forward(universe, model, **kwargs)
-    finally:
-        walk_forward.last = cache.last
-
-
-walk_forward.last = None
