@@ -19,7 +19,7 @@ from forecast.errors import ConfigError
 from forecast.features import FeaturePipeline, FeatureSpec, make_target
 from forecast.features.target import DEFAULT_LABEL, check_label, label_lookahead
 from forecast.features.windows import decision_windows
-from forecast.models.fitting import fit_model, purge_validation_overlap
+from forecast.models.fitting import fit_model, predict_up, purge_validation_overlap
 
 
 @dataclass
@@ -133,7 +133,7 @@ def predict(trained: TrainedModel, bars: pd.DataFrame, start=None) -> pd.DataFra
             f"no bars after the model's training span (ends {trained.train_end.date()}) to "
             f"predict; the data ends {bars.index[-1].date()}"
         )
-    proba = trained.model.predict_proba(X[keep])[:, 1]
+    proba = predict_up(trained.model, X[keep])
     actual = make_target(bars, trained.horizon, trained.threshold, label=trained.label).reindex(
         dates[keep]
     )

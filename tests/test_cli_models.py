@@ -117,8 +117,8 @@ def test_train_then_backtest_with_model_path(capsys, stored, tmp_path):
     code, out, err = run(capsys, "train", "SYN", "--model", "mlp", "--epochs", "2",
                          "--end", "2014-06-30", "--output", stem)
     assert code == 0, err
-    assert len(list((tmp_path / "models").glob("syn-mlp.*.keras"))) == 1
-    assert (tmp_path / "models" / "syn-mlp.json").is_file()
+    assert len(list((tmp_path / "models" / "syn-mlp").glob("model-*.keras"))) == 1
+    assert (tmp_path / "models" / "syn-mlp" / "manifest.json").is_file()
     code, out, err = run(capsys, "backtest", "SYN", "--model-path", stem, "--start", "2014-07-01")
     assert code == 0, err
     assert "mlp" in out
@@ -252,7 +252,7 @@ def test_train_saves_a_user_model_and_backtest_loads_it(capsys, stored, tmp_path
     code, out, err = run(capsys, "train", "SYN", "--model", "my_model.py:LastRow", "--end", "2014-06-30",
                          "--save", stem)
     assert code == 0, err
-    assert json.loads(stem.with_suffix(".json").read_text())["model"] == f"{tmp_path / 'my_model.py'}:LastRow"
+    assert json.loads((stem / "manifest.json").read_text())["model"] == f"{tmp_path / 'my_model.py'}:LastRow"
     monkeypatch.chdir(tmp_path / "models")
     code, out, err = run(capsys, "backtest", "SYN", "--model-path", stem, "--start", "2014-07-01",
                          "--no-plot")
@@ -270,4 +270,4 @@ def test_train_names_a_user_models_default_file_by_its_class(capsys, stored, tmp
     path.write_text(USER_MODEL)
     code, out, err = run(capsys, "train", "SYN", "--model", f"{path}:LastRow", "--end", "2014-06-30")
     assert code == 0, err
-    assert (Store().home / "models" / "SYN-LastRow.json").is_file()
+    assert (Store().home / "models" / "SYN-LastRow" / "manifest.json").is_file()

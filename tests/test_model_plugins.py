@@ -215,7 +215,7 @@ def test_a_new_keras_model_is_one_class():
     model = make_model(TinyDense, width=3, epochs=2, seed=1)
     assert clone(model).get_params() == model.get_params()
     assert {"width", "epochs", "dropout", "validation_gap"} <= set(model.get_params())
-    with pytest.raises(ConfigError, match="'width' parameter of TinyDense"):
+    with pytest.raises(ConfigError, match="model TinyDense: width must be"):
         make_model(TinyDense, width=0)
     rng = np.random.default_rng(0)
     X = rng.normal(size=(80, 3, 2))

@@ -1,7 +1,10 @@
-"""Saving and loading models: same probabilities back, wrong feature spec refused."""
+"""Saving and loading models: same probabilities back, wrong feature spec refused.
+
+(Tampered, pickled and untrusted model files: tests/test_model_safety.py.)"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import numpy as np
@@ -9,8 +12,9 @@ import pandas as pd
 import pytest
 
 from forecast.errors import ConfigError, StoreError
-from forecast.models.persistence import load_model, read_sidecar, save_model
+from forecast.models.persistence import load_model, model_dir, read_sidecar, save_model
 from forecast.models.registry import make_model
+from test_model_safety import rehash
 
 SPEC = {"features": ["ret_1", "vol_20", "rsi_14"], "lags": (1, 2), "scale": "robust"}
 
@@ -56,21 +60,22 @@ FAST = {
 def test_round_trip_predicts_the_same_probabilities(tmp_path, name):
     X, y = data()
     model = make_model(name, **FAST[name]).fit(X[:120], y[:120])
-    sidecar_path = save_model(model, tmp_path / "runs" / f"syn_{name}", metadata())
-    suffix = ".keras" if name in ("mlp", "lstm") else ".joblib"
-    assert sidecar_path == tmp_path / "runs" / f"syn_{name}.json"
-    assert [p.suffix for p in (tmp_path / "runs").glob(f"syn_{name}.*") if p.suffix != ".json"] == [suffix]
+    manifest = save_model(model, tmp_path / "runs" / f"syn_{name}", metadata())
+    suffix = ".keras" if name in ("mlp", "lstm") else ".skops"
+    assert manifest == tmp_path / "runs" / f"syn_{name}" / "manifest.json"
+    assert [p.suffix for p in manifest.parent.iterdir() if p != manifest] == [suffix]
 
-    loaded, sidecar = load_model(tmp_path / "runs" / f"syn_{name}.json", expected_spec=SPEC)
+    loaded, sidecar = load_model(manifest, expected_spec=SPEC)
     assert type(loaded) is type(model) and loaded.get_params() == model.get_params()
-    np.testing.assert_allclose(loaded.predict_proba(X[120:]), model.predict_proba(X[120:]), rtol=1e-6)
+    # Bit-identical: the same weights, not merely close ones.
+    np.testing.assert_array_equal(loaded.predict_proba(X[120:]), model.predict_proba(X[120:]))
     np.testing.assert_array_equal(loaded.predict(X[120:]), model.predict(X[120:]))
     assert sidecar["model"] == name and sidecar["window"] == 4
 
 
 def _artifact(stem):
-    """The model file a saved sidecar names."""
-    return stem.parent / read_sidecar(stem)["artifact"]
+    """The model file a saved manifest names."""
+    return model_dir(stem) / read_sidecar(stem)["artifact"]
 
 
 def test_resave_replaces_the_model_file_and_keeps_one(tmp_path):
@@ -79,7 +84,7 @@ def test_resave_replaces_the_model_file_and_keeps_one(tmp_path):
     first = _artifact(tmp_path / "m")
     save_model(make_model("logreg").fit(X, y), tmp_path / "m", metadata(note="b"))
     assert not first.exists() and _artifact(tmp_path / "m").exists()
-    assert len(list(tmp_path.glob("m.*.joblib"))) == 1
+    assert [p.name for p in (tmp_path / "m").glob("model-*")] == [_artifact(tmp_path / "m").name]
 
 
 def test_failed_save_leaves_the_previous_model_whole(tmp_path, monkeypatch):
@@ -87,7 +92,7 @@ def test_failed_save_leaves_the_previous_model_whole(tmp_path, monkeypatch):
     X, y = data()
     old = make_model("logreg").fit(X[:60], y[:60])
     save_model(old, tmp_path / "m", metadata(train_end="2003-01-24"))
-    before = sorted(p.name for p in tmp_path.iterdir())
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
 
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
@@ -95,7 +100,7 @@ def test_failed_save_leaves_the_previous_model_whole(tmp_path, monkeypatch):
     monkeypatch.setattr("forecast.atomic.os.replace", disk_full)
     with pytest.raises(StoreError, match="No space left"):
         save_model(make_model("logreg").fit(X, y), tmp_path / "m", metadata(train_end="2006-11-24"))
-    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
     loaded, side = load_model(tmp_path / "m")
     assert side["train_end"].startswith("2003-01-24")
     np.testing.assert_allclose(loaded.predict_proba(X), old.predict_proba(X))
@@ -116,6 +121,7 @@ def test_sidecar_contents(tmp_path):
     assert side["metrics"] == {"accuracy": 0.61, "log_loss": 0.66}
     assert side["note"] == "first run"
     assert {"python", "numpy", "keras", "tensorflow", "scikit-learn"} <= set(side["versions"])
+    assert side["files"] == {side["artifact"]: hashlib.sha256(_artifact(tmp_path / "m").read_bytes()).hexdigest()}
     assert side["fitted"]["input_shape_"] == [4, 3]
     assert read_sidecar(tmp_path / "m") == side
 
@@ -137,6 +143,7 @@ def test_keras_spec_mismatch_is_refused_before_loading(tmp_path):
     X, y = data()
     save_model(make_model("mlp", **FAST["mlp"]).fit(X, y), tmp_path / "mlp", metadata())
     _artifact(tmp_path / "mlp").write_bytes(b"not a zip")  # would fail if it were read
+    rehash(tmp_path / "mlp")
     with pytest.raises(ConfigError, match="different feature spec"):
         load_model(tmp_path / "mlp", expected_spec={"features": ["ret_1"]})
 
@@ -150,6 +157,7 @@ def test_keras_loads_in_safe_mode(tmp_path):
     inputs = keras.Input(shape=(12,))
     out = keras.layers.Dense(1, activation="sigmoid")(keras.layers.Lambda(lambda t: t * 2.0)(inputs))
     keras.Model(inputs, out).save(_artifact(tmp_path / "mlp"))
+    rehash(tmp_path / "mlp")  # whoever swaps the file can rewrite the manifest too
     with pytest.raises(StoreError, match="could not load Keras model"):
         load_model(tmp_path / "mlp")
 
@@ -167,8 +175,9 @@ def test_save_and_load_errors(tmp_path):
         load_model(tmp_path / "nothing")
     save_model(fitted, tmp_path / "maj", metadata())
     _artifact(tmp_path / "maj").unlink()
-    with pytest.raises(StoreError, match="missing beside its sidecar"):
+    with pytest.raises(StoreError, match="missing beside its manifest"):
         load_model(tmp_path / "maj")
-    (tmp_path / "bad.json").write_text("{not json")
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "manifest.json").write_text("{not json")
     with pytest.raises(StoreError, match="unreadable"):
         load_model(tmp_path / "bad")

@@ -6,9 +6,10 @@ import sys
 
 from rich.console import Console
 
-# Piped output (logs, CI) would otherwise wrap tables at 80 columns.
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, highlight=False)
+# Piped output (logs, CI) would otherwise wrap tables at 80 columns. No emoji codes: a model
+# reference `file.py:Three:` in an error line must not print as a 3 emoji.
+out = Console(highlight=False, emoji=False, width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, highlight=False, emoji=False)
 
 
 def print_catalogue(title: str, columns: tuple[str, ...], rows) -> None:

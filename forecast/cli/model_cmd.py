@@ -63,8 +63,11 @@ def train(
     features: o.Features = None,
     label: o.Label = "open",
     output: Annotated[
-        str | None, typer.Option("--output", "-o", "--save", help="Where to save (default: the store).")
+        str | None,
+        typer.Option("--output", "-o", "--save",
+                     help="The model folder to save into (default: $FCAST_HOME/models/TICKER-MODEL)."),
     ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace a model already saved there.")] = False,
 ):
     """Train a model on a span and save it (with its feature scaling) for later prediction."""
     from forecast.api import train as train_api
@@ -73,6 +76,10 @@ def train(
     o.use_backend(backend, model)
     params = o.model_params(model, epochs=epochs, seed=seed, device=device, mixed_precision=mixed_precision)
     bars = _bars(ctx, ticker, source, file, start, end)
+    ticker_name = bars.attrs["ticker"]
+    # A user's `path/file.py:Class` names the default folder by its class alone.
+    target = output or str(ctx.obj["store"].home / "models" / f"{ticker_name}-{model.rpartition(':')[2]}")
+    _check_target(target, force)
     report_device(model, device, mixed_precision)
     with training_progress(f"training {model}") as progress:
         trained = train_api(
@@ -84,11 +91,7 @@ def train(
             spec=o.feature_spec(features),
             callbacks=progress.keras_callbacks(model),
         )
-    home = ctx.obj["store"].home
-    ticker_name = bars.attrs["ticker"]
-    # A user's `path/file.py:Class` names the default file by its class alone.
-    stem = output or str(home / "models" / f"{ticker_name}-{model.rpartition(':')[2]}")
-    sidecar = save_trained(trained, stem)
+    folder = save_trained(trained, target).parent
     table = Table(title=f"Trained {model} on {ticker_name}")
     table.add_column("field")
     table.add_column("value")
@@ -98,9 +101,26 @@ def train(
     for key in ("n_epochs_", "best_epoch_"):
         if hasattr(trained.model, key):
             table.add_row(key.strip("_").replace("_", " "), str(getattr(trained.model, key)))
-    table.add_row("saved", str(sidecar))
+    table.add_row("saved", str(folder))
     out.print(table)
-    out.print(f"backtest it on later dates: fcast backtest {ticker_name} --model-path {stem}")
+    out.print(f"backtest it on later dates: fcast backtest {ticker_name} --model-path {folder}",
+              markup=False)
+
+
+def _check_target(target: str, force: bool) -> None:
+    """Before any training: refuse to replace a saved model without --force, or to write
+    into a folder of other files, and fail now on a target that cannot be written."""
+    from forecast.errors import ConfigError
+    from forecast.models.persistence import check_writable, model_dir, model_exists
+
+    folder = model_dir(target)
+    if not force:
+        if model_exists(folder):
+            raise ConfigError(f"a model is already saved at {folder}; use --force to replace it")
+        if folder.is_dir() and any(folder.iterdir()):
+            raise ConfigError(f"{folder} holds other files; save the model to a new folder "
+                              "(or use --force to add it there)")
+    check_writable(folder)
 
 
 def evaluate(

@@ -108,6 +108,9 @@ def model_params(model: str, *, epochs, seed, device, mixed_precision) -> dict:
     """The CLI's model options that `model` accepts (baselines take fewer)."""
     from forecast.api import model_params_for
 
+    if seed is not None and seed < 0:  # refused for every model, not only those taking one
+        raise typer.BadParameter(f"--seed must be a non-negative integer, got {seed}")
+
     return model_params_for(
         model, epochs=epochs, seed=seed, device=device, mixed_precision=mixed_precision or None
     )

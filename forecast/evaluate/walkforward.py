@@ -23,7 +23,7 @@ from forecast.features.target import (
     make_target,
 )
 from forecast.features.windows import decision_windows
-from forecast.models.fitting import fit_model, purge_validation_overlap
+from forecast.models.fitting import fit_model, predict_up, purge_validation_overlap
 from forecast.models.params import check_int
 
 # Estimator parameters that walk_forward's seed is written to.
@@ -201,6 +201,7 @@ def walk_forward(
     """
     spec = as_spec(spec)
     check_bars(bars, spec)
+    check_int("seed", seed, minimum=0)
     schedule = Schedule.checked(
         window=window, horizon=horizon, label=label, threshold=threshold, symmetric=symmetric,
         embargo=embargo, retrain_every=retrain_every, train_window=train_window,
@@ -265,9 +266,7 @@ def _run_fold(
     X_test, test_pos = decision_windows(feats, window, np.arange(fold.test_start, fold.test_stop))
 
     fit_model(est, X_train, y_train, callbacks)
-    proba = np.asarray(est.predict_proba(X_test), dtype="float64")
-    classes = list(getattr(est, "classes_", [0, 1]))
-    prob_up = np.clip(proba[:, classes.index(1)], 0.0, 1.0)
+    prob_up = predict_up(est, X_test)  # refuses shapes and values a probability cannot have
     frame = pd.DataFrame(
         {"prob_up": prob_up, "actual_up": labels[test_pos], "fold": fold.index},
         index=bars.index[test_pos],

@@ -1,9 +1,15 @@
-"""Fitting any model the same way: progress callbacks where taken, no validation leak."""
+"""Fitting and predicting with any model the same way: progress callbacks where taken, no
+validation leak, and a user's model that fails or answers nonsense named in one line."""
 
 from __future__ import annotations
 
 import inspect
 from typing import Any
+
+import numpy as np
+
+from forecast.errors import ConfigError, FcastError
+from forecast.user_code import one_line
 
 
 def fit_takes_callbacks(estimator_or_class) -> bool:
@@ -15,11 +21,65 @@ def fit_takes_callbacks(estimator_or_class) -> bool:
         return False
 
 
+def model_label(estimator) -> str:
+    """How errors name a model: its registry name or `file.py:Class` reference."""
+    from forecast.models.registry import model_reference
+
+    try:
+        return model_reference(estimator)
+    except ConfigError:  # a class defined in __main__ or a function
+        return type(estimator).__name__
+
+
+def _is_users(estimator) -> bool:
+    """Whether the class is a user's (fcast's own raise as the bugs they would be)."""
+    return not type(estimator).__module__.startswith("forecast.")
+
+
 def fit_model(estimator, X, y, callbacks: list | None = None):
-    """`estimator.fit(X, y)`, with `callbacks=` when its fit accepts them (Keras models)."""
-    if callbacks and fit_takes_callbacks(estimator):
-        return estimator.fit(X, y, callbacks=callbacks)
-    return estimator.fit(X, y)
+    """`estimator.fit(X, y)`, with `callbacks=` when its fit accepts them (Keras models).
+
+    A user's model whose fit raises is a ConfigError naming the model and the error."""
+    try:
+        if callbacks and fit_takes_callbacks(estimator):
+            return estimator.fit(X, y, callbacks=callbacks)
+        return estimator.fit(X, y)
+    except Exception as exc:
+        if isinstance(exc, FcastError) or not _is_users(estimator):
+            raise
+        raise ConfigError(f"model {model_label(estimator)}: fit failed: {one_line(exc)}") from None
+
+
+def predict_up(estimator, X) -> np.ndarray:
+    """P(up) for each window of X: the `predict_proba` column of class 1.
+
+    ConfigError (one line, naming the model) when predict_proba raises (a user's model),
+    returns other than one row per window with a column for class 1, or any P(up) outside
+    [0, 1] (NaN included): such values are refused, never clipped into range.
+    """
+    label = model_label(estimator)
+    try:
+        proba = np.asarray(estimator.predict_proba(X), dtype="float64")
+    except Exception as exc:
+        if isinstance(exc, FcastError) or not _is_users(estimator):
+            raise
+        raise ConfigError(f"model {label}: predict_proba failed: {one_line(exc)}") from None
+    classes = list(getattr(estimator, "classes_", [0, 1]))
+    if proba.ndim != 2 or proba.shape[0] != len(X) or 1 not in classes or proba.shape[1] != len(classes):
+        raise ConfigError(
+            f"model {label}: predict_proba returned an array of shape {proba.shape} for "
+            f"{len(X)} windows; expected ({len(X)}, {len(classes)}), a column per class in "
+            f"classes_ {classes} (which must hold 1)"
+        )
+    p = proba[:, classes.index(1)]
+    bad = np.isnan(p) | (p < 0) | (p > 1)
+    if bad.any():
+        first = p[bad][0]
+        raise ConfigError(
+            f"model {label}: predict_proba gave {int(bad.sum())} of {len(p)} P(up) values "
+            f"outside [0, 1] (first: {float(first)}); probabilities are refused, not clipped"
+        )
+    return p
 
 
 def purge_validation_overlap(estimator: Any, params: dict | None, lookahead: int) -> Any:

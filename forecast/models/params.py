@@ -7,6 +7,7 @@ value fails before any data is loaded.
 
 from __future__ import annotations
 
+import re
 from numbers import Integral, Real
 
 from sklearn.utils._param_validation import Interval, InvalidParameterError
@@ -34,15 +35,28 @@ def layer_sizes(units) -> tuple[int, ...]:
     return (int(units),) if isinstance(units, Integral) else tuple(int(u) for u in units)
 
 
-def check_params(estimator) -> None:
-    """Raise ConfigError, one line naming the parameter, when a value breaks the
-    estimator's `_parameter_constraints` (estimators without them pass unchecked)."""
+# scikit-learn's wording names the class ("The 'seed' parameter of GBMBaseline must be
+# ..."), which a user who typed `--model gbm` never saw; the message is reworded around
+# the parameter and the name the user gave.
+_SKLEARN_MESSAGE = re.compile(
+    r"The '(?P<param>\w+)' parameter of \w+ must be (?P<rule>.*)\. Got (?P<got>.*) instead\.$", re.S
+)
+
+
+def check_params(estimator, label: str | None = None) -> None:
+    """Raise ConfigError, one line naming the parameter (and the model as `label`, e.g.
+    "gbm"), when a value breaks the estimator's `_parameter_constraints` (estimators
+    without them pass unchecked)."""
     if getattr(estimator, "_parameter_constraints", None) is None:
         return
     try:
         estimator._validate_params()
     except InvalidParameterError as exc:
-        raise ConfigError(str(exc)) from None
+        match = _SKLEARN_MESSAGE.match(str(exc))
+        if match is None:
+            raise ConfigError(" ".join(str(exc).split())) from None
+        where = f"model {label}: " if label else ""
+        raise ConfigError(f"{where}{match['param']} must be {match['rule']}, got {match['got']}") from None
 
 
 def check_value(name: str, value, constraint: Interval) -> None:

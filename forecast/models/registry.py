@@ -122,7 +122,7 @@ def make_model(name_or_ref, **params):
         model = cls(**params)
     except Exception as exc:  # noqa: BLE001 - user code: any failure is a config error
         raise ConfigError(f"cannot build model {label}: {one_line(exc)}") from None
-    check_params(model)
+    check_params(model, label)
     return model
 
 

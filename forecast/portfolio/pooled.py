@@ -35,7 +35,7 @@ from forecast.features.indicators import check_bars
 from forecast.features.pipeline import FeaturePipeline
 from forecast.features.spec import FeatureSpec, as_spec
 from forecast.features.windows import decision_windows
-from forecast.models.fitting import fit_model
+from forecast.models.fitting import fit_model, predict_up
 from forecast.portfolio.universe import (
     LOOKAHEAD,
     Universe,
@@ -260,9 +260,7 @@ def portfolio_walk_forward(
 
 
 def _predict(est: Any, X: np.ndarray) -> np.ndarray:
-    proba = np.asarray(est.predict_proba(X), dtype="float64")
-    classes = list(getattr(est, "classes_", [0, 1]))
-    return np.clip(proba[:, classes.index(1)], 0.0, 1.0)
+    return predict_up(est, X)  # refuses shapes and values a probability cannot have
 
 
 def _frame(prob: np.ndarray, dates, ticker: str, fold: Fold) -> pd.DataFrame:

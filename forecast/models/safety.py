@@ -1,0 +1,160 @@
+"""What makes a saved model folder safe to load: hashes, no pickles, an allow-list of types.
+
+A model folder holds `manifest.json` and one model file: `.keras` (loaded in Keras safe
+mode) or `.skops` (scikit-learn objects, loaded with `skops.io` and an explicit list of
+trusted types). Before anything is deserialized, `check_folder` refuses a folder holding a
+pickle-format file (.pkl, .pickle, .joblib: loading one runs any code it names) and any file
+whose SHA-256 differs from the one recorded when it was saved. The hashes catch tampering
+and corruption only: whoever rewrites a file can rewrite the manifest too. What keeps a
+model from someone else from running code is the formats: skops builds only the types
+`load_skops` allows, Keras safe mode refuses Lambda layers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from forecast.errors import StoreError
+from forecast.user_code import one_line
+
+PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib")
+# Types scikit-learn indexes into without bounds checks (skops leaves them out of its
+# defaults): trusted only because `check_trees` bounds every index after loading.
+HIST_TREE = "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"
+SKLEARN_TREE = "sklearn.tree._tree.Tree"
+CHECKED_TYPES = (HIST_TREE, SKLEARN_TREE)
+
+
+def type_name(cls: type) -> str:
+    """A class as skops names it: `module.QualName`."""
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_folder(folder: Path, files: Mapping[str, str]) -> None:
+    """StoreError (one line) unless `folder` holds no pickle-format file and every file in
+    `files` (name -> SHA-256 recorded at save) is there with that hash. Reads bytes only."""
+    pickles = sorted(p.name for p in folder.rglob("*") if p.suffix.lower() in PICKLE_SUFFIXES)
+    if pickles:
+        raise StoreError(
+            f"model folder {folder} holds {', '.join(pickles)}: pickle files can run any code "
+            "when loaded and fcast never loads them; delete them, or retrain with `fcast train`"
+        )
+    if not isinstance(files, Mapping) or not files:
+        raise StoreError(f"{folder / 'manifest.json'} records no file hashes; retrain the model")
+    for name, recorded in files.items():
+        path = folder / name
+        if "/" in name or "\\" in name or name.startswith("."):
+            raise StoreError(f"{folder / 'manifest.json'} names a file outside its folder: {name!r}")
+        if not path.is_file():
+            raise StoreError(f"model file {path} is missing beside its manifest")
+        if sha256(path) != recorded:
+            raise StoreError(
+                f"model file {path} does not match the SHA-256 recorded when it was saved "
+                "(modified or corrupted); retrain the model or restore the file"
+            )
+
+
+def load_skops(path: Path, allowed: Iterable[str]) -> Any:
+    """The object in a `.skops` file, built only if every type it needs is in `allowed`
+    (beyond skops's own safe defaults); StoreError naming the others otherwise."""
+    import skops.io as sio
+
+    allowed = set(allowed)
+    try:
+        untrusted = sio.get_untrusted_types(file=path)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is refused the same way
+        raise StoreError(f"{path} is not a readable skops model file: {one_line(exc)}") from None
+    refused = sorted(set(untrusted) - allowed)
+    if refused:
+        raise StoreError(
+            f"{path} needs type(s) fcast does not load from a model file: {', '.join(refused)}"
+        )
+    try:
+        obj = sio.load(path, trusted=sorted(untrusted))
+    except Exception as exc:  # noqa: BLE001 - a crafted file may fail in any way
+        raise StoreError(f"could not load {path}: {one_line(exc)}") from None
+    check_trees(obj, path)
+    return obj
+
+
+def check_trees(obj: Any, path: Path) -> None:
+    """StoreError unless every decision tree in `obj` is well formed: children after their
+    parent and inside the node array, features inside the model's inputs (scikit-learn
+    would read out of bounds, or loop for ever, on a crafted one)."""
+    from sklearn.ensemble._hist_gradient_boosting.gradient_boosting import (
+        BaseHistGradientBoosting,
+    )
+    from sklearn.tree._tree import Tree
+
+    for item in _walk(obj):
+        if isinstance(item, BaseHistGradientBoosting):
+            n_features = getattr(item, "n_features_in_", None)
+            for predictors in getattr(item, "_predictors", []):
+                for predictor in predictors:
+                    _check_hist_tree(predictor, n_features, path)
+        elif isinstance(item, Tree):
+            left, right = item.children_left, item.children_right
+            inner = left != -1
+            _check_nodes(len(left), left[inner], right[inner], np.flatnonzero(inner),
+                         item.feature[inner], item.n_features, path)
+            if not np.all(right[~inner] == -1) or len(item.value) != len(left):
+                raise StoreError(f"{path} holds a malformed decision tree")
+
+
+def _check_hist_tree(predictor, n_features, path: Path) -> None:
+    from sklearn.ensemble._hist_gradient_boosting.common import PREDICTOR_RECORD_DTYPE
+
+    nodes = getattr(predictor, "nodes", None)
+    if not isinstance(nodes, np.ndarray) or nodes.dtype != PREDICTOR_RECORD_DTYPE or nodes.ndim != 1:
+        raise StoreError(f"{path} holds a malformed gradient-boosting tree")
+    inner = nodes["is_leaf"] == 0
+    _check_nodes(len(nodes), nodes["left"][inner], nodes["right"][inner], np.flatnonzero(inner),
+                 nodes["feature_idx"][inner], n_features, path)
+    categorical = nodes["is_categorical"][inner] != 0
+    if categorical.any():
+        n_bitsets = min(len(predictor.binned_left_cat_bitsets), len(predictor.raw_left_cat_bitsets))
+        if np.any(nodes["bitset_idx"][inner][categorical] >= n_bitsets):
+            raise StoreError(f"{path} holds a malformed gradient-boosting tree")
+
+
+def _check_nodes(n_nodes, left, right, position, feature, n_features, path: Path) -> None:
+    left, right, feature = (np.asarray(a, dtype=np.int64) for a in (left, right, feature))
+    ok = (
+        n_nodes > 0
+        and isinstance(n_features, (int, np.integer))
+        and np.all((left > position) & (left < n_nodes) & (right > position) & (right < n_nodes))
+        and np.all((feature >= 0) & (feature < n_features))
+    )
+    if not ok:
+        raise StoreError(f"{path} holds a malformed decision tree (node or feature index out of range)")
+
+
+def _walk(obj: Any, seen: set | None = None):
+    """`obj` and every object reachable through attributes, lists, tuples and dicts."""
+    seen = set() if seen is None else seen
+    stack = [obj]
+    while stack:
+        item = stack.pop()
+        if id(item) in seen or isinstance(item, (str, bytes, int, float, np.ndarray)):
+            continue
+        seen.add(id(item))
+        yield item
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple, set)):
+            stack.extend(item)
+        elif hasattr(item, "__dict__"):
+            stack.extend(vars(item).values())
