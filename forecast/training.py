@@ -2,7 +2,7 @@
 
 Walk-forward evaluation refits per fold (`forecast.evaluate`); this module is for the
 "train once, predict forward" workflow of `fcast train` and `fcast backtest --model-path`.
-A saved model carries its fitted feature scaling in the JSON sidecar (no pickles beside
+A saved model carries its fitted feature scaling in the JSON manifest (no pickles beside
 the Keras safe-mode artifact), and predicts only dates after its training span.
 """
 
