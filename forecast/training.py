@@ -2,8 +2,8 @@
 
 Walk-forward evaluation refits per fold (`forecast.evaluate`); this module is for the
 "train once, predict forward" workflow of `fcast train` and `fcast backtest --model-path`.
-A saved model carries its fitted feature scaling in the JSON manifest (no pickles beside
-the Keras safe-mode artifact), and predicts only dates after its training span.
+A saved model carries its fitted feature scaling in its JSON manifest (no pickles: the
+model file is .keras or .skops), and predicts only dates after its training span.
 """
 
 from __future__ import annotations

@@ -92,9 +92,10 @@ def test_a_model_saved_by_an_older_fcast_as_a_pickle_is_refused_unread(capsys, t
     marker = tmp_path / "pwned"
     stem = tmp_path / "models" / "SYN-logreg"
     stem.parent.mkdir()
-    (stem.parent / "SYN-logreg.20250101T000000-abcdef12.joblib").write_bytes(pickle.dumps(Payload(marker)))
-    sidecar = {"format_version": 1, "model": "logreg", "artifact": "SYN-logreg.20250101T000000-abcdef12.joblib",
-               "feature_spec": {}, "window": 20, "pipeline_state": {}, "params": {},
+    pickled = "SYN-logreg.20250101T000000-abcdef12.joblib"
+    (stem.parent / pickled).write_bytes(pickle.dumps(Payload(marker)))
+    sidecar = {"format_version": 1, "model": "logreg", "artifact": pickled, "feature_spec": {},
+               "window": 20, "pipeline_state": {}, "params": {},
                "train_start": "2012-01-02", "train_end": "2014-06-30"}
     stem.with_suffix(".json").write_text(json.dumps(sidecar))
     code, _, err = _backtest(capsys, stem)

@@ -10,11 +10,11 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from test_model_safety import rehash
 
 from forecast.errors import ConfigError, StoreError
 from forecast.models.persistence import load_model, model_dir, read_sidecar, save_model
 from forecast.models.registry import make_model
-from test_model_safety import rehash
 
 SPEC = {"features": ["ret_1", "vol_20", "rsi_14"], "lags": (1, 2), "scale": "robust"}
 
@@ -121,7 +121,8 @@ def test_sidecar_contents(tmp_path):
     assert side["metrics"] == {"accuracy": 0.61, "log_loss": 0.66}
     assert side["note"] == "first run"
     assert {"python", "numpy", "keras", "tensorflow", "scikit-learn"} <= set(side["versions"])
-    assert side["files"] == {side["artifact"]: hashlib.sha256(_artifact(tmp_path / "m").read_bytes()).hexdigest()}
+    artifact_hash = hashlib.sha256(_artifact(tmp_path / "m").read_bytes()).hexdigest()
+    assert side["files"] == {side["artifact"]: artifact_hash}
     assert side["fitted"]["input_shape_"] == [4, 3]
     assert read_sidecar(tmp_path / "m") == side
 

@@ -3,13 +3,15 @@ only with --force, and a target it cannot write fails at once (issue 20, items 1
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
+
+from test_model_safety import run
 
 import forecast.api
 from forecast.data.store import Store
 from forecast.data.synthetic import random_walk_bars
-from test_model_safety import run
 
 TRAIN = ["train", "SYN", "--model", "logreg", "--end", "2014-06-30"]
 
@@ -62,3 +64,18 @@ def test_train_into_a_read_only_home_fails_before_training(capsys, monkeypatch, 
     assert code == 1 and err.strip().count("\n") == 0 and "unexpected" not in err, err
     assert f"cannot save the model to {folder}: {models} is not writable (Permission denied)" in err
     assert trained == []
+
+
+def test_force_replaces_a_model_saved_by_an_older_fcast(capsys):
+    """A format-1 model (`<stem>.json` beside a joblib pickle) counts as saved there; --force
+    replaces it with a model folder and removes the pickle."""
+    folder = _store()
+    folder.parent.mkdir()
+    legacy = [folder.parent / "SYN-logreg.json", folder.parent / "SYN-logreg.20250101T000000-abcdef12.joblib"]
+    legacy[0].write_text(json.dumps({"format_version": 1, "model": "logreg", "artifact": legacy[1].name}))
+    legacy[1].write_bytes(b"pickle")
+    code, _, err = run(capsys, *TRAIN)
+    assert code == 1 and "a model is already saved at" in err
+    code, _, err = run(capsys, *TRAIN, "--force")
+    assert code == 0, err
+    assert not any(p.exists() for p in legacy) and (folder / "manifest.json").is_file()

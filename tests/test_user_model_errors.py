@@ -4,12 +4,12 @@ range or reported as "unexpected" (issue 20, items 10, 14 and 15)."""
 from __future__ import annotations
 
 import pytest
+from test_model_safety import run
 
 from forecast.data.store import Store
 from forecast.data.synthetic import random_walk_bars
 from forecast.errors import ConfigError
 from forecast.evaluate import walk_forward
-from test_model_safety import run
 
 BAD_MODELS = '''
 import numpy as np
