@@ -208,3 +208,16 @@ def test_a_user_tree_model_round_trips_and_a_crafted_tree_is_refused(tmp_path):
     _resave(tmp_path / "m", model)
     with pytest.raises(StoreError, match="malformed decision tree"):
         load_model(tmp_path / "m")
+
+
+def test_a_model_holding_a_type_fcast_would_not_load_is_refused_when_saving(tmp_path):
+    from fractions import Fraction
+
+    from forecast.errors import ConfigError
+
+    model, _ = _fitted("logreg")
+    model.extra_ = Fraction(1, 3)  # not on skops's safe list
+    with pytest.raises(ConfigError, match="holds type\\(s\\) fcast does not load from a model file: "
+                                          "fractions.Fraction"):
+        save_model(model, tmp_path / "m", {"feature_spec": {}, "window": 4})
+    assert not (tmp_path / "m" / "manifest.json").exists()

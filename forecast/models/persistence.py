@@ -181,14 +181,22 @@ def save_model(model, path, metadata: Mapping[str, Any]) -> Path:
 
 
 def _dump_skops(model, artifact: Path) -> None:
+    """Write `model` as skops, refusing now what `load_model` would refuse to load."""
     import skops.io as sio
 
     try:
         data = sio.dumps(model)
+        untrusted = sio.get_untrusted_types(data=data)
     except Exception as exc:  # noqa: BLE001 - a user's model may hold anything
         raise ConfigError(
             f"cannot save {model_reference(model)} as a skops file: {one_line(exc)}"
         ) from None
+    refused = sorted(set(untrusted) - {type_name(type(model)), *CHECKED_TYPES})
+    if refused:
+        raise ConfigError(
+            f"cannot save {model_reference(model)}: it holds type(s) fcast does not load from a "
+            f"model file: {', '.join(refused)} (keep scikit-learn estimators, arrays and plain values)"
+        )
     write_atomic(artifact, data)
 
 
