@@ -117,3 +117,14 @@ def test_a_negative_seed_speaks_of_the_option_not_a_class(capsys, models):
         assert "GBMBaseline" not in err and err.strip().count("\n") == 0
     with pytest.raises(ConfigError, match=r"^seed must be an int in the range \[0, inf\), got -1$"):
         walk_forward(Store().read("SYN"), "logreg", seed=-1)
+
+
+def test_a_portfolio_refuses_a_user_models_out_of_range_probabilities(capsys, models):
+    """The pooled portfolio forecasts clipped P(up) into [0, 1] too."""
+    for seed, ticker in enumerate(("AAA", "BBB")):
+        bars = random_walk_bars(900, seed=seed, start="2012-01-02", ticker=ticker)
+        Store().write(bars, ticker, source="test")
+    code, _, err = run(capsys, "portfolio", "SYN", "AAA", "BBB", "--model", f"{models}:Three",
+                       "--test-days", "126")
+    assert code == 1 and "unexpected" not in err, err
+    assert f"model {models}:Three: predict_proba gave" in err and "(first: 3.0)" in err
