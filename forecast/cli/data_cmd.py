@@ -87,8 +87,9 @@ def import_(
     ticker = normalize_ticker(ticker)
     store = _store(ctx)
     frame = read_bars_file(path, ticker, aggregate_daily=aggregate_daily)  # before any write
-    old = _stored_before(store, ticker, frame, replace)
-    info = store.write(frame, ticker, source=frame.attrs["source"])
+    with store.lock(ticker):  # the check and the write as one step: no import slips in between
+        old = _stored_before(store, ticker, frame, replace)
+        info = store.write(frame, ticker, source=frame.attrs["source"])
     _info_table([info], title="Imported")
     if old is not None:
         out.print(f"replaced {_span(old)} ({old.source}) with {_span(info)}", markup=False)

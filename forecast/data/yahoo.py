@@ -181,8 +181,14 @@ def fetch_into_store(
     are never mixed with Yahoo's: `replace` swaps them for a fresh download.
     """
     ticker = checked(ticker)
-    fetch = fetch or fetch_yahoo
     start, end = parse_date(start, "start date"), parse_date(end, "end date")
+    # What is stored decides what to download and whether to merge: hold the ticker's lock
+    # from that look to the write, so two fetches (or a fetch and an import) never interleave.
+    with store.lock(ticker):
+        return _fetch_locked(ticker, store, start, end, refresh, replace, fetch or fetch_yahoo)
+
+
+def _fetch_locked(ticker, store: Store, start, end, refresh: bool, replace: bool, fetch):
     if replace or not store.has(ticker):
         return store.write(fetch(ticker, start, end), ticker, source="yahoo")
     info = store.info(ticker)
