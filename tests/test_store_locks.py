@@ -127,6 +127,22 @@ def test_a_read_only_lock_folder_is_a_store_error(monkeypatch):
         store.write(random_walk_bars(20), "X")
 
 
+def test_offline_with_a_read_only_store_still_falls_back_to_the_bundle(monkeypatch, warnings):
+    """The lock is taken after Yahoo's first download: an unreachable Yahoo (not the store
+    that cannot be written) decides, and the bundled history serves."""
+    import filelock
+
+    from forecast.data.loader import load_bars
+
+    def denied(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(filelock.FileLock, "acquire", denied)
+    bars = load_bars("KO")
+    assert bars.attrs["source"] == "bundled" and len(bars) > 1000
+    assert any("cannot reach Yahoo" in w or "unreachable" in w for w in warnings), warnings
+
+
 def _frame(cache) -> pd.DataFrame:
     dates = pd.bdate_range("2020-01-01", periods=5)
     if isinstance(cache, PortfolioPredictionCache):

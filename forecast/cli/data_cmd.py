@@ -158,7 +158,7 @@ def show(
 
     frame = load_bars(ticker, source=source, path=file, store=_store(ctx))
     table = Table(
-        title=f"{frame.attrs['ticker']} ({frame.attrs['source']}): {len(frame):,} bars, "
+        title=f"{frame.attrs['ticker']} ({frame.attrs['source']}): {_bars(len(frame))}, "
         f"{frame.index[0].date()} to {frame.index[-1].date()}"
     )
     table.add_column("date")
