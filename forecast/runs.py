@@ -300,13 +300,14 @@ def prunable_runs(home: str | Path | None = None) -> list[Prunable]:
     now = time.time()
     for folder in sorted(root.glob(".*.tmp")):
         match = _TMP.fullmatch(folder.name)
+        if match is None or not folder.is_dir():
+            continue  # not fcast's
         try:
             old = now - folder.stat().st_mtime > STALE_TMP_SECONDS
         except OSError:
             continue  # gone already
-        if match is None or old or not process_alive(int(match.group("pid"))):
-            found.append(Prunable(match.group("id") if match else folder.name, folder,
-                                  "left behind by an interrupted run"))
+        if old or not process_alive(int(match.group("pid"))):
+            found.append(Prunable(match.group("id"), folder, "left behind by an interrupted run"))
     return found
 
 
