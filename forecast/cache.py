@@ -13,6 +13,8 @@ Each entry is one Parquet file whose footer holds its key, key fields, the frame
 `attrs`, a hash of its values and when it was made: one atomic rename writes it, and an
 entry that cannot be read, whose footer disagrees with its name or its values, or that
 lacks a column is reported in one warning line on the ``fcast`` logger and recomputed.
+Writes and removals of an entry hold its lock (``.<key>.lock`` beside it), so concurrent
+processes never remove an entry another has just written.
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ import numpy as np
 import pandas as pd
 
 from forecast.atomic import write_atomic
+from forecast.errors import StoreError
+from forecast.formatting import count
+from forecast.locking import LockTimeout, locked
 
 _META_KEY = b"fcast-cache"
 COLUMNS = ("prob_up", "actual_up", "fold")
@@ -284,6 +289,10 @@ class PredictionCache:
     def path(self, key: str) -> Path:
         return self.dir / f"{key}.parquet"
 
+    def lock(self, key: str):
+        """The entry's lock (a context manager), held by whatever writes or removes it."""
+        return locked(self.dir / f".{key}.lock", f"{self.NAME} entry {key[:12]}")
+
     def get(self, key: str) -> pd.DataFrame | None:
         """The cached frame, None when absent; a broken entry warns once and is removed."""
         path = self.path(key)
@@ -291,11 +300,26 @@ class PredictionCache:
             return None
         try:
             return self._read(path, key)
-        except Exception as exc:  # noqa: BLE001 - any damage means: recompute
-            reason = str(exc) if isinstance(exc, CacheError) else f"unreadable: {type(exc).__name__}"
-            log.warning("%s entry %s is unusable (%s); recomputing", self.NAME, path.name, reason)
-            path.unlink(missing_ok=True)
-            return None
+        except Exception:  # noqa: BLE001 - any damage means: recompute
+            pass
+        try:
+            with self.lock(key):
+                # Another process may have rewritten the entry since: look again before removing.
+                try:
+                    return self._read(path, key)
+                except FileNotFoundError:
+                    return None
+                except Exception as exc:  # noqa: BLE001
+                    self._warn_unusable(path, exc)
+                    path.unlink(missing_ok=True)
+        except (OSError, LockTimeout) as exc:  # a read-only cache: recompute, leave it be
+            log.warning("%s entry %s is unusable and cannot be removed: %s", self.NAME, path.name,
+                        getattr(exc, "strerror", None) or exc)
+        return None
+
+    def _warn_unusable(self, path: Path, exc: Exception) -> None:
+        reason = str(exc) if isinstance(exc, CacheError) else f"unreadable: {type(exc).__name__}"
+        log.warning("%s entry %s is unusable (%s); recomputing", self.NAME, path.name, reason)
 
     def _read(self, path: Path, key: str) -> pd.DataFrame:
         import pyarrow.parquet as pq
@@ -341,8 +365,9 @@ class PredictionCache:
         schema_meta[self.META_KEY] = json.dumps(meta, default=repr).encode()
         table = table.replace_schema_metadata(schema_meta)
         self.dir.mkdir(parents=True, exist_ok=True)
-        return write_atomic(self.path(key), lambda handle: pq.write_table(table, handle),
-                            tmp_prefix=f".{key[:16]}.{os.getpid()}.")
+        with self.lock(key):
+            return write_atomic(self.path(key), lambda handle: pq.write_table(table, handle),
+                                tmp_prefix=f".{key[:16]}.{os.getpid()}.")
 
     def walk_forward(self, *args, **kwargs) -> pd.DataFrame:
         """The walk-forward (`forecast.evaluate.walk_forward` here), read from the cache
@@ -363,8 +388,9 @@ class PredictionCache:
         self.last = "miss"
         try:
             self.put(key, frame, fields)
-        except OSError as exc:
-            log.warning("cannot write the %s in %s: %s", self.NAME, self.dir, exc.strerror or exc)
+        except (OSError, LockTimeout) as exc:
+            log.warning("cannot write the %s in %s: %s", self.NAME, self.dir,
+                        getattr(exc, "strerror", None) or exc)
         return frame
 
     def entries(self) -> list[dict]:
@@ -388,7 +414,10 @@ class PredictionCache:
         return sorted(out, key=lambda r: r.get("created") or "")
 
     def clear(self, ticker: str | None = None) -> tuple[int, int]:
-        """Delete every entry (or those the ticker is part of); return (entries, bytes) removed."""
+        """Delete every entry (or those the ticker is part of); return (entries, bytes) removed.
+
+        StoreError (one line) when an entry cannot be deleted (a read-only home, say).
+        """
         n = size = 0
         for row in self.entries():
             part = {str(t).upper() for t in row.get("tickers") or ()}
@@ -396,9 +425,16 @@ class PredictionCache:
                 continue
             path = Path(row["path"])
             try:
-                size += path.stat().st_size
-                path.unlink()
-                n += 1
+                with self.lock(row["key"]):
+                    bytes_ = path.stat().st_size
+                    path.unlink()
+                    # Its lock goes too: a racing writer's entry is atomic whichever lock it held.
+                    (self.dir / f".{row['key']}.lock").unlink(missing_ok=True)
             except FileNotFoundError:
                 continue
+            except OSError as exc:
+                done = f" after deleting {count(n, 'entry', 'entries')}" if n else ""
+                raise StoreError(f"cannot delete the {self.NAME} entries in {self.dir}: "
+                                 f"{exc.strerror or exc}{done}") from exc
+            n, size = n + 1, size + bytes_
         return n, size

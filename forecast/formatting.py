@@ -21,3 +21,9 @@ def fmt(value, kind: str = "num") -> str:
         "int": "{:,.0f}", "money": "{:,.2f}",
     }
     return formats[kind].format(value)
+
+
+def count(n: int, singular: str, plural: str | None = None) -> str:
+    """``1 entry``, ``2 entries``, ``1,234 bars``: a number and its noun, agreed."""
+    noun = singular if n == 1 else (plural or f"{singular}s")
+    return f"{n:,} {noun}"

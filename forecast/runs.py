@@ -3,28 +3,42 @@
 A record is a folder named by a sortable id (UTC time, then a short random suffix) with
 `run.json` (the metrics, the command line, versions, the data fingerprint, seed, model,
 strategy) and the run's output files (`metrics.json`, `equity.csv`, `trades.csv`,
-`predictions.csv`). A record is written once: the folder is created exclusively and its
-files written atomically; nothing is ever overwritten.
+`predictions.csv`). A record is written once and appears whole: its files go into a hidden
+``.<id>.<pid>.tmp`` folder, renamed to ``<id>`` when all are written, so a run killed
+mid-record leaves no half record in `fcast runs list`, only a temporary folder that
+`fcast runs prune` removes once its process is gone. Nothing is ever overwritten.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
 import json
+import os
+import re
 import secrets
+import shutil
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from forecast.atomic import write_atomic
-from forecast.errors import ConfigError
+from forecast.errors import ConfigError, StoreError
 from forecast.jsonsafe import json_safe
+from forecast.locking import process_alive
 
 # Distributions whose versions a record keeps (when installed); read from metadata, never imported.
 DEPENDENCIES = ("numpy", "pandas", "scikit-learn", "keras", "tensorflow", "jax", "torch", "backtrader",
                 "arch", "numba", "pyarrow")
 RUN_FILE = "run.json"
+# A record's temporary folder: .<id>.<pid>.tmp (the pid tells prune whether it may be live).
+_TMP = re.compile(r"\.(?P<id>[^/]+)\.(?P<pid>\d+)\.tmp")
+# A temporary folder this old belongs to a killed process, whatever its pid says now.
+STALE_TMP_SECONDS = 24 * 3600
 
 
 def runs_dir(home: str | Path | None = None) -> Path:
@@ -59,14 +73,19 @@ def record_run(
     extra: dict[str, Any] | None = None,
 ) -> Path:
     """Record a `BacktestResult` as a new run; return its folder."""
+    with _recording(home) as rec:
+        _write_backtest(rec, result, bars, command, seed, extra)
+    return rec.final
+
+
+def _write_backtest(rec, result, bars, command, seed, extra) -> None:
     from forecast.cache import bars_fingerprint
 
-    folder = _new_folder(home)
-    run_id = folder.name
+    folder = rec.folder
     result.write(folder, plot=False)
     metrics = result.to_dict()
     doc = {
-        "id": run_id,
+        "id": rec.id,
         "kind": "backtest",
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": list(sys.argv if command is None else command),
@@ -81,26 +100,63 @@ def record_run(
             "end": metrics.get("end"),
         },
         "versions": installed_versions(),
-        "files": sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")),
+        "files": _files(folder),
         "metrics": metrics,
         **(extra or {}),
     }
+    _write_record(folder, doc)
+
+
+def _files(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+
+
+def _write_record(folder: Path, doc: dict) -> None:
     write_atomic(folder / RUN_FILE, json.dumps(json_safe(doc), indent=2, allow_nan=False).encode())
-    return folder
 
 
-def _new_folder(home, run_id: str | None = None) -> Path:
-    """A new, empty run folder (created exclusively: a record is never overwritten)."""
+@dataclass(frozen=True)
+class _Recording:
+    id: str
+    folder: Path  # the hidden temporary folder the files go into
+    final: Path  # where the record appears once complete
+
+
+@contextmanager
+def _recording(home, run_id: str | None = None) -> Iterator[_Recording]:
+    """A new record's temporary folder, renamed into place when the block ends without
+    error (removed when it fails): a record is listed whole or not at all."""
     root = runs_dir(home)
     root.mkdir(parents=True, exist_ok=True)
+    rec = _reserve(root, run_id)
+    try:
+        yield rec
+        try:
+            os.rename(rec.folder, rec.final)  # fails on an existing, non-empty record
+        except OSError as exc:
+            if rec.final.is_dir():
+                raise ConfigError(f"run {rec.id} is already recorded in {root}") from exc
+            raise
+    except BaseException:
+        shutil.rmtree(rec.folder, ignore_errors=True)
+        raise
+
+
+def _reserve(root: Path, run_id: str | None) -> _Recording:
+    """An id no record has, and its new, empty temporary folder (created exclusively)."""
     for _ in range(10):
-        folder = root / (run_id or new_run_id())
+        rid = run_id or new_run_id()
+        final, folder = root / rid, root / f".{rid}.{os.getpid()}.tmp"
+        if final.exists():
+            if run_id is not None:
+                raise ConfigError(f"run {run_id} is already recorded in {root}")
+            continue
         try:
             folder.mkdir()
-            return folder
+            return _Recording(rid, folder, final)
         except FileExistsError:
             if run_id is not None:
-                raise ConfigError(f"run {run_id} is already recorded in {root}") from None
+                raise ConfigError(f"run {run_id} is being recorded by this process already") from None
     # pragma: no cover - ten collisions of a 24-bit suffix within a microsecond
     raise ConfigError(f"cannot find a free run id under {root}")
 
@@ -108,7 +164,12 @@ def _new_folder(home, run_id: str | None = None) -> Path:
 def record_experiment(result, *, home: str | Path | None = None, command: list[str] | None = None,
                       extra: dict[str, Any] | None = None) -> Path:
     """Record an `ExperimentResult` under its own id: run.json, experiment.json, results.csv."""
-    folder = _new_folder(home, result.id)
+    with _recording(home, result.id) as rec:
+        _write_experiment(rec.folder, result, command, extra)
+    return rec.final
+
+
+def _write_experiment(folder: Path, result, command, extra) -> None:
     result.write(folder)
     doc = result.to_dict()
     best = (doc["tests"] or {}).get("best") or {}
@@ -129,21 +190,26 @@ def record_experiment(result, *, home: str | Path | None = None, command: list[s
         "tests": doc["tests"],
         "verdict": doc["verdict"],
         "versions": doc["versions"],
-        "files": sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")),
+        "files": _files(folder),
         **(extra or {}),
     }
-    write_atomic(folder / RUN_FILE, json.dumps(json_safe(record), indent=2, allow_nan=False).encode())
-    return folder
+    _write_record(folder, record)
 
 
 def record_portfolio(result, *, home: str | Path | None = None, command: list[str] | None = None,
                      extra: dict[str, Any] | None = None) -> Path:
     """Record a `PortfolioResult`: its files and run.json (kind "portfolio")."""
-    folder = _new_folder(home)
+    with _recording(home) as rec:
+        _write_portfolio(rec, result, command, extra)
+    return rec.final
+
+
+def _write_portfolio(rec, result, command, extra) -> None:
+    folder = rec.folder
     result.write(folder)
     metrics = result.to_dict()
     doc = {
-        "id": folder.name,
+        "id": rec.id,
         "kind": "portfolio",
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": list(sys.argv if command is None else command),
@@ -152,16 +218,16 @@ def record_portfolio(result, *, home: str | Path | None = None, command: list[st
         "strategy": metrics["strategy"]["name"],
         "seed": (metrics.get("walk_forward") or {}).get("seed"),
         "versions": installed_versions(),
-        "files": sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")),
+        "files": _files(folder),
         "metrics": metrics,
         **(extra or {}),
     }
-    write_atomic(folder / RUN_FILE, json.dumps(json_safe(doc), indent=2, allow_nan=False).encode())
-    return folder
+    _write_record(folder, doc)
 
 
 def list_runs(home: str | Path | None = None) -> list[dict]:
-    """Every recorded run's run.json (oldest first); an unreadable one as {"id", "error"}."""
+    """Every recorded run's run.json (oldest first); an unreadable one, or one missing files
+    its run.json lists, as {"id", "error"}. Hidden folders (records being written) are not runs."""
     root = runs_dir(home)
     if not root.is_dir():
         return []
@@ -169,15 +235,22 @@ def list_runs(home: str | Path | None = None) -> list[dict]:
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         try:
             doc = json.loads((folder / RUN_FILE).read_text())
+            if not isinstance(doc, dict):
+                raise ValueError("not a JSON object")
         except (OSError, ValueError) as exc:
             doc = {"id": folder.name, "error": f"unreadable run.json ({type(exc).__name__})"}
+        else:
+            doc["id"] = str(doc.get("id") or folder.name)
+            missing = [f for f in doc.get("files") or () if not (folder / str(f)).exists()]
+            if missing:
+                doc = {"id": doc["id"], "error": f"incomplete: {', '.join(missing)} missing"}
         doc["path"] = str(folder)
         out.append(doc)
     return out
 
 
-def load_run(run_id: str, home: str | Path | None = None) -> dict:
-    """One run by id, or by a unique prefix of it (ConfigError otherwise)."""
+def find_run(run_id: str, home: str | Path | None = None) -> dict:
+    """One run, readable or not, by id or a unique prefix of it (ConfigError otherwise)."""
     runs = [r for r in list_runs(home) if r["id"].startswith(run_id)]
     exact = [r for r in runs if r["id"] == run_id]
     if exact:
@@ -186,9 +259,73 @@ def load_run(run_id: str, home: str | Path | None = None) -> dict:
         raise ConfigError(f"no run {run_id!r} in {runs_dir(home)} (see `fcast runs list`)")
     if len(runs) > 1:
         raise ConfigError(f"run id {run_id!r} is ambiguous: {len(runs)} runs start with it")
-    if "error" in runs[0]:
-        raise ConfigError(f"run {runs[0]['id']}: {runs[0]['error']}")
     return runs[0]
+
+
+def load_run(run_id: str, home: str | Path | None = None) -> dict:
+    """One readable run by id, or by a unique prefix of it (ConfigError otherwise)."""
+    run = find_run(run_id, home)
+    if "error" in run:
+        raise ConfigError(f"run {run['id']}: {run['error']} (remove it with `fcast runs rm {run['id']}`)")
+    return run
+
+
+def remove_run(path: str | Path) -> None:
+    """Delete a record folder: first renamed to a hidden temporary name (so it leaves the
+    list at once, and an interrupted removal leaves only what `prune_runs` clears), then deleted."""
+    path = Path(path)
+    doomed = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        os.rename(path, doomed)
+        shutil.rmtree(doomed)
+    except OSError as exc:
+        raise StoreError(f"cannot remove run {path.name} in {path.parent}: "
+                         f"{exc.strerror or exc}") from exc
+
+
+@dataclass(frozen=True)
+class Prunable:
+    id: str
+    path: Path
+    reason: str
+
+
+def prunable_runs(home: str | Path | None = None) -> list[Prunable]:
+    """Runs that are unreadable or incomplete, and temporary folders whose process is gone
+    (or older than STALE_TMP_SECONDS): what `fcast runs prune` removes."""
+    root = runs_dir(home)
+    if not root.is_dir():
+        return []
+    found = [Prunable(r["id"], Path(r["path"]), r["error"]) for r in list_runs(home) if "error" in r]
+    now = time.time()
+    for folder in sorted(root.glob(".*.tmp")):
+        match = _TMP.fullmatch(folder.name)
+        if match is None or not folder.is_dir():
+            continue  # not fcast's
+        try:
+            old = now - folder.stat().st_mtime > STALE_TMP_SECONDS
+        except OSError:
+            continue  # gone already
+        if old or not process_alive(int(match.group("pid"))):
+            found.append(Prunable(match.group("id"), folder, "left behind by an interrupted run"))
+    return found
+
+
+def prune_runs(home: str | Path | None = None, *, dry_run: bool = False) -> list[Prunable]:
+    """Remove what `prunable_runs` finds (nothing when `dry_run`); return it."""
+    found = prunable_runs(home)
+    if not dry_run:
+        for item in found:
+            if item.path.name.startswith("."):
+                try:
+                    shutil.rmtree(item.path)
+                except FileNotFoundError:
+                    continue
+                except OSError as exc:
+                    raise StoreError(f"cannot remove {item.path}: {exc.strerror or exc}") from exc
+            else:
+                remove_run(item.path)
+    return found
 
 
 def key_figures(doc: dict) -> dict[str, Any]:

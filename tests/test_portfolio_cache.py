@@ -269,4 +269,4 @@ def test_cache_list_and_clear_show_and_remove_portfolio_entries(universe, tmp_pa
     assert main(["--home", str(home), "cache", "clear", "--ticker", "IBM", "--yes"]) == 0
     assert "deleted 0 entries" in capsys.readouterr().out and len(cache.entries()) == 1
     assert main(["--home", str(home), "cache", "clear", "--ticker", "msft", "--yes"]) == 0
-    assert "deleted 1 entries" in capsys.readouterr().out and cache.entries() == []
+    assert "deleted 1 entry (" in capsys.readouterr().out and cache.entries() == []

@@ -307,7 +307,7 @@ def test_cache_commands_list_and_clear(bars, capsys):
     out = capsys.readouterr().out
     assert "SYN" in out and "OTHER" in out and "logreg" in out and "2 entries" in out
     assert main(["cache", "clear", "--ticker", "OTHER", "--yes"]) == 0
-    assert "deleted 1 entries" in capsys.readouterr().out
+    assert "deleted 1 entry (" in capsys.readouterr().out
     assert [e["ticker"] for e in PredictionCache().entries()] == ["SYN"]
     assert main(["cache", "clear"]) == 1  # no terminal to confirm on: nothing deleted
     assert len(PredictionCache().entries()) == 1

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from forecast.cli.app import main
-from forecast.data.synthetic import random_walk_bars
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -35,7 +34,7 @@ COMMANDS = _commands()
 
 def test_readme_has_an_example_of_each_command():
     joined = "\n".join(COMMANDS)
-    for sub in ("data import", "data fetch", "data list", "data show", "data sample",
+    for sub in ("data export", "data import", "data fetch", "data list", "data show", "data sample",
                 "models list", "strategies list", "evaluate", "train", "backtest", "experiment run",
                 "runs list", "cache list", "report"):
         assert f"fcast {sub}" in joined, f"README shows no `fcast {sub}` example"
@@ -43,15 +42,11 @@ def test_readme_has_an_example_of_each_command():
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
-    """A working folder laid out like the README assumes, with generated AAPL bars."""
+    """A working folder laid out like the README assumes: only what a user's clone has (the
+    README's data comes from the bundled history, never from a folder beside the clone)."""
     root = tmp_path_factory.mktemp("readme")
     work = root / "project"
     work.mkdir()
-    shared = root / "shared" / "data" / "daily"
-    shared.mkdir(parents=True)
-    frame = random_walk_bars(2000, seed=11, start="2010-01-04").rename(columns=str.title)
-    frame.index.name = "Date"
-    frame.to_csv(shared / "AAPL.csv")
     (work / "my_strategies.py").write_text(_blocks("python")[1])
     (work / "my_models.py").write_text(_blocks("python")[2])
     (work / "my_features.py").write_text(_blocks("python")[3])

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from forecast.cli.console import err, out
+from forecast.formatting import count
 
 app = typer.Typer(help="The walk-forward prediction cache.", no_args_is_help=True)
 
@@ -52,7 +53,7 @@ def _list(cache) -> None:
                       f"{e.get('start')} to {e.get('end')}", str(e.get("created")), _size(e["size"]))
     out.print(table)
     total = sum(e.get("size", 0) for e in entries)
-    out.print(f"{len(entries)} entries, {_size(total)} in all", markup=False)
+    out.print(f"{count(len(entries), 'entry', 'entries')}, {_size(total)} in all", markup=False)
 
 
 @app.command("clear")
@@ -65,11 +66,36 @@ def clear_cmd(
     caches = _caches(ctx)
     what = f"the cached predictions {ticker} is part of" if ticker else "every cached prediction"
     where = " and ".join(str(c.dir) for c in caches)
-    if not yes and not typer.confirm(f"delete {what} in {where}?", err=True):
-        err.print("nothing deleted")
+    if not yes and not _confirmed(f"delete {what} in {where}?"):
         raise typer.Exit(1)
     n = size = 0
     for cache in caches:
         removed, freed = cache.clear(ticker)
         n, size = n + removed, size + freed
-    out.print(f"deleted {n} entries ({_size(size)})", markup=False)
+    out.print(f"deleted {count(n, 'entry', 'entries')} ({_size(size)})", markup=False)
+
+
+def _confirmed(question: str) -> bool:
+    """The user's yes; a no, or no answer at all (stdin closed or not a terminal), says why
+    nothing happened. Ctrl-C still interrupts."""
+    try:
+        if typer.confirm(question, err=True):
+            return True
+    except typer.Abort:
+        if not _stdin_closed():
+            raise  # Ctrl-C at the prompt: interrupted
+        err.print("")  # end the prompt's line
+        err.print("nothing deleted: no confirmation (stdin is closed; give --yes to delete without asking)",
+                  markup=False, soft_wrap=True)
+        return False
+    err.print("nothing deleted")
+    return False
+
+
+def _stdin_closed() -> bool:
+    import sys
+
+    try:
+        return sys.stdin is None or sys.stdin.closed or not sys.stdin.isatty()
+    except (ValueError, OSError):
+        return True

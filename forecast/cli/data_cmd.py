@@ -10,10 +10,10 @@ from rich.table import Table
 
 from forecast.cli import options as o
 from forecast.cli.console import TickerFailures, err, out
-from forecast.formatting import fmt
+from forecast.formatting import count, fmt
 
 app = typer.Typer(
-    help="Market data: fetch, import, check, list, show, bundled history.", no_args_is_help=True
+    help="Market data: fetch, import, export, check, list, show, bundled history.", no_args_is_help=True
 )
 
 
@@ -87,14 +87,15 @@ def import_(
     ticker = normalize_ticker(ticker)
     store = _store(ctx)
     frame = read_bars_file(path, ticker, aggregate_daily=aggregate_daily)  # before any write
-    old = _stored_before(store, ticker, frame, replace)
-    info = store.write(frame, ticker, source=frame.attrs["source"])
+    with store.lock(ticker):  # the check and the write as one step: no import slips in between
+        old = _stored_before(store, ticker, frame, replace)
+        info = store.write(frame, ticker, source=frame.attrs["source"])
     _info_table([info], title="Imported")
     if old is not None:
         out.print(f"replaced {_span(old)} ({old.source}) with {_span(info)}", markup=False)
     dropped = frame.attrs.get("dropped_empty_rows", 0)
     if dropped:
-        out.print(f"dropped {dropped} empty row(s)")
+        out.print(f"dropped {count(dropped, 'empty row')}")
 
 
 def _span(info) -> str:
@@ -102,7 +103,7 @@ def _span(info) -> str:
 
 
 def _bars(n: int) -> str:
-    return f"{n:,} bar" + ("" if n == 1 else "s")
+    return count(n, "bar")
 
 
 def _stored_before(store, ticker: str, frame, replace: bool):
@@ -157,7 +158,7 @@ def show(
 
     frame = load_bars(ticker, source=source, path=file, store=_store(ctx))
     table = Table(
-        title=f"{frame.attrs['ticker']} ({frame.attrs['source']}): {len(frame):,} bars, "
+        title=f"{frame.attrs['ticker']} ({frame.attrs['source']}): {_bars(len(frame))}, "
         f"{frame.index[0].date()} to {frame.index[-1].date()}"
     )
     table.add_column("date")
@@ -169,6 +170,44 @@ def show(
             *(f"{v:,.0f}" if c == "volume" else f"{v:,.4f}" for c, v in row.items()),
         )
     out.print(table)
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    ticker: Annotated[str, typer.Argument(help="Ticker whose bars to write.")],
+    path: Annotated[str, typer.Argument(help="File to write: Parquet for .parquet or .pq, else CSV.")],
+    source: o.Source = None,
+    file: o.File = None,
+    start: o.Start = None,
+    end: o.End = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+):
+    """Write a ticker's daily bars to a CSV or Parquet file (`fcast data import` reads it back)."""
+    from pathlib import Path
+
+    from forecast.atomic import write_atomic
+    from forecast.data.loader import load_bars
+    from forecast.errors import ConfigError, StoreError
+
+    target = Path(path)
+    if target.is_dir():
+        raise ConfigError(f"{target} is a folder; give a file name such as {target / 'bars.csv'}")
+    if target.exists() and not force:
+        raise ConfigError(f"{target} exists; give --force to overwrite it")
+    frame = load_bars(ticker, source=source, path=file, store=_store(ctx), start=start, end=end)
+    data = frame.rename_axis("date")
+    data.attrs = {}
+    if target.suffix.lower() in (".parquet", ".pq"):
+        content = lambda handle: data.to_parquet(handle)  # noqa: E731
+    else:
+        content = data.to_csv(date_format="%Y-%m-%d").encode()
+    try:
+        write_atomic(target, content)
+    except OSError as exc:
+        raise StoreError(f"cannot write {target}: {exc.strerror or exc}") from exc
+    out.print(f"wrote {_bars(len(frame))} of {frame.attrs['ticker']} ({frame.attrs['source']}), "
+              f"{frame.index[0].date()} to {frame.index[-1].date()}, to {target}", markup=False)
 
 
 @app.command()

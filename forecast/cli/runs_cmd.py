@@ -1,4 +1,4 @@
-"""`fcast runs list|show|compare`: the recorded backtest runs."""
+"""`fcast runs list|show|compare|rm|prune`: the recorded backtest runs."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from forecast.cli.console import out
-from forecast.formatting import fmt
+from forecast.cli.console import err, out
+from forecast.formatting import count, fmt
 
 app = typer.Typer(help="Recorded backtest runs.", no_args_is_help=True)
 
@@ -67,6 +67,10 @@ def list_cmd(ctx: typer.Context):
         table.add_row(doc["id"], str(doc.get("created")), *(_cell(k[c], None) for c in ("ticker", "model")),
                       _cell(k["strategy"], None), fmt(k["total_return"], "pct"), fmt(k["sharpe"], "num"))
     out.print(table)
+    broken = sum("error" in doc for doc in runs)
+    if broken:
+        err.print(f"{count(broken, 'run')} unreadable or incomplete: `fcast runs prune` removes "
+                  f"{'it' if broken == 1 else 'them'}", markup=False)
 
 
 @app.command("show")
@@ -112,3 +116,36 @@ def compare_cmd(
     table.add_row("fcast", *((d.get("versions") or {}).get("fcast", "–") for d in docs))
     table.add_row("data", *(str((d.get("data") or {}).get("fingerprint", ""))[:12] for d in docs))
     out.print(table)
+
+
+@app.command("rm")
+def rm_cmd(
+    ctx: typer.Context,
+    run_ids: Annotated[list[str], typer.Argument(help="Run ids (or unique prefixes) to delete.")],
+):
+    """Delete recorded runs, readable or not (their --output folders are left alone)."""
+    from forecast.runs import find_run, remove_run
+
+    docs = {d["path"]: d for d in (find_run(r, _home(ctx)) for r in run_ids)}  # all found first
+    for path, doc in docs.items():
+        remove_run(path)
+        out.print(f"removed run {doc['id']}", markup=False)
+
+
+@app.command("prune")
+def prune_cmd(
+    ctx: typer.Context,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would be removed.")] = False,
+):
+    """Delete unreadable or incomplete runs, and what interrupted runs left behind."""
+    from forecast.runs import prune_runs, runs_dir
+
+    found = prune_runs(_home(ctx), dry_run=dry_run)
+    verb = "would remove" if dry_run else "removed"
+    for item in found:
+        out.print(f"{verb} {item.id}: {item.reason}", markup=False)
+    if not found:
+        out.print(f"nothing to prune ({runs_dir(_home(ctx))})", markup=False)
+    elif dry_run:
+        out.print(f"{count(len(found), 'folder')} to remove; run without --dry-run to remove them",
+                  markup=False)

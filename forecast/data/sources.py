@@ -120,6 +120,21 @@ def make_source(name: str, store: Store, path: str | Path | None = None) -> Sour
     return cls(store, path)
 
 
+def survivorship_biased(bars: dict[str, pd.DataFrame]) -> bool | None:
+    """Whether a universe's history is known to be survivorship-biased: True with any bundled
+    stock (today's Dow members, filled back in time), False when every series is known not to
+    be (synthetic bars, the bundled indices), None (unknown) for anything else: a user's
+    files, the store, Yahoo. fcast cannot tell how those tickers were chosen."""
+    from forecast.data.bundled import ARCH_SAMPLES
+
+    sources = {t: b.attrs.get("source") for t, b in bars.items()}
+    if any(s == "bundled" and t not in ARCH_SAMPLES for t, s in sources.items()):
+        return True
+    if all(s == "synthetic" or (s == "bundled" and t in ARCH_SAMPLES) for t, s in sources.items()):
+        return False
+    return None
+
+
 def ways_out(ticker: str) -> str:
     """The ways to get bars for a ticker no source could serve."""
     return (

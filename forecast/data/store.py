@@ -11,6 +11,8 @@ import json
 import os
 import re
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +23,7 @@ from forecast.atomic import write_atomic
 from forecast.data.frame import ensure_bars, validate_bars
 from forecast.data.tickers import checked
 from forecast.errors import StoreError
+from forecast.locking import locked, process_alive
 
 _META_KEY = b"fcast"
 # A temporary file this old belongs to a killed write: no write takes an hour.
@@ -33,18 +36,8 @@ def _writer_alive(name: str) -> bool:
     True when unknown (older names, other systems): such files wait for STALE_TMP_SECONDS.
     """
     match = re.fullmatch(r"\..+\.(\d+)\.[^.]+\.tmp", name)
-    if match is None or os.name != "posix":  # on Windows, os.kill would end the process
-        return True
-    pid = int(match.group(1))
-    if pid == os.getpid():
-        return True  # this process: another thread may be writing
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # exists, owned by someone else
-    return True
+    # this process's own: another thread may be writing
+    return match is None or process_alive(int(match.group(1)))
 
 
 def default_home() -> Path:
@@ -82,6 +75,23 @@ class Store:
     def has(self, ticker: str) -> bool:
         return self.path(ticker).is_file()
 
+    def lock_path(self, ticker: str) -> Path:
+        return self.bars_dir / f".{checked(ticker)}.lock"
+
+    @contextmanager
+    def lock(self, ticker: str) -> Iterator[None]:
+        """Hold the ticker's lock: every write takes it, and a caller that looks at the stored
+        bars before writing (import's "would it lose history?") holds it across both, so no
+        other process writes in between. Reentrant; StoreError when it cannot be created."""
+        ticker = checked(ticker)
+        stack = ExitStack()
+        try:
+            stack.enter_context(locked(self.lock_path(ticker), f"{ticker} in the store {self.bars_dir}"))
+        except OSError as exc:
+            raise self._write_error(ticker, exc) from exc
+        with stack:
+            yield
+
     def write(self, frame: pd.DataFrame, ticker: str, source: str | None = None) -> StoredInfo:
         """Validate and atomically write `frame` as the ticker's bars."""
         import pyarrow as pa
@@ -103,14 +113,14 @@ class Store:
         meta[_META_KEY] = json.dumps(asdict(info)).encode()
         table = table.replace_schema_metadata(meta)
         target = self.path(ticker)
-        try:
-            self.bars_dir.mkdir(parents=True, exist_ok=True)
-            self._remove_stale_tmp()
-            # The pid in the name tells a later write whether this one may still be running.
-            write_atomic(target, lambda handle: pq.write_table(table, handle),
-                         tmp_prefix=f".{ticker}.{os.getpid()}.")
-        except OSError as exc:
-            raise self._write_error(ticker, exc) from exc
+        with self.lock(ticker):
+            try:
+                self._remove_stale_tmp()
+                # The pid in the name tells a later write whether this one may still be running.
+                write_atomic(target, lambda handle: pq.write_table(table, handle),
+                             tmp_prefix=f".{ticker}.{os.getpid()}.")
+            except OSError as exc:
+                raise self._write_error(ticker, exc) from exc
         return info
 
     def _write_error(self, ticker: str, exc: OSError) -> StoreError:
@@ -168,11 +178,13 @@ class Store:
         return out
 
     def merge(self, new: pd.DataFrame, ticker: str, source: str | None = None) -> StoredInfo:
-        """Merge freshly fetched bars into the stored ones (fresh values win on overlap)."""
-        if not self.has(ticker):
-            return self.write(new, ticker, source)
-        old = self.read(ticker)
-        cols = [c for c in old.columns if c in new.columns]
-        combined = pd.concat([old.loc[~old.index.isin(new.index), cols], new.loc[:, cols]])
-        combined = combined.sort_index()
-        return self.write(combined, ticker, source or old.attrs.get("source"))
+        """Merge freshly fetched bars into the stored ones (fresh values win on overlap), under
+        the ticker's lock: a concurrent merge's bars are never lost."""
+        with self.lock(ticker):
+            if not self.has(ticker):
+                return self.write(new, ticker, source)
+            old = self.read(ticker)
+            cols = [c for c in old.columns if c in new.columns]
+            combined = pd.concat([old.loc[~old.index.isin(new.index), cols], new.loc[:, cols]])
+            combined = combined.sort_index()
+            return self.write(combined, ticker, source or old.attrs.get("source"))

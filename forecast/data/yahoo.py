@@ -183,7 +183,20 @@ def fetch_into_store(
     ticker = checked(ticker)
     fetch = fetch or fetch_yahoo
     start, end = parse_date(start, "start date"), parse_date(end, "end date")
-    if replace or not store.has(ticker):
+    # A first download comes before the lock, so an unreachable Yahoo says so (and the
+    # resolution falls back) even where the store cannot be written.
+    new = fetch(ticker, start, end) if replace or not store.has(ticker) else None
+    # What is stored decides what to download and whether to merge: hold the ticker's lock
+    # from that look to the write, so two fetches (or a fetch and an import) never interleave.
+    with store.lock(ticker):
+        if replace or (new is not None and not store.has(ticker)):
+            return store.write(new, ticker, source="yahoo")
+        return _update(ticker, store, start, end, refresh, fetch)
+
+
+def _update(ticker, store: Store, start, end, refresh: bool, fetch):
+    """Bring stored bars up to date (under the ticker's lock)."""
+    if not store.has(ticker):  # removed since the caller looked
         return store.write(fetch(ticker, start, end), ticker, source="yahoo")
     info = store.info(ticker)
     if info.source != "yahoo":

@@ -41,7 +41,8 @@ class PortfolioResult:
     spread: dict  # top-minus-bottom by prob_up, independent of the strategy
     settings: dict = field(default_factory=dict)
     walk_forward: dict = field(default_factory=dict)
-    survivorship_biased: bool = False  # bundled stocks: today's Dow members, filled back in time
+    # True: bundled stocks (today's Dow members, filled back in time); None: unknown (user data)
+    survivorship_biased: bool | None = False
     cache: str | None = None  # "hit" or "miss" when the forecasts went through the cache (not written)
 
     @property
@@ -199,7 +200,7 @@ def score_portfolio(universe, preds: pd.DataFrame, cls, params: dict, *, model: 
     `portfolio_walk_forward` over `universe`: the backtest, IC, spread and statistics.
     An experiment calls it once per strategy, parameter and cost on one set of forecasts.
     `market`: True loads SPY's buy-and-hold for the span, or give it (None: not available)."""
-    from forecast.data.bundled import ARCH_SAMPLES
+    from forecast.data.sources import survivorship_biased
     from forecast.portfolio.engine import run_portfolio
     from forecast.portfolio.ic import ic_summary, information_coefficients
     from forecast.stats import probabilistic_sharpe_ratio, psr_vs_benchmark, sharpe_se
@@ -227,6 +228,5 @@ def score_portfolio(universe, preds: pd.DataFrame, cls, params: dict, *, model: 
         settings={"cash": cash, "commission": commission, "slippage": slippage,
                   "min_commission": min_commission},
         walk_forward={k_: v for k_, v in preds.attrs.items() if isinstance(v, str | int | float | bool)},
-        survivorship_biased=any(b.attrs.get("source") == "bundled" and t not in ARCH_SAMPLES
-                                for t, b in universe.bars.items()),
+        survivorship_biased=survivorship_biased(universe.bars),
     )

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from forecast.errors import ConfigError
+from forecast.formatting import count
 from forecast.report.html import Html, chart, esc, join, link, note, number, page, section, table, tag
 
 AXES = ("ticker", "model", "seed", "strategy", "params", "cost")
@@ -170,7 +171,8 @@ def _cache_text(doc: dict) -> Html:
 def _executor_text(executor: dict) -> str:
     if not executor:
         return ""
-    return f"{executor.get('name')} ({executor.get('workers')} workers)"
+    workers = executor.get("workers")
+    return f"{executor.get('name')} ({count(workers, 'worker') if isinstance(workers, int) else workers})"
 
 
 def _summary(doc: dict) -> Html:
