@@ -45,7 +45,7 @@ import pandas as pd
 
 from forecast.backtest.broker import configure_broker, validate_broker
 from forecast.backtest.metrics import compute_metrics
-from forecast.backtest.recorder import REFUSED, num_to_timestamps
+from forecast.backtest.recorder import REFUSED, count_refused, no_orders_refused, num_to_timestamps
 from forecast.data.frame import ensure_bars
 from forecast.errors import ConfigError
 
@@ -250,7 +250,7 @@ class _Runner(bt.Strategy):
         self.rows: list[tuple] = []
         self.fills: list[tuple] = []
         self.targets: list[np.ndarray] = []
-        self.refused = {key: 0 for key, _ in REFUSED.values()}
+        self.refused = no_orders_refused()
         self.pending: dict[int, float] = {}
         self._probs = self.p.probs.to_numpy()
         # the prob row of each calendar day, by backtrader date number (the feeds' own)
@@ -325,8 +325,7 @@ class _Runner(bt.Strategy):
     prenext_open = nextstart_open = next_open
 
     def notify_order(self, order):
-        if order.status in REFUSED:
-            self.refused[REFUSED[order.status][0]] += 1
+        count_refused(self.refused, order)
         done = order.status == order.Completed or order.status in REFUSED
         if done and order.executed.size:
             ex = order.executed
