@@ -21,7 +21,10 @@ Conventions (the single-ticker engine's, extended to many tickers):
 - `rebalance_band`: a held position whose target keeps its side is not resized when the
   target weight is within the band of its current weight (default 0: always resized).
 - Costs: one fee per order, max(commission x traded value, min_commission)
-  (`forecast.backtest.broker`'s broker and commission info).
+  (`forecast.backtest.broker`'s broker and commission info). An order whose fee would be
+  more than `max_fee_share` of its value (default 1: more than the order is worth) is
+  skipped and counted (`orders_skipped_costs`): a sell before the buys are sized, a buy
+  after they are scaled (see the cash rule), the scale being worked out again without it.
 - Cash rule (trimming): sells (and short sales, whose proceeds are credited to cash, the
   standard short-cash accounting) go first; the cash they leave, net of their fees, pays
   for the buys (including buys that cover shorts). When the buys, slippage and fees
@@ -96,6 +99,7 @@ def run_portfolio(
     slippage: float = 0.0005,
     min_commission: float = 0.0,
     rebalance_band: float = 0.0,
+    max_fee_share: float = 1.0,
     risk_free: float = 0.0,
 ) -> PortfolioBacktest:
     """Trade the ranking strategy class `strategy` (a `strategies.portfolio.RankingStrategy`
@@ -106,8 +110,8 @@ def run_portfolio(
     them). Returns a `PortfolioBacktest`. Raises ConfigError (one line) for bad input."""
     validate_broker(cash=cash, commission=commission, commission_per_share=None,
                     min_commission=min_commission, slippage=slippage)
-    if not (isinstance(rebalance_band, (int, float)) and 0.0 <= rebalance_band < 1.0):
-        raise ConfigError(f"rebalance_band must be in [0, 1), got {rebalance_band!r}")
+    check_band(rebalance_band)
+    check_fee_share(max_fee_share)
     ranker, name = _make_ranker(strategy, params)
     bars, probs = _inputs(bars, prob)
 
@@ -129,7 +133,8 @@ def run_portfolio(
         cerebro.adddata(bt.feeds.PandasData(dataname=frame, openinterest=None), name=t)
     configure_broker(cerebro, cash=cash, commission=commission, commission_per_share=None,
                      min_commission=min_commission, slippage=slippage)
-    cerebro.addstrategy(_Runner, ranker=ranker, label=name, probs=probs, band=float(rebalance_band))
+    cerebro.addstrategy(_Runner, ranker=ranker, label=name, probs=probs, band=float(rebalance_band),
+                        fee_share=float(max_fee_share))
     run = cerebro.run()[0]
 
     dates = num_to_timestamps([r[0] for r in run.rows])
@@ -157,7 +162,8 @@ def run_portfolio(
     metrics["strategy"].update(run.refused)
     settings = {
         "cash": cash, "commission": commission, "slippage": slippage,
-        "min_commission": min_commission, "rebalance_band": rebalance_band, "risk_free": risk_free,
+        "min_commission": min_commission, "rebalance_band": rebalance_band,
+        "max_fee_share": max_fee_share, "risk_free": risk_free,
         "strategy": name, "params": dict(vars(ranker.p)) if hasattr(ranker, "p") else dict(params or {}),
         "tickers": tickers, "start": start, "end": calendar[-1],
         "benchmark_entry": entry, "benchmark_members": members,
@@ -204,6 +210,19 @@ def _inputs(bars, prob) -> tuple[dict, pd.DataFrame]:
     return bars, values.reindex(index=calendar, columns=list(bars))
 
 
+def check_band(band) -> None:
+    """Refuse a rebalance band outside [0, 1)."""
+    if isinstance(band, bool) or not (isinstance(band, (int, float)) and 0.0 <= band < 1.0):
+        raise ConfigError(f"rebalance_band must be in [0, 1), got {band!r}")
+
+
+def check_fee_share(share) -> None:
+    """Refuse a max_fee_share outside (0, 1]: no order may pay more in fee than it is worth."""
+    if isinstance(share, bool) or not isinstance(share, int | float) or not 0.0 < share <= 1.0:
+        raise ConfigError(f"max_fee_share (the most of an order's value its fee may be) must be in "
+                          f"(0, 1], got {share!r}")
+
+
 def check_weights(weights, probs: pd.Series, name: str) -> pd.Series:
     """The strategy's weights as floats on tradable tickers; ConfigError when they break
     the rules (a ticker not tradable today, NaN, duplicates, sum of |w| above 1)."""
@@ -243,7 +262,7 @@ def buy_fraction(costs: np.ndarray, rate: float, minimum: float, cash: float) ->
 class _Runner(bt.Strategy):
     """Decides at each union-calendar close, orders at the next day's open."""
 
-    params = (("ranker", None), ("label", ""), ("probs", None), ("band", 0.0))
+    params = (("ranker", None), ("label", ""), ("probs", None), ("band", 0.0), ("fee_share", 1.0))
 
     def __init__(self):
         self.names = [d._name for d in self.datas]
@@ -303,6 +322,8 @@ class _Runner(bt.Strategy):
         rate, minimum, slip = info.p.commission, info.p.min_commission, self.broker.p.slip_perc
         cash = self.broker.getcash()
         sells, buys, costs = [], [], []
+        share = self.p.fee_share
+        skipped = 0
         for i, target in pending.items():
             if not has_bar[i]:
                 continue  # no bar on the fill day: this ticker does not trade on that decision
@@ -310,17 +331,31 @@ class _Runner(bt.Strategy):
             delta = target - self.getposition(data).size
             if delta < 0:
                 price = data.open[0] * (1.0 - slip)
-                cash += -delta * price - max(rate * -delta * price, minimum)
+                fee = max(rate * -delta * price, minimum)
+                if fee > share * (-delta * price):
+                    skipped += 1
+                    continue
+                cash += -delta * price - fee
                 sells.append((data, -delta))
             elif delta > 0:
                 buys.append((data, delta))
                 costs.append(delta * data.open[0] * (1.0 + slip))
         for data, size in sells:
             self.sell(data=data, size=size)
-        fraction = buy_fraction(np.array(costs), rate, minimum, cash) if buys else 0.0
+        fraction = 0.0
+        while buys:  # drop the buys whose scaled fee is too large a share; the rest scale up
+            fraction = buy_fraction(np.array(costs), rate, minimum, cash)
+            fair = [max(rate * fraction * c, minimum) <= share * (fraction * c) for c in costs]
+            if all(fair):
+                break
+            skipped += len(fair) - sum(fair)
+            buys = [b for b, ok in zip(buys, fair, strict=True) if ok]
+            costs = [c for c, ok in zip(costs, fair, strict=True) if ok]
+            fraction = 0.0
         if fraction > 0:
             for data, size in buys:
                 self.buy(data=data, size=size * fraction)
+        self.refused["orders_skipped_costs"] += skipped
 
     prenext_open = nextstart_open = next_open
 
