@@ -195,7 +195,7 @@ def render(result) -> None:
     legs = getattr(result.backtest, "legs", None)
     if legs is not None and len(legs):
         out.print(f"legs (summed daily contributions): long {fmt(legs['long'].sum(), 'spct')}, "
-                  f"short {fmt(legs['short'].sum(), 'spct')}, costs {fmt(-legs['costs'].sum(), 'spct')}",
+                  f"short {fmt(legs['short'].sum(), 'spct')}, costs {fmt(legs['costs'].sum(), 'drag')}",
                   markup=False)
     for line in refused_lines(strat):  # orders skipped for costs or refused by the broker
         out.print(line, markup=False)

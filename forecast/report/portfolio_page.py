@@ -368,7 +368,7 @@ def _legs(doc: dict, files: _Files) -> Html:
     if frame is not None:
         body.append(chart(cross_charts.legs(frame), "legs", "cumulative P&L of the long and short legs"))
         if not summary:
-            sums = [[c, number(-frame[c].sum() if c == "costs" else frame[c].sum(), "spct")]
+            sums = [[c, number(frame[c].sum(), "drag" if c == "costs" else "spct")]
                     for c in ("long", "short", "costs") if c in frame]
             body.append(table(["leg", "summed daily P&L"], sums, caption="From legs.csv."))
     if summary is None and frame is None:
@@ -389,9 +389,9 @@ def _legs(doc: dict, files: _Files) -> Html:
 
 def _leg_row(doc: dict, name: str, value) -> list:
     """A leg's summed P&L; costs are stored as the fees paid (positive) and shown as the drag
-    they are (negative), a figure of the page rather than of metrics.json."""
-    if name == "costs" and isinstance(value, int | float) and not isinstance(value, bool):
-        return ["costs (fees)", number(-value, "spct")]
+    they are (negative)."""
+    if name == "costs":
+        return ["costs (fees)", keyed(doc, _key("legs", name), "drag", value)]
     return [name, keyed(doc, _key("legs", name), "spct", value)]
 
 
