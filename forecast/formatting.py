@@ -18,7 +18,7 @@ def fmt(value, kind: str = "num") -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return MISSING
     if kind == "drag":
-        return "{:+.2%}".format(-value)
+        return f"{-value:+.2%}"
     formats = {
         "pct": "{:.2%}", "spct": "{:+.2%}", "num": "{:.2f}", "num3": "{:.3f}",
         "int": "{:,.0f}", "money": "{:,.2f}",
