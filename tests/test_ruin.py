@@ -139,3 +139,21 @@ def test_no_trades_line_without_wanted_orders():
     preds = pd.DataFrame({"prob_up": 0.2}, index=bars.index[10:40])
     r = simulate(bars, preds, LongOnly, {})
     assert no_trades_line(r) == "no trades: the strategy never took a position on these predictions"
+
+
+def test_a_ruined_portfolio_stops_and_its_equity_floors_at_zero():
+    from forecast.portfolio.engine import run_portfolio
+    from strategies.portfolio import LongShort as RankedLongShort
+
+    # Long AAA, short BBB (half the value each) from day 1's open at 100; BBB closes at 500 on
+    # day 2: 1000 + 5 x 100 (short proceeds) - 5 x 100 (long) + 5 x 100 (long marked) - 5 x 500 < 0.
+    aaa = path_bars([100] * 6, [100] * 6)
+    bbb = path_bars([100, 100, 100, 400, 50, 50], [100, 100, 500, 60, 50, 50])
+    prob = pd.DataFrame({"AAA": 0.9, "BBB": 0.1}, index=aaa.index)
+    got = run_portfolio({"AAA": aaa, "BBB": bbb}, prob, RankedLongShort, {"k": 1}, cash=1000.0,
+                        commission=0.0, slippage=0.0)
+    m = got.metrics["strategy"]
+    assert m["ruined"] and m["ruined_on"] == aaa.index[2]
+    assert list(got.equity["strategy"].iloc[2:]) == [0.0] * 4
+    assert (got.fills["date"] <= aaa.index[2]).all()  # nothing traded after the ruin
+    assert m["total_return"] == -1.0

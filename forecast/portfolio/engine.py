@@ -12,7 +12,8 @@ Conventions (the single-ticker engine's, extended to many tickers):
   tickers and the current weights, and returns target weights. Weights are fractions of
   the portfolio value V_t at t's close (cash + sum of positions x last close); the target
   of ticker i is w_i x V_t / close_i,t shares (fractional), fixed at the decision. A
-  portfolio whose value at a close is <= 0 (ruined) takes no decision.
+  portfolio whose value at a close is <= 0 is ruined: it takes no decision from then on,
+  its equity is zero from that close on, and its metrics say `ruined_on`.
 - Orders are sent at the open of the next calendar day (backtrader's cheat-on-open hook)
   for the tickers that have a bar that day and fill at that open, buys at open x (1 +
   slippage), sells at open x (1 - slippage). A ticker without a bar on the next calendar
@@ -47,7 +48,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.backtest.broker import configure_broker, validate_broker
-from forecast.backtest.metrics import compute_metrics
+from forecast.backtest.metrics import compute_metrics, floor_ruin
 from forecast.backtest.recorder import REFUSED, count_refused, no_orders_refused, num_to_timestamps
 from forecast.data.frame import ensure_bars
 from forecast.errors import ConfigError
@@ -155,7 +156,10 @@ def run_portfolio(
     entry = calendar[1]
     members = [t for t in tickers if tradable.at[start, t] and has_bar.at[entry, t]]
     bench = benchmark_equity(bars, members, calendar, entry, cash)
-    equity = pd.DataFrame({"strategy": value, "benchmark": bench.to_numpy()}, index=calendar)
+    # A ruined portfolio (value <= 0 at a close) is worth nothing from then on, as in
+    # compute_metrics: its returns are not computed from negative equity.
+    strategy_value = floor_ruin(pd.Series(value, index=calendar)).to_numpy()
+    equity = pd.DataFrame({"strategy": strategy_value, "benchmark": bench.to_numpy()}, index=calendar)
     equity.index.name = "date"
 
     metrics = _metrics(equity, weights, fills, entry, cash, risk_free)
@@ -271,6 +275,7 @@ class _Runner(bt.Strategy):
         self.targets: list[np.ndarray] = []
         self.refused = no_orders_refused()
         self.pending: dict[int, float] = {}
+        self._ruined = False
         self._probs = self.p.probs.to_numpy()
         # the prob row of each calendar day, by backtrader date number (the feeds' own)
         self._row = {bt.date2num(day.to_pydatetime()): i for i, day in enumerate(self.p.probs.index)}
@@ -292,7 +297,8 @@ class _Runner(bt.Strategy):
         decided = np.full(len(self.datas), np.nan)
         self.targets.append(decided)
         live = [i for i, ok in enumerate(self._has_bar(now)) if ok and not math.isnan(row[i])]
-        if not live or value <= 0:
+        self._ruined = self._ruined or value <= 0  # ruined for good at the first close <= 0
+        if not live or self._ruined:
             return
         probs = pd.Series(row[live], index=pd.Index([self.names[i] for i in live], dtype=object))
         held = [i for i in range(len(self.datas)) if sizes[i] != 0]
@@ -429,7 +435,8 @@ def _metrics(equity, weights, fills, entry, cash, risk_free) -> dict:
     strategy = compute_metrics(equity["strategy"], positions=gross, risk_free=risk_free,
                                traded_value=float(fills["value"].sum()))
     strategy["turnover_annual"] = strategy.pop("turnover")
-    daily = traded.to_numpy()[1:] / equity["strategy"].to_numpy()[:-1]
+    base = equity["strategy"].to_numpy()[:-1]
+    daily = traded.to_numpy()[1:][base > 0] / base[base > 0]  # none after a ruin (zero equity)
     strategy.update({
         "turnover": float(daily.mean() / 2.0),
         "gross_exposure": float(gross.mean()),
