@@ -11,11 +11,14 @@ def fmt(value, kind: str = "num") -> str:
     """Format a number for a table.
 
     Kinds: ``pct`` (12.34%), ``spct`` (signed, +0.05%), ``num`` (2 decimals), ``num3``
-    (3 decimals, probabilities and scores), ``int`` (thousands separated), ``money``.
+    (3 decimals, probabilities and scores), ``int`` (thousands separated), ``money``,
+    ``drag`` (a cost kept as a positive fraction, printed as the loss it is: 0.3 -> -30.00%).
     None, NaN and infinities print as an en dash.
     """
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return MISSING
+    if kind == "drag":
+        return f"{-value:+.2%}"
     formats = {
         "pct": "{:.2%}", "spct": "{:+.2%}", "num": "{:.2f}", "num3": "{:.3f}",
         "int": "{:,.0f}", "money": "{:,.2f}",

@@ -31,6 +31,11 @@ class PredictionStrategy(bt.Strategy):
     Parameter `rebalance_band`: an open position is resized only when its exposure is
     more than this far from the target (entries, exits and flips always trade), so a
     held position does not churn on daily price drift.
+
+    Costs and ruin: an order whose fee would exceed its value is not sent, nor a buy whose
+    fees the cash cannot pay (both counted in `orders_skipped_costs`); a buy leaves the
+    minimum fee of the closing order in cash. Once the portfolio value at a close is zero
+    or below, the account is ruined: decisions are still recorded, no order is sent.
     """
 
     params = (("rebalance_band", 0.05),)
@@ -46,6 +51,8 @@ class PredictionStrategy(bt.Strategy):
         self.prob_up = self.data.prob_up
         self.targets: list[tuple] = []
         self._pending: float | None = None  # target decided at a close, sent at the next open
+        self.orders_skipped_costs = 0
+        self._ruined = False
 
     def target_exposure(self) -> float:
         """Desired exposure for the next bar, -1 (all short) to 1 (all long)."""
@@ -74,6 +81,8 @@ class PredictionStrategy(bt.Strategy):
 
     def next(self):
         self._pending = None
+        if self.broker.getvalue() <= 0:  # the value at this close: ruined, for good
+            self._ruined = True
         p = self.prob_up[0]
         if math.isnan(p):
             return  # warm-up or fill-only bar: never trade on it
@@ -106,17 +115,36 @@ class PredictionStrategy(bt.Strategy):
         size = self.position.size
         cash = self.broker.getcash()
         value = cash + size * price
-        if value <= 0 or price <= 0:
+        if self._ruined or value <= 0 or price <= 0:
             return None
         held = size != 0 and target != 0.0 and (size > 0) == (target > 0)
         if held and abs(target - size * price / value) <= self.p.rebalance_band:
             return None  # entries, exits and flips always trade
         want = target * value / price
+        order = -size if want == 0.0 else want - size  # what order_target_size sends
+        if order == 0.0:
+            return None
+        trimmed = False
         if target != 0.0 and want > size:  # a buy (an exit is never trimmed)
             room = self._affordable(cash, price)
             if want - size > room:  # more than the cash pays for: buy what it does
-                return self.buy(size=room) if room > 0 else None
-        return self.order_target_size(target=want)
+                if room <= 0:
+                    self.orders_skipped_costs += cash > 0  # the fees, not the cash, stop it
+                    return None
+                order, trimmed = room, True
+        if self._fee_exceeds_value(order, price):
+            self.orders_skipped_costs += 1
+            return None
+        return self.buy(size=room) if trimmed else self.order_target_size(target=want)
+
+    def _fee_exceeds_value(self, order: float, price: float) -> bool:
+        """Whether `order` (signed shares) would pay more in fee than it is worth at this open."""
+        slip = self.broker.p.slip_perc
+        if slip:  # the fill price, as the broker's slippage moves it
+            price = price * (1 + slip) if order > 0 else price * (1 - slip)
+        info = self.broker.getcommissioninfo(self.data)
+        check = getattr(info, "fee_exceeds_value", None)
+        return bool(check(order, price)) if check is not None else False
 
     def _affordable(self, cash: float, price: float) -> float:
         """Most shares `cash` buys in one order at `price` after slippage and commission."""

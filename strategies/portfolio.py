@@ -145,6 +145,16 @@ class TopkDropout(RankingStrategy):
         return pd.Series(1.0 / k, index=pd.Index(hold, dtype=object), dtype=float)
 
 
+def names_needed(cls, params: dict) -> int | None:
+    """How many tickers a built-in strategy needs to trade its k (None: not a built-in)."""
+    k = {**cls.param_defaults(), **params}.get("k")
+    if cls is LongShort or (isinstance(cls, type) and issubclass(cls, LongShort)):
+        return 2 * k
+    if isinstance(cls, type) and issubclass(cls, TopK | TopkDropout):
+        return k
+    return None
+
+
 PORTFOLIO_STRATEGIES: dict[str, type[RankingStrategy]] = {
     "top-k": TopK,
     "long-short": LongShort,

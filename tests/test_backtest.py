@@ -96,7 +96,9 @@ def test_commission_per_share_with_minimum():
         min_commission=1.0,
         slippage=0.0,
     )
-    size = (1_000.0 - 1.0) / 102.0  # ~9.8 shares: 0.098 per-share fee is under the 1.0 minimum
+    # ~9.8 shares: 0.098 per-share fee is under the 1.0 minimum, and the closing order's
+    # minimum fee (1.0) stays in cash
+    size = (1_000.0 - 1.0 - 1.0) / 102.0
     assert r.fills["size"].abs().tolist() == pytest.approx([size, size], **APPROX)
     assert r.fills["commission"].tolist() == pytest.approx([1.0, 1.0], **APPROX)
     assert size != int(size)  # fractional sizes are kept

@@ -23,7 +23,8 @@ def resimulate(bars, targets, *, cash, commission, per_share, min_fee, slippage,
 
     A target decided at bar t's close trades at bar t+1's open; one order per decision,
     one fee per order: max(rate x |size|, min_fee). A buy takes no more than the cash
-    pays for with its fee; a flip always trades, a same-side target only outside `band`.
+    pays for with its fee and the closing order's minimum fee; an order whose fee exceeds
+    its value is skipped; a flip always trades, a same-side target only outside `band`.
     Returns the equity at each close from the first decision on.
     """
     dates = bars.loc[targets.index[0] :].index[: len(targets) + 1]
@@ -42,13 +43,17 @@ def resimulate(bars, targets, *, cash, commission, per_share, min_fee, slippage,
                 fill = price * (1 + slippage) if order > 0 else price * (1 - slippage)
                 rate = per_share if per_share is not None else fill * commission
                 if order > 0:
-                    # The s that spends all the cash: s * fill + max(s * rate, min_fee) = cash.
-                    spend_all = (cash - min_fee) / fill
+                    # The s that spends all the cash but the closing order's minimum fee:
+                    # s * fill + max(s * rate, min_fee) = cash - min_fee.
+                    spare = cash - min_fee
+                    spend_all = (spare - min_fee) / fill
                     if spend_all * rate > min_fee:
-                        spend_all = cash / (fill + rate)
+                        spend_all = spare / (fill + rate)
                     order = min(order, spend_all * (1 - 1e-12))
-                cash -= order * fill + max(abs(order) * rate, min_fee)
-                pos += order
+                fee = max(abs(order) * rate, min_fee)
+                if fee <= abs(order) * fill:  # a fee above the order's value: skipped
+                    cash -= order * fill + fee
+                    pos += order
         equity.append(cash + pos * closes[i])
         pending = targets.get(day)
     return pd.Series(equity, index=dates)

@@ -47,7 +47,9 @@ def test_portfolio_entries_expand_into_tasks_and_configurations():
 
 
 def test_repeated_portfolio_settings_are_one_trial():
-    spec = ExperimentSpec.from_dict(spec_dict(portfolios=[
+    # Ten names, so that the default k = 5 of long-short (2k names) is a setting that can run.
+    ten = ["KO", "MSFT", "AAPL", "IBM", "XOM", "GE", "JNJ", "PG", "WMT", "MRK"]
+    spec = ExperimentSpec.from_dict(spec_dict(tickers=ten, portfolios=[
         {"name": "long-short", "params": {"k": [1, 1]}},
         {"name": "long-short"},                       # k's default is 5: another setting
         {"name": "long-short", "params": {"k": 5}},   # ... the same one again

@@ -62,7 +62,8 @@ def _fraction(costs, rate, minimum, cash):
     return lo * (1.0 - 1e-12)
 
 
-def resimulate(bars, prob, cls, params, *, cash, commission, slippage, min_commission=0.0, band=0.0):
+def resimulate(bars, prob, cls, params, *, cash, commission, slippage, min_commission=0.0, band=0.0,
+               fee_share=1.0):
     tickers = list(bars)
     calendar = pd.DatetimeIndex(sorted(set().union(*(b.index for b in bars.values()))))
     opens = pd.DataFrame({t: b["open"] for t, b in bars.items()}).reindex(calendar)
@@ -78,7 +79,7 @@ def resimulate(bars, prob, cls, params, *, cash, commission, slippage, min_commi
     money = cash
     pending: dict = {}
     equity, weights, targets, fills = [], [], [], []
-    trimmed = 0
+    trimmed = skipped = 0
     for day in calendar:
         # the open: orders decided at the previous close, for tickers with a bar today
         sells, buys = [], []
@@ -90,11 +91,22 @@ def resimulate(bars, prob, cls, params, *, cash, commission, slippage, min_commi
             if delta < 0:
                 price = opens.at[day, t] * (1 - slippage)
                 fee = max(commission * -delta * price, min_commission)
+                if fee > fee_share * -delta * price:  # a fee too large a share of the order: skipped
+                    skipped += 1
+                    continue
                 avail += -delta * price - fee
                 sells.append((t, delta, price, fee))
             elif delta > 0:
                 buys.append((t, delta, opens.at[day, t] * (1 + slippage)))
-        f = _fraction([d * p for _, d, p in buys], commission, min_commission, avail) if buys else 0.0
+        f = 0.0
+        while buys:  # buys whose scaled fee is too large a share are dropped, the rest rescaled
+            f = _fraction([d * p for _, d, p in buys], commission, min_commission, avail)
+            kept = [(t, d, p) for t, d, p in buys
+                    if max(commission * f * d * p, min_commission) <= fee_share * f * d * p]
+            if len(kept) == len(buys):
+                break
+            skipped += len(buys) - len(kept)
+            buys, f = kept, 0.0
         trimmed += f < 1.0 and bool(buys)
         for t, delta, price, fee in sells:
             pos[t] += delta
@@ -140,6 +152,7 @@ def resimulate(bars, prob, cls, params, *, cash, commission, slippage, min_commi
         "targets": pd.DataFrame(targets, index=calendar),
         "fills": pd.DataFrame(fills, columns=["date", "ticker", "size", "price", "commission"]),
         "trimmed": trimmed,
+        "skipped": skipped,
     }
 
 
@@ -184,7 +197,9 @@ def test_engine_matches_independent_resimulation(name, params, minimum, band):
         assert got.weights.min().min() < 0 and abs(got.metrics["strategy"]["net_exposure"]) < 0.05
     if minimum:
         assert (got.fills["commission"] == minimum).any()
-    assert sum(v for k, v in got.metrics["strategy"].items() if k.startswith("orders_")) == 0
+    # orders whose fee exceeded their value were skipped, as many as the re-simulation skips
+    assert got.metrics["strategy"]["orders_skipped_costs"] == want["skipped"]
+    assert sum(v for k, v in got.metrics["strategy"].items() if k.startswith("orders_rejected")) == 0
 
 
 def test_calendars_holds_and_accounting():

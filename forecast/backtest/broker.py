@@ -5,6 +5,12 @@ traded value or `per_share` x shares, at least `min_commission`. An order that f
 the position (long -> short or short -> long) is one order and pays one fee, although
 backtrader books it as a closing and an opening leg: `OrderFeeBroker` tells the
 commission info the order's size, and each leg pays its share of that one fee.
+
+Money that cannot be: an order whose fee would exceed its value is not executed (it is
+rejected and counted as skipped for costs), and a buy sized by `affordable_size` keeps the
+minimum fee of the order that will close the position in cash, so that closing it never
+needs money the account does not have (the proportional part of that fee is paid from the
+closing order's own proceeds).
 """
 
 from __future__ import annotations
@@ -41,16 +47,23 @@ class FractionalCommInfo(bt.CommInfoBase):
         return max(abs(size) * self._rate(price), self.p.min_commission * share)
 
     def affordable_size(self, cash: float, price: float) -> float:
-        """Most shares one order can buy at `price` with `cash`, its fee included.
+        """Most shares one order can buy at `price` with `cash`, its fee included, leaving
+        the closing order's minimum fee in cash.
 
-        size x price + max(size x rate, min) <= cash holds when both size x (price +
-        rate) <= cash and size x price + min <= cash: closed form, exact for any rate.
+        With `spare` = cash - min, size x price + max(size x rate, min) <= spare holds when
+        both size x (price + rate) <= spare and size x price + min <= spare: closed form,
+        exact for any rate. Without a minimum fee, spare is the cash.
         """
         if cash <= 0 or price <= 0:
             return 0.0
-        by_rate = cash / (price + self._rate(price))
-        by_minimum = (cash - self.p.min_commission) / price
+        spare = cash - self.p.min_commission
+        by_rate = spare / (price + self._rate(price))
+        by_minimum = (spare - self.p.min_commission) / price
         return max(0.0, min(by_rate, by_minimum))
+
+    def fee_exceeds_value(self, size: float, price: float) -> bool:
+        """Whether one order of `size` shares at `price` would pay more in fee than it is worth."""
+        return self._getcommission(size, price, True) > abs(size) * price
 
     def getsize(self, price, cash):
         # Fractional: results must not hinge on rounding to whole shares.
@@ -80,6 +93,14 @@ class OrderFeeBroker(bt.brokers.BackBroker):
             return super()._execute(order, ago, price, cash, position, dtcoc)
         # No volume filler is set, so backtrader executes the whole remaining size.
         info.order_size = order.executed.remsize
+        if ago is not None and price is not None and info.fee_exceeds_value(order.executed.remsize, price):
+            info.order_size = None
+            order.addinfo(skipped_for_costs=True)  # Recorder counts it apart from other rejections
+            order.reject(self)
+            self.notify(order)
+            self._ococheck(order)
+            self._bracketize(order, cancel=True)
+            return None
         try:
             return super()._execute(order, ago, price, cash, position, dtcoc)
         finally:

@@ -9,7 +9,7 @@ import pandas as pd
 
 from forecast.backtest.broker import configure_broker, validate_broker
 from forecast.backtest.feed import PredictionData, feed_frame, validate_predictions
-from forecast.backtest.metrics import compute_metrics
+from forecast.backtest.metrics import compute_metrics, floor_ruin
 from forecast.backtest.params import parse_params, strategy_params
 from forecast.backtest.recorder import Recorder, num_to_timestamps
 from forecast.backtest.result import BacktestResult
@@ -81,7 +81,8 @@ def simulate(
     fills, trades = run.fills, run.trades
 
     bench = benchmark_equity(frame.loc[start:], entry, cash)
-    equity = pd.DataFrame({"strategy": ledger["value"], "benchmark": bench})
+    # A ruined account is worth nothing from its ruin on (metrics.py), whatever the broker holds.
+    equity = pd.DataFrame({"strategy": floor_ruin(ledger["value"]), "benchmark": bench})
     equity.index.name = "date"
 
     strategy_metrics = compute_metrics(

@@ -92,7 +92,8 @@ def run_kernel(open_, close, target, cash0, commission, per_share, min_commissio
     `per_share` NaN means a percentage `commission`. Returns (cash, value, position at
     each close; fills as (bar, size, price, commission) rows; trades (columns T_*);
     orders refused for cash; bars of orders whose remainder backtrader would have kept
-    pending, which this kernel cannot replay: -1 when none).
+    pending, which this kernel cannot replay: -1 when none; orders not sent for their
+    costs). From the first close whose value is zero or below (ruin) no order is sent.
     """
     n = len(open_)
     has_ps = not np.isnan(per_share)
@@ -105,6 +106,8 @@ def run_kernel(open_, close, target, cash0, commission, per_share, min_commissio
     nt = 0
     cur = -1  # the trade being updated (backtrader's datatrades[-1])
     refused = 0
+    skipped = 0
+    ruined = False
     stuck = -1
     cash = cash0
     pos = 0.0
@@ -112,9 +115,10 @@ def run_kernel(open_, close, target, cash0, commission, per_share, min_commissio
     pending = np.nan
     for i in range(n):
         order = 0.0
-        if not np.isnan(pending):
-            order = _order_size(pending, pos, cash, open_[i], commission, per_share, has_ps,
-                                min_commission, slippage, band)
+        if not np.isnan(pending) and not ruined:
+            order, skip = _order_size(pending, pos, cash, open_[i], commission, per_share, has_ps,
+                                      min_commission, slippage, band)
+            skipped += skip
         if order != 0.0:
             price = open_[i]
             if slippage:
@@ -200,36 +204,44 @@ def run_kernel(open_, close, target, cash0, commission, per_share, min_commissio
         cash_out[i] = cash
         value_out[i] = cash + held
         pos_out[i] = pos
+        if value_out[i] <= 0:
+            ruined = True
         pending = target[i]
-    return cash_out, value_out, pos_out, fills[:nf], trades[:nt], refused, stuck
+    return cash_out, value_out, pos_out, fills[:nf], trades[:nt], refused, stuck, skipped
 
 
 @njit(cache=True)
 def _order_size(target, size, cash, price, commission, per_share, has_ps, min_commission, slippage,
                 band):
     """PredictionStrategy.order_exposure then backtrader's order_target_size / close: the
-    signed size of the order sent at this open (0: none)."""
+    signed size of the order sent at this open (0: none), and 1 when an order was wanted
+    but not sent for its costs (else 0)."""
     value = cash + size * price
     if value <= 0 or price <= 0:
-        return 0.0
+        return 0.0, 0
     held = size != 0 and target != 0.0 and (size > 0) == (target > 0)
     if held and abs(target - size * price / value) <= band:
-        return 0.0
+        return 0.0, 0
     want = target * value / price
+    order = -size if want == 0.0 else want - size
+    if order == 0.0:
+        return 0.0, 0
     if target != 0.0 and want > size:
         # _affordable: FractionalCommInfo.affordable_size at the slipped price, trimmed
         fill = price * (1.0 + slippage)
         room = 0.0
         if cash > 0 and fill > 0:
             rate = per_share if has_ps else fill * commission
-            room = _py_max(0.0, _py_min(cash / (fill + rate), (cash - min_commission) / fill))
+            spare = cash - min_commission
+            room = _py_max(0.0, _py_min(spare / (fill + rate), (spare - min_commission) / fill))
         room = room * (1.0 - 1e-12)
         if want - size > room:
-            return room if room > 0 else 0.0
-    if want == 0.0:
-        return -size  # close(): the whole position
-    if want > size:
-        return want - size
-    if want < size:
-        return -(size - want)
-    return 0.0
+            if room <= 0:
+                return 0.0, 1 if cash > 0 else 0
+            order = room
+    fill = price
+    if slippage:
+        fill = price * (1 + slippage) if order > 0 else price * (1 - slippage)
+    if _fee(order, fill, order, commission, per_share, has_ps, min_commission) > abs(order) * fill:
+        return 0.0, 1  # FractionalCommInfo.fee_exceeds_value
+    return order, 0

@@ -5,6 +5,10 @@ Sharpe use the sample standard deviation (ddof=1); the risk-free rate is annual 
 compounded to a daily rate; CAGR spans the curve's bars (len - 1 returns) / 252 years;
 drawdown duration is the longest run of consecutive bars below the running peak.
 Undefined values (no variation, no losing trade, ...) are NaN.
+
+Ruin: an account whose equity reaches zero or below at a close is ruined there (`ruined`,
+`ruined_on`); its equity is zero from that bar on, and its returns stop at that bar's
+-100% (a return computed from negative equity would flip sign).
 """
 
 from __future__ import annotations
@@ -21,6 +25,22 @@ from forecast.errors import DataError
 def daily_returns(equity: pd.Series) -> pd.Series:
     """Simple returns between consecutive bars."""
     return equity.pct_change().iloc[1:]
+
+
+def ruin_bar(equity) -> int | None:
+    """Position of the first value at or below zero (None: never)."""
+    broke = np.flatnonzero(np.asarray(equity, dtype=float) <= 0)
+    return int(broke[0]) if broke.size else None
+
+
+def floor_ruin(equity: pd.Series) -> pd.Series:
+    """`equity` with every value from the ruin bar on set to zero (unchanged when never ruined)."""
+    bar = ruin_bar(equity)
+    if bar is None:
+        return equity
+    floored = equity.copy()
+    floored.iloc[bar:] = 0.0
+    return floored
 
 
 def max_drawdown(equity: pd.Series) -> tuple[float, int]:
@@ -99,7 +119,9 @@ def compute_metrics(
     equity = pd.Series(equity, dtype=float)
     if len(equity) < 2 or not np.isfinite(equity.to_numpy()).all():
         raise DataError("an equity curve needs at least two finite values")
-    returns = daily_returns(equity)
+    ruined = ruin_bar(equity)
+    equity = floor_ruin(equity)
+    returns = daily_returns(equity if ruined is None else equity.iloc[: ruined + 1])
     mdd, mdd_bars = max_drawdown(equity)
     growth = cagr(equity)
     years = (len(equity) - 1) / TRADING_DAYS
@@ -115,6 +137,8 @@ def compute_metrics(
         **(trade_metrics(trades) if trades is not None else {}),
         "exposure": float((np.asarray(positions) != 0).mean()) if positions is not None else math.nan,
         "turnover": float(traded_value / equity.mean() / years),
+        "ruined": ruined is not None,
+        "ruined_on": equity.index[ruined] if ruined is not None else None,
     }
     return out
 

@@ -28,6 +28,28 @@ REFUSED = {
     bt.Order.Canceled: ("orders_canceled", "orders canceled: {n}"),
 }
 
+# Orders not executed because of their costs: a fee above the order's value (the broker
+# rejects those, a PredictionStrategy does not send them), or a buy whose fees the cash
+# cannot pay. Counted apart from the rejections above.
+SKIPPED_COSTS = ("orders_skipped_costs",
+                 "orders skipped for costs: {n} (the fee would exceed the order's value, "
+                 "or the cash could not pay the fees)")
+COUNTED = (*REFUSED.values(), SKIPPED_COSTS)
+
+
+def no_orders_refused() -> dict:
+    """Every count of orders that did not fill, at zero."""
+    return {key: 0 for key, _ in COUNTED}
+
+
+def count_refused(refused: dict, order) -> None:
+    """Add `order` to the counts of `no_orders_refused` if it ended without filling."""
+    if order.status == bt.Order.Rejected and order.info.get("skipped_for_costs"):
+        refused[SKIPPED_COSTS[0]] += 1
+    elif order.status in REFUSED:
+        refused[REFUSED[order.status][0]] += 1
+
+
 _EPOCH = 719163.0  # backtrader's date number of 1970-01-01
 
 
@@ -44,7 +66,11 @@ class Recorder(bt.Analyzer):
         self.rows: list[tuple] = []
         self.fills: list[tuple] = []
         self._trades: dict = {}
-        self.refused = {key: 0 for key, _ in REFUSED.values()}
+        self.refused = no_orders_refused()
+
+    def stop(self):
+        # Orders a strategy chose not to send for their costs (PredictionStrategy counts them).
+        self.refused[SKIPPED_COSTS[0]] += int(getattr(self.strategy, "orders_skipped_costs", 0))
 
     def next(self):
         data = self.strategy.data
@@ -54,8 +80,7 @@ class Recorder(bt.Analyzer):
         self.rows.append((data.datetime[0], broker.getcash(), broker.getvalue(), pos.size, data.close[0]))
 
     def notify_order(self, order):
-        if order.status in REFUSED:
-            self.refused[REFUSED[order.status][0]] += 1
+        count_refused(self.refused, order)
         # A refused order may have executed in part first (the closing leg of a flip whose
         # opening leg the cash did not cover): that part is a fill too.
         done = order.status == order.Completed or order.status in REFUSED

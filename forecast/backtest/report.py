@@ -6,7 +6,7 @@ import pandas as pd
 from rich.table import Table
 from rich.text import Text
 
-from forecast.backtest.recorder import REFUSED
+from forecast.backtest.recorder import COUNTED, SKIPPED_COSTS
 from forecast.formatting import fmt
 
 # (key, label, format): fractions print as percentages.
@@ -65,6 +65,9 @@ def render_report(result, console, model_params: dict | None = None) -> None:
     console.print(yearly_table(result, console))
     for line in refused_lines(strategy):
         console.print(line)
+    ruined = ruin_line(strategy)
+    if ruined:
+        console.print(Text(ruined))
 
 
 def _table(title: str, console=None, **kwargs) -> Table:
@@ -190,7 +193,32 @@ def run_caption(result) -> str:
 
 def refused_lines(metrics: dict) -> list[str]:
     """Lines such as "orders rejected: 12 (not enough cash)", one per count above zero."""
-    return [text.format(n=metrics[key]) for key, text in REFUSED.values() if metrics.get(key)]
+    return [text.format(n=metrics[key]) for key, text in COUNTED if metrics.get(key)]
+
+
+def ruin_line(metrics: dict) -> str | None:
+    """"ruined on DATE: ..." when the account's equity reached zero, else None."""
+    if not metrics.get("ruined"):
+        return None
+    day = metrics.get("ruined_on")
+    day = day.date() if hasattr(day, "date") else day
+    return f"ruined on {day}: equity reached zero, no trading after it"
+
+
+def no_trades_line(result) -> str | None:
+    """Why a backtest has no trades (None when it has some): orders skipped for their
+    costs, orders refused, or a strategy that never wanted a position."""
+    m = result.metrics["strategy"]
+    if (m.get("n_trades") or 0) or len(result.trades):
+        return None
+    skipped = m.get(SKIPPED_COSTS[0]) or 0
+    refused = sum(m.get(key) or 0 for key, _ in COUNTED) - skipped
+    if skipped and not refused:
+        return (f"no trades: {skipped} order{'s' if skipped != 1 else ''} skipped because their "
+                "fees exceeded their value or the cash")
+    if skipped or refused:
+        return f"no trades: every order the strategy sent was refused or skipped ({skipped + refused})"
+    return "no trades: the strategy never took a position on these predictions"
 
 
 def summary_table(results) -> Table:

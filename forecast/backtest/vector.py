@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.backtest import kernel
-from forecast.backtest.recorder import REFUSED, TRADE_COLUMNS, num_to_timestamps
+from forecast.backtest.recorder import SKIPPED_COSTS, TRADE_COLUMNS, no_orders_refused, num_to_timestamps
 from forecast.errors import ConfigError
 
 # What turns a target into orders and records it: overridden anywhere below the base
@@ -102,7 +102,7 @@ def run_vector(frame: pd.DataFrame, cls, params: dict, *, cash: float, commissio
     opens = np.array(frame["open"], dtype="float64")
     closes = np.array(frame["close"], dtype="float64")
     per_share = np.nan if commission_per_share is None else float(commission_per_share)
-    cash_, value, position, fills, trades, refused, stuck = kernel.run_kernel(
+    cash_, value, position, fills, trades, refused, stuck, skipped = kernel.run_kernel(
         opens, closes, targets, float(cash), float(commission), per_share, float(min_commission),
         float(slippage), float(params["rebalance_band"]),
     )
@@ -114,7 +114,8 @@ def run_vector(frame: pd.DataFrame, cls, params: dict, *, cash: float, commissio
         ledger=_ledger(dates, cash_, value, position, closes, traded=len(fills) > 0),
         fills=_fills(dates, fills),
         trades=_trades(frame.index, trades, closes[-1]),
-        refused={**{key: 0 for key, _ in REFUSED.values()}, "orders_rejected_cash": int(refused)},
+        refused={**no_orders_refused(), "orders_rejected_cash": int(refused),
+                 SKIPPED_COSTS[0]: int(skipped)},
         targets=pd.Series(targets[decided], index=dates[decided]),
     )
 

@@ -344,7 +344,7 @@ def check_writable_dir(path: Path) -> None:
 
 def render(result, model_params: dict | None = None) -> None:
     """Strategy vs buy-and-hold, then the forecast quality of the predictions behind it."""
-    from forecast.backtest.report import refused_lines, render_report
+    from forecast.backtest.report import no_trades_line, render_report
     from forecast.features.target import DEFAULT_LABEL, describe_label
 
     render_report(result, out, model_params)
@@ -360,10 +360,9 @@ def render(result, model_params: dict | None = None) -> None:
         made.get("horizon", 1), made.get("label", DEFAULT_LABEL), made.get("threshold", 0.0)
     )
     out.print(f"label: {definition}", markup=False)
-    n_trades = result.metrics["strategy"].get("n_trades") or 0
-    # Refused orders were listed by render_report: the strategy did try to trade.
-    if n_trades == 0 and len(result.trades) == 0 and not refused_lines(result.metrics["strategy"]):
-        out.print("no trades: the strategy never took a position on these predictions")
+    why = no_trades_line(result)  # None when it traded
+    if why:
+        out.print(why, markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -43,6 +43,16 @@ def portfolio(
     commission: o.Commission = 0.001,
     slippage: o.Slippage = 0.0005,
     min_commission: o.MinCommission = 0.0,
+    rebalance_band: Annotated[
+        float,
+        typer.Option("--rebalance-band", help="Leave a held position alone while its weight is within "
+                     "this of its target (same side), e.g. 0.02; 0 resizes every day."),
+    ] = 0.0,
+    max_fee_share: Annotated[
+        float,
+        typer.Option("--max-fee-share", help="Skip an order whose fee would be more than this share of "
+                     "its value (0 < x <= 1; default 1: never pay more than the order is worth)."),
+    ] = 1.0,
     window: o.Window = 20,
     epochs: o.Epochs = None,
     test_days: o.TestDays = None,
@@ -78,8 +88,15 @@ def portfolio(
         raise ConfigError("give two or more tickers or --universe NAME, not both or neither")
     if target not in ("direction", "beats-median"):
         raise ConfigError(f"--target must be direction or beats-median, not {target!r}")
+    from forecast.portfolio.engine import check_band, check_fee_share
+    from forecast.portfolio.run import check_universe_size
+
     cls = load_portfolio_strategy(strategy)
     params = parse_portfolio_params(cls, param or [])
+    check_band(rebalance_band)
+    check_fee_share(max_fee_share)
+    if tickers:  # a named universe is checked once loaded, still before any training
+        check_universe_size(cls, params, len(dict.fromkeys(t.upper() for t in tickers)))
     o.use_backend(backend, model)
     if output is not None:
         check_output_dir(output, force)
@@ -94,7 +111,8 @@ def portfolio(
         names, model=model, pooled=pooled, target=target, strategy=strategy, params=params,
         model_params=model_params, walk_forward=wf, source=source, start=start, end=end,
         home=ctx.obj["store"].home, cash=cash, commission=commission, slippage=slippage,
-        min_commission=min_commission, cache=not no_cache,
+        min_commission=min_commission, rebalance_band=rebalance_band, max_fee_share=max_fee_share,
+        cache=not no_cache,
     )
     if result.cache == "hit" and not as_json:
         err.print("forecasts: from the portfolio prediction cache (--no-cache recomputes)", markup=False)
@@ -146,6 +164,8 @@ def _ic_text(ic: dict, prefix: str, key: str) -> str:
 
 def render(result) -> None:
     """Strategy beside the equal-weight universe and SPY; IC; spread; legs; contributions."""
+    from forecast.backtest.report import refused_lines, ruin_line
+
     doc = result.to_dict()
     strat, bench, market = doc["strategy"], doc["benchmark"], doc.get("market") or {}
     table = Table(title=f"Portfolio {result.strategy} on {len(result.universe)} tickers, "
@@ -175,7 +195,13 @@ def render(result) -> None:
     legs = getattr(result.backtest, "legs", None)
     if legs is not None and len(legs):
         out.print(f"legs (summed daily contributions): long {fmt(legs['long'].sum(), 'spct')}, "
-                  f"short {fmt(legs['short'].sum(), 'spct')}", markup=False)
+                  f"short {fmt(legs['short'].sum(), 'spct')}, costs {fmt(legs['costs'].sum(), 'drag')}",
+                  markup=False)
+    for line in refused_lines(strat):  # orders skipped for costs or refused by the broker
+        out.print(line, markup=False)
+    ruined = ruin_line(result.backtest.metrics["strategy"])
+    if ruined:
+        out.print(ruined, markup=False)
     if result.survivorship_biased:
         from forecast.data.bundled import SURVIVORSHIP_NOTE
 

@@ -277,7 +277,8 @@ class _State:
                     universe, preds, cls, parse_portfolio_params(cls, c.strategy.params),
                     model=task.model.name, pooled=task.pooled, target=task.target, strategy=c.strategy.name,
                     cash=self.spec.cash, commission=c.commission, slippage=c.slippage,
-                    min_commission=self.spec.broker.get("min_commission", 0.0), market=market,
+                    min_commission=self.spec.broker.get("min_commission", 0.0),
+                    rebalance_band=c.strategy.rebalance_band, market=market,
                     **self.loaded_with)
             except Exception as exc:  # noqa: BLE001 - one failed configuration is one failed row
                 row["status"] = error_line(exc)

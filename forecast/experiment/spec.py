@@ -30,7 +30,7 @@ from forecast.errors import ConfigError
 ETFS = ("DIA", "IWM", "QQQ", "SPY")
 TOP_KEYS = {"name", "tickers", "universe", "start", "end", "seeds", "cash", "walk_forward",
             "models", "strategies", "portfolios", "costs", "engine"}
-PORTFOLIO_KEYS = {"name", "params", "target", "pooled"}
+PORTFOLIO_KEYS = {"name", "params", "target", "pooled", "rebalance_band"}
 PORTFOLIO_TICKER = "portfolio"  # the `ticker` of a portfolio configuration's row
 WALK_FORWARD_KEYS = {"window", "test_days", "folds", "retrain_every", "train_window", "label", "features"}
 COST_KEYS = {"commission", "slippage", "min_commission", "commission_per_share"}
@@ -138,11 +138,13 @@ class PortfolioSpec(Setting):
 
     target: str = "direction"
     pooled: bool = True
+    rebalance_band: float = 0.0
 
     @property
     def label(self) -> str:
         extra = [] if self.target == "direction" else [self.target]
         extra += [] if self.pooled else ["per-ticker"]
+        extra += [f"band {self.rebalance_band:g}"] if self.rebalance_band else []
         return " ".join([super().label, *extra])
 
 
@@ -201,7 +203,7 @@ def _with_defaults(spec) -> dict:
             from strategies.portfolio import load_portfolio_strategy
 
             return {**load_portfolio_strategy(spec.name).param_defaults(), **spec.params,
-                    "__target": spec.target, "__pooled": spec.pooled}
+                    "__target": spec.target, "__pooled": spec.pooled, "__band": spec.rebalance_band}
         from strategies import load_strategy, strategy_params
 
         return {**strategy_params(load_strategy(spec.name)), **spec.params}
@@ -261,7 +263,8 @@ class ExperimentSpec:
     tickers: tuple[str, ...]
     models: tuple[ModelSpec, ...]
     strategies: tuple[tuple[str, dict], ...]  # (name, {param: [values]})
-    portfolios: tuple[tuple[str, dict, str, bool], ...] = ()  # (name, {param: [values]}, target, pooled)
+    # (name, {param: [values]}, target, pooled, rebalance_band)
+    portfolios: tuple[tuple[str, dict, str, bool, float], ...] = ()
     seeds: tuple[int, ...] = (0,)
     commissions: tuple[float, ...] = (0.001,)
     slippages: tuple[float, ...] = (0.0005,)
@@ -387,23 +390,26 @@ class ExperimentSpec:
         if self.walk_forward.get("label", "open") != "open":
             raise ConfigError("[[portfolios]] trade the next open-to-open return: [walk_forward] label "
                               "must be \"open\"")
-        for name, grid, _target, _pooled in self.portfolios:
+        from forecast.portfolio.run import check_universe_size
+
+        for name, grid, *_ in self.portfolios:
             cls = load_portfolio_strategy(name)
             for values in itertools.product(*grid.values()):
-                parse_portfolio_params(cls, dict(zip(grid, values, strict=True)))
+                params = parse_portfolio_params(cls, dict(zip(grid, values, strict=True)))
+                check_universe_size(cls, params, len(self.tickers))
 
     def expanded_portfolios(self) -> list[PortfolioSpec]:
         """Every portfolio setting once."""
         from strategies.portfolio import load_portfolio_strategy, parse_portfolio_params
 
         out = []
-        for name, grid, target, pooled in self.portfolios:
+        for name, grid, target, pooled, band in self.portfolios:
             cls = load_portfolio_strategy(name)
             keys = list(grid)
             for values in itertools.product(*(grid[k] for k in keys)):
                 # typed as the strategy will see them: k = "1" and k = 1 are one setting
                 params = parse_portfolio_params(cls, dict(zip(keys, values, strict=True)))
-                out.append(PortfolioSpec(name, dict(params), target, pooled))
+                out.append(PortfolioSpec(name, dict(params), target, pooled, band))
         return list(_dedupe(out))
 
     def portfolio_tasks(self) -> list[PortfolioTask]:
@@ -473,8 +479,8 @@ class ExperimentSpec:
             "tickers": list(self.tickers),
             "models": [{"name": m.name, "params": m.params} for m in self.models],
             "strategies": [{"name": n, "params": g} for n, g in self.strategies],
-            "portfolios": [{"name": n, "params": g, "target": t, "pooled": p}
-                           for n, g, t, p in self.portfolios],
+            "portfolios": [{"name": n, "params": g, "target": t, "pooled": p, "rebalance_band": b}
+                           for n, g, t, p, b in self.portfolios],
             "seeds": list(self.seeds),
             "costs": {"commission": list(self.commissions), "slippage": list(self.slippages), **self.broker},
             "start": self.start,
@@ -553,8 +559,9 @@ def _strategy(entry) -> tuple[str, dict]:
     return name, {k: _as_list(v, f"strategy {name} parameter {k}") for k, v in params.items()}
 
 
-def _portfolio(entry) -> tuple[str, dict, str, bool]:
-    """(name, {param: [values]}, target, pooled) of a [[portfolios]] entry."""
+def _portfolio(entry) -> tuple[str, dict, str, bool, float]:
+    """(name, {param: [values]}, target, pooled, rebalance_band) of a [[portfolios]] entry."""
+    from forecast.portfolio.engine import check_band
     from forecast.portfolio.universe import TARGETS
 
     if not isinstance(entry, Mapping) or "name" not in entry:
@@ -568,5 +575,10 @@ def _portfolio(entry) -> tuple[str, dict, str, bool]:
     pooled = entry.get("pooled", True)
     if not isinstance(pooled, bool):
         raise ConfigError(f"portfolio {name}: pooled must be true or false, got {pooled!r}")
+    band = entry.get("rebalance_band", 0.0)
+    try:
+        check_band(band)
+    except ConfigError as exc:
+        raise ConfigError(f"portfolio {name}: {exc}") from None
     grid = {k: _as_list(v, f"portfolio {name} parameter {k}") for k, v in params.items()}
-    return name, grid, target, pooled
+    return name, grid, target, pooled, float(band)

@@ -12,7 +12,8 @@ Conventions (the single-ticker engine's, extended to many tickers):
   tickers and the current weights, and returns target weights. Weights are fractions of
   the portfolio value V_t at t's close (cash + sum of positions x last close); the target
   of ticker i is w_i x V_t / close_i,t shares (fractional), fixed at the decision. A
-  portfolio whose value at a close is <= 0 (ruined) takes no decision.
+  portfolio whose value at a close is <= 0 is ruined: it takes no decision from then on,
+  its equity is zero from that close on, and its metrics say `ruined_on`.
 - Orders are sent at the open of the next calendar day (backtrader's cheat-on-open hook)
   for the tickers that have a bar that day and fill at that open, buys at open x (1 +
   slippage), sells at open x (1 - slippage). A ticker without a bar on the next calendar
@@ -21,7 +22,10 @@ Conventions (the single-ticker engine's, extended to many tickers):
 - `rebalance_band`: a held position whose target keeps its side is not resized when the
   target weight is within the band of its current weight (default 0: always resized).
 - Costs: one fee per order, max(commission x traded value, min_commission)
-  (`forecast.backtest.broker`'s broker and commission info).
+  (`forecast.backtest.broker`'s broker and commission info). An order whose fee would be
+  more than `max_fee_share` of its value (default 1: more than the order is worth) is
+  skipped and counted (`orders_skipped_costs`): a sell before the buys are sized, a buy
+  after they are scaled (see the cash rule), the scale being worked out again without it.
 - Cash rule (trimming): sells (and short sales, whose proceeds are credited to cash, the
   standard short-cash accounting) go first; the cash they leave, net of their fees, pays
   for the buys (including buys that cover shorts). When the buys, slippage and fees
@@ -44,8 +48,8 @@ import numpy as np
 import pandas as pd
 
 from forecast.backtest.broker import configure_broker, validate_broker
-from forecast.backtest.metrics import compute_metrics
-from forecast.backtest.recorder import REFUSED, num_to_timestamps
+from forecast.backtest.metrics import compute_metrics, floor_ruin
+from forecast.backtest.recorder import REFUSED, count_refused, no_orders_refused, num_to_timestamps
 from forecast.data.frame import ensure_bars
 from forecast.errors import ConfigError
 
@@ -96,6 +100,7 @@ def run_portfolio(
     slippage: float = 0.0005,
     min_commission: float = 0.0,
     rebalance_band: float = 0.0,
+    max_fee_share: float = 1.0,
     risk_free: float = 0.0,
 ) -> PortfolioBacktest:
     """Trade the ranking strategy class `strategy` (a `strategies.portfolio.RankingStrategy`
@@ -106,8 +111,8 @@ def run_portfolio(
     them). Returns a `PortfolioBacktest`. Raises ConfigError (one line) for bad input."""
     validate_broker(cash=cash, commission=commission, commission_per_share=None,
                     min_commission=min_commission, slippage=slippage)
-    if not (isinstance(rebalance_band, (int, float)) and 0.0 <= rebalance_band < 1.0):
-        raise ConfigError(f"rebalance_band must be in [0, 1), got {rebalance_band!r}")
+    check_band(rebalance_band)
+    check_fee_share(max_fee_share)
     ranker, name = _make_ranker(strategy, params)
     bars, probs = _inputs(bars, prob)
 
@@ -129,7 +134,8 @@ def run_portfolio(
         cerebro.adddata(bt.feeds.PandasData(dataname=frame, openinterest=None), name=t)
     configure_broker(cerebro, cash=cash, commission=commission, commission_per_share=None,
                      min_commission=min_commission, slippage=slippage)
-    cerebro.addstrategy(_Runner, ranker=ranker, label=name, probs=probs, band=float(rebalance_band))
+    cerebro.addstrategy(_Runner, ranker=ranker, label=name, probs=probs, band=float(rebalance_band),
+                        fee_share=float(max_fee_share))
     run = cerebro.run()[0]
 
     dates = num_to_timestamps([r[0] for r in run.rows])
@@ -150,14 +156,18 @@ def run_portfolio(
     entry = calendar[1]
     members = [t for t in tickers if tradable.at[start, t] and has_bar.at[entry, t]]
     bench = benchmark_equity(bars, members, calendar, entry, cash)
-    equity = pd.DataFrame({"strategy": value, "benchmark": bench.to_numpy()}, index=calendar)
+    # A ruined portfolio (value <= 0 at a close) is worth nothing from then on, as in
+    # compute_metrics: its returns are not computed from negative equity.
+    strategy_value = floor_ruin(pd.Series(value, index=calendar)).to_numpy()
+    equity = pd.DataFrame({"strategy": strategy_value, "benchmark": bench.to_numpy()}, index=calendar)
     equity.index.name = "date"
 
     metrics = _metrics(equity, weights, fills, entry, cash, risk_free)
     metrics["strategy"].update(run.refused)
     settings = {
         "cash": cash, "commission": commission, "slippage": slippage,
-        "min_commission": min_commission, "rebalance_band": rebalance_band, "risk_free": risk_free,
+        "min_commission": min_commission, "rebalance_band": rebalance_band,
+        "max_fee_share": max_fee_share, "risk_free": risk_free,
         "strategy": name, "params": dict(vars(ranker.p)) if hasattr(ranker, "p") else dict(params or {}),
         "tickers": tickers, "start": start, "end": calendar[-1],
         "benchmark_entry": entry, "benchmark_members": members,
@@ -204,6 +214,19 @@ def _inputs(bars, prob) -> tuple[dict, pd.DataFrame]:
     return bars, values.reindex(index=calendar, columns=list(bars))
 
 
+def check_band(band) -> None:
+    """Refuse a rebalance band outside [0, 1)."""
+    if isinstance(band, bool) or not (isinstance(band, (int, float)) and 0.0 <= band < 1.0):
+        raise ConfigError(f"rebalance_band must be in [0, 1), got {band!r}")
+
+
+def check_fee_share(share) -> None:
+    """Refuse a max_fee_share outside (0, 1]: no order may pay more in fee than it is worth."""
+    if isinstance(share, bool) or not isinstance(share, int | float) or not 0.0 < share <= 1.0:
+        raise ConfigError(f"max_fee_share (the most of an order's value its fee may be) must be in "
+                          f"(0, 1], got {share!r}")
+
+
 def check_weights(weights, probs: pd.Series, name: str) -> pd.Series:
     """The strategy's weights as floats on tradable tickers; ConfigError when they break
     the rules (a ticker not tradable today, NaN, duplicates, sum of |w| above 1)."""
@@ -243,15 +266,16 @@ def buy_fraction(costs: np.ndarray, rate: float, minimum: float, cash: float) ->
 class _Runner(bt.Strategy):
     """Decides at each union-calendar close, orders at the next day's open."""
 
-    params = (("ranker", None), ("label", ""), ("probs", None), ("band", 0.0))
+    params = (("ranker", None), ("label", ""), ("probs", None), ("band", 0.0), ("fee_share", 1.0))
 
     def __init__(self):
         self.names = [d._name for d in self.datas]
         self.rows: list[tuple] = []
         self.fills: list[tuple] = []
         self.targets: list[np.ndarray] = []
-        self.refused = {key: 0 for key, _ in REFUSED.values()}
+        self.refused = no_orders_refused()
         self.pending: dict[int, float] = {}
+        self._ruined = False
         self._probs = self.p.probs.to_numpy()
         # the prob row of each calendar day, by backtrader date number (the feeds' own)
         self._row = {bt.date2num(day.to_pydatetime()): i for i, day in enumerate(self.p.probs.index)}
@@ -273,7 +297,8 @@ class _Runner(bt.Strategy):
         decided = np.full(len(self.datas), np.nan)
         self.targets.append(decided)
         live = [i for i, ok in enumerate(self._has_bar(now)) if ok and not math.isnan(row[i])]
-        if not live or value <= 0:
+        self._ruined = self._ruined or value <= 0  # ruined for good at the first close <= 0
+        if not live or self._ruined:
             return
         probs = pd.Series(row[live], index=pd.Index([self.names[i] for i in live], dtype=object))
         held = [i for i in range(len(self.datas)) if sizes[i] != 0]
@@ -303,6 +328,8 @@ class _Runner(bt.Strategy):
         rate, minimum, slip = info.p.commission, info.p.min_commission, self.broker.p.slip_perc
         cash = self.broker.getcash()
         sells, buys, costs = [], [], []
+        share = self.p.fee_share
+        skipped = 0
         for i, target in pending.items():
             if not has_bar[i]:
                 continue  # no bar on the fill day: this ticker does not trade on that decision
@@ -310,23 +337,36 @@ class _Runner(bt.Strategy):
             delta = target - self.getposition(data).size
             if delta < 0:
                 price = data.open[0] * (1.0 - slip)
-                cash += -delta * price - max(rate * -delta * price, minimum)
+                fee = max(rate * -delta * price, minimum)
+                if fee > share * (-delta * price):
+                    skipped += 1
+                    continue
+                cash += -delta * price - fee
                 sells.append((data, -delta))
             elif delta > 0:
                 buys.append((data, delta))
                 costs.append(delta * data.open[0] * (1.0 + slip))
         for data, size in sells:
             self.sell(data=data, size=size)
-        fraction = buy_fraction(np.array(costs), rate, minimum, cash) if buys else 0.0
+        fraction = 0.0
+        while buys:  # drop the buys whose scaled fee is too large a share; the rest scale up
+            fraction = buy_fraction(np.array(costs), rate, minimum, cash)
+            fair = [max(rate * fraction * c, minimum) <= share * (fraction * c) for c in costs]
+            if all(fair):
+                break
+            skipped += len(fair) - sum(fair)
+            buys = [b for b, ok in zip(buys, fair, strict=True) if ok]
+            costs = [c for c, ok in zip(costs, fair, strict=True) if ok]
+            fraction = 0.0
         if fraction > 0:
             for data, size in buys:
                 self.buy(data=data, size=size * fraction)
+        self.refused["orders_skipped_costs"] += skipped
 
     prenext_open = nextstart_open = next_open
 
     def notify_order(self, order):
-        if order.status in REFUSED:
-            self.refused[REFUSED[order.status][0]] += 1
+        count_refused(self.refused, order)
         done = order.status == order.Completed or order.status in REFUSED
         if done and order.executed.size:
             ex = order.executed
@@ -395,7 +435,8 @@ def _metrics(equity, weights, fills, entry, cash, risk_free) -> dict:
     strategy = compute_metrics(equity["strategy"], positions=gross, risk_free=risk_free,
                                traded_value=float(fills["value"].sum()))
     strategy["turnover_annual"] = strategy.pop("turnover")
-    daily = traded.to_numpy()[1:] / equity["strategy"].to_numpy()[:-1]
+    base = equity["strategy"].to_numpy()[:-1]
+    daily = traded.to_numpy()[1:][base > 0] / base[base > 0]  # none after a ruin (zero equity)
     strategy.update({
         "turnover": float(daily.mean() / 2.0),
         "gross_exposure": float(gross.mean()),

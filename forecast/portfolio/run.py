@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from forecast.errors import ConfigError
 from forecast.jsonsafe import json_safe
 
 MARKET = "SPY"  # the second benchmark, when it is available over the span
@@ -103,6 +104,18 @@ class PortfolioResult:
         return out
 
 
+def check_universe_size(cls, params: dict, n: int) -> None:
+    """Refuse a k the universe cannot fill (the strategy would trade a smaller k than its label
+    says): long-short with k needs 2k names, top-k and topk-dropout k names."""
+    from strategies.portfolio import names_needed
+
+    needed = names_needed(cls, params)
+    if needed is not None and needed > n:
+        k = {**cls.param_defaults(), **params}.get("k")
+        raise ConfigError(f"{cls.__name__} with k={k} needs {needed} tickers, the universe has {n} "
+                          f"(lower k to at most {k * n // needed})")
+
+
 def top_minus_bottom(prob: pd.DataFrame, realized: pd.DataFrame, k: int) -> dict:
     """Mean daily realised return of the k highest-ranked names minus the k lowest (equal
     weight, no costs): the forecasts' spread, whatever the strategy does with it."""
@@ -159,6 +172,8 @@ def run_portfolio_backtest(
     commission: float = 0.001,
     slippage: float = 0.0005,
     min_commission: float = 0.0,
+    rebalance_band: float = 0.0,
+    max_fee_share: float = 1.0,
     progress: Callable[[int, int], None] | None = None,
     cache: bool = False,
 ) -> PortfolioResult:
@@ -167,13 +182,17 @@ def run_portfolio_backtest(
 
     `cache`: read and keep the forecasts in the portfolio prediction cache under `home`
     (keyed by every ticker's bars and every setting that shapes them)."""
+    from forecast.portfolio.engine import check_band, check_fee_share
     from forecast.portfolio.pooled import portfolio_walk_forward
     from forecast.portfolio.universe import load_universe
     from strategies.portfolio import load_portfolio_strategy, parse_portfolio_params
 
     cls = load_portfolio_strategy(strategy)  # bad names and params fail before any training
     typed = parse_portfolio_params(cls, params or {})
+    check_band(rebalance_band)
+    check_fee_share(max_fee_share)
     universe = load_universe(tickers, source=source, path=path, start=start, end=end, home=home)
+    check_universe_size(cls, typed, len(universe.tickers))
     kwargs = {"pooled": pooled, "target": target, "model_params": model_params, "progress": progress,
               **(walk_forward or {})}
     store = None
@@ -187,14 +206,16 @@ def run_portfolio_backtest(
     result = score_portfolio(universe, preds, cls, typed, model=model, pooled=pooled, target=target,
                              strategy=strategy if isinstance(strategy, str) else cls.__name__,
                              cash=cash, commission=commission, slippage=slippage,
-                             min_commission=min_commission, source=source, home=home)
+                             min_commission=min_commission, rebalance_band=rebalance_band,
+                             max_fee_share=max_fee_share, source=source, home=home)
     result.cache = store.last if store is not None else None
     return result
 
 
 def score_portfolio(universe, preds: pd.DataFrame, cls, params: dict, *, model: str, pooled: bool,
                     target: str, strategy: str, cash: float = 100_000.0, commission: float = 0.001,
-                    slippage: float = 0.0005, min_commission: float = 0.0, source=None, home=None,
+                    slippage: float = 0.0005, min_commission: float = 0.0, rebalance_band: float = 0.0,
+                    max_fee_share: float = 1.0, source=None, home=None,
                     market: pd.Series | None | bool = True) -> PortfolioResult:
     """Trade ranking strategy `cls` (with checked `params`) on forecasts `preds` of
     `portfolio_walk_forward` over `universe`: the backtest, IC, spread and statistics.
@@ -207,8 +228,10 @@ def score_portfolio(universe, preds: pd.DataFrame, cls, params: dict, *, model: 
 
     prob = preds["prob_up"].unstack("ticker")
     realized = preds["realized"].unstack("ticker")
+    check_universe_size(cls, params, len(universe.tickers))
     backtest = run_portfolio(dict(universe.bars), prob, cls, params, cash=cash, commission=commission,
-                             slippage=slippage, min_commission=min_commission)
+                             slippage=slippage, min_commission=min_commission,
+                             rebalance_band=rebalance_band, max_fee_share=max_fee_share)
     ic = information_coefficients(prob, realized)
     returns = backtest.equity.pct_change().dropna()
     statistics = {
@@ -226,7 +249,8 @@ def score_portfolio(universe, preds: pd.DataFrame, cls, params: dict, *, model: 
         market=market if isinstance(market, pd.Series) else None,
         statistics=statistics, spread=top_minus_bottom(prob, realized, k),
         settings={"cash": cash, "commission": commission, "slippage": slippage,
-                  "min_commission": min_commission},
+                  "min_commission": min_commission, "rebalance_band": rebalance_band,
+                  "max_fee_share": max_fee_share},
         walk_forward={k_: v for k_, v in preds.attrs.items() if isinstance(v, str | int | float | bool)},
         survivorship_biased=survivorship_biased(universe.bars),
     )

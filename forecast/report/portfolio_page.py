@@ -169,6 +169,7 @@ STRATEGY_ROWS = [
     ("net exposure", "net_exposure", "pct"), ("fills", "n_fills", "int"),
     ("orders rejected (cash)", "orders_rejected_cash", "int"), ("orders rejected", "orders_rejected", "int"),
     ("orders canceled", "orders_canceled", "int"),
+    ("orders skipped for costs (fee above its share of the order)", "orders_skipped_costs", "int"),
 ]
 
 
@@ -359,15 +360,16 @@ def _legs(doc: dict, files: _Files) -> Html:
     body = []
     summary = doc.get("legs") if isinstance(doc.get("legs"), dict) else None
     if summary:
-        figures = [[name, keyed(doc, _key("legs", name), "spct", v)]
-                   for name, v in summary.items() if not isinstance(v, dict | list)]
+        figures = [_leg_row(doc, name, v) for name, v in summary.items() if not isinstance(v, dict | list)]
         body.append(table(["leg", "value"], figures,
-                          caption="Summed daily P&L of each leg over the previous close's value."))
+                          caption="Summed daily P&L of each leg over the previous close's value; "
+                                  "costs (fees) are a drag: long + short + costs is the summed return."))
     frame = files.legs
     if frame is not None:
         body.append(chart(cross_charts.legs(frame), "legs", "cumulative P&L of the long and short legs"))
         if not summary:
-            sums = [[c, number(frame[c].sum(), "spct")] for c in ("long", "short", "costs") if c in frame]
+            sums = [[c, number(frame[c].sum(), "drag" if c == "costs" else "spct")]
+                    for c in ("long", "short", "costs") if c in frame]
             body.append(table(["leg", "summed daily P&L"], sums, caption="From legs.csv."))
     if summary is None and frame is None:
         body.append(note("This run's files hold no daily legs (no legs in metrics.json, no legs.csv): "
@@ -383,6 +385,14 @@ def _legs(doc: dict, files: _Files) -> Html:
              number(short_book.abs().max(), "pct")]], caption="From weights.csv."))
     return section("legs", "Long and short legs", *body) if body else section(
         "legs", "Long and short legs", _missing("weights.csv"))
+
+
+def _leg_row(doc: dict, name: str, value) -> list:
+    """A leg's summed P&L; costs are stored as the fees paid (positive) and shown as the drag
+    they are (negative)."""
+    if name == "costs":
+        return ["costs (fees)", keyed(doc, _key("legs", name), "drag", value)]
+    return [name, keyed(doc, _key("legs", name), "spct", value)]
 
 
 def _weights(files: _Files) -> Html:
