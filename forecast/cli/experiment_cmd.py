@@ -12,7 +12,6 @@ from rich.table import Table
 
 from forecast.cli import options as o
 from forecast.cli.console import err, out
-from forecast.cli.report_cmd import write_page
 from forecast.experiment.spec import EXAMPLE
 from forecast.formatting import fmt
 
@@ -81,14 +80,14 @@ def run_spec(ctx, spec, *, workers=None, ray_address=None, source=None, path=Non
              output=None, force=False, as_json=False, top=None, no_cache=False,
              run_pages=None) -> None:
     """Run a checked spec the way `fcast experiment run` does (also `fcast backtest` with lists)."""
-    from forecast.cli.backtest_cmd import check_output_dir
-    from forecast.experiment import RayExecutor, SerialExecutor, run_experiment
+    from forecast.experiment import RayExecutor, SerialExecutor
     from forecast.models.registry import is_keras_model
+    from forecast.output_dir import check_output
 
     if any(is_keras_model(m.name) for m in spec.models) or backend is not None:
         o.use_backend(backend, None)
     if output is not None:
-        check_output_dir(output, force)
+        check_output(output, force)
     if workers is not None and ray_address is not None:
         raise typer.BadParameter("give --workers or --ray-address, not both")
     executor = (RayExecutor(workers=workers, address=ray_address)
@@ -100,12 +99,19 @@ def run_spec(ctx, spec, *, workers=None, ray_address=None, source=None, path=Non
         err.print(f"experiment {spec.name}: {len(spec.tickers)} ticker(s) x {len(spec.models)} model(s) x "
                   f"{len(spec.seeds)} seed(s) = {n_tasks} walk-forward run(s){portfolios}, "
                   f"{n_configs} configuration(s); {_where(executor)}", markup=False)
-    with _Progress(enabled=not as_json) as events:
-        result = run_experiment(spec, home=ctx.obj["store"].home, source=source, path=path,
-                                cache=not no_cache, executor=executor, output=output, events=events)
-    if output is not None:
-        result.write(output)
-        write_pages(output, result, RUN_PAGES if run_pages is None else run_pages, quiet=as_json)
+    pages = RUN_PAGES if run_pages is None else run_pages
+    if output is None:
+        result = _run(ctx, spec, executor, source=source, path=path, no_cache=no_cache, quiet=as_json)
+    else:
+        from forecast.output_dir import output_folder
+
+        # Complete or not at all: an interrupted run leaves DIR as it was, and the same
+        # command run again starts over, its walk-forwards served by the prediction cache.
+        with output_folder(output, force=force) as tmp:
+            result = _run(ctx, spec, executor, source=source, path=path, no_cache=no_cache, quiet=as_json,
+                          output=tmp)
+            result.write(tmp)
+            write_pages(tmp, result, pages, quiet=as_json)
     record = _record(ctx, result, output)
     if as_json:
         print(json.dumps(result.to_dict(), indent=2))
@@ -121,9 +127,20 @@ def run_spec(ctx, spec, *, workers=None, ray_address=None, source=None, path=Non
         raise typer.Exit(1)
 
 
+def _run(ctx, spec, executor, *, source, path, no_cache: bool, quiet: bool, output: Path | None = None):
+    from forecast.experiment import run_experiment
+
+    with _Progress(enabled=not quiet) as events:
+        return run_experiment(spec, home=ctx.obj["store"].home, source=source, path=path,
+                              cache=not no_cache, executor=executor, output=output, events=events)
+
+
 def write_pages(output: Path, result, run_pages: int, *, quiet: bool = False) -> None:
     """The experiment's report.html, after the pages of its `run_pages` best configurations
-    (-1: all) so that its links lead to them; the others link to their folders."""
+    (-1: all) so that its links lead to them; the others link to their folders. Every
+    page is promised: one that cannot be written fails the output."""
+    from forecast.output_dir import write_page
+
     ranked = [r for r in result.ranked() if r.get("status") == "ok" and r.get("run")]
     chosen = ranked if run_pages < 0 else ranked[:run_pages]
     if chosen and not quiet:
@@ -150,7 +167,7 @@ def _record(ctx, result, output):
 
     try:
         return record_experiment(result, home=ctx.obj["store"].home,
-                                 extra={"output": str(output) if output is not None else None})
+                                 extra={"output": str(output.resolve()) if output is not None else None})
     except (OSError, FcastError) as exc:
         logging.getLogger("fcast").warning("experiment %s was not recorded: %s", result.spec.name, exc)
         return None
