@@ -94,9 +94,10 @@ class ExperimentResult:
     def write(self, folder: str | Path) -> Path:
         """experiment.json and results.csv (each run's own files were written as it ran)."""
         from forecast.atomic import write_atomic
+        from forecast.output_dir import write_files
 
-        out = Path(folder)
-        out.mkdir(parents=True, exist_ok=True)
-        write_atomic(out / "experiment.json", json.dumps(self.to_dict(), indent=2, allow_nan=False).encode())
-        write_atomic(out / "results.csv", self.frame().to_csv(index=False).encode())
-        return out
+        return write_files(Path(folder), {
+            "experiment.json": lambda p: write_atomic(
+                p, json.dumps(self.to_dict(), indent=2, allow_nan=False).encode()),
+            "results.csv": lambda p: write_atomic(p, self.frame().to_csv(index=False).encode()),
+        })
