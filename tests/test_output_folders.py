@@ -43,7 +43,8 @@ def run(capsys, *args):
 
 
 def tree(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def leftovers(parent: Path, name: str) -> list[str]:
@@ -116,8 +117,9 @@ def test_a_full_disk_under_force_leaves_the_old_output_as_it_was(tmp_path, capsy
 def test_a_full_disk_during_a_portfolio_leaves_no_output(tmp_path, capsys, full_disk):
     full_disk("predictions.csv")
     target = tmp_path / "out"
-    code, _, err = run(capsys, "portfolio", "KO", "MSFT", "IBM", "--source", "bundled", "--start", "2013-01-01",
-                       "--model", "logreg", "--param", "k=1", "--test-days", "252", "--output", target)
+    code, _, err = run(capsys, "portfolio", "KO", "MSFT", "IBM", "--source", "bundled",
+                       "--start", "2013-01-01", "--model", "logreg", "--param", "k=1",
+                       "--test-days", "252", "--output", target)
     assert code == 1 and "predictions.csv" in err and "No space left on device" in err
     assert not target.exists() and leftovers(tmp_path, "out") == [] and list_runs() == []
 
@@ -199,7 +201,8 @@ def test_force_on_an_experiment_drops_the_old_run_folders(tmp_path, capsys):
     (target / "notes.txt").write_text("mine")
     (target / "runs" / "README.txt").write_text("my notes on the runs")
     spec.write_text(EXPERIMENT.replace('name = "long-only"', 'name = "buy-and-hold"'))
-    code, _, err = run(capsys, "experiment", "run", spec, "--source", "bundled", "--output", target, "--force")
+    code, _, err = run(capsys, "experiment", "run", spec, "--source", "bundled", "--output", target,
+                       "--force")
     assert code == 0, err
     doc = json.loads((target / "experiment.json").read_text())
     new_runs = {Path(r["run"]).name for r in doc["rows"]}
