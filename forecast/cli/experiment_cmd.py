@@ -92,13 +92,8 @@ def run_spec(ctx, spec, *, workers=None, ray_address=None, source=None, path=Non
         raise typer.BadParameter("give --workers or --ray-address, not both")
     executor = (RayExecutor(workers=workers, address=ray_address)
                 if workers is not None or ray_address is not None else SerialExecutor())
-    n_configs = len(spec.configurations()) + len(spec.portfolio_configurations())
-    n_tasks = len(spec.tasks()) + len(spec.portfolio_tasks())
-    portfolios = f", {len(spec.portfolio_tasks())} over the universe" if spec.portfolios else ""
     if not as_json:
-        err.print(f"experiment {spec.name}: {len(spec.tickers)} ticker(s) x {len(spec.models)} model(s) x "
-                  f"{len(spec.seeds)} seed(s) = {n_tasks} walk-forward run(s){portfolios}, "
-                  f"{n_configs} configuration(s); {_where(executor)}", markup=False)
+        err.print(f"experiment {spec.name}: {plan(spec)}; {_where(executor)}", markup=False)
     pages = RUN_PAGES if run_pages is None else run_pages
     if output is None:
         result = _run(ctx, spec, executor, source=source, path=path, no_cache=no_cache, quiet=as_json)
@@ -149,6 +144,21 @@ def write_pages(output: Path, result, run_pages: int, *, quiet: bool = False) ->
     for row in chosen:
         write_page(output / row["run"])
     write_page(output)
+
+
+def plan(spec) -> str:
+    """What the spec runs: its per-ticker and universe-wide walk-forwards, and its configurations."""
+    parts = []
+    axes = f"{len(spec.models)} model(s) x {len(spec.seeds)} seed(s)"
+    if spec.tasks():
+        parts.append(f"{len(spec.tickers)} ticker(s) x {axes} = {len(spec.tasks())} per-ticker "
+                     "walk-forward run(s)")
+    if spec.portfolio_tasks():
+        kinds = len({(t.target, t.pooled) for t in spec.portfolio_tasks()})
+        parts.append(f"{axes} x {kinds} target/pooling setting(s) = {len(spec.portfolio_tasks())} "
+                     f"walk-forward run(s) over the universe of {len(spec.tickers)} tickers")
+    n_configs = len(spec.configurations()) + len(spec.portfolio_configurations())
+    return f"{' and '.join(parts)}; {n_configs} configuration(s)"
 
 
 def _where(executor) -> str:
@@ -223,15 +233,18 @@ def render(result, top: int | None = None) -> None:
     many_seeds = len(spec.seeds) > 1
     table = Table(title=f"Experiment {spec.name}: {len(result.rows)} configurations, ranked by Sharpe "
                   "(net of costs)")
-    cols = ["#", "ticker", "model", *(["seed"] if many_seeds else []), "strategy", "fee+slip",
+    targets = any(row.get("target") for row in rows)  # portfolio rows: two targets are two rows
+    cols = ["#", "ticker", "model", *(["seed"] if many_seeds else []), "strategy",
+            *(["target"] if targets else []), "fee+slip",
             "return", "Sharpe ± SE", "PSR", "PSR>B&H", "max DD", "trades", "acc", "B&H ret", "B&H Sharpe"]
     for c in cols:
-        table.add_column(c, justify="left" if c in ("ticker", "model", "strategy") else "right",
-                         no_wrap=c in ("strategy", "Sharpe ± SE", "fee+slip", "PSR>B&H"))
+        table.add_column(c, justify="left" if c in ("ticker", "model", "strategy", "target") else "right",
+                         no_wrap=c in ("strategy", "target", "Sharpe ± SE", "fee+slip", "PSR>B&H"))
     for rank, row in enumerate(shown, 1):
         model = row["model"] + (f"({_kv(row['model_params'])})" if row["model_params"] else "")
         strategy = row["strategy"] + (f"({_kv(row['params'])})" if row["params"] else "")
         lead = [str(rank), row["ticker"], model, *([str(row["seed"])] if many_seeds else []), strategy,
+                *([target_text(row)] if targets else []),
                 f"{fmt(row['commission'], 'pct')}+{fmt(row['slippage'], 'pct')}"]
         if row["status"] != "ok":
             table.add_row(*lead, f"[red]failed[/red]: {row['status']}", *[""] * (len(cols) - len(lead) - 1))
@@ -249,13 +262,27 @@ def render(result, top: int | None = None) -> None:
         out.print(line, markup=False, soft_wrap=True)
 
 
+def target_text(row: dict) -> str:
+    """A portfolio row's forecast target, and "per-ticker" when its models were not pooled."""
+    if not row.get("target"):
+        return ""
+    return row["target"] + (" per-ticker" if row.get("pooled") is False else "")
+
+
 def spans_line(result) -> str:
-    """Each ticker's backtest span (its rows share it), or its data span when nothing ran."""
+    """The first to the last backtest day of each ticker's rows and of the portfolio rows,
+    as results.csv has them; a ticker whose rows all failed shows its data's span."""
     parts = []
-    for ticker, data in result.tickers.items():
+    for ticker in dict.fromkeys(r["ticker"] for r in result.rows):
         spans = {(r["start"], r["end"]) for r in result.rows if r["ticker"] == ticker and r.get("start")}
-        start, end = min(spans) if len(spans) == 1 else (data["start"], data["end"])
-        parts.append(f"{ticker} {start} to {end}")
+        data = result.tickers.get(ticker)
+        if spans:
+            varies = " (varies by row)" if len(spans) > 1 else ""
+            parts.append(f"{ticker} {min(s for s, _ in spans)} to {max(e for _, e in spans)}{varies}")
+        elif data:
+            parts.append(f"{ticker} none (data {data['start']} to {data['end']})")
+        else:
+            parts.append(f"{ticker} none")
     return "backtest spans: " + ("; ".join(parts) or "none")
 
 

@@ -12,7 +12,8 @@ import pandas as pd
 from forecast.jsonsafe import json_safe
 
 # results.csv's columns, in order (dict-valued ones are written as JSON text).
-CSV_COLUMNS = ("ticker", "model", "model_params", "seed", "strategy", "params", "commission", "slippage",
+CSV_COLUMNS = ("ticker", "model", "model_params", "seed", "strategy", "params", "target", "pooled",
+               "commission", "slippage",
                "start", "end", "total_return", "cagr", "sharpe", "sharpe_se", "psr", "psr_vs_benchmark",
                "max_drawdown", "benchmark_return", "benchmark_sharpe", "accuracy", "n_trades", "cache",
                "engine", "status", "run")

@@ -358,7 +358,12 @@ def _base_row(c: Configuration | PortfolioConfiguration, spec: ExperimentSpec) -
     return {
         "label": label, "ticker": _ticker(c), "model": c.task.model.name,
         "model_params": dict(c.task.model.params), "seed": c.task.seed, "strategy": c.strategy.name,
-        "params": dict(c.strategy.params), "commission": c.commission, "slippage": c.slippage,
+        "params": dict(c.strategy.params),
+        # a portfolio's forecast target and pooling (None for a per-ticker row): two portfolios
+        # that differ only in these are two rows, and must read as two
+        "target": c.task.target if isinstance(c, PortfolioConfiguration) else None,
+        "pooled": c.task.pooled if isinstance(c, PortfolioConfiguration) else None,
+        "commission": c.commission, "slippage": c.slippage,
         "start": None, "end": None, "total_return": None, "cagr": None, "sharpe": None, "sharpe_se": None,
         "psr": None, "psr_vs_benchmark": None, "max_drawdown": None, "n_trades": None,
         "benchmark_return": None, "benchmark_sharpe": None, "accuracy": None, "cache": None,
