@@ -239,7 +239,8 @@ def render(result, top: int | None = None) -> None:
             "return", "Sharpe ± SE", "PSR", "PSR>B&H", "max DD", "trades", "acc", "B&H ret", "B&H Sharpe"]
     for c in cols:
         table.add_column(c, justify="left" if c in ("ticker", "model", "strategy", "target") else "right",
-                         no_wrap=c in ("strategy", "target", "Sharpe ± SE", "fee+slip", "PSR>B&H"))
+                         no_wrap=c in ("ticker", "strategy", "target", "Sharpe ± SE", "fee+slip", "PSR>B&H"))
+    table.pad_edge = not targets  # the room a target column needs on 160 columns
     for rank, row in enumerate(shown, 1):
         model = row["model"] + (f"({_kv(row['model_params'])})" if row["model_params"] else "")
         strategy = row["strategy"] + (f"({_kv(row['params'])})" if row["params"] else "")
