@@ -56,9 +56,9 @@ def output_folder(target: Path, *, force: bool = False) -> Iterator[Path]:
     """Yield an empty temporary folder beside `target`; when the block ends without an
     exception, put its files in place as `target` (see the module's doc).
 
-    Any exception removes the temporary folder and leaves `target` untouched; an OSError
-    (a full disk, say) or an FcastError reaches the caller as one StoreError line naming
-    `target` and what failed."""
+    Any exception removes the temporary folder and leaves `target` untouched; a failed
+    write (an OSError such as a full disk, or a StoreError) reaches the caller as one
+    StoreError line naming `target` and what failed."""
     target = Path(target)
     parent, name = _where(target)
     parent.mkdir(parents=True, exist_ok=True)
@@ -72,7 +72,7 @@ def output_folder(target: Path, *, force: bool = False) -> Iterator[Path]:
         _commit(tmp, target, force)
     except BaseException as exc:
         shutil.rmtree(box, ignore_errors=True)
-        if isinstance(exc, OSError | FcastError):
+        if isinstance(exc, OSError | StoreError):  # a write failed; other errors say their own thing
             detail = str(exc.strerror if isinstance(exc, OSError) and exc.strerror else exc)
             where = getattr(exc, "filename", None)
             if where:
@@ -105,8 +105,8 @@ def write_page(folder: Path) -> Path:
 
     try:
         return write_report(folder)
-    except FcastError:
-        raise
+    except FcastError as exc:
+        raise StoreError(f"cannot build {Path(folder) / 'report.html'}: {exc}") from None
     except OSError as exc:
         raise StoreError(f"cannot write {Path(folder) / 'report.html'}: {exc.strerror or exc}") from None
     except Exception as exc:  # a bug while building the page: say which page and why

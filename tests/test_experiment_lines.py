@@ -99,3 +99,19 @@ def test_the_page_names_the_best_by_its_rank_in_the_table(portfolios_only):
     by_sharpe = sorted(range(len(doc["rows"])), key=lambda i: -doc["rows"][i]["sharpe"])
     page = (folder / "report.html").read_text()
     assert f"(#{by_sharpe.index(best) + 1} in the table)" in page and "(row " not in page
+
+
+def test_a_ticker_without_bars_in_the_span_fails_in_one_line_before_training(tmp_path, capsys, folds):
+    """KO's bundled bars end on 2017-11-10: a span from 2018 holds none of AAPL's or KO's.
+    Before: every row failed late, one error line per configuration, and a broken table."""
+    spec = tmp_path / "late.toml"
+    spec.write_text('name = "late"\ntickers = ["AAPL", "KO", "MSFT"]\nstart = "2018-01-01"\n\n'
+                    '[[models]]\nname = "logreg"\n\n[[strategies]]\nname = "long-only"\n\n'
+                    '[[strategies]]\nname = "long-short"\n')
+    code = main(["experiment", "run", str(spec), "--source", "bundled", "--output", str(tmp_path / "out")])
+    captured = capsys.readouterr()
+    errors = [line for line in captured.err.splitlines() if line.startswith("error:")]
+    assert code == 1 and captured.out == "" and folds == []
+    assert errors == ["error: experiment late: no bars from 2018-01-01 to the last bar for AAPL, KO, MSFT; "
+                      "change the spec's start/end or drop the ticker(s) (nothing was trained)"]
+    assert not (tmp_path / "out").exists()
