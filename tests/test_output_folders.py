@@ -260,7 +260,10 @@ def test_a_killed_runs_temporary_folder_is_removed_by_the_next(tmp_path):
 
 def test_run_json_records_the_absolute_output_path(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "disk.toml").write_text(EXPERIMENT)
     code, _, err = run(capsys, *BACKTEST, "--no-plot", "--output", "out")
     assert code == 0, err
-    (doc,) = list_runs()
-    assert doc["output"] == str((tmp_path / "out").resolve())
+    code, _, err = run(capsys, "experiment", "run", "disk.toml", "--source", "bundled", "--output", "exp")
+    assert code == 0, err
+    expected = [str((tmp_path / name).resolve()) for name in ("out", "exp")]
+    assert [doc["output"] for doc in list_runs()] == expected
