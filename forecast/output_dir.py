@@ -209,19 +209,17 @@ def _commit(tmp: Path, target: Path, force: bool) -> None:
 
 def _replace_into(tmp: Path, target: Path) -> None:
     """Move fcast's old files out of `target` and the new ones in, keeping foreign files;
-    undo every move if one fails, so `target` is never half old, half new."""
+    undo every step if one fails, so `target` is never half old, half new."""
     trash = _sibling(target, _OLD)
-    moves: list[tuple[Path, Path]] = []
-    made: list[Path] = []
+    done: list[tuple[Path, Path | None]] = []  # (src, dst) renames and (folder, None) mkdirs, in order
     emptied: set[Path] = set()  # folders that held old files: removed if left empty
 
     def move(src: Path, dst: Path) -> None:
         os.rename(src, dst)
-        moves.append((src, dst))
+        done.append((src, dst))
 
     def set_aside(path: Path) -> None:
-        dst = trash / f"{len(moves):06d}"
-        move(path, dst)
+        move(path, trash / f"{len(done):06d}")
 
     try:
         for rel in owned_files(target):
@@ -239,24 +237,18 @@ def _replace_into(tmp: Path, target: Path) -> None:
                     set_aside(folder)  # a foreign file where fcast needs a folder
                 if not folder.exists():
                     folder.mkdir()
-                    made.append(folder)
+                    done.append((folder, None))
             if dst.is_symlink() or dst.exists():
                 set_aside(dst)  # a foreign file of the same name: --force replaces it
             move(tmp / rel, dst)
     except BaseException:
-        restored = True
-        for src, dst in reversed(moves):
-            try:
-                os.rename(dst, src)
-            except OSError:
-                restored = False  # keep the set-aside files rather than lose them
-        for folder in reversed(made):
-            try:
-                folder.rmdir()
-            except OSError:
-                pass
-        if restored:
+        if _undo(done):
             shutil.rmtree(trash, ignore_errors=True)
+        else:  # keep what could not be put back, under a name no later run removes
+            kept = trash.with_name(trash.name.replace(f".fcast-{_OLD}-", ".fcast-kept-"))
+            trash.rename(kept)
+            raise StoreError(f"--output {target}: a failed replace could not put every old file back; "
+                             f"the rest are in {kept}") from None
         raise
     shutil.rmtree(trash, ignore_errors=True)
     for folder in sorted(emptied, key=lambda p: -len(p.parts)):  # deepest first
@@ -264,3 +256,17 @@ def _replace_into(tmp: Path, target: Path) -> None:
             folder.rmdir()  # only when empty: a user's file in it keeps it
         except OSError:
             pass
+
+
+def _undo(done: list[tuple[Path, Path | None]]) -> bool:
+    """Reverse `_replace_into`'s steps, last first; whether every one was reversed."""
+    ok = True
+    for src, dst in reversed(done):
+        try:
+            if dst is None:
+                src.rmdir()
+            else:
+                os.rename(dst, src)
+        except OSError:
+            ok = False
+    return ok

@@ -233,6 +233,35 @@ def test_a_manifest_never_reaches_outside_its_folder(tmp_path):
     assert outside.read_text() == "keep"
 
 
+def test_a_replace_that_fails_halfway_is_undone(tmp_path, monkeypatch):
+    """--force: a rename failing after some old files went out and new ones came in puts
+    every old file back; the target is byte for byte what it was."""
+    import forecast.output_dir as output_dir
+
+    target = tmp_path / "out"
+    with output_folder(target) as tmp:
+        for name in ("metrics.json", "equity.png", "runs/000-a/metrics.json"):
+            (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp / name).write_text("old " + name)
+    (target / "notes.txt").write_text("mine")
+    before = tree(target)
+    real = os.rename
+
+    def failing(src, dst):
+        if Path(src).parent.name == "000-b":  # the last new file: the others, and its folder, are in
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return real(src, dst)
+
+    monkeypatch.setattr(output_dir.os, "rename", failing)
+    with pytest.raises(Exception, match="Input/output error"):
+        with output_folder(target, force=True) as tmp:
+            for name in ("metrics.json", "runs/000-b/metrics.json", "results.csv"):
+                (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+                (tmp / name).write_text("new")
+    assert tree(target) == before and leftovers(tmp_path, "out") == []
+    assert sorted(p.name for p in (target / "runs").iterdir()) == ["000-a"]
+
+
 # --- failures, interruptions, leftovers -------------------------------------------------------
 
 
