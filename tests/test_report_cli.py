@@ -72,24 +72,6 @@ def test_a_folder_without_a_run_and_bad_axes_are_one_line(tmp_path, backtest_out
     assert not (tmp_path / "report.html").exists()
 
 
-def test_a_page_that_cannot_be_built_leaves_the_run_and_warns(tmp_path, backtest_output, capsys,
-                                                              monkeypatch):
-    """--output: a failing page is a warning line; the run's files are all there."""
-    import forecast.report as report
-
-    def broken(folder, **options):
-        raise ValueError("no page today")
-
-    monkeypatch.setattr(report, "build_report", broken)
-    out = tmp_path / "out"
-    assert main(["backtest", "KO", "--source", "bundled", "--model", "logreg", "--start", "2015-01-01",
-                 "--output", str(out)]) == 0
-    err = capsys.readouterr().err
-    assert "report.html not written" in err and "ValueError: no page today" in err
-    assert {"metrics.json", "equity.csv", "trades.csv", "predictions.csv"} <= {p.name for p in out.iterdir()}
-    assert not (out / "report.html").exists()
-
-
 @pytest.mark.parametrize("kind, names", [
     ("backtest", {"strategy": "strategy", "benchmark": "buy-and-hold"}),
     ("portfolio", {"strategy": "strategy", "benchmark": "equal-weight B&H", "market": "SPY B&H"}),

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from forecast.errors import StoreError
 from forecast.jsonsafe import json_safe
 
 
@@ -75,19 +74,22 @@ class BacktestResult:
     def write(self, output_dir, plot: bool = True) -> Path:
         """Write metrics.json, equity.csv, trades.csv, predictions.csv, ledger.csv (when the
         ledger is known) and equity.png."""
-        out = Path(output_dir)
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-            (out / "metrics.json").write_text(json.dumps(self.to_dict(), indent=2, allow_nan=False))
-            self.equity.to_csv(out / "equity.csv", index_label="date", date_format="%Y-%m-%d")
-            self.trades.to_csv(out / "trades.csv", index=False, date_format="%Y-%m-%d")
-            self.predictions.to_csv(out / "predictions.csv", index=False, date_format="%Y-%m-%d")
-            if self.ledger is not None:  # cash, value, position, close per bar: the report's exposure
-                self.ledger.to_csv(out / "ledger.csv", index_label="date", date_format="%Y-%m-%d")
-            if plot:
+        from forecast.output_dir import write_files
+
+        dates = {"index_label": "date", "date_format": "%Y-%m-%d"}
+        writers = {
+            "metrics.json": lambda p: p.write_text(json.dumps(self.to_dict(), indent=2, allow_nan=False)),
+            "equity.csv": lambda p: self.equity.to_csv(p, **dates),
+            "trades.csv": lambda p: self.trades.to_csv(p, index=False, date_format="%Y-%m-%d"),
+            "predictions.csv": lambda p: self.predictions.to_csv(p, index=False, date_format="%Y-%m-%d"),
+        }
+        if self.ledger is not None:  # cash, value, position, close per bar: the report's exposure
+            writers["ledger.csv"] = lambda p: self.ledger.to_csv(p, **dates)
+        if plot:
+            def png(p):
                 from forecast.backtest.plot import plot_equity  # matplotlib only when asked
 
-                plot_equity(self, out / "equity.png")
-        except OSError as exc:
-            raise StoreError(f"cannot write backtest results to {out}: {exc.strerror or exc}") from None
-        return out
+                plot_equity(self, p)
+
+            writers["equity.png"] = png
+        return write_files(Path(output_dir), writers)

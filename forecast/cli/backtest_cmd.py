@@ -12,8 +12,8 @@ from rich.table import Table
 from forecast.cli import options as o
 from forecast.cli.console import TickerFailures, err, out, print_catalogue
 from forecast.cli.progress import report_device, training_progress
-from forecast.cli.report_cmd import write_page
 from forecast.formatting import fmt
+from forecast.output_dir import check_output
 
 strategies_app = typer.Typer(help="Backtrader strategies.", no_args_is_help=True)
 
@@ -161,9 +161,9 @@ def backtest(
     if model_path:
         wf = {}  # a saved model is not refitted: only `start` applies
     if output is not None:
-        check_output_dir(output, force)  # before any training: a late failure would lose the run
+        check_output(output, force)  # before any training: a late failure would lose the run
     cache = None if model_path else o.prediction_cache(ctx, no_cache)
-    results, docs = [], []
+    results, docs, ran = [], [], []  # ran: (result, bars, cache status) to write and record
     failures = TickerFailures(tickers, debug=ctx.obj["debug"], raise_if_alone=True)
     for ticker, bars in _load_all(
         ctx,
@@ -205,17 +205,15 @@ def backtest(
             docs.append(result.to_dict())
         else:
             render(result, model_params)  # the report first: it survives a failing write
-        if output is not None:
-            folder = output / result.ticker if len(tickers) > 1 else output
-            result.write(folder, plot=plot)
-            page = write_page(folder)
-            if not as_json:
-                out.print(f"wrote {folder}" + (f" (open {page.name} in a browser)" if page else ""))
-        _record(ctx, result, bars, seed=None if model_path else seed, cache=cache,
-                output=folder if output is not None else None)
+        ran.append((result, bars, cache.last if cache is not None else None))
+        if output is None:
+            _record(ctx, result, bars, seed=None if model_path else seed, cache=ran[-1][2], output=None)
     if as_json and docs:
         # One JSON document: an object for one ticker, an array of objects for several.
         print(json.dumps(docs[0] if len(tickers) == 1 else docs, indent=2))
+    if output is not None and ran:
+        _write_output(ctx, output, ran, several=len(tickers) > 1, plot=plot, force=force, quiet=as_json,
+                      seed=None if model_path else seed)
     if len(results) > 1 and not as_json:
         from forecast.backtest.report import summary_table
 
@@ -304,42 +302,35 @@ def _load_all(ctx, tickers, failures, *, source, file, start, end, common_span):
     return [(ticker, span(bars, first, last)) for ticker, bars in loaded]
 
 
-def _record(ctx, result, bars, *, seed, cache, output) -> None:
+def _write_output(ctx, output: Path, ran, *, several: bool, plot: bool, force: bool, quiet: bool,
+                  seed) -> None:
+    """Every ticker's files and page into --output (complete or not at all), then the records."""
+    from forecast.output_dir import output_folder, write_page
+
+    with output_folder(output, force=force) as tmp:
+        for result, _, _ in ran:
+            folder = tmp / result.ticker if several else tmp
+            result.write(folder, plot=plot)
+            write_page(folder)
+    for result, bars, cache in ran:
+        folder = output / result.ticker if several else output
+        if not quiet:
+            out.print(f"wrote {folder} (open report.html in a browser)", markup=False)
+        _record(ctx, result, bars, seed=seed, cache=cache, output=folder)
+
+
+def _record(ctx, result, bars, *, seed, cache: str | None, output: Path | None) -> None:
     """Keep the run under <home>/runs (a failure to do so is a warning: the run itself succeeded)."""
     import logging
 
     from forecast.errors import FcastError
     from forecast.runs import record_run
 
-    extra = {"cache": cache.last if cache is not None else None,
-             "output": str(output) if output is not None else None}
+    extra = {"cache": cache, "output": str(output.resolve()) if output is not None else None}
     try:
         record_run(result, bars=bars, home=ctx.obj["store"].home, seed=seed, extra=extra)
     except (OSError, FcastError) as exc:
         logging.getLogger("fcast").warning("%s: the run was not recorded: %s", result.ticker, exc)
-
-
-def check_output_dir(path: Path, force: bool) -> None:
-    """Refuse a non-empty --output directory unless `force`; then `check_writable_dir`."""
-    from forecast.errors import ConfigError
-
-    if not force and path.is_dir() and any(path.iterdir()):
-        raise ConfigError(f"--output {path} is not empty; give --force to write into it")
-    check_writable_dir(path)
-
-
-def check_writable_dir(path: Path) -> None:
-    """Create `path` if needed and prove a file can be written there, or fail in one line."""
-    import tempfile
-
-    from forecast.errors import ConfigError
-
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path, prefix=".fcast-write-check-"):
-            pass
-    except OSError as exc:
-        raise ConfigError(f"cannot write to --output {path}: {exc.strerror or exc}") from None
 
 
 def render(result, model_params: dict | None = None) -> None:

@@ -12,7 +12,6 @@ from rich.table import Table
 
 from forecast.cli import options as o
 from forecast.cli.console import err, out
-from forecast.cli.report_cmd import write_page
 from forecast.experiment.spec import EXAMPLE
 from forecast.formatting import fmt
 
@@ -81,31 +80,33 @@ def run_spec(ctx, spec, *, workers=None, ray_address=None, source=None, path=Non
              output=None, force=False, as_json=False, top=None, no_cache=False,
              run_pages=None) -> None:
     """Run a checked spec the way `fcast experiment run` does (also `fcast backtest` with lists)."""
-    from forecast.cli.backtest_cmd import check_output_dir
-    from forecast.experiment import RayExecutor, SerialExecutor, run_experiment
+    from forecast.experiment import RayExecutor, SerialExecutor
     from forecast.models.registry import is_keras_model
+    from forecast.output_dir import check_output
 
     if any(is_keras_model(m.name) for m in spec.models) or backend is not None:
         o.use_backend(backend, None)
     if output is not None:
-        check_output_dir(output, force)
+        check_output(output, force)
     if workers is not None and ray_address is not None:
         raise typer.BadParameter("give --workers or --ray-address, not both")
     executor = (RayExecutor(workers=workers, address=ray_address)
                 if workers is not None or ray_address is not None else SerialExecutor())
-    n_configs = len(spec.configurations()) + len(spec.portfolio_configurations())
-    n_tasks = len(spec.tasks()) + len(spec.portfolio_tasks())
-    portfolios = f", {len(spec.portfolio_tasks())} over the universe" if spec.portfolios else ""
     if not as_json:
-        err.print(f"experiment {spec.name}: {len(spec.tickers)} ticker(s) x {len(spec.models)} model(s) x "
-                  f"{len(spec.seeds)} seed(s) = {n_tasks} walk-forward run(s){portfolios}, "
-                  f"{n_configs} configuration(s); {_where(executor)}", markup=False)
-    with _Progress(enabled=not as_json) as events:
-        result = run_experiment(spec, home=ctx.obj["store"].home, source=source, path=path,
-                                cache=not no_cache, executor=executor, output=output, events=events)
-    if output is not None:
-        result.write(output)
-        write_pages(output, result, RUN_PAGES if run_pages is None else run_pages, quiet=as_json)
+        err.print(f"experiment {spec.name}: {plan(spec)}; {_where(executor)}", markup=False)
+    pages = RUN_PAGES if run_pages is None else run_pages
+    if output is None:
+        result = _run(ctx, spec, executor, source=source, path=path, no_cache=no_cache, quiet=as_json)
+    else:
+        from forecast.output_dir import output_folder
+
+        # Complete or not at all: an interrupted run leaves DIR as it was, and the same
+        # command run again starts over, its walk-forwards served by the prediction cache.
+        with output_folder(output, force=force) as tmp:
+            result = _run(ctx, spec, executor, source=source, path=path, no_cache=no_cache, quiet=as_json,
+                          output=tmp)
+            result.write(tmp)
+            write_pages(tmp, result, pages, quiet=as_json)
     record = _record(ctx, result, output)
     if as_json:
         print(json.dumps(result.to_dict(), indent=2))
@@ -121,9 +122,20 @@ def run_spec(ctx, spec, *, workers=None, ray_address=None, source=None, path=Non
         raise typer.Exit(1)
 
 
+def _run(ctx, spec, executor, *, source, path, no_cache: bool, quiet: bool, output: Path | None = None):
+    from forecast.experiment import run_experiment
+
+    with _Progress(enabled=not quiet) as events:
+        return run_experiment(spec, home=ctx.obj["store"].home, source=source, path=path,
+                              cache=not no_cache, executor=executor, output=output, events=events)
+
+
 def write_pages(output: Path, result, run_pages: int, *, quiet: bool = False) -> None:
     """The experiment's report.html, after the pages of its `run_pages` best configurations
-    (-1: all) so that its links lead to them; the others link to their folders."""
+    (-1: all) so that its links lead to them; the others link to their folders. Every
+    page is promised: one that cannot be written fails the output."""
+    from forecast.output_dir import write_page
+
     ranked = [r for r in result.ranked() if r.get("status") == "ok" and r.get("run")]
     chosen = ranked if run_pages < 0 else ranked[:run_pages]
     if chosen and not quiet:
@@ -132,6 +144,21 @@ def write_pages(output: Path, result, run_pages: int, *, quiet: bool = False) ->
     for row in chosen:
         write_page(output / row["run"])
     write_page(output)
+
+
+def plan(spec) -> str:
+    """What the spec runs: its per-ticker and universe-wide walk-forwards, and its configurations."""
+    parts = []
+    axes = f"{len(spec.models)} model(s) x {len(spec.seeds)} seed(s)"
+    if spec.tasks():
+        parts.append(f"{len(spec.tickers)} ticker(s) x {axes} = {len(spec.tasks())} per-ticker "
+                     "walk-forward run(s)")
+    if spec.portfolio_tasks():
+        kinds = len({(t.target, t.pooled) for t in spec.portfolio_tasks()})
+        parts.append(f"{axes} x {kinds} target/pooling setting(s) = {len(spec.portfolio_tasks())} "
+                     f"walk-forward run(s) over the universe of {len(spec.tickers)} tickers")
+    n_configs = len(spec.configurations()) + len(spec.portfolio_configurations())
+    return f"{' and '.join(parts)}; {n_configs} configuration(s)"
 
 
 def _where(executor) -> str:
@@ -150,7 +177,7 @@ def _record(ctx, result, output):
 
     try:
         return record_experiment(result, home=ctx.obj["store"].home,
-                                 extra={"output": str(output) if output is not None else None})
+                                 extra={"output": str(output.resolve()) if output is not None else None})
     except (OSError, FcastError) as exc:
         logging.getLogger("fcast").warning("experiment %s was not recorded: %s", result.spec.name, exc)
         return None
@@ -206,15 +233,19 @@ def render(result, top: int | None = None) -> None:
     many_seeds = len(spec.seeds) > 1
     table = Table(title=f"Experiment {spec.name}: {len(result.rows)} configurations, ranked by Sharpe "
                   "(net of costs)")
-    cols = ["#", "ticker", "model", *(["seed"] if many_seeds else []), "strategy", "fee+slip",
+    targets = any(row.get("target") for row in rows)  # portfolio rows: two targets are two rows
+    cols = ["#", "ticker", "model", *(["seed"] if many_seeds else []), "strategy",
+            *(["target"] if targets else []), "fee+slip",
             "return", "Sharpe ± SE", "PSR", "PSR>B&H", "max DD", "trades", "acc", "B&H ret", "B&H Sharpe"]
     for c in cols:
-        table.add_column(c, justify="left" if c in ("ticker", "model", "strategy") else "right",
-                         no_wrap=c in ("strategy", "Sharpe ± SE", "fee+slip", "PSR>B&H"))
+        table.add_column(c, justify="left" if c in ("ticker", "model", "strategy", "target") else "right",
+                         no_wrap=c in ("ticker", "strategy", "target", "Sharpe ± SE", "fee+slip", "PSR>B&H"))
+    table.pad_edge = not targets  # the room a target column needs on 160 columns
     for rank, row in enumerate(shown, 1):
         model = row["model"] + (f"({_kv(row['model_params'])})" if row["model_params"] else "")
         strategy = row["strategy"] + (f"({_kv(row['params'])})" if row["params"] else "")
         lead = [str(rank), row["ticker"], model, *([str(row["seed"])] if many_seeds else []), strategy,
+                *([target_text(row)] if targets else []),
                 f"{fmt(row['commission'], 'pct')}+{fmt(row['slippage'], 'pct')}"]
         if row["status"] != "ok":
             table.add_row(*lead, f"[red]failed[/red]: {row['status']}", *[""] * (len(cols) - len(lead) - 1))
@@ -232,13 +263,27 @@ def render(result, top: int | None = None) -> None:
         out.print(line, markup=False, soft_wrap=True)
 
 
+def target_text(row: dict) -> str:
+    """A portfolio row's forecast target, and "per-ticker" when its models were not pooled."""
+    if not row.get("target"):
+        return ""
+    return row["target"] + (" per-ticker" if row.get("pooled") is False else "")
+
+
 def spans_line(result) -> str:
-    """Each ticker's backtest span (its rows share it), or its data span when nothing ran."""
+    """The first to the last backtest day of each ticker's rows and of the portfolio rows,
+    as results.csv has them; a ticker whose rows all failed shows its data's span."""
     parts = []
-    for ticker, data in result.tickers.items():
+    for ticker in dict.fromkeys(r["ticker"] for r in result.rows):
         spans = {(r["start"], r["end"]) for r in result.rows if r["ticker"] == ticker and r.get("start")}
-        start, end = min(spans) if len(spans) == 1 else (data["start"], data["end"])
-        parts.append(f"{ticker} {start} to {end}")
+        data = result.tickers.get(ticker)
+        if spans:
+            varies = " (varies by row)" if len(spans) > 1 else ""
+            parts.append(f"{ticker} {min(s for s, _ in spans)} to {max(e for _, e in spans)}{varies}")
+        elif data:
+            parts.append(f"{ticker} none (data {data['start']} to {data['end']})")
+        else:
+            parts.append(f"{ticker} none")
     return "backtest spans: " + ("; ".join(parts) or "none")
 
 

@@ -11,7 +11,6 @@ from rich.table import Table
 
 from forecast.cli import options as o
 from forecast.cli.console import err, out
-from forecast.cli.report_cmd import write_page
 from forecast.formatting import fmt
 
 
@@ -79,8 +78,8 @@ def portfolio(
     backtrader with one feed per ticker. The report puts it beside the universe's
     equal-weight buy-and-hold and SPY, with the forecasts' daily IC and rank IC.
     """
-    from forecast.cli.backtest_cmd import check_output_dir
     from forecast.errors import ConfigError
+    from forecast.output_dir import check_output
     from forecast.portfolio.run import run_portfolio_backtest
     from strategies.portfolio import load_portfolio_strategy, parse_portfolio_params
 
@@ -99,7 +98,7 @@ def portfolio(
         check_universe_size(cls, params, len(dict.fromkeys(t.upper() for t in tickers)))
     o.use_backend(backend, model)
     if output is not None:
-        check_output_dir(output, force)
+        check_output(output, force)
     model_params = o.model_params(model, epochs=epochs, seed=seed, device="auto", mixed_precision=False)
     wf = {"window": window, "test_days": test_days, "retrain_every": retrain_every,
           "train_window": train_window, "seed": seed}
@@ -121,8 +120,11 @@ def portfolio(
     else:
         render(result)
     if output is not None:
-        result.write(output)
-        write_page(output)
+        from forecast.output_dir import output_folder, write_page
+
+        with output_folder(output, force=force) as tmp:  # complete, or not written at all
+            result.write(tmp)
+            write_page(tmp)
         if not as_json:
             out.print(f"wrote {output}", markup=False)
     _record(ctx, result, output)
@@ -137,7 +139,7 @@ def _record(ctx, result, output) -> None:
 
     try:
         record_portfolio(result, home=ctx.obj["store"].home,
-                         extra={"output": str(output) if output is not None else None})
+                         extra={"output": str(output.resolve()) if output is not None else None})
     except (OSError, FcastError) as exc:
         logging.getLogger("fcast").warning("the portfolio run was not recorded: %s", exc)
 

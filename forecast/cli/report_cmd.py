@@ -44,22 +44,6 @@ def report(
             out.print("no browser found to open it", markup=False)
 
 
-def write_page(folder: Path, **options) -> Path | None:
-    """report.html for a run just written to `folder`; a failure to build the page is a
-    warning line, never the loss of the run's files (already written)."""
-    import logging
-
-    from forecast.report import write_report
-
-    try:
-        return write_report(folder, **options)
-    except Exception as exc:  # the run is on disk; `fcast report DIR` can retry the page
-        logging.getLogger("fcast").warning(
-            "report.html not written in %s: %s: %s (retry with `fcast report %s --debug`)",
-            folder, type(exc).__name__, exc, folder)
-        return None
-
-
 def run_folder(run: str, home) -> Path:
     """A folder as given, else the recorded run with that id (or unique prefix)."""
     folder = Path(run).expanduser()

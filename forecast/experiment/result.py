@@ -12,7 +12,8 @@ import pandas as pd
 from forecast.jsonsafe import json_safe
 
 # results.csv's columns, in order (dict-valued ones are written as JSON text).
-CSV_COLUMNS = ("ticker", "model", "model_params", "seed", "strategy", "params", "commission", "slippage",
+CSV_COLUMNS = ("ticker", "model", "model_params", "seed", "strategy", "params", "target", "pooled",
+               "commission", "slippage",
                "start", "end", "total_return", "cagr", "sharpe", "sharpe_se", "psr", "psr_vs_benchmark",
                "max_drawdown", "benchmark_return", "benchmark_sharpe", "accuracy", "n_trades", "cache",
                "engine", "status", "run")
@@ -94,9 +95,10 @@ class ExperimentResult:
     def write(self, folder: str | Path) -> Path:
         """experiment.json and results.csv (each run's own files were written as it ran)."""
         from forecast.atomic import write_atomic
+        from forecast.output_dir import write_files
 
-        out = Path(folder)
-        out.mkdir(parents=True, exist_ok=True)
-        write_atomic(out / "experiment.json", json.dumps(self.to_dict(), indent=2, allow_nan=False).encode())
-        write_atomic(out / "results.csv", self.frame().to_csv(index=False).encode())
-        return out
+        return write_files(Path(folder), {
+            "experiment.json": lambda p: write_atomic(
+                p, json.dumps(self.to_dict(), indent=2, allow_nan=False).encode()),
+            "results.csv": lambda p: write_atomic(p, self.frame().to_csv(index=False).encode()),
+        })

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from forecast.errors import FcastError
+from forecast.errors import FcastError, TickerError
 from forecast.experiment.executors import Job, SerialExecutor, error_line
 from forecast.experiment.judge import judge, row_statistics
 from forecast.experiment.result import ExperimentResult
@@ -191,11 +191,16 @@ class _State:
 
         loaded = {}
         self.loaded_with = {"home": home, "source": source}
+        outside = []  # tickers with bars, none of them in the span: the spec is wrong, say so now
         for ticker in self.spec.tickers:
             try:
                 bars = load(ticker, source=source, path=path, start=self.spec.start, end=self.spec.end,
                             home=home)
             except FcastError as exc:
+                where = {"home": home, "source": source, "path": path}
+                if isinstance(exc, TickerError) and self._has_bars(ticker, **where):
+                    outside.append(ticker)
+                    continue
                 self.load_errors[ticker] = error_line(exc)
                 for task in self.spec.tasks():
                     if task.ticker == ticker:
@@ -205,7 +210,25 @@ class _State:
             self.spans[ticker] = {"start": str(bars.index[0].date()), "end": str(bars.index[-1].date()),
                                   "bars": len(bars), "source": bars.attrs.get("source"),
                                   "fingerprint": bars_fingerprint(bars)}
+        if outside:
+            from forecast.errors import ConfigError
+
+            span = f"{self.spec.start or 'the first bar'} to {self.spec.end or 'the last bar'}"
+            raise ConfigError(f"experiment {self.spec.name}: no bars from {span} for {', '.join(outside)}; "
+                              "change the spec's start/end or drop the ticker(s) (nothing was trained)")
         return loaded
+
+    @staticmethod
+    def _has_bars(ticker: str, **where) -> bool:
+        """Whether `ticker` loads at all, outside the spec's span (a span without its bars is
+        a mistake in the spec; a ticker that does not load is one failed row, as ever)."""
+        from forecast.api import load
+
+        try:
+            load(ticker, **where)
+        except FcastError:
+            return False
+        return True
 
     def run_portfolio(self, task: PortfolioTask, bars_by_ticker: dict) -> tuple[str | None, bool]:
         """Forecast the universe once for `task` (or read the cache), then score each of its
@@ -359,7 +382,12 @@ def _base_row(c: Configuration | PortfolioConfiguration, spec: ExperimentSpec) -
     return {
         "label": label, "ticker": _ticker(c), "model": c.task.model.name,
         "model_params": dict(c.task.model.params), "seed": c.task.seed, "strategy": c.strategy.name,
-        "params": dict(c.strategy.params), "commission": c.commission, "slippage": c.slippage,
+        "params": dict(c.strategy.params),
+        # a portfolio's forecast target and pooling (None for a per-ticker row): two portfolios
+        # that differ only in these are two rows, and must read as two
+        "target": c.task.target if isinstance(c, PortfolioConfiguration) else None,
+        "pooled": c.task.pooled if isinstance(c, PortfolioConfiguration) else None,
+        "commission": c.commission, "slippage": c.slippage,
         "start": None, "end": None, "total_return": None, "cagr": None, "sharpe": None, "sharpe_se": None,
         "psr": None, "psr_vs_benchmark": None, "max_drawdown": None, "n_trades": None,
         "benchmark_return": None, "benchmark_sharpe": None, "accuracy": None, "cache": None,

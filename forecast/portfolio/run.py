@@ -85,23 +85,26 @@ class PortfolioResult:
 
     def write(self, folder: str | Path) -> Path:
         """metrics.json, equity.csv, weights.csv, trades.csv, predictions.csv, ic.csv, legs.csv."""
-        out = Path(folder)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "metrics.json").write_text(json.dumps(self.to_dict(), indent=2, allow_nan=False))
-        self.equity.to_csv(out / "equity.csv", index_label="date", date_format="%Y-%m-%d")
-        self.backtest.weights.to_csv(out / "weights.csv", index_label="date", date_format="%Y-%m-%d")
+        from forecast.output_dir import write_files
+
+        dates = {"index_label": "date", "date_format": "%Y-%m-%d"}
         trades = getattr(self.backtest, "trades", None)
         if trades is None:
             trades = self.backtest.fills
-        trades.to_csv(out / "trades.csv", index=False, date_format="%Y-%m-%d")
         preds = self.predictions.reset_index()[["date", "ticker", "prob_up", "realized"]]
-        preds.rename(columns={"realized": "realised_return"}).to_csv(
-            out / "predictions.csv", index=False, date_format="%Y-%m-%d")
-        self.ic.to_csv(out / "ic.csv", index_label="date", date_format="%Y-%m-%d")
+        writers = {
+            "metrics.json": lambda p: p.write_text(json.dumps(self.to_dict(), indent=2, allow_nan=False)),
+            "equity.csv": lambda p: self.equity.to_csv(p, **dates),
+            "weights.csv": lambda p: self.backtest.weights.to_csv(p, **dates),
+            "trades.csv": lambda p: trades.to_csv(p, index=False, date_format="%Y-%m-%d"),
+            "predictions.csv": lambda p: preds.rename(columns={"realized": "realised_return"}).to_csv(
+                p, index=False, date_format="%Y-%m-%d"),
+            "ic.csv": lambda p: self.ic.to_csv(p, **dates),
+        }
         legs = getattr(self.backtest, "legs", None)
         if legs is not None:  # daily long and short P&L, for the report's legs section
-            legs.to_csv(out / "legs.csv", index_label="date", date_format="%Y-%m-%d")
-        return out
+            writers["legs.csv"] = lambda p: legs.to_csv(p, **dates)
+        return write_files(Path(folder), writers)
 
 
 def check_universe_size(cls, params: dict, n: int) -> None:

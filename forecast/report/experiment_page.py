@@ -231,6 +231,7 @@ def _verdict(doc: dict) -> Html:
     pbo = tests.get("pbo") or {}
     spa = tests.get("spa") or {}
     best = tests.get("best") or {}
+    rank = _rank_text(doc.get("rows") or [], best.get("row"))
     line = doc.get("verdict") or tests.get("verdict") or "no verdict recorded"
     rows = [
         ["DSR of the best", keyed(doc, "tests.dsr", "num3"), MEANINGS["dsr"]],
@@ -251,8 +252,8 @@ def _verdict(doc: dict) -> Html:
     if best:
         best_line = note(join(["best: ", best.get("label", ""), ", Sharpe ",
                                keyed(doc, "tests.best.sharpe", "num"), " ± ",
-                               keyed(doc, "tests.best.sharpe_se", "num"), " (row ",
-                               str(best.get("row")), "), judged on ",
+                               keyed(doc, "tests.best.sharpe_se", "num"), rank,
+                               ", judged on ",
                                keyed(doc, "tests.n_trials", "int"), " trials over ",
                                keyed(doc, "tests.n_days", "int"), " shared days"]))
     return section(
@@ -262,6 +263,14 @@ def _verdict(doc: dict) -> Html:
         table(["test", "value", "what it means"], rows, numeric_from=1),
         join(note(n, "warn") for n in notes),
     )
+
+
+def _rank_text(rows: list[dict], row) -> str:
+    """" (#3 in the table)": the rank the ranked table shows for row index `row`."""
+    order = ranked(rows)
+    if not isinstance(row, int) or row not in order:
+        return ""
+    return f" (#{order.index(row) + 1} in the table)"
 
 
 RANKED_COLUMNS = [  # (header, row field, kind)
