@@ -4,6 +4,7 @@ strategy, parameter and cost; rows equal to independent `run_portfolio_backtest`
 
 from __future__ import annotations
 
+import functools
 import json
 
 import pytest
@@ -95,7 +96,10 @@ def ran(tmp_path_factory):
     real = pooled.portfolio_walk_forward
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("FCAST_OFFLINE", "1")
-        mp.setattr(pooled, "portfolio_walk_forward", lambda *a, **k: calls.append(k) or real(*a, **k))
+        # wraps: the portfolio cache binds arguments to this function's signature, and may be
+        # imported only after the patch (run alone, this module imports it first)
+        mp.setattr(pooled, "portfolio_walk_forward",
+                   functools.wraps(real)(lambda *a, **k: calls.append(k) or real(*a, **k)))
         spec = ExperimentSpec.from_dict(spec_dict(strategies=[{"name": "long-only"}]))
         result = run_experiment(spec, home=root / "home", source="bundled", output=root / "out", spa_reps=200)
     return spec, result, calls, root / "out", root / "home"
