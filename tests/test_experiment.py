@@ -285,10 +285,16 @@ def test_cli_exits_1_with_the_table_and_an_error_line_per_failed_row(isolated_ho
     assert code == 1
     assert "Traceback" not in out + err
     assert "Experiment failing" in out and "AAPL" in out and "failed" in out
+    # one line per distinct failure, naming its rows (issue 20: not one line per failed row)
     errors = [line for line in err.splitlines() if line.startswith("error:")]
-    assert len(errors) == 4
-    assert sum("SHRT" in e and "too few" in e for e in errors) == 2
-    assert sum("ZZZZ" in e for e in errors) == 2
+    assert len(errors) == 2
+    assert sum("SHRT" in e and "too few" in e and "2 configurations" in e for e in errors) == 1
+    assert sum("ZZZZ" in e and "2 configurations" in e for e in errors) == 1
+    # the unknown ticker is named before any training, and the table keeps one line per row
+    warned = [line for line in err.splitlines() if line.startswith("warning: ZZZZ cannot be loaded")]
+    assert len(warned) == 1 and "2 configurations will fail" in warned[0]
+    assert err.index(warned[0]) < err.index("to train")
+    assert out.count("failed (see below)") == 4
 
 
 # --- 4. the judge on synthetic returns --------------------------------------------------------

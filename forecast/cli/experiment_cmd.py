@@ -13,7 +13,7 @@ from rich.table import Table
 from forecast.cli import options as o
 from forecast.cli.console import err, out
 from forecast.experiment.spec import EXAMPLE
-from forecast.formatting import fmt
+from forecast.formatting import count, fmt
 
 RUN_PAGES = 10  # configuration pages built with an experiment's --output (the best ones)
 
@@ -117,9 +117,23 @@ def run_spec(ctx, spec, *, workers=None, ray_address=None, source=None, path=Non
         if record is not None:
             out.print(f"recorded run {result.id}", markup=False)
     if result.failed:
-        for row in result.failed:
-            err.print(f"error: {row['label']}: {row['status']}", markup=False, soft_wrap=True)
+        for line in error_lines(result.failed):
+            err.print(line, markup=False, soft_wrap=True)
         raise typer.Exit(1)
+
+
+def error_lines(failed: list[dict]) -> list[str]:
+    """One `error:` line per distinct failure, naming the rows it failed: a ticker that cannot
+    be loaded fails all its configurations for one reason, and says it once."""
+    by_status: dict[str, list[str]] = {}
+    for row in failed:
+        by_status.setdefault(row["status"], []).append(row["label"])
+    lines = []
+    for status, labels in by_status.items():
+        rows = labels[0] if len(labels) == 1 else \
+            f"{count(len(labels), 'configuration')} ({'; '.join(labels)})"
+        lines.append(f"error: {rows}: {status}")
+    return lines
 
 
 def _run(ctx, spec, executor, *, source, path, no_cache: bool, quiet: bool, output: Path | None = None):
@@ -247,8 +261,8 @@ def render(result, top: int | None = None) -> None:
         lead = [str(rank), row["ticker"], model, *([str(row["seed"])] if many_seeds else []), strategy,
                 *([target_text(row)] if targets else []),
                 f"{fmt(row['commission'], 'pct')}+{fmt(row['slippage'], 'pct')}"]
-        if row["status"] != "ok":
-            table.add_row(*lead, f"[red]failed[/red]: {row['status']}", *[""] * (len(cols) - len(lead) - 1))
+        if row["status"] != "ok":  # the reason follows the table, once per distinct error
+            table.add_row(*lead, "[red]failed[/red] (see below)", *[""] * (len(cols) - len(lead) - 1))
             continue
         sharpe = f"{fmt(row['sharpe'], 'num')} ± {fmt(row['sharpe_se'], 'num')}"
         table.add_row(*lead, fmt(row["total_return"], "pct"), sharpe, fmt(row["psr"], "num"),

@@ -28,6 +28,7 @@ from forecast.experiment.spec import (
     PortfolioTask,
     PredictionTask,
 )
+from forecast.formatting import count
 
 log = logging.getLogger("fcast")
 
@@ -202,9 +203,15 @@ class _State:
                     outside.append(ticker)
                     continue
                 self.load_errors[ticker] = error_line(exc)
-                for task in self.spec.tasks():
-                    if task.ticker == ticker:
-                        self.fail_task(task, error_line(exc))
+                failing = [task for task in self.spec.tasks() if task.ticker == ticker]
+                for task in failing:
+                    self.fail_task(task, error_line(exc))
+                # said now, before any training, not only in the failed rows at the end
+                n_rows = sum(c.task in failing for c in self.spec.configurations())
+                if self.spec.portfolios:
+                    n_rows += len(self.spec.portfolio_configurations())
+                log.warning("warning: %s cannot be loaded, so %s will fail: %s", ticker,
+                            count(n_rows, "configuration"), error_line(exc))
                 continue
             loaded[ticker] = bars
             self.spans[ticker] = {"start": str(bars.index[0].date()), "end": str(bars.index[-1].date()),
