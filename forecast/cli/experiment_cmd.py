@@ -46,6 +46,13 @@ def _help() -> str:
     )
 
 
+# Options a mode ignores (see options.refuse_ignored).
+IGNORED = (
+    o.without("output", "force", "run_pages"),
+    o.Ignores(lambda p: p["as_json"], ("top",), "with --json (it prints every row)"),
+)
+
+
 @app.command("run", help=_help())
 def run_cmd(
     ctx: typer.Context,
@@ -72,6 +79,7 @@ def run_cmd(
 ):
     from forecast.experiment import ExperimentSpec
 
+    o.refuse_ignored(ctx, *IGNORED)
     spec = ExperimentSpec.from_toml(spec_path)
     run_spec(ctx, spec, workers=workers, ray_address=ray_address, source=source, backend=backend,
              output=output, force=force, as_json=as_json, top=top, no_cache=no_cache, run_pages=run_pages)
