@@ -1,6 +1,7 @@
-"""Bad dates and bad files that used to surface as "unexpected ...": dates pandas parses but a
-bar index cannot hold (before 1677-09-22, after 2262-04-11), --start after --end, and a binary
-file given as an experiment's TOML spec. Each is one line, and comes before any data loads."""
+"""Bad input that used to surface as "unexpected ..." or as a puzzling late error: dates pandas
+parses but a bar index cannot hold (before 1677-09-22, after 2262-04-11), in options or in a
+data file; --start after --end; a binary file given as an experiment's TOML spec; infinite
+cash or fees. Each is one line, and the options' come before any data loads."""
 
 from __future__ import annotations
 
@@ -87,3 +88,19 @@ def test_a_binary_spec_file_is_not_a_toml_text_file(capsys, tmp_path, content):
     code, _, err = run(capsys, "experiment", "run", spec)
     assert code == 1
     assert err == f"error: experiment spec {spec} is not a TOML text file (it holds binary data)\n", err
+
+
+def test_a_data_file_dated_before_1677_is_one_line(capsys, tmp_path):
+    csv = tmp_path / "old.csv"
+    csv.write_text("date,open,high,low,close,volume\n1600-01-03,1,1,1,1,10\n1600-01-04,1,1,1,1,10\n")
+    expected = ("error: OLD: date 1600-01-03 is outside 1677-09-22 to 2262-04-11, "
+                "the dates fcast can represent\n")
+    assert run(capsys, "data", "import", "OLD", csv)[::2] == (1, expected)
+    assert run(capsys, "data", "show", "OLD", "--source", "file", "--file", csv)[::2] == (1, expected)
+
+
+@pytest.mark.parametrize("option", ["--cash", "--min-commission", "--commission-per-share"])
+def test_an_infinite_amount_is_refused_before_any_loading(capsys, no_loading, option):
+    code, _, err = run(capsys, "backtest", "KO", "--model", "majority", option, "inf")
+    assert code == 2
+    assert err.startswith(f"error: Invalid value for '{option}': must be a finite number, not inf"), err

@@ -97,7 +97,8 @@ def backtest(
     slippage: o.Slippage = 0.0005,
     commission_per_share: Annotated[
         float | None,
-        typer.Option("--commission-per-share", min=0.0, help="Commission per share instead of a fraction."),
+        typer.Option("--commission-per-share", min=0.0, callback=o.finite,
+                     help="Commission per share instead of a fraction."),
     ] = None,
     min_commission: o.MinCommission = 0.0,
     window: o.Window = 20,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,11 +63,24 @@ Backend = Annotated[
     ),
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+
+
+def finite(value: float | None) -> float | None:
+    """An amount option's callback: click's ranges let `inf` through (cash inf, a fee of inf)."""
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter(f"must be a finite number, not {value}")
+    return value
+
+
 # Trading costs and cash, shared by backtest and portfolio.
-Cash = Annotated[float, typer.Option("--cash", min=0.0, help="Starting cash, in the bars' currency.")]
-Commission = Annotated[float, typer.Option("--commission", min=0.0, help="Fraction of traded value.")]
-Slippage = Annotated[float, typer.Option("--slippage", min=0.0, help="Fraction of the fill price.")]
-MinCommission = Annotated[float, typer.Option("--min-commission", min=0.0, help="Minimum per fill.")]
+Cash = Annotated[float, typer.Option("--cash", min=0.0, callback=finite,
+                                     help="Starting cash, in the bars' currency.")]
+Commission = Annotated[float, typer.Option("--commission", min=0.0, callback=finite,
+                                           help="Fraction of traded value.")]
+Slippage = Annotated[float, typer.Option("--slippage", min=0.0, callback=finite,
+                                         help="Fraction of the fill price.")]
+MinCommission = Annotated[float, typer.Option("--min-commission", min=0.0, callback=finite,
+                                              help="Minimum per fill.")]
 Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write the outputs here.")]
 
 

@@ -57,6 +57,10 @@ def _validate(frame: pd.DataFrame, ticker: str, source: str | None) -> pd.DataFr
         raise DataError(f"{ticker}: the index is not made of dates")
     if out.index.tz is not None:
         out.index = out.index.tz_localize(None)
+    outside = (out.index < pd.Timestamp.min) | (out.index > pd.Timestamp.max)
+    if outside.any():
+        raise DataError(f"{ticker}: date {out.index[outside][0].date()} is outside {EARLIEST_DATE.date()} to "
+                        f"{LATEST_DATE.date()}, the dates fcast can represent")
     out.index = out.index.astype("datetime64[ns]")
     out.index.name = "date"
     try:
