@@ -11,6 +11,11 @@ out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, highlight=False)
 
 
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """"1 CPU", "4 CPUs": a count with its noun in the right number."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+
+
 def print_catalogue(title: str, columns: tuple[str, ...], rows) -> None:
     """A `list` command's table: each row's cells, its last a {name: default} dict shown
     as "k=v, ..." (the parameters a registry entry takes)."""

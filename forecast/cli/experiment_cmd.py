@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from forecast.cli import options as o
-from forecast.cli.console import err, out
+from forecast.cli.console import counted, err, out
 from forecast.cli.report_cmd import write_page
 from forecast.experiment.spec import EXAMPLE
 from forecast.formatting import fmt
@@ -147,7 +147,7 @@ def _where(executor) -> str:
         return "serial, in this process"
     if executor.address:
         return f"on Ray at {executor.address}"
-    return f"on a local Ray cluster of {executor.workers} CPUs"
+    return f"on a local Ray cluster of {counted(executor.workers, 'CPU')}"
 
 
 def _record(ctx, result, output):
@@ -212,8 +212,8 @@ def render(result, top: int | None = None) -> None:
     rows = result.ranked()
     shown = rows[:top] if top else rows
     many_seeds = len(spec.seeds) > 1
-    table = Table(title=f"Experiment {spec.name}: {len(result.rows)} configurations, ranked by Sharpe "
-                  "(net of costs)")
+    table = Table(title=f"Experiment {spec.name}: {counted(len(result.rows), 'configuration')}, "
+                  "ranked by Sharpe (net of costs)")
     cols = ["#", "ticker", "model", *(["seed"] if many_seeds else []), "strategy", "fee+slip",
             "return", "Sharpe ± SE", "PSR", "PSR>B&H", "max DD", "trades", "acc", "B&H ret", "B&H Sharpe"]
     for c in cols:
