@@ -101,3 +101,15 @@ def test_an_option_that_applies_is_not_refused(capsys, args):
     err = capsys.readouterr().err
     assert code != 0 and err.startswith("error: ")  # ZZZZ, the model or the file is missing
     assert "is ignored" not in err, err
+
+
+def test_a_backend_for_an_experiment_without_keras_models_is_refused(capsys, tmp_path):
+    spec = tmp_path / "spec.toml"
+    spec.write_text('name = "s"\ntickers = ["ZZZZ"]\nmodels = ["logreg", "gbm"]\n'
+                    'strategies = ["long-only"]\n')
+    code = main(["experiment", "run", str(spec), "--backend", "jax"])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert err.startswith("error: --backend is ignored with no Keras model in spec.toml (logreg,gbm); "
+                          "drop it")
+    assert err.count("\n") == 1

@@ -81,6 +81,9 @@ def run_cmd(
 
     o.refuse_ignored(ctx, *IGNORED)
     spec = ExperimentSpec.from_toml(spec_path)
+    models = ",".join(m.name for m in spec.models)
+    o.refuse_ignored(ctx, o.Ignores(lambda p: o.no_keras_model(models), ("backend",),
+                                    f"with no Keras model in {spec_path.name} ({models})"))
     run_spec(ctx, spec, workers=workers, ray_address=ray_address, source=source, backend=backend,
              output=output, force=force, as_json=as_json, top=top, no_cache=no_cache, run_pages=run_pages)
 
