@@ -212,7 +212,7 @@ def test_usage_errors_are_one_line(capsys, args):
 
 def test_bad_date_is_one_clear_line(capsys, stored):
     code, _, err = run(capsys, "evaluate", "SYN", "--model", "logreg", "--start", "someday")
-    assert code == 1 and "invalid date 'someday'" in err and "unexpected" not in err
+    assert code == 1 and "invalid --start 'someday'" in err and "unexpected" not in err
 
 
 def test_mixed_precision_is_refused_on_cpu_and_ignored_by_auto_without_gpu(capsys, stored, tmp_path):

@@ -350,6 +350,27 @@ def test_every_chart_is_a_valid_png_and_the_page_is_small(run_dir, built):
     assert (run_dir[0] / REPORT_FILE).stat().st_size < MAX_BYTES
 
 
+def test_the_forecast_charts_are_full_width_and_not_squeezed_into_columns(built):
+    """The reliability and accuracy-by-year charts were 5.2 in wide, shown in a grid of 270-px
+    columns: about half their size, text unreadable. They are as wide as the equity chart
+    now and sit in no grid, so the page shows them at their own size (at most 100%)."""
+    from PIL import Image
+
+    _, page, _ = built
+
+    def width(name: str) -> int:
+        img = page.find("img", data_chart=name)
+        with Image.open(io.BytesIO(base64.b64decode(img.attrs["src"].partition(",")[2]))) as im:
+            return im.width
+
+    for name in ("calibration", "accuracy-by-year"):
+        assert width(name) == width("equity") == 960, name
+        node = page.find("img", data_chart=name)
+        while node is not None:
+            assert "grid" not in node.attrs.get("class", "").split(), f"{name} sits in a grid"
+            node = node.parent
+
+
 def test_an_older_run_without_ledger_or_forecasts_still_gets_its_page(run_dir, tmp_path):
     folder = copy_run(run_dir, tmp_path)
     (folder / "ledger.csv").unlink()

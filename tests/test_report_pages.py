@@ -383,6 +383,41 @@ def test_a_360_configuration_page_stays_small(tmp_path):
     assert seconds < 120, f"{seconds:.1f} s"
 
 
+def _ranked_note(folder: Path) -> str:
+    text = write_report(folder).read_text(encoding="utf-8")
+    ranked = re.search(r'<section id="ranked">(.*?)</section>', text, re.S).group(1)
+    return re.search(r'<p class="note">(Ranked by .*?)</p>', ranked, re.S).group(1).replace("&#x27;", "'")
+
+
+def test_the_ranked_note_promises_links_only_where_there_are_some(tmp_path):
+    """An experiment recorded without --output (what `fcast report ID` rebuilds) has no run
+    folders, so no label links anywhere; the note said each one "opens" a page all the same."""
+    recorded = tmp_path / "recorded"
+    fake_experiment(recorded, 12)
+    shutil.rmtree(recorded / "runs")
+    assert "opens" not in _ranked_note(recorded)
+    folders = tmp_path / "folders"  # run folders, no page built in any: a label opens a folder
+    fake_experiment(folders, 12)
+    note = _ranked_note(folders)
+    assert "opens that configuration's folder" in note and "page" not in note
+    first = sorted((folders / "runs").iterdir())[0]
+    (first / "report.html").write_text("<html></html>")  # one page built: pages or folders
+    assert "own page, or its folder" in _ranked_note(folders)
+
+
+@pytest.mark.parametrize(("executor", "shown", "never"), [
+    ({"name": "serial", "workers": 1}, "serial, in this process", "1 workers"),
+    ({"name": "ray", "workers": 1}, "ray (1 worker)", "1 workers"),
+    ({"name": "ray", "workers": 4}, "ray (4 workers)", "4 worker)"),
+])
+def test_the_executor_line_counts_workers_in_words(tmp_path, executor, shown, never):
+    doc = fake_experiment(tmp_path, 4)
+    doc["executor"] = executor
+    (tmp_path / "experiment.json").write_text(json.dumps(doc))
+    text = write_report(tmp_path).read_text(encoding="utf-8")
+    assert shown in text and never not in text
+
+
 # --- a portfolio run --------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

@@ -42,6 +42,35 @@ def list_strategies_cmd():
     )
 
 
+def _grid(p: dict) -> bool:
+    return is_grid(p["model"], p["strategy"], p["param"])
+
+
+def _saved(p: dict) -> bool:
+    return p["model_path"] is not None
+
+
+LISTS = "with lists in --model, --strategy or --param"
+IGNORED = (
+    o.Ignores(_grid, ("model_path",), f"{LISTS} (an experiment trains every listed model)"),
+    o.Ignores(_grid, ("common_span",), f"{LISTS} (an experiment runs each ticker over its own span)"),
+    o.Ignores(lambda p: _grid(p) and p["plot"], ("plot",), f"{LISTS} (an experiment writes no equity.png)"),
+    o.Ignores(_saved, ("model", "window", "features", "label"),
+              "with --model-path (the saved model fixes it)"),
+    o.Ignores(_saved, ("epochs", "seed", "device", "mixed_precision", "test_days", "folds", "retrain_every",
+                       "train_window"), "with --model-path (a saved model is not trained again)"),
+    o.FILE_NEEDS_SOURCE,
+    o.without("output", "force"),
+    o.Ignores(lambda p: p["output"] is None and p["plot"], ("plot",),
+              "without --output (equity.png goes there)"),
+    o.Ignores(lambda p: len(p["tickers"]) < 2, ("common_span",),
+              "with one ticker (it cuts several tickers to the dates they share)"),
+    o.Ignores(lambda p: p["commission_per_share"] is not None, ("commission",),
+              "with --commission-per-share (the fee is per share instead)"),
+    *o.model_option_rules(),
+)
+
+
 def backtest(
     ctx: typer.Context,
     tickers: Annotated[list[str], typer.Argument(help="One or more tickers.")],
@@ -68,7 +97,8 @@ def backtest(
     slippage: o.Slippage = 0.0005,
     commission_per_share: Annotated[
         float | None,
-        typer.Option("--commission-per-share", min=0.0, help="Commission per share instead of a fraction."),
+        typer.Option("--commission-per-share", min=0.0, callback=o.finite,
+                     help="Commission per share instead of a fraction."),
     ] = None,
     min_commission: o.MinCommission = 0.0,
     window: o.Window = 20,
@@ -118,11 +148,11 @@ def backtest(
     Comma-separated lists in --model, --strategy or --param key=a,b run every combination
     as an experiment (see `fcast experiment run --help`): a ranked table and the verdict.
     """
+    o.refuse_ignored(ctx, *IGNORED)
+    o.check_dates(start=start, end=end)
     if is_grid(model, strategy, param):
         from forecast.cli.experiment_cmd import run_spec
 
-        if model_path or common_span:
-            raise typer.BadParameter("--model-path and --common-span take one model and strategy, not lists")
         wf = {"window": window, "test_days": test_days, "folds": folds, "retrain_every": retrain_every,
               "train_window": train_window, "label": label, "features": features}
         costs = {"commission": [commission], "slippage": [slippage], "min_commission": min_commission}

@@ -36,6 +36,9 @@ def fetch(
     """Download daily bars from Yahoo Finance into the local store."""
     from forecast.data.yahoo import fetch_into_store
 
+    o.refuse_ignored(ctx, o.Ignores(lambda p: p["replace"], ("refresh",),
+                                    "with --replace (it downloads the whole span again)"))
+    o.check_dates(start=start, end=end)
     store = _store(ctx)
     failures = TickerFailures(tickers, debug=ctx.obj["debug"])
     results = []
@@ -148,7 +151,7 @@ def list_(ctx: typer.Context):
 @app.command()
 def show(
     ctx: typer.Context,
-    ticker: Annotated[str, typer.Argument()],
+    ticker: Annotated[str, typer.Argument(help="The ticker to show.")],
     tail: Annotated[int, typer.Option("--tail", min=1, help="How many of the last bars to show.")] = 10,
     source: o.Source = None,
     file: Annotated[str | None, typer.Option("--file", help="File to read with --source file.")] = None,
@@ -156,6 +159,7 @@ def show(
     """Show a ticker's last bars and its span."""
     from forecast.data.loader import load_bars
 
+    o.refuse_ignored(ctx, o.FILE_NEEDS_SOURCE)
     frame = load_bars(ticker, source=source, path=file, store=_store(ctx))
     table = Table(
         title=f"{frame.attrs['ticker']} ({frame.attrs['source']}): {_bars(len(frame))}, "

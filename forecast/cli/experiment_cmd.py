@@ -45,6 +45,13 @@ def _help() -> str:
     )
 
 
+# Options a mode ignores (see options.refuse_ignored).
+IGNORED = (
+    o.without("output", "force", "run_pages"),
+    o.Ignores(lambda p: p["as_json"], ("top",), "with --json (it prints every row)"),
+)
+
+
 @app.command("run", help=_help())
 def run_cmd(
     ctx: typer.Context,
@@ -71,7 +78,11 @@ def run_cmd(
 ):
     from forecast.experiment import ExperimentSpec
 
+    o.refuse_ignored(ctx, *IGNORED)
     spec = ExperimentSpec.from_toml(spec_path)
+    models = ",".join(m.name for m in spec.models)
+    o.refuse_ignored(ctx, o.Ignores(lambda p: o.no_keras_model(models), ("backend",),
+                                    f"with no Keras model in {spec_path.name} ({models})"))
     run_spec(ctx, spec, workers=workers, ray_address=ray_address, source=source, backend=backend,
              output=output, force=force, as_json=as_json, top=top, no_cache=no_cache, run_pages=run_pages)
 
@@ -180,7 +191,7 @@ def _where(executor) -> str:
         return "serial, in this process"
     if executor.address:
         return f"on Ray at {executor.address}"
-    return f"on a local Ray cluster of {executor.workers} CPUs"
+    return f"on a local Ray cluster of {count(executor.workers, 'CPU')}"
 
 
 def _record(ctx, result, output):
@@ -245,8 +256,8 @@ def render(result, top: int | None = None) -> None:
     rows = result.ranked()
     shown = rows[:top] if top else rows
     many_seeds = len(spec.seeds) > 1
-    table = Table(title=f"Experiment {spec.name}: {len(result.rows)} configurations, ranked by Sharpe "
-                  "(net of costs)")
+    table = Table(title=f"Experiment {spec.name}: {count(len(result.rows), 'configuration')}, "
+                  "ranked by Sharpe (net of costs)")
     targets = any(row.get("target") for row in rows)  # portfolio rows: two targets are two rows
     cols = ["#", "ticker", "model", *(["seed"] if many_seeds else []), "strategy",
             *(["target"] if targets else []), "fee+slip",

@@ -46,9 +46,14 @@ def _bars(ctx, ticker, source, file, start, end):
     return load(ticker, source=source, path=file, start=start, end=end, home=ctx.obj["store"].home)
 
 
+# Options a mode ignores (see options.refuse_ignored). Training takes no seed but the model's.
+TRAIN_IGNORED = (o.FILE_NEEDS_SOURCE, *o.model_option_rules(("epochs", "device", "mixed_precision", "seed")))
+EVALUATE_IGNORED = (o.FILE_NEEDS_SOURCE, *o.model_option_rules())
+
+
 def train(
     ctx: typer.Context,
-    ticker: Annotated[str, typer.Argument()],
+    ticker: Annotated[str, typer.Argument(help="The ticker whose bars it learns from.")],
     model: o.Model = "lstm",
     window: o.Window = 20,
     epochs: o.Epochs = None,
@@ -73,6 +78,8 @@ def train(
     from forecast.api import train as train_api
     from forecast.training import save_trained
 
+    o.refuse_ignored(ctx, *TRAIN_IGNORED)
+    o.check_dates(start=start, end=end)
     o.use_backend(backend, model)
     params = o.model_params(model, epochs=epochs, seed=seed, device=device, mixed_precision=mixed_precision)
     bars = _bars(ctx, ticker, source, file, start, end)
@@ -125,7 +132,7 @@ def _check_target(target: str, force: bool) -> None:
 
 def evaluate(
     ctx: typer.Context,
-    ticker: Annotated[str, typer.Argument()],
+    ticker: Annotated[str, typer.Argument(help="The ticker to evaluate on.")],
     model: o.Model = "lstm",
     window: o.Window = 20,
     epochs: o.Epochs = None,
@@ -149,6 +156,8 @@ def evaluate(
     """Walk-forward evaluation of a model beside every baseline, on identical dates."""
     from forecast.api import evaluate_model
 
+    o.refuse_ignored(ctx, *EVALUATE_IGNORED)
+    o.check_dates(start=start, end=end)
     o.use_backend(backend, model)
     params = o.model_params(model, epochs=epochs, seed=seed, device=device, mixed_precision=mixed_precision)
     wf = o.walk_forward_kwargs(window, seed, test_days, folds, retrain_every, train_window, features, label)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -60,12 +63,32 @@ Backend = Annotated[
     ),
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+
+
+def finite(value: float | None) -> float | None:
+    """An amount option's callback: click's ranges let `inf` through (cash inf, a fee of inf)."""
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter(f"must be a finite number, not {value}")
+    return value
+
+
 # Trading costs and cash, shared by backtest and portfolio.
-Cash = Annotated[float, typer.Option("--cash", min=0.0)]
-Commission = Annotated[float, typer.Option("--commission", min=0.0, help="Fraction of traded value.")]
-Slippage = Annotated[float, typer.Option("--slippage", min=0.0, help="Fraction of the fill price.")]
-MinCommission = Annotated[float, typer.Option("--min-commission", min=0.0, help="Minimum per fill.")]
+Cash = Annotated[float, typer.Option("--cash", min=0.0, callback=finite,
+                                     help="Starting cash, in the bars' currency.")]
+Commission = Annotated[float, typer.Option("--commission", min=0.0, callback=finite,
+                                           help="Fraction of traded value.")]
+Slippage = Annotated[float, typer.Option("--slippage", min=0.0, callback=finite,
+                                         help="Fraction of the fill price.")]
+MinCommission = Annotated[float, typer.Option("--min-commission", min=0.0, callback=finite,
+                                              help="Minimum per fill.")]
 Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write the outputs here.")]
+
+
+def check_dates(*, start=None, end=None) -> None:
+    """--start and --end, checked before any work: dates fcast can represent, start not after end."""
+    from forecast.data.loader import check_span
+
+    check_span(start, end, ("--start", "--end"))
 
 
 def feature_spec(path):
@@ -137,3 +160,91 @@ def prediction_cache(ctx, no_cache: bool):
     from forecast.cache import PredictionCache
 
     return PredictionCache(ctx.obj["store"].home)
+
+
+# --- Options a mode ignores -----------------------------------------------------------------
+# An option that does nothing in the mode a command runs in (--window with --model-path, --file
+# without --source file) is refused in one line rather than dropped: the user believes it applied.
+# Each command lists its `Ignores` rules and calls `refuse_ignored` first, before any work.
+
+# typer bundles or depends on click; take its usage error from typer's own exception class.
+UsageError = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+
+
+@dataclass(frozen=True)
+class Ignores:
+    """When `mode(params)` holds (params: the command's parameters by name), the options
+    (parameter names) in `options` do nothing, and giving one is refused. `why` completes
+    "--X is ignored ...", e.g. "with --model-path (the saved model fixes it)"; it may name
+    parameters in braces ("with --model {model}")."""
+
+    mode: Callable[[dict], bool]
+    options: tuple[str, ...]
+    why: str
+
+
+def refuse_ignored(ctx: typer.Context, *rules: Ignores) -> None:
+    """Raise a one-line usage error for the first option the user gave (on the command line
+    or from the environment; never a default) that a rule whose mode holds ignores."""
+    for rule in rules:
+        given = [name for name in rule.options if _given(ctx, name)]
+        if given and rule.mode(ctx.params):  # the mode only when needed: it may resolve a model
+            why = rule.why.format(**ctx.params)
+            raise UsageError(f"{_flag(ctx, given[0])} is ignored {why}; drop it", ctx=ctx)
+
+
+def _given(ctx: typer.Context, name: str) -> bool:
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT", "PROMPT")
+
+
+def _flag(ctx: typer.Context, name: str) -> str:
+    """The option as the user wrote it: its long name (--no-plot for a false --plot/--no-plot)."""
+    param = next(p for p in ctx.command.params if p.name == name)
+    opts = param.secondary_opts if param.secondary_opts and ctx.params[name] is False else param.opts
+    return next((o for o in opts if o.startswith("--")), opts[0])
+
+
+def models_of(text: str) -> list[str]:
+    """The models a --model value names (a comma-separated list runs a grid)."""
+    return [m.strip() for m in text.split(",") if m.strip()]
+
+
+def none_takes(models: str, parameter: str) -> bool:
+    """Whether no model of `models` has `parameter` (epochs, device, ...): the option is ignored."""
+    from forecast.models.registry import default_params
+
+    return not any(parameter in default_params(m) for m in models_of(models))
+
+
+def no_keras_model(models: str) -> bool:
+    from forecast.models.registry import is_keras_model
+
+    return not any(is_keras_model(m) for m in models_of(models))
+
+
+def _trains(p: dict) -> bool:
+    """Whether the command trains the --model it names (not a saved --model-path)."""
+    return p.get("model_path") is None
+
+
+# Shared rules. A mode takes the parameters of the command it guards by name.
+FILE_NEEDS_SOURCE = Ignores(
+    lambda p: p["source"] != "file", ("file",), "without --source file (only that source reads it)"
+)
+
+
+def model_option_rules(options: tuple[str, ...] = ("epochs", "device", "mixed_precision")) -> tuple:
+    """--epochs, --device, --mixed-precision (and `options`) with a model that has no such
+    parameter; --backend with no Keras model."""
+    rules = [Ignores(lambda p, o=o: _trains(p) and none_takes(p["model"], o), (o,),
+                     "with --model {model} (it takes no such parameter)") for o in options]
+    rules.append(Ignores(lambda p: _trains(p) and no_keras_model(p["model"]), ("backend",),
+                         "with --model {model} (not a Keras model)"))
+    return tuple(rules)
+
+
+def without(option: str, *names: str, why: str = "") -> Ignores:
+    """`names` do nothing unless `option` (a parameter name) is given."""
+    flag = "--" + option.replace("_", "-")
+    return Ignores(lambda p: p[option] is None, names, f"without {flag}{why}")

@@ -13,6 +13,9 @@ from forecast.cli import options as o
 from forecast.cli.console import err, out
 from forecast.formatting import fmt
 
+# Options a mode ignores (see options.refuse_ignored).
+IGNORED = (o.without("output", "force"), *o.model_option_rules(("epochs",)))
+
 
 def portfolio(
     ctx: typer.Context,
@@ -83,6 +86,8 @@ def portfolio(
     from forecast.portfolio.run import run_portfolio_backtest
     from strategies.portfolio import load_portfolio_strategy, parse_portfolio_params
 
+    o.refuse_ignored(ctx, *IGNORED)
+    o.check_dates(start=start, end=end)
     if bool(tickers) == bool(universe):
         raise ConfigError("give two or more tickers or --universe NAME, not both or neither")
     if target not in ("direction", "beats-median"):

@@ -57,6 +57,10 @@ def _validate(frame: pd.DataFrame, ticker: str, source: str | None) -> pd.DataFr
         raise DataError(f"{ticker}: the index is not made of dates")
     if out.index.tz is not None:
         out.index = out.index.tz_localize(None)
+    outside = (out.index < pd.Timestamp.min) | (out.index > pd.Timestamp.max)
+    if outside.any():
+        raise DataError(f"{ticker}: date {out.index[outside][0].date()} is outside {EARLIEST_DATE.date()} to "
+                        f"{LATEST_DATE.date()}, the dates fcast can represent")
     out.index = out.index.astype("datetime64[ns]")
     out.index.name = "date"
     try:
@@ -128,14 +132,32 @@ def adjusted(frame: pd.DataFrame) -> pd.DataFrame:
     return stamp(out) if is_validated(frame) else out
 
 
+# The days a nanosecond Timestamp (every bar index) can hold; pandas parses dates beyond
+# them at a coarser unit, which then fails to compare with the bars in obscure ways.
+EARLIEST_DATE = pd.Timestamp.min.ceil("D")
+LATEST_DATE = pd.Timestamp.max.floor("D")
+
+
 def parse_date(value, name: str = "date") -> pd.Timestamp | None:
-    """A user-given date as a Timestamp (None stays None); ConfigError when unparseable."""
+    """A user-given date as a Timestamp (None stays None); ConfigError when unparseable or
+    outside the dates fcast can represent (1677-09-22 to 2262-04-11)."""
     if value is None:
         return None
     try:
-        return pd.Timestamp(value)
+        stamp = pd.Timestamp(value)
     except (ValueError, TypeError):
         raise ConfigError(f"invalid {name} {value!r}: use YYYY-MM-DD") from None
+    if pd.isna(stamp):
+        raise ConfigError(f"invalid {name} {value!r}: use YYYY-MM-DD")
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_localize(None)  # bars carry exchange-local dates, without a zone
+    if stamp < pd.Timestamp.min:
+        raise ConfigError(f"{name} {value} is before {EARLIEST_DATE.date()}, "
+                          "the earliest date fcast can represent")
+    if stamp > pd.Timestamp.max:
+        raise ConfigError(f"{name} {value} is after {LATEST_DATE.date()}, "
+                          "the latest date fcast can represent")
+    return stamp.as_unit("ns")
 
 
 def span(frame: pd.DataFrame, start=None, end=None) -> pd.DataFrame:

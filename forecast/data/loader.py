@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from forecast.data.frame import span
+from forecast.data.frame import parse_date, span
 from forecast.data.sources import RESOLUTION_ORDER, Source, make_source, ways_out
 from forecast.data.store import Store
 from forecast.data.tickers import normalize_ticker
 
 # Still importable from here for forecast/cli/data_cmd.py; the policy lives next to Yahoo.
-from forecast.errors import SourceError, TickerError
+from forecast.errors import ConfigError, SourceError, TickerError
 
 log = logging.getLogger("fcast.data")
 
@@ -39,6 +39,7 @@ def load_bars(
     the bars validated once, by the source they come from; callers read the ticker from
     ``bars.attrs["ticker"]``.
     """
+    check_span(start, end)  # before anything loads
     ticker = normalize_ticker(ticker)
     store = store or Store()
     if source is not None:
@@ -53,6 +54,15 @@ def load_bars(
             f"(data covers {frame.index[0].date()} to {frame.index[-1].date()})"
         )
     return out
+
+
+def check_span(start, end, names: tuple[str, str] = ("start", "end")):
+    """(start, end) as Timestamps (None stays None); ConfigError when either is not a date
+    fcast can represent or `start` is after `end`. `names`: how the message calls them."""
+    first, last = parse_date(start, names[0]), parse_date(end, names[1])
+    if first is not None and last is not None and first > last:
+        raise ConfigError(f"{names[0]} {start} is after {names[1]} {end}: no day lies between them")
+    return first, last
 
 
 def _first_that_delivers(chain: list[Source], ticker: str, start, end) -> pd.DataFrame:

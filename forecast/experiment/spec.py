@@ -530,10 +530,14 @@ def _date(value, what: str) -> str | None:
         return None
     import pandas as pd
 
+    from forecast.data.frame import parse_date
+
     try:
-        return str(pd.Timestamp(str(value)).date())
+        stamp = pd.Timestamp(str(value))
     except (ValueError, TypeError):
         raise ConfigError(f"{what} must be a date YYYY-MM-DD, got {value!r}") from None
+    parse_date(str(value), what)  # one fcast can represent (1677 to 2262)
+    return str(stamp.date())
 
 
 def _named_entry(entry, table: str, kind: str) -> tuple[str, dict]:

@@ -301,7 +301,7 @@ def forecast_section(m: dict, run: tables.RunFiles) -> Html:
                     "the last three rows forecast P(up) = that share every day."])
     return section("forecast", "Forecast quality",
                    table(["", "model", "baseline"], rows, cls="forecast"), note(summary),
-                   tag("div", *_forecast_charts(run.predictions), class_="grid"),
+                   *_forecast_charts(run.predictions),  # full width, one under the other: readable
                    _by_year_table(run.predictions))
 
 

@@ -2,7 +2,9 @@
 
 No pyplot: it keeps global state and may pick an interactive backend, while a report is
 built in a library call, possibly in a worker. Figures are small (10 x 3.2 in at 96 dpi,
-about 40 kB as PNG each) so the one-file page stays far below its 5 MB limit.
+about 40 kB as PNG each) so the one-file page stays far below its 5 MB limit. Each is drawn
+at the page's full width (WIDTH) and shown at its own size: a narrower figure scaled into a
+narrow column would shrink its text out of reading.
 """
 
 from __future__ import annotations
@@ -174,7 +176,7 @@ def distribution(rets: pd.DataFrame) -> Figure:
 def calibration(table: pd.DataFrame) -> Figure:
     """Reliability diagram: mean predicted P(up) per bin against the observed frequency of
     up (± one standard error), the diagonal where they would agree, and each bin's count."""
-    fig = new_figure(height=3.6, width=5.2, left=0.65)
+    fig = new_figure(height=3.6)
     ax = fig.add_subplot()
     ax.errorbar(table["prob"], table["freq"], yerr=table["se"], fmt="o-", color=STRATEGY, ms=4,
                 capsize=2, label="observed")
@@ -194,14 +196,14 @@ def calibration(table: pd.DataFrame) -> Figure:
 
 def accuracy_by_year(table: pd.DataFrame) -> Figure:
     """Yearly accuracy ± one standard error against the year's majority-class rate."""
-    fig = new_figure(height=3.6, width=5.2, left=0.65, bottom=0.35)
+    fig = new_figure(height=3.2, bottom=0.35)
     ax = fig.add_subplot()
     x = np.arange(len(table))
     ax.errorbar(x, table["accuracy"], yerr=table["se"], fmt="o", color=STRATEGY, capsize=3, label="accuracy")
     ax.scatter(x, table["majority"], marker="_", s=200, color=EXIT, label="majority class", zorder=3)
     ax.axhline(0.5, color="black", lw=0.6)
     ax.set_xticks(x, [str(y) for y in table.index], fontsize=8)
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=None))  # 52.5%, not 52% twice
     ax.set_ylabel("share of days")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower left", fontsize=8)

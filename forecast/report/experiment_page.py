@@ -171,8 +171,12 @@ def _cache_text(doc: dict) -> Html:
 def _executor_text(executor: dict) -> str:
     if not executor:
         return ""
-    workers = executor.get("workers")
-    return f"{executor.get('name')} ({count(workers, 'worker') if isinstance(workers, int) else workers})"
+    name, workers = executor.get("name"), executor.get("workers")
+    if name == "serial":
+        return "serial, in this process"  # not "serial (1 workers)"
+    if workers is None:
+        return str(name)
+    return f"{name} ({count(workers, 'worker') if isinstance(workers, int) else workers})"
 
 
 def _summary(doc: dict) -> Html:
@@ -322,11 +326,23 @@ def _ranked(doc: dict, order: list[int], folder: Path) -> Html:
     return section(
         "ranked", "Configurations, best first",
         note(f"Ranked by Sharpe ratio (net of costs); failed configurations last with their error "
-             f"({n_failed} failed). Each label opens that configuration's own page."),
+             f"({n_failed} failed).{_links_text(len(runs), len(unbuilt))}"),
         pages,
         tag("div", tag("table", tag("thead", head), tag("tbody", join(body)), class_="ranked"),
             class_="scroll"),
     )
+
+
+def _links_text(n_runs: int, n_unbuilt: int) -> str:
+    """What a configuration's label links to: nothing when no run folder is here (an
+    experiment recorded without --output), its page, or its folder where none is built."""
+    if not n_runs:
+        return ""
+    if not n_unbuilt:
+        return " Each label opens that configuration's own page."
+    if n_unbuilt == n_runs:
+        return " Each label opens that configuration's folder."
+    return " Each label opens that configuration's own page, or its folder where no page is built."
 
 
 def heatmap_means(rows: list[dict], axes: tuple[str, str]) -> pd.DataFrame:
