@@ -117,3 +117,29 @@ def test_skipped_orders_and_costs_are_reported(banded):
     assert f"costs -{costs:.2%}" in printed  # the legs line, costs as the drag they are
     page = (folder / "report.html").read_text()
     assert f"-{costs:.2%}" in page and f"+{costs:.2%}" not in page
+
+
+def test_dust_paying_the_minimum_fee_is_warned_of(tmp_path, capsys):
+    """With the default fee share (1), dust still pays the minimum fee: a warning line counts
+    the fills whose fee is above 5% of their value, counted again here from trades.csv."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FCAST_OFFLINE", "1")
+        code = main(["--home", str(tmp_path / "home"), "portfolio", "KO", "MSFT", "AAPL", "IBM",
+                     "--source", "bundled", "--start", "2014-01-01", "--param", "k=1", "--test-days", "252",
+                     "--min-commission", "5", "--cash", "20000", "--output", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 0
+    fills = pd.read_csv(tmp_path / "out" / "trades.csv")
+    dear = fills[fills["commission"] > 0.05 * fills["value"]]
+    assert len(dear) > 0
+    (line,) = [x for x in err.splitlines() if x.startswith("warning: ") and "of their value in fees" in x]
+    assert line.startswith(f"warning: {len(dear):,} fill") and f"of {len(fills):,} paid" in line
+    assert f"({dear['commission'].sum():,.2f} in all)" in line
+
+
+def test_no_dust_warning_when_the_fee_share_is_stated(banded, capsys):
+    from forecast.cli.portfolio_cmd import dear_fills_line
+
+    _, folder, printed = banded
+    assert "of their value in fees" not in printed
+    assert dear_fills_line(pd.read_csv(folder / "trades.csv")) is None

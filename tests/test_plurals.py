@@ -14,5 +14,6 @@ def test_count_agrees_with_its_noun():
 
 
 def test_the_experiment_page_counts_workers():
-    assert _executor_text({"name": "serial", "workers": 1}) == "serial (1 worker)"
+    assert _executor_text({"name": "serial", "workers": 1}) == "serial, in this process"
+    assert _executor_text({"name": "ray", "workers": 1}) == "ray (1 worker)"
     assert _executor_text({"name": "ray", "workers": 4}) == "ray (4 workers)"

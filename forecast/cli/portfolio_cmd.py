@@ -11,7 +11,7 @@ from rich.table import Table
 
 from forecast.cli import options as o
 from forecast.cli.console import err, out
-from forecast.formatting import fmt
+from forecast.formatting import count, fmt
 
 # Options a mode ignores (see options.refuse_ignored).
 IGNORED = (o.without("output", "force"), *o.model_option_rules(("epochs",)))
@@ -206,6 +206,9 @@ def render(result) -> None:
                   markup=False)
     for line in refused_lines(strat):  # orders skipped for costs or refused by the broker
         out.print(line, markup=False)
+    dear = dear_fills_line(result.backtest.fills)
+    if dear:
+        err.print(dear, markup=False, soft_wrap=True)
     ruined = ruin_line(result.backtest.metrics["strategy"])
     if ruined:
         out.print(ruined, markup=False)
@@ -219,6 +222,23 @@ def render(result) -> None:
         best = ", ".join(f"{t} {v:,.0f}" for t, v in contrib.head(3).items())
         worst = ", ".join(f"{t} {v:,.0f}" for t, v in contrib.tail(3).items())
         out.print(f"contributions (P&L): best {best}; worst {worst}", markup=False)
+
+
+# A fill whose fee is above this share of its value is dust paying a minimum fee; the default
+# --max-fee-share (1: never more than the order's worth) lets it through, so say so.
+DEAR_FEE_SHARE = 0.05
+
+
+def dear_fills_line(fills) -> str | None:
+    """A warning when fills paid more than DEAR_FEE_SHARE of their value in fees, else None."""
+    if fills is None or not len(fills):
+        return None
+    dear = fills[fills["commission"] > DEAR_FEE_SHARE * fills["value"]]
+    if not len(dear):
+        return None
+    return (f"warning: {count(len(dear), 'fill')} of {len(fills):,} paid more than "
+            f"{DEAR_FEE_SHARE:.0%} of their value in fees ({dear['commission'].sum():,.2f} in all); "
+            f"--max-fee-share {DEAR_FEE_SHARE} skips such orders, --rebalance-band 0.02 avoids most")
 
 
 def register(app: typer.Typer) -> None:
