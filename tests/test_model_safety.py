@@ -256,3 +256,30 @@ def test_a_crafted_tree_cannot_slip_past_the_bounds_check(tmp_path, holder):
     _crafted_tree_inside_logreg(tmp_path, holder)
     with pytest.raises(StoreError, match="malformed decision tree"):
         load_model(tmp_path / "m")
+
+
+def test_a_manifest_that_is_no_regular_file_is_refused_without_reading_it(tmp_path):
+    """A folder from someone else (a tar can carry it) whose manifest.json is a FIFO:
+    before, loading blocked for ever on the read; a link to /dev/zero read without end."""
+    import os
+    import threading
+
+    folder = tmp_path / "m"
+    folder.mkdir()
+    os.mkfifo(folder / "manifest.json")
+    outcome = []
+
+    def load():
+        try:
+            load_model(folder)
+        except StoreError as exc:
+            outcome.append(str(exc))
+
+    thread = threading.Thread(target=load, daemon=True)
+    thread.start()
+    thread.join(timeout=10)
+    if thread.is_alive():  # unblock the read so the thread can end, then fail
+        os.close(os.open(folder / "manifest.json", os.O_WRONLY | os.O_NONBLOCK))
+        thread.join(timeout=10)
+        pytest.fail("loading a model whose manifest is a FIFO blocked")
+    assert outcome == [f"{folder / 'manifest.json'} is not a regular file; fcast reads no other kind"]

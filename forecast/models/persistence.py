@@ -239,6 +239,8 @@ def read_sidecar(path) -> dict:
             f"(which can run any code when loaded); fcast no longer loads it: retrain it with "
             f"`fcast train ... --save {folder} --force`"
         )
+    if json_path.exists() and not json_path.is_file():  # a FIFO or device would never end
+        raise StoreError(f"{json_path} is not a regular file; fcast reads no other kind")
     try:
         sidecar = json.loads(json_path.read_text())
     except FileNotFoundError:
