@@ -8,13 +8,14 @@ a thread, so a locked sequence may call functions that take the same lock themse
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from forecast.errors import FcastError
+from forecast.errors import ConfigError, FcastError
 
 # Seconds to wait for another fcast process before giving up (FCAST_LOCK_TIMEOUT overrides).
 LOCK_TIMEOUT = 60.0
@@ -28,10 +29,18 @@ class LockTimeout(FcastError):
 
 
 def lock_timeout() -> float:
-    try:
-        return float(os.environ.get(TIMEOUT_ENV, LOCK_TIMEOUT))
-    except ValueError:
+    """FCAST_LOCK_TIMEOUT, or 60 s. ConfigError for anything but a finite number >= 0: a
+    negative one would make filelock wait for ever, and a typo must not pass for 60 s."""
+    raw = os.environ.get(TIMEOUT_ENV)
+    if raw is None:
         return LOCK_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise ConfigError(f"{TIMEOUT_ENV} must be a number of seconds >= 0, got {raw!r}")
+    return value
 
 
 def process_alive(pid: int) -> bool:

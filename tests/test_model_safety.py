@@ -221,3 +221,65 @@ def test_a_model_holding_a_type_fcast_would_not_load_is_refused_when_saving(tmp_
                                           "fractions.Fraction"):
         save_model(model, tmp_path / "m", {"feature_spec": {}, "window": 4})
     assert not (tmp_path / "m" / "manifest.json").exists()
+
+
+def _crafted_tree_inside_logreg(tmp_path, holder):
+    """A saved logreg whose inner estimator is a tree model with a crafted Tree: the root
+    splits on feature 10**8 of a model that has 3 (as a file from someone else can)."""
+    from sklearn.ensemble import GradientBoostingClassifier
+    from sklearn.tree import DecisionTreeClassifier
+    from sklearn.tree._tree import Tree
+
+    model, X = _fitted("logreg")
+    save_model(model, tmp_path / "m", {"feature_spec": {}, "window": 4})
+    rows, y = X[:, -1, :], model.estimator_.predict(X[:, -1, :])
+    if holder == "tree-claiming-more-features":
+        inner = DecisionTreeClassifier(max_depth=2, random_state=0).fit(rows, y)
+        state = inner.tree_.__getstate__()
+        state["nodes"]["feature"][0] = 10**8
+        tree = Tree(2**31 - 1, np.array([2], dtype=np.intp), 1)  # "n_features" covers 10**8
+        tree.__setstate__(state)
+        inner.tree_ = tree
+    else:  # gradient boosting keeps its trees in an object array
+        inner = GradientBoostingClassifier(n_estimators=2, max_depth=2, random_state=0).fit(rows, y)
+        tree = inner.estimators_[0, 0].tree_
+        state = tree.__getstate__()
+        state["nodes"]["left_child"][0] = 10**9
+        tree.__setstate__(state)
+    model.estimator_ = inner
+    _resave(tmp_path / "m", model)
+
+
+@pytest.mark.parametrize("holder", ["tree-claiming-more-features", "trees-in-an-object-array"])
+def test_a_crafted_tree_cannot_slip_past_the_bounds_check(tmp_path, holder):
+    """Before: both loaded, and predicting crashed the process (segfault, exit 139)."""
+    _crafted_tree_inside_logreg(tmp_path, holder)
+    with pytest.raises(StoreError, match="malformed decision tree"):
+        load_model(tmp_path / "m")
+
+
+def test_a_manifest_that_is_no_regular_file_is_refused_without_reading_it(tmp_path):
+    """A folder from someone else (a tar can carry it) whose manifest.json is a FIFO:
+    before, loading blocked for ever on the read; a link to /dev/zero read without end."""
+    import os
+    import threading
+
+    folder = tmp_path / "m"
+    folder.mkdir()
+    os.mkfifo(folder / "manifest.json")
+    outcome = []
+
+    def load():
+        try:
+            load_model(folder)
+        except StoreError as exc:
+            outcome.append(str(exc))
+
+    thread = threading.Thread(target=load, daemon=True)
+    thread.start()
+    thread.join(timeout=10)
+    if thread.is_alive():  # unblock the read so the thread can end, then fail
+        os.close(os.open(folder / "manifest.json", os.O_WRONLY | os.O_NONBLOCK))
+        thread.join(timeout=10)
+        pytest.fail("loading a model whose manifest is a FIFO blocked")
+    assert outcome == [f"{folder / 'manifest.json'} is not a regular file; fcast reads no other kind"]

@@ -182,3 +182,21 @@ def test_save_and_load_errors(tmp_path):
     (tmp_path / "bad" / "manifest.json").write_text("{not json")
     with pytest.raises(StoreError, match="unreadable"):
         load_model(tmp_path / "bad")
+
+
+@pytest.mark.parametrize("damage", ["unknown-param", "no-fitted-state", "fitted-not-a-dict"])
+def test_a_keras_manifest_with_bad_fields_is_one_store_error(tmp_path, damage):
+    """Before: 'unexpected TypeError' / 'unexpected KeyError' from a hand-edited manifest."""
+    X, y = data()
+    save_model(make_model("mlp", **FAST["mlp"]).fit(X, y), tmp_path / "mlp", metadata())
+    path = tmp_path / "mlp" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    if damage == "unknown-param":
+        manifest["params"]["evil"] = 1
+    elif damage == "no-fitted-state":
+        del manifest["fitted"]
+    else:
+        manifest["fitted"] = [1, 2]
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(StoreError, match=f"^{path} is malformed: "):
+        load_model(tmp_path / "mlp")

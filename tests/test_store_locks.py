@@ -115,6 +115,18 @@ def test_a_held_ticker_lock_stops_an_import_with_one_line(tmp_path, capsys, monk
     assert store.path("X").read_bytes() == before
 
 
+@pytest.mark.parametrize("value", ["nan", "-1", "abc"])
+def test_a_bad_lock_timeout_is_one_line_before_any_write(tmp_path, capsys, monkeypatch, value):
+    """Before: nan was "unexpected ValueError", -1 made filelock wait for ever on a held
+    lock, and abc silently meant 60 s."""
+    monkeypatch.setenv(TIMEOUT_ENV, value)
+    code = main(["data", "import", "X", _csv(random_walk_bars(50), tmp_path / "b.csv")])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and "unexpected" not in err, err
+    assert f"{TIMEOUT_ENV} must be a number of seconds >= 0, got {value!r}" in err
+    assert not Store().has("X")
+
+
 def test_a_read_only_lock_folder_is_a_store_error(monkeypatch):
     import filelock
 

@@ -239,6 +239,8 @@ def read_sidecar(path) -> dict:
             f"(which can run any code when loaded); fcast no longer loads it: retrain it with "
             f"`fcast train ... --save {folder} --force`"
         )
+    if json_path.exists() and not json_path.is_file():  # a FIFO or device would never end
+        raise StoreError(f"{json_path} is not a regular file; fcast reads no other kind")
     try:
         sidecar = json.loads(json_path.read_text())
     except FileNotFoundError:
@@ -316,14 +318,17 @@ def _load_keras(cls: type, artifact: Path, sidecar: Mapping):
     from forecast.models.backend import keras as _keras_module
 
     keras = _keras_module()
-    model = cls(**_restore_params(cls, sidecar["params"]))
+    try:  # a hand-edited manifest is one line, not a traceback
+        model = cls(**_restore_params(cls, sidecar["params"]))
+        fitted = {key: sidecar["fitted"][key] for key in _KERAS_STATE}
+        fitted["input_shape_"] = tuple(fitted["input_shape_"])
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise StoreError(f"{artifact.parent / MANIFEST} is malformed: {one_line(exc)}") from None
     try:
         model.model_ = keras.saving.load_model(artifact, safe_mode=True, compile=False)
     except (OSError, ValueError, TypeError) as exc:
         raise StoreError(f"could not load Keras model {artifact}: {one_line(exc)}") from None
-    fitted = sidecar["fitted"]
-    for key in _KERAS_STATE:
-        setattr(model, key, fitted[key])
-    model.input_shape_ = tuple(model.input_shape_)
+    for key, value in fitted.items():
+        setattr(model, key, value)
     model.classes_ = np.array([0, 1])
     return model

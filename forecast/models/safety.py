@@ -97,10 +97,18 @@ def check_trees(obj: Any, path: Path) -> None:
     from sklearn.ensemble._hist_gradient_boosting.gradient_boosting import (
         BaseHistGradientBoosting,
     )
+    from sklearn.tree._classes import BaseDecisionTree
     from sklearn.tree._tree import Tree
 
     for item in _walk(obj):
-        if isinstance(item, BaseHistGradientBoosting):
+        if isinstance(item, BaseDecisionTree):
+            # The Tree's own n_features bounds its feature indices below; it must be the
+            # number of columns the estimator checks X for, or a crafted file could claim
+            # more and make the tree read past each row.
+            tree = getattr(item, "tree_", None)
+            if isinstance(tree, Tree) and tree.n_features != getattr(item, "n_features_in_", None):
+                raise StoreError(f"{path} holds a malformed decision tree (feature count differs)")
+        elif isinstance(item, BaseHistGradientBoosting):
             n_features = getattr(item, "n_features_in_", None)
             for predictors in getattr(item, "_predictors", []):
                 for predictor in predictors:
@@ -143,12 +151,17 @@ def _check_nodes(n_nodes, left, right, position, feature, n_features, path: Path
 
 
 def _walk(obj: Any, seen: set | None = None):
-    """`obj` and every object reachable through attributes, lists, tuples and dicts."""
+    """`obj` and every object reachable through attributes, lists, tuples, dicts and object arrays."""
     seen = set() if seen is None else seen
     stack = [obj]
     while stack:
         item = stack.pop()
-        if id(item) in seen or isinstance(item, (str, bytes, int, float, np.ndarray)):
+        if id(item) in seen or isinstance(item, (str, bytes, int, float)):
+            continue
+        if isinstance(item, np.ndarray):
+            if item.dtype == object:  # gradient boosting keeps its trees in one
+                seen.add(id(item))
+                stack.extend(item.ravel())
             continue
         seen.add(id(item))
         yield item
