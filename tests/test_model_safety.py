@@ -283,3 +283,25 @@ def test_a_manifest_that_is_no_regular_file_is_refused_without_reading_it(tmp_pa
         thread.join(timeout=10)
         pytest.fail("loading a model whose manifest is a FIFO blocked")
     assert outcome == [f"{folder / 'manifest.json'} is not a regular file; fcast reads no other kind"]
+
+
+def test_a_zip_bomb_is_refused_before_skops_unpacks_it(tmp_path, monkeypatch):
+    """A .skops file is a zip: one that declares 300 MiB from a few hundred KB is refused from
+    its directory alone (skops is never asked to read it)."""
+    import zipfile
+
+    import skops.io as sio
+
+    from forecast.errors import StoreError
+    from forecast.models import safety
+
+    bomb = tmp_path / "model-bomb.skops"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("schema.json", "w") as member:
+            zeros = bytes(2**20)
+            for _ in range(300):
+                member.write(zeros)
+    assert bomb.stat().st_size < 2 * 2**20
+    monkeypatch.setattr(sio, "get_untrusted_types", lambda **_: pytest.fail("skops read the bomb"))
+    with pytest.raises(StoreError, match="would unpack to 300 MiB"):
+        safety.load_skops(bomb, [])

@@ -73,6 +73,7 @@ def load_skops(path: Path, allowed: Iterable[str]) -> Any:
     import skops.io as sio
 
     allowed = set(allowed)
+    check_unzipped_size(path)
     try:
         untrusted = sio.get_untrusted_types(file=path)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is refused the same way
@@ -88,6 +89,29 @@ def load_skops(path: Path, allowed: Iterable[str]) -> Any:
         raise StoreError(f"could not load {path}: {one_line(exc)}") from None
     check_trees(obj, path)
     return obj
+
+
+# A .skops file is a zip archive: refuse one that would unpack to far more than it holds (a
+# zip bomb runs no code, but 1.5 MB unpacking to 3.5 GB takes the machine's memory).
+MAX_UNZIPPED_BYTES = 256 * 2**20
+MAX_UNZIP_RATIO = 100
+
+
+def check_unzipped_size(path: Path) -> None:
+    """StoreError when the archive's members declare more than MAX_UNZIPPED_BYTES in all and
+    more than MAX_UNZIP_RATIO times the file's size (zipfile never reads past a member's
+    declared size, so the declaration bounds what loading takes)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unzipped = sum(member.file_size for member in archive.infolist())
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise StoreError(f"{path} is not a readable skops model file: {one_line(exc)}") from None
+    packed = max(path.stat().st_size, 1)
+    if unzipped > MAX_UNZIPPED_BYTES and unzipped > MAX_UNZIP_RATIO * packed:
+        raise StoreError(f"{path} would unpack to {unzipped / 2**20:,.0f} MiB from {packed / 2**20:,.1f} MiB "
+                         "(a zip bomb?); fcast does not load it")
 
 
 def check_trees(obj: Any, path: Path) -> None:
