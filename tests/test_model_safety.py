@@ -305,3 +305,28 @@ def test_a_zip_bomb_is_refused_before_skops_unpacks_it(tmp_path, monkeypatch):
     monkeypatch.setattr(sio, "get_untrusted_types", lambda **_: pytest.fail("skops read the bomb"))
     with pytest.raises(StoreError, match="would unpack to 300 MiB"):
         safety.load_skops(bomb, [])
+
+
+@pytest.mark.parametrize("where", ["relative", "absolute"])
+def test_a_model_naming_code_inside_its_own_folder_is_refused_unrun(tmp_path, where):
+    """Whoever sends a model folder can ship a .py beside it and name it in the manifest:
+    that file is never imported (its import would touch a marker)."""
+    import json
+
+    from forecast.errors import StoreError
+    from forecast.models.persistence import MANIFEST
+    from forecast.models.safety import sha256
+
+    (tmp_path / "tree_model.py").write_text(TREE_MODEL)
+    model, _ = _fitted(f"{tmp_path / 'tree_model.py'}:LastRowTree")
+    folder = tmp_path / "m"
+    save_model(model, folder, {"feature_spec": {}, "window": 4})
+    marker = tmp_path / "ran"
+    (folder / "evil.py").write_text(f"import pathlib\npathlib.Path({str(marker)!r}).touch()\n" + TREE_MODEL)
+    manifest = json.loads((folder / MANIFEST).read_text())
+    manifest["model"] = ("evil.py" if where == "relative" else str(folder / "evil.py")) + ":LastRowTree"
+    manifest["files"]["evil.py"] = sha256(folder / "evil.py")  # the sender rehashes, as an attacker would
+    (folder / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(StoreError, match="names code inside its own folder"):
+        load_model(folder)
+    assert not marker.exists()

@@ -278,6 +278,11 @@ def _saved_class(sidecar: Mapping, folder: Path) -> type:
     name = sidecar["model"]
     if name in MODELS:
         return MODELS[name]
+    source = name.rpartition(":")[0]
+    if source.endswith(".py") and (folder / source).resolve().is_relative_to(folder.resolve()):
+        # code that travels with the model folder is code from whoever sent it: never run it
+        raise StoreError(f"the model saved at {folder} names code inside its own folder ({name}); "
+                         "fcast does not run code shipped with a model")
     try:
         return resolve_model(name)
     except ConfigError as exc:
