@@ -157,3 +157,16 @@ def test_a_ruined_portfolio_stops_and_its_equity_floors_at_zero():
     assert list(got.equity["strategy"].iloc[2:]) == [0.0] * 4
     assert (got.fills["date"] <= aaa.index[2]).all()  # nothing traded after the ruin
     assert m["total_return"] == -1.0
+
+
+def test_the_equity_plot_of_a_ruined_account_draws_no_exposure_after_the_ruin(tmp_path):
+    # The squeeze's broker value is -500 at the ruin, then exactly 0: position x close / value
+    # was +500% "invested" (a short's sign flipped) and then -inf, which failed the PNG write.
+    from forecast.backtest.plot import exposure_series
+
+    bars, preds = short_squeeze()
+    result = simulate(bars, preds, LongShort, {}, cash=1000.0, commission=0.0, slippage=0.0)
+    exposure = exposure_series(result)
+    assert exposure.iloc[0] == 0.0 and exposure.iloc[1:].isna().all()
+    result.write(tmp_path / "out", plot=True)
+    assert (tmp_path / "out" / "equity.png").stat().st_size > 0
