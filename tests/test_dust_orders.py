@@ -38,6 +38,20 @@ def test_no_fill_pays_a_fee_above_the_stated_share(share):
         assert want["skipped"] > 0
 
 
+@pytest.mark.parametrize("cls, params", [(TopK, {"k": 3}), (LongShort, {"k": 2})])
+def test_a_fee_share_equal_to_the_commission_skips_nothing(cls, params):
+    # Without a minimum every fee is exactly the commission's share of its order: a stated share
+    # equal to it lets every order through (floating-point rounding must not pick some to skip).
+    bars, prob = universe(seed=2)
+    costs = {"cash": 20_000.0, "commission": 0.001, "slippage": 0.002}
+    at_share = run_portfolio(bars, prob, cls, params, max_fee_share=0.001, **costs)
+    free = run_portfolio(bars, prob, cls, params, **costs)
+    assert at_share.metrics["strategy"]["orders_skipped_costs"] == 0
+    pd.testing.assert_frame_equal(at_share.fills, free.fills)
+    want = resimulate(bars, prob, cls, params, fee_share=0.001, **costs)
+    assert want["skipped"] == 0 and len(want["fills"]) == len(at_share.fills)
+
+
 def test_without_the_rule_dust_pays_the_minimum():
     # What the issue saw: at 1% of value, fills under $500 would pay the $5 minimum.
     bars, prob = universe(seed=2)

@@ -157,3 +157,36 @@ def test_a_ruined_portfolio_stops_and_its_equity_floors_at_zero():
     assert list(got.equity["strategy"].iloc[2:]) == [0.0] * 4
     assert (got.fills["date"] <= aaa.index[2]).all()  # nothing traded after the ruin
     assert m["total_return"] == -1.0
+
+
+def test_the_equity_plot_of_a_ruined_account_draws_no_exposure_after_the_ruin(tmp_path):
+    # The squeeze's broker value is -500 at the ruin, then exactly 0: position x close / value
+    # was +500% "invested" (a short's sign flipped) and then -inf, which failed the PNG write.
+    from forecast.backtest.plot import exposure_series
+
+    bars, preds = short_squeeze()
+    result = simulate(bars, preds, LongShort, {}, cash=1000.0, commission=0.0, slippage=0.0)
+    exposure = exposure_series(result)
+    assert exposure.iloc[0] == 0.0 and exposure.iloc[1:].isna().all()
+    result.write(tmp_path / "out", plot=True)
+    assert (tmp_path / "out" / "equity.png").stat().st_size > 0
+
+
+def test_a_ruined_configuration_does_not_shrink_the_days_an_experiment_judges():
+    # Experiments judge every configuration on the days they all have returns. A ruined one's
+    # returns after its ruin were 0/0 = NaN, which dropped those days for every configuration.
+    from forecast.backtest.metrics import daily_returns, floor_ruin
+    from forecast.experiment.judge import judge
+
+    days = pd.bdate_range("2020-01-01", periods=300)
+    rng = np.random.default_rng(0)
+    curves = {i: pd.Series(1000 * np.exp(np.cumsum(rng.normal(0.0005, 0.01, 300))), index=days)
+              for i in range(3)}
+    ruined = curves[2].copy()
+    ruined.iloc[20], ruined.iloc[21:] = -50.0, 500.0  # below zero on day 20, positive again later
+    curves[2] = floor_ruin(ruined)
+    returns = {i: daily_returns(c) for i, c in curves.items()}
+    assert returns[2].iloc[19] == -1.0 and (returns[2].iloc[20:] == 0.0).all()
+    rows = [{"status": "ok", "label": f"c{i}", "ticker": "X"} for i in curves]
+    out = judge(rows, returns, {i: returns[0] for i in curves}, spa_reps=50)
+    assert out["n_days"] == 299

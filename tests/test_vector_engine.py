@@ -248,6 +248,33 @@ def test_which_classes_the_vector_engine_runs(walk):
     assert_same(vec, ref)
 
 
+class StrictFees(PredictionStrategy):
+    """Targets the vector engine knows, but its own rule for orders not worth their fee."""
+
+    params = (("threshold", 0.5),)
+
+    def target_exposure(self) -> float:
+        return 1.0 if self.prob_up[0] > self.p.threshold else 0.0
+
+    @classmethod
+    def vector_targets(cls, frame, params):
+        p = frame["prob_up"].to_numpy(dtype="float64")
+        return cls.decided(p, np.where(p > params["threshold"], 1.0, 0.0))
+
+    def _fee_exceeds_value(self, order, price):
+        return abs(order) * price < 200.0  # no order under 200 is worth its fee
+
+
+def test_a_strategy_with_its_own_fee_rule_runs_on_backtrader():
+    # The fee rule decides which orders are sent: the kernel only knows the base class's.
+    bars = random_walk_bars(60, seed=4)
+    preds = pd.DataFrame({"prob_up": np.resize([0.9, 0.1], 40)}, index=bars.index[10:50])
+    assert not vector_applies(StrictFees)
+    auto = simulate(bars, preds, StrictFees, cash=100.0, commission=0.0, min_commission=1.0)
+    assert auto.engine == "backtrader"
+    assert auto.fills.empty and auto.metrics["strategy"]["orders_skipped_costs"] == 20
+
+
 def test_the_comparison_detects_a_wrong_fill(walk, monkeypatch):
     bars, preds = walk
     vec, ref = both(bars, preds, LongShort)

@@ -23,8 +23,10 @@ from forecast.errors import DataError
 
 
 def daily_returns(equity: pd.Series) -> pd.Series:
-    """Simple returns between consecutive bars."""
-    return equity.pct_change().iloc[1:]
+    """Simple returns between consecutive bars; 0 after a ruin (from zero equity nothing is
+    gained or lost, and 0/0 = NaN would drop those days wherever curves are compared)."""
+    returns = equity.pct_change().iloc[1:]
+    return returns.mask(equity.shift(1).iloc[1:] == 0, 0.0)
 
 
 def ruin_bar(equity) -> int | None:

@@ -18,6 +18,7 @@ from matplotlib.ticker import (
     PercentFormatter,
 )
 
+from forecast.backtest.metrics import floor_ruin
 from forecast.backtest.report import costs_text, params_text
 from forecast.formatting import fmt
 
@@ -89,7 +90,10 @@ def exposure_series(result) -> pd.Series | None:
     ledger = getattr(result, "ledger", None)
     if ledger is None or not {"position", "close", "value"} <= set(ledger.columns):
         return None
-    return (ledger["position"] * ledger["close"] / ledger["value"]).rename("exposure")
+    # A ruined account is worth nothing from its ruin on, whatever the broker still holds:
+    # no exposure is drawn there (over a value <= 0 its sign would flip, or it would be inf).
+    value = floor_ruin(ledger["value"])
+    return (ledger["position"] * ledger["close"] / value.where(value > 0)).rename("exposure")
 
 
 def headline(result) -> str:

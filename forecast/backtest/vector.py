@@ -26,7 +26,7 @@ from forecast.errors import ConfigError
 # class, the kernel would no longer replay the strategy.
 ORDER_HOOKS = (
     "next", "prenext", "nextstart", "next_open", "prenext_open", "nextstart_open",
-    "order_exposure", "_affordable", "notify_order", "notify_trade", "notify_cashvalue",
+    "order_exposure", "_affordable", "_fee_exceeds_value", "notify_order", "notify_trade", "notify_cashvalue",
     "notify_fund", "notify_store", "notify_data", "notify_timer", "start", "stop",
 )
 

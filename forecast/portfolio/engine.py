@@ -263,6 +263,13 @@ def buy_fraction(costs: np.ndarray, rate: float, minimum: float, cash: float) ->
     return 0.0  # not reached: total(1) > cash
 
 
+def _too_dear(value: float, rate: float, minimum: float, share: float) -> bool:
+    """Whether an order worth `value` pays more than `share` of it in fee. Both sides
+    multiply the same `value`, so a share equal to the rate passes every order without a
+    minimum (computed from differently rounded products, some would fail by an ulp)."""
+    return max(rate * value, minimum) > share * value
+
+
 class _Runner(bt.Strategy):
     """Decides at each union-calendar close, orders at the next day's open."""
 
@@ -338,7 +345,7 @@ class _Runner(bt.Strategy):
             if delta < 0:
                 price = data.open[0] * (1.0 - slip)
                 fee = max(rate * -delta * price, minimum)
-                if fee > share * (-delta * price):
+                if _too_dear(-delta * price, rate, minimum, share):
                     skipped += 1
                     continue
                 cash += -delta * price - fee
@@ -351,7 +358,7 @@ class _Runner(bt.Strategy):
         fraction = 0.0
         while buys:  # drop the buys whose scaled fee is too large a share; the rest scale up
             fraction = buy_fraction(np.array(costs), rate, minimum, cash)
-            fair = [max(rate * fraction * c, minimum) <= share * (fraction * c) for c in costs]
+            fair = [not _too_dear(fraction * c, rate, minimum, share) for c in costs]
             if all(fair):
                 break
             skipped += len(fair) - sum(fair)
