@@ -125,6 +125,6 @@ def test_a_portfolio_refuses_a_user_models_out_of_range_probabilities(capsys, mo
         bars = random_walk_bars(900, seed=seed, start="2012-01-02", ticker=ticker)
         Store().write(bars, ticker, source="test")
     code, _, err = run(capsys, "portfolio", "SYN", "AAA", "BBB", "--model", f"{models}:Three",
-                       "--test-days", "126")
+                       "--param", "k=1", "--test-days", "126")
     assert code == 1 and "unexpected" not in err, err
     assert f"model {models}:Three: predict_proba gave" in err and "(first: 3.0)" in err
