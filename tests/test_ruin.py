@@ -190,3 +190,36 @@ def test_a_ruined_configuration_does_not_shrink_the_days_an_experiment_judges():
     rows = [{"status": "ok", "label": f"c{i}", "ticker": "X"} for i in curves]
     out = judge(rows, returns, {i: returns[0] for i in curves}, spa_reps=50)
     assert out["n_days"] == 299
+
+
+def test_a_top_up_the_kept_exit_fee_cannot_pay_is_not_counted_as_skipped():
+    # $100, a $5 minimum, no rebalance band. Worked out by hand:
+    # day 1 open 10: buy 9 shares (100 = 5 + 10 x 9 + 5), the exit's $5 kept in cash.
+    # days 2, 3 open 12: the target wants a top-up, but the cash is the kept $5: not an order
+    # priced out by its fee, not counted.
+    # day 4 open 1: sell 9 for 9, fee 5 -> cash 9.
+    # days 5, 6 open 1: an entry wanted, 9 < 5 + 5 fees: two orders skipped for costs.
+    bars = path_bars([10, 10, 12, 12, 1, 1, 1], [10, 12, 12, 12, 1, 1, 1])
+    preds = preds_on(bars, [0.9, 0.9, 0.9, 0.1, 0.9, 0.9])
+    vec, ref = both(bars, preds, LongOnly, {"rebalance_band": 0.0}, cash=100.0, commission=0.0,
+                    slippage=0.0, min_commission=5.0)
+    assert_same(vec, ref)
+    for r in (vec, ref):
+        assert list(r.fills["size"].round(9)) == [9.0, -9.0]
+        assert r.metrics["strategy"]["orders_skipped_costs"] == 2
+
+
+def test_buy_and_hold_without_a_band_counts_no_skipped_top_ups():
+    # The review's case: one entry that fills, then a wanted top-up on every up day that the
+    # cash kept for the exit fee cannot pay. An independent count of orders priced out: none.
+    from strategies import BuyAndHold
+
+    bars = load_bundled("KO")
+    bars = bars[bars.index >= "2015-01-01"]
+    preds = pd.DataFrame({"prob_up": 0.6}, index=bars.index)
+    vec, ref = both(bars, preds, BuyAndHold, {"rebalance_band": 0.0}, cash=10_000.0,
+                    min_commission=1.0)
+    assert_same(vec, ref)
+    for r in (vec, ref):
+        assert len(r.fills) == 1 and r.fills["size"].iloc[0] > 0
+        assert r.metrics["strategy"]["orders_skipped_costs"] == 0
