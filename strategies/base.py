@@ -33,7 +33,8 @@ class PredictionStrategy(bt.Strategy):
     held position does not churn on daily price drift.
 
     Costs and ruin: an order whose fee would exceed its value is not sent, nor a buy whose
-    fees the cash cannot pay (both counted in `orders_skipped_costs`); a buy leaves the
+    fees the cash cannot pay (both counted in `orders_skipped_costs`, except a held long's
+    top-up that only the cash kept for its exit fee could pay); a buy leaves the
     minimum fee of the closing order in cash. Once the portfolio value at a close is zero
     or below, the account is ruined: decisions are still recorded, no order is sent.
     """
@@ -129,7 +130,9 @@ class PredictionStrategy(bt.Strategy):
             room = self._affordable(cash, price)
             if want - size > room:  # more than the cash pays for: buy what it does
                 if room <= 0:
-                    self.orders_skipped_costs += cash > 0  # the fees, not the cash, stop it
+                    # Counted when fees stop it; not a held long's top-up, whose cash is
+                    # what is kept for the exit fee (it would count on every held day).
+                    self.orders_skipped_costs += cash > 0 and size <= 0
                     return None
                 order, trimmed = room, True
         if self._fee_exceeds_value(order, price):

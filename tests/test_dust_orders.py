@@ -127,7 +127,8 @@ def test_skipped_orders_and_costs_are_reported(banded):
     doc = json.loads((folder / "metrics.json").read_text())
     skipped, costs = doc["strategy"]["orders_skipped_costs"], doc["legs"]["costs"]
     assert skipped > 0 and costs > 0
-    assert f"orders skipped for costs: {skipped} " in printed
+    # the rule in force is --max-fee-share 0.05, not "the fee would exceed the order's value"
+    assert f"orders skipped for costs: {skipped} (fees above 5% of their value)" in printed
     assert f"costs -{costs:.2%}" in printed  # the legs line, costs as the drag they are
     page = (folder / "report.html").read_text()
     assert f"-{costs:.2%}" in page and f"+{costs:.2%}" not in page
@@ -157,3 +158,13 @@ def test_no_dust_warning_when_the_fee_share_is_stated(banded, capsys):
     _, folder, printed = banded
     assert "of their value in fees" not in printed
     assert dear_fills_line(pd.read_csv(folder / "trades.csv")) is None
+
+
+def test_the_skipped_line_states_the_fee_share_in_force():
+    from forecast.backtest.report import refused_lines
+
+    counts = {"orders_skipped_costs": 3}
+    assert refused_lines(counts, fee_share=1.0) == ["orders skipped for costs: 3 (fees above their value)"]
+    assert refused_lines(counts, fee_share=0.001) == [
+        "orders skipped for costs: 3 (fees above 0.1% of their value)"]
+    assert refused_lines(counts)[0].startswith("orders skipped for costs: 3 (the fee would exceed")

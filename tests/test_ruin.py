@@ -141,22 +141,39 @@ def test_no_trades_line_without_wanted_orders():
     assert no_trades_line(r) == "no trades: the strategy never took a position on these predictions"
 
 
-def test_a_ruined_portfolio_stops_and_its_equity_floors_at_zero():
+def ruined_portfolio():
+    """Long AAA, short BBB (half the value each) from day 1's open at 100; BBB closes at 500 on
+    day 2: 1000 + 5 x 100 (short proceeds) - 5 x 100 (long) + 5 x 100 (long marked) - 5 x 500 < 0."""
     from forecast.portfolio.engine import run_portfolio
     from strategies.portfolio import LongShort as RankedLongShort
 
-    # Long AAA, short BBB (half the value each) from day 1's open at 100; BBB closes at 500 on
-    # day 2: 1000 + 5 x 100 (short proceeds) - 5 x 100 (long) + 5 x 100 (long marked) - 5 x 500 < 0.
     aaa = path_bars([100] * 6, [100] * 6)
     bbb = path_bars([100, 100, 100, 400, 50, 50], [100, 100, 500, 60, 50, 50])
     prob = pd.DataFrame({"AAA": 0.9, "BBB": 0.1}, index=aaa.index)
-    got = run_portfolio({"AAA": aaa, "BBB": bbb}, prob, RankedLongShort, {"k": 1}, cash=1000.0,
-                        commission=0.0, slippage=0.0)
+    return aaa, run_portfolio({"AAA": aaa, "BBB": bbb}, prob, RankedLongShort, {"k": 1}, cash=1000.0,
+                              commission=0.0, slippage=0.0)
+
+
+def test_a_ruined_portfolio_stops_and_its_equity_floors_at_zero():
+    aaa, got = ruined_portfolio()
     m = got.metrics["strategy"]
     assert m["ruined"] and m["ruined_on"] == aaa.index[2]
     assert list(got.equity["strategy"].iloc[2:]) == [0.0] * 4
     assert (got.fills["date"] <= aaa.index[2]).all()  # nothing traded after the ruin
     assert m["total_return"] == -1.0
+
+
+def test_a_ruined_portfolio_reports_no_exposure_after_its_ruin():
+    # The case above by hand: weights 0, then +0.5 / -0.5 (value 1000), then the ruin (value
+    # <= 0: weights undefined, NaN) and nothing held after it. Held at 2 closes of 6; gross
+    # exposure 1 on the one day it is defined and held, 0 on the other 4 defined days.
+    aaa, got = ruined_portfolio()
+    w = got.weights
+    assert list(w["AAA"].iloc[:2]) == [0.0, 0.5] and list(w["BBB"].iloc[:2]) == [0.0, -0.5]
+    assert w.iloc[2].isna().all() and (w.iloc[3:] == 0.0).all().all()
+    m = got.metrics["strategy"]
+    assert m["exposure"] == pytest.approx(2 / 6)
+    assert m["gross_exposure"] == pytest.approx(1 / 5) and m["net_exposure"] == 0.0
 
 
 def test_the_equity_plot_of_a_ruined_account_draws_no_exposure_after_the_ruin(tmp_path):
@@ -190,3 +207,60 @@ def test_a_ruined_configuration_does_not_shrink_the_days_an_experiment_judges():
     rows = [{"status": "ok", "label": f"c{i}", "ticker": "X"} for i in curves]
     out = judge(rows, returns, {i: returns[0] for i in curves}, spa_reps=50)
     assert out["n_days"] == 299
+
+
+def test_a_top_up_the_kept_exit_fee_cannot_pay_is_not_counted_as_skipped():
+    # $100, a $5 minimum, no rebalance band. Worked out by hand:
+    # day 1 open 10: buy 9 shares (100 = 5 + 10 x 9 + 5), the exit's $5 kept in cash.
+    # days 2, 3 open 12: the target wants a top-up, but the cash is the kept $5: not an order
+    # priced out by its fee, not counted.
+    # day 4 open 1: sell 9 for 9, fee 5 -> cash 9.
+    # days 5, 6 open 1: an entry wanted, 9 < 5 + 5 fees: two orders skipped for costs.
+    bars = path_bars([10, 10, 12, 12, 1, 1, 1], [10, 12, 12, 12, 1, 1, 1])
+    preds = preds_on(bars, [0.9, 0.9, 0.9, 0.1, 0.9, 0.9])
+    vec, ref = both(bars, preds, LongOnly, {"rebalance_band": 0.0}, cash=100.0, commission=0.0,
+                    slippage=0.0, min_commission=5.0)
+    assert_same(vec, ref)
+    for r in (vec, ref):
+        assert list(r.fills["size"].round(9)) == [9.0, -9.0]
+        assert r.metrics["strategy"]["orders_skipped_costs"] == 2
+
+
+def test_buy_and_hold_without_a_band_counts_no_skipped_top_ups():
+    # The review's case: one entry that fills, then a wanted top-up on every up day that the
+    # cash kept for the exit fee cannot pay. An independent count of orders priced out: none.
+    from strategies import BuyAndHold
+
+    bars = load_bundled("KO")
+    bars = bars[bars.index >= "2015-01-01"]
+    preds = pd.DataFrame({"prob_up": 0.6}, index=bars.index)
+    vec, ref = both(bars, preds, BuyAndHold, {"rebalance_band": 0.0}, cash=10_000.0,
+                    min_commission=1.0)
+    assert_same(vec, ref)
+    for r in (vec, ref):
+        assert len(r.fills) == 1 and r.fills["size"].iloc[0] > 0
+        assert r.metrics["strategy"]["orders_skipped_costs"] == 0
+
+
+def test_a_ruined_account_reports_no_gain_after_its_ruin_in_both_engines():
+    # The squeeze by hand: short 10 at day 1's open (100), day 1 closes at 250: value
+    # 1000 + 1000 - 2500 = -500, ruined. The open short is marked at the ruin close, not at
+    # the last close (50, a +500 "win"): pnl 10 x (100 - 250) = -1500. The account holds
+    # nothing after it: position and cash 0, value floored at 0 like equity. Exposure: held
+    # at 1 close of 6 (the ruin's).
+    bars, preds = short_squeeze()
+    vec, ref = both(bars, preds, LongShort, {}, cash=1000.0, commission=0.0, slippage=0.0)
+    assert_same(vec, ref)
+    ruin = bars.index[1]
+    for r in (vec, ref):
+        (trade,) = r.trades.itertuples()
+        got = (trade.exit_date, trade.exit_price, trade.pnl, trade.pnl_net)
+        assert got == (ruin, 250.0, -1500.0, -1500.0)
+        assert trade.open  # no order closed it
+        m = r.metrics["strategy"]
+        assert (m["n_trades"], m["win_rate"], m["avg_loss"]) == (1, 0.0, -1500.0)
+        assert np.isnan(m["avg_win"])
+        assert m["exposure"] == pytest.approx(1 / 6)
+        assert list(r.ledger["value"]) == [1000.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+        assert list(r.ledger["position"]) == [0.0, -10.0, 0.0, 0.0, 0.0, 0.0]
+        assert list(r.ledger["cash"]) == [1000.0, 2000.0, 0.0, 0.0, 0.0, 0.0]

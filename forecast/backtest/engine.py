@@ -9,7 +9,7 @@ import pandas as pd
 
 from forecast.backtest.broker import configure_broker, validate_broker
 from forecast.backtest.feed import PredictionData, feed_frame, validate_predictions
-from forecast.backtest.metrics import compute_metrics, floor_ruin
+from forecast.backtest.metrics import compute_metrics, floor_ruin, wind_up_ruin
 from forecast.backtest.params import parse_params, strategy_params
 from forecast.backtest.recorder import Recorder, num_to_timestamps
 from forecast.backtest.result import BacktestResult
@@ -76,7 +76,8 @@ def simulate(
         run = _run_backtrader(frame, cls, typed, bars.attrs.get("ticker", "data"), costs)
 
     start = predictions.index.min()
-    ledger = run.ledger.loc[start:]
+    # A ruined account holds nothing from its ruin on (metrics.py), whatever the broker does.
+    ledger = wind_up_ruin(run.ledger.loc[start:])
     entry = ledger.index[1]  # the first bar an order decided on a prediction can fill
     fills, trades = run.fills, run.trades
 

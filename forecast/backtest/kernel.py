@@ -237,7 +237,7 @@ def _order_size(target, size, cash, price, commission, per_share, has_ps, min_co
         room = room * (1.0 - 1e-12)
         if want - size > room:
             if room <= 0:
-                return 0.0, 1 if cash > 0 else 0
+                return 0.0, 1 if cash > 0 and size <= 0 else 0  # not a held long's top-up
             order = room
     fill = price
     if slippage:

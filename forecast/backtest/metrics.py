@@ -45,6 +45,20 @@ def floor_ruin(equity: pd.Series) -> pd.Series:
     return floored
 
 
+def wind_up_ruin(ledger: pd.DataFrame) -> pd.DataFrame:
+    """A ledger (`cash, value, position`) as a ruined account holds it: value floored at 0
+    from the ruin bar on (like equity), nothing held after it (cash and position 0). The
+    ruin bar keeps the cash and position that ruined it. Unchanged when never ruined."""
+    bar = ruin_bar(ledger["value"])
+    if bar is None:
+        return ledger
+    wound = ledger.copy()
+    wound.iloc[bar:, wound.columns.get_loc("value")] = 0.0
+    for col in ("cash", "position"):
+        wound.iloc[bar + 1:, wound.columns.get_loc(col)] = 0.0
+    return wound
+
+
 def max_drawdown(equity: pd.Series) -> tuple[float, int]:
     """(deepest drawdown as a negative fraction, longest underwater run in bars)."""
     values = np.asarray(equity, dtype=float)

@@ -105,8 +105,11 @@ class Recorder(bt.Analyzer):
 
     def trades(self) -> pd.DataFrame:
         """Trades, one per position from opening to flat; one still open at the end is
-        marked to the last close (its exit is that bar) and flagged `open`."""
-        last_date, last_close = (self.rows[-1][0], self.rows[-1][4]) if self.rows else (None, math.nan)
+        marked to the last close (its exit is that bar) and flagged `open`. A ruined
+        account's ends at its ruin: marked to the ruin close, the loss that ruined it."""
+        # the first close whose value is zero or below (the ruin), else the last
+        end = next((row for row in self.rows if row[2] <= 0), self.rows[-1] if self.rows else None)
+        last_date, last_close = (end[0], end[4]) if end else (None, math.nan)
         rows = [
             _trade_row(t, last_date, last_close)
             for t in sorted(self._trades.values(), key=lambda t: t.ref)

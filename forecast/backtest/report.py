@@ -191,9 +191,20 @@ def run_caption(result) -> str:
     return f"{result.engine} engine, {costs_text(result.settings)}, cash {cash:,.0f}"
 
 
-def refused_lines(metrics: dict) -> list[str]:
-    """Lines such as "orders rejected: 12 (not enough cash)", one per count above zero."""
-    return [text.format(n=metrics[key]) for key, text in COUNTED if metrics.get(key)]
+def refused_lines(metrics: dict, fee_share: float | None = None) -> list[str]:
+    """Lines such as "orders rejected: 12 (not enough cash)", one per count above zero.
+
+    `fee_share`: a portfolio's max_fee_share, the rule its orders were skipped by: the
+    skipped line then states it ("fees above 5% of their value")."""
+    lines = []
+    for key, text in COUNTED:
+        if not metrics.get(key):
+            continue
+        if key == SKIPPED_COSTS[0] and fee_share is not None:
+            rule = "their value" if fee_share >= 1 else f"{fee_share * 100:g}% of their value"
+            text = f"orders skipped for costs: {{n}} (fees above {rule})"
+        lines.append(text.format(n=metrics[key]))
+    return lines
 
 
 def ruin_line(metrics: dict) -> str | None:

@@ -113,7 +113,7 @@ def run_vector(frame: pd.DataFrame, cls, params: dict, *, cash: float, commissio
     return Run(
         ledger=_ledger(dates, cash_, value, position, closes, traded=len(fills) > 0),
         fills=_fills(dates, fills),
-        trades=_trades(frame.index, trades, closes[-1]),
+        trades=_trades(frame.index, trades, closes, value),
         refused={**no_orders_refused(), "orders_rejected_cash": int(refused),
                  SKIPPED_COSTS[0]: int(skipped)},
         targets=pd.Series(targets[decided], index=dates[decided]),
@@ -137,9 +137,13 @@ def _fills(dates, fills: np.ndarray) -> pd.DataFrame:
                          "commission": fills[:, 3]})
 
 
-def _trades(index: pd.DatetimeIndex, trades: np.ndarray, last_close: float) -> pd.DataFrame:
+def _trades(index: pd.DatetimeIndex, trades: np.ndarray, closes: np.ndarray,
+            value: np.ndarray) -> pd.DataFrame:
     """Recorder.trades from the kernel's per-trade accumulators (same sums, same order)."""
     k = kernel
+    broke = np.flatnonzero(value <= 0)  # a ruined account's open trade ends at its ruin
+    end = int(broke[0]) if broke.size else len(index) - 1
+    last_close = closes[end]
     t = trades.T
     is_open = t[k.T_STATUS] != k.CLOSED
     size = t[k.T_SIZE]
@@ -147,7 +151,7 @@ def _trades(index: pd.DatetimeIndex, trades: np.ndarray, last_close: float) -> p
     unrealised = np.where(is_open, size * (last_close - t[k.T_PRICE]), 0.0)
     shrink_n = np.where(is_open, t[k.T_SHRINK_N] + np.abs(-size), t[k.T_SHRINK_N])
     shrink_v = np.where(is_open, t[k.T_SHRINK_V] + np.abs(-size) * last_close, t[k.T_SHRINK_V])
-    exit_bar = np.where(is_open, len(index) - 1, t[k.T_DT]).astype("int64")
+    exit_bar = np.where(is_open, end, t[k.T_DT]).astype("int64")
     # Recorder goes through datetime.date: whole days, to the second.
     days = index.to_numpy().astype("datetime64[D]").astype("datetime64[s]")
     frame = pd.DataFrame({

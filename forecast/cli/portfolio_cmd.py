@@ -204,7 +204,8 @@ def render(result) -> None:
         out.print(f"legs (summed daily contributions): long {fmt(legs['long'].sum(), 'spct')}, "
                   f"short {fmt(legs['short'].sum(), 'spct')}, costs {fmt(legs['costs'].sum(), 'drag')}",
                   markup=False)
-    for line in refused_lines(strat):  # orders skipped for costs or refused by the broker
+    share = (result.settings or {}).get("max_fee_share", 1.0)
+    for line in refused_lines(strat, fee_share=share):  # skipped for costs or refused by the broker
         out.print(line, markup=False)
     dear = dear_fills_line(result.backtest.fills)
     if dear:

@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.backtest.broker import configure_broker, validate_broker
-from forecast.backtest.metrics import compute_metrics, floor_ruin
+from forecast.backtest.metrics import compute_metrics, floor_ruin, ruin_bar
 from forecast.backtest.recorder import REFUSED, count_refused, no_orders_refused, num_to_timestamps
 from forecast.data.frame import ensure_bars
 from forecast.errors import ConfigError
@@ -62,7 +62,8 @@ class PortfolioBacktest:
     """What `run_portfolio` returns.
 
     - `equity`: date -> strategy, benchmark (portfolio value at each close).
-    - `weights`: date x ticker, end-of-day weights: position x last close / portfolio value.
+    - `weights`: date x ticker, end-of-day weights: position x last close / portfolio value
+      (after a ruin: NaN at the ruin bar, whose value is <= 0, and 0 after it).
     - `targets`: decision date x ticker, the weights the strategy asked for (NaN: not
       tradable that day; 0: tradable, not wanted).
     - `fills`: one row per executed order: date, ticker, size (signed), price (after
@@ -151,6 +152,10 @@ def run_portfolio(
     held_value = np.where(sizes != 0, sizes * np.nan_to_num(closes), 0.0)
     weights = pd.DataFrame(held_value / value[:, None], index=calendar, columns=tickers)
     weights.index.name = "date"
+    ruin = ruin_bar(value)
+    if ruin is not None:  # a fraction of a value <= 0 is undefined; nothing is held after it
+        weights.iloc[ruin] = np.nan
+        weights.iloc[ruin + 1:] = 0.0
     legs, contributions = _attribution(calendar, tickers, value, sizes, closes, fills)
 
     entry = calendar[1]
@@ -437,7 +442,7 @@ def _metrics(equity, weights, fills, entry, cash, risk_free) -> dict:
     (sum of |size| x fill price) over the previous close's portfolio value, halved (one-way);
     `gross_exposure` / `net_exposure`, means of sum |w| and sum w of the end-of-day weights;
     `n_fills`."""
-    gross = weights.abs().sum(axis=1)
+    gross = weights.abs().sum(axis=1, min_count=1)  # NaN at a ruin bar: held there, weight undefined
     traded = fills.groupby("date")["value"].sum().reindex(equity.index, fill_value=0.0)
     strategy = compute_metrics(equity["strategy"], positions=gross, risk_free=risk_free,
                                traded_value=float(fills["value"].sum()))
@@ -447,7 +452,7 @@ def _metrics(equity, weights, fills, entry, cash, risk_free) -> dict:
     strategy.update({
         "turnover": float(daily.mean() / 2.0),
         "gross_exposure": float(gross.mean()),
-        "net_exposure": float(weights.sum(axis=1).mean()),
+        "net_exposure": float(weights.sum(axis=1, min_count=1).mean()),
         "n_fills": int(len(fills)),
     })
     benchmark = compute_metrics(equity["benchmark"], positions=(equity.index >= entry).astype(float),
