@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
 from forecast.errors import ConfigError, FcastError, StoreError
+from forecast.locking import process_alive
 
 MANIFEST = ".fcast-output"  # JSON: {"files": [relative paths fcast wrote]}
 # The names of the files fcast writes into an output folder (and its runs/ or ticker subfolders).
@@ -147,18 +148,8 @@ def _remove_stale(target: Path) -> None:
     for kind in (_TMP, _OLD):
         for folder in parent.glob(f".{glob.escape(name)}.fcast-{kind}-*-*"):
             pid = folder.name[len(f".{name}.fcast-{kind}-"):].split("-")[0]
-            if pid.isdigit() and not _alive(int(pid)):
+            if pid.isdigit() and not process_alive(int(pid)):
                 shutil.rmtree(folder, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, OverflowError):
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _shown(path: Path, tmp: Path) -> str:
