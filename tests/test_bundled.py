@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from cli_run import run
 
-from forecast.cli.app import main
 from forecast.data import yahoo
 from forecast.data.bundled import (
     ARCH_SAMPLES,
@@ -32,10 +32,6 @@ DOW_2017 = ("AAPL AXP BA CAT CSCO CVX DIS DWDP GE GS HD IBM INTC JNJ JPM KO MCD 
 ETFS = ["SPY", "QQQ", "DIA", "IWM"]
 
 
-def run(capsys, *args):
-    code = main([str(a) for a in args])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def _build_script():

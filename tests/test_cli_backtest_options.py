@@ -6,20 +6,16 @@ from __future__ import annotations
 import json
 
 import pytest
+from cli_run import run
 
 import forecast.api
 from forecast.backtest.result import BacktestResult
-from forecast.cli.app import main
 from forecast.data.store import Store
 from forecast.data.synthetic import random_walk_bars
 
 FAST = ["--model", "logreg", "--test-days", "126", "--retrain-every", "63", "--no-plot"]
 
 
-def run(capsys, *args):
-    code = main([str(a) for a in args])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture

@@ -7,16 +7,10 @@ import sys
 
 import pandas as pd
 import pytest
+from cli_run import run
 
-from forecast.cli.app import main
 from forecast.data.store import Store
 from forecast.data.synthetic import random_walk_bars
-
-
-def run(capsys, *args):
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture

@@ -6,17 +6,11 @@ cash or fees. Each is one line, and the options' come before any data loads."""
 from __future__ import annotations
 
 import pytest
+from cli_run import run
 
 import forecast.data.loader
-from forecast.cli.app import main
 from forecast.data.loader import load_bars
 from forecast.errors import ConfigError
-
-
-def run(capsys, *args):
-    code = main([str(a) for a in args])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture

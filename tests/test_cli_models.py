@@ -6,18 +6,14 @@ import json
 
 import pandas as pd
 import pytest
+from cli_run import run
 
-from forecast.cli.app import main
 from forecast.data.store import Store
 from forecast.data.synthetic import random_walk_bars
 
 FAST = ["--test-days", "126", "--retrain-every", "63"]
 
 
-def run(capsys, *args):
-    code = main([str(a) for a in args])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture

@@ -6,16 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from cli_run import run
 
-from forecast.cli.app import main
 from forecast.data.bundled import load_bundled
 from forecast.data.store import Store
-
-
-def run(capsys, *args):
-    code = main([str(a) for a in args])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.mark.parametrize("name", ["ko.csv", "ko.parquet"])

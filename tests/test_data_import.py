@@ -13,8 +13,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from cli_run import run
 
-from forecast.cli.app import main
 from forecast.data import yahoo
 from forecast.data.checks import suspicious
 from forecast.data.files import read_bars_file
@@ -26,10 +26,6 @@ from forecast.errors import DataError, StoreError
 HEADER = ("Date", "Open", "High", "Low", "Close", "Volume")
 
 
-def run(capsys, *args):
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def write_rows(tmp_path, rows, sep=",", name="bars.csv", header=HEADER):

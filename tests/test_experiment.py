@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from cli_run import run
 
 import forecast as fc
-from forecast.cli.app import main
 from forecast.errors import ConfigError
 from forecast.experiment import EXAMPLE, ExperimentSpec, run_experiment, universe
 from forecast.experiment.judge import judge
@@ -28,10 +28,6 @@ ROW_FIELDS = {"ticker", "model", "seed", "strategy", "params", "commission", "sl
               "n_trades", "status"}
 
 
-def run(capsys, *args):
-    code = main([str(a) for a in args])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def equity_returns(equity: pd.Series) -> np.ndarray:

@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+from cli_run import run
 
 import forecast.experiment.executors as executors
-from forecast.cli.app import main
 
 SPEC = """\
 name = "resume"
@@ -27,10 +27,6 @@ name = "long-short"
 """
 
 
-def run(capsys, *args):
-    code = main([str(a) for a in args])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def written(folder) -> dict[str, bytes]:

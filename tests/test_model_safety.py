@@ -10,8 +10,8 @@ import sys
 
 import numpy as np
 import pytest
+from cli_run import run
 
-from forecast.cli.app import main
 from forecast.data.store import Store
 from forecast.data.synthetic import random_walk_bars
 from forecast.errors import StoreError
@@ -39,10 +39,6 @@ class Payload:
         return exec, (f"open({self.marker!r}, 'w').close()",)
 
 
-def run(capsys, *args):
-    code = main([str(a) for a in args])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture

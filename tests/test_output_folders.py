@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from cli_run import run
 
 import forecast.atomic
-from forecast.cli.app import main
 from forecast.output_dir import MANIFEST, output_folder
 from forecast.runs import list_runs
 
@@ -36,10 +36,6 @@ name = "long-short"
 """
 
 
-def run(capsys, *args):
-    code = main([str(a) for a in args])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def tree(folder: Path) -> dict[str, bytes]:

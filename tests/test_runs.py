@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from cli_run import run
 
 from forecast.cli.app import main
 from forecast.runs import list_runs, load_run, new_run_id, runs_dir
@@ -13,10 +14,6 @@ from forecast.runs import list_runs, load_run, new_run_id, runs_dir
 ARGS = ["backtest", "^GSPC", "--model", "logreg", "--source", "bundled", "--start", "2012-01-01"]
 
 
-def run(capsys, *args):
-    code = main([str(a) for a in args])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 

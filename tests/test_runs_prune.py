@@ -11,9 +11,9 @@ import signal
 import sys
 
 import pytest
+from cli_run import run
 
 from forecast import runs
-from forecast.cli.app import main
 from forecast.runs import list_runs, record_run, runs_dir
 
 FORK = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
@@ -41,10 +41,6 @@ def _killed_mid_record(home: str) -> None:
     record_run(FakeResult(die=True), home=home)
 
 
-def run(capsys, *args):
-    code = main([str(a) for a in args])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_a_run_killed_while_recording_is_never_listed_and_prune_removes_it(isolated_home, capsys):
