@@ -13,7 +13,7 @@ TICKER ?= AAPL
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: setup run test bench lock clean
+.PHONY: setup run test test-fast bench lock clean
 
 # uv itself, pinned, in a small tools venv of its own (pip is all a fresh machine has).
 $(UV):
@@ -44,6 +44,11 @@ test: setup
 	    KERAS_BACKEND=$$b $(BIN)/python -m pytest $(BACKEND_TESTS) || exit 1; \
 	  fi; \
 	done
+
+# The inner loop: every test not marked slow (see [tool.pytest.ini_options] markers), on
+# the default backend. Under 2 minutes on a 2-core machine; `make test` stays the full suite.
+test-fast: setup
+	$(BIN)/python -m pytest -m "not slow" -q
 
 bench: setup
 	for f in bench/bench_*.py; do $(BIN)/python $$f || exit 1; done

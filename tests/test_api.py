@@ -6,6 +6,8 @@ import subprocess
 import sys
 import types
 
+import pytest
+
 import forecast as fc
 
 
@@ -20,6 +22,7 @@ def test_public_names_resolve_after_subpackages_are_imported():
         assert value.__doc__, f"{name} has no docstring"
 
 
+@pytest.mark.slow
 def test_import_forecast_does_not_import_tensorflow():
     code = (
         "import sys, forecast as fc; fc.load('^GSPC', source='sample'); "
@@ -30,6 +33,7 @@ def test_import_forecast_does_not_import_tensorflow():
     assert proc.returncode == 0, proc.stderr
 
 
+@pytest.mark.slow
 def test_api_round_trip_on_generated_data():
     from forecast.data.synthetic import random_walk_bars
 

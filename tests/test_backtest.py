@@ -332,6 +332,7 @@ def test_report_tables(long_short_run):
     assert text.count("long-short") >= 3
 
 
+@pytest.mark.slow
 def test_imports_do_not_pull_tensorflow():
     code = (
         "import sys, forecast.backtest, forecast.backtest.report, strategies;"

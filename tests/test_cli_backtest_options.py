@@ -46,6 +46,7 @@ def test_report_is_printed_even_when_writing_files_fails(capsys, two_tickers, tm
     assert "Buy & hold" in out and "Forecasts: logreg, out of sample" in out  # the run is not lost
 
 
+@pytest.mark.slow
 def test_json_with_several_tickers_is_one_document(capsys, two_tickers):
     code, out, err = run(capsys, "backtest", "SYN", "LATE", *FAST, "--json")
     assert code == 0, err
@@ -55,6 +56,7 @@ def test_json_with_several_tickers_is_one_document(capsys, two_tickers):
     assert isinstance(json.loads(out), dict)  # one ticker: one object, as before
 
 
+@pytest.mark.slow
 def test_common_span_runs_every_ticker_over_the_shared_dates(capsys, two_tickers):
     code, out, err = run(capsys, "backtest", "SYN", "LATE", *FAST, "--json")
     spans = [(d["start"], d["end"]) for d in json.loads(out)]
@@ -69,6 +71,7 @@ def test_common_span_runs_every_ticker_over_the_shared_dates(capsys, two_tickers
     assert docs[0]["end"] <= shared_last.date().isoformat()
 
 
+@pytest.mark.slow
 def test_model_trained_on_another_ticker_warns(capsys, two_tickers, tmp_path):
     model = tmp_path / "m"
     code, _, err = run(capsys, "train", "SYN", "--model", "logreg", "--end", "2014-06-30", "--output", model)
@@ -103,6 +106,7 @@ def test_repeatable_options_may_repeat(capsys, two_tickers):
     assert code == 0, err
 
 
+@pytest.mark.slow
 def test_label_option_reaches_metrics_and_is_checked(capsys, two_tickers, tmp_path):
     code, _, err = run(capsys, "backtest", "SYN", *FAST, "--label", "close", "--output", tmp_path / "c")
     assert code == 0, err
@@ -112,6 +116,7 @@ def test_label_option_reaches_metrics_and_is_checked(capsys, two_tickers, tmp_pa
     assert code == 2 and "--label must be one of open, close" in err
 
 
+@pytest.mark.slow
 def test_summary_shows_each_span_and_warns_when_they_differ(capsys, two_tickers):
     code, out, err = run(capsys, "backtest", "SYN", "LATE", *FAST)
     assert code == 0, err

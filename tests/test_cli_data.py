@@ -69,6 +69,7 @@ def test_show_sample_ticker(capsys):
     assert code == 0 and "2018-12-31" in out
 
 
+@pytest.mark.slow
 def test_debug_shows_traceback(csv_file, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("")
@@ -79,6 +80,7 @@ def test_debug_shows_traceback(csv_file, tmp_path):
     assert proc.returncode != 0 and "Traceback" in proc.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", [["data", "sample"], ["cache", "list"], ["runs", "list"]])
 def test_commands_that_train_nothing_do_not_import_tensorflow(command):
     code = (

@@ -44,6 +44,7 @@ BAD_DATES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("args", "message"), BAD_DATES, ids=[" ".join(a) for a, _ in BAD_DATES])
 def test_a_date_fcast_cannot_use_is_one_line_before_any_loading(capsys, no_loading, args, message):
     code, out, err = run(capsys, *args, "--source", "bundled") if args[0] != "data" else run(capsys, *args)

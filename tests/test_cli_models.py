@@ -51,6 +51,7 @@ def test_evaluate_table_and_folds_option(capsys, stored):
     assert "gbm vs baselines" in out and "majority" in out and "95% CI" in out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -71,6 +72,7 @@ def test_bad_input_is_one_line(capsys, stored, args, message):
     assert "Traceback" not in err and err.strip().count("\n") == 0
 
 
+@pytest.mark.slow
 def test_backtest_writes_every_output(capsys, stored, tmp_path):
     out_dir = tmp_path / "bt"
     code, out, err = run(capsys, "backtest", "SYN", "--model", "logreg", "--output", out_dir, *FAST)
@@ -98,6 +100,7 @@ def test_backtest_writes_every_output(capsys, stored, tmp_path):
     assert len(preds) == 126
 
 
+@pytest.mark.slow
 def test_backtest_json_and_several_tickers(capsys, stored):
     Store().write(random_walk_bars(900, seed=6, start="2012-01-02"), "SYN2")
     code, out, err = run(capsys, "backtest", "SYN", "SYN2", "--model", "majority", "--no-plot", *FAST)
@@ -108,6 +111,7 @@ def test_backtest_json_and_several_tickers(capsys, stored):
     assert doc["benchmark"]["name"] == "buy-and-hold" and "forecast" in doc
 
 
+@pytest.mark.slow
 def test_train_then_backtest_with_model_path(capsys, stored, tmp_path):
     stem = tmp_path / "models" / "syn-mlp"
     code, out, err = run(capsys, "train", "SYN", "--model", "mlp", "--epochs", "2",
@@ -156,6 +160,7 @@ def test_zero_trades_is_reported_not_an_error(capsys, stored, tmp_path):
     assert "no trades" in out
 
 
+@pytest.mark.slow
 def test_feature_spec_file_and_rolling_window(capsys, stored, tmp_path):
     spec = tmp_path / "features.toml"
     spec.write_text("[features]\nreturn_lags = [1, 2]\nmacd = false\nday_of_week = true\n")
@@ -179,6 +184,7 @@ def test_per_share_commission_with_minimum(capsys, stored):
     assert settings["commission_per_share"] == 0.01 and settings["min_commission"] == 1.5
 
 
+@pytest.mark.slow
 def test_same_seed_same_numbers_different_seed_different(capsys, stored):
     args = ["evaluate", "SYN", "--model", "mlp", "--epochs", "2", "--json", "--test-days", "63",
             "--retrain-every", "63"]
@@ -211,6 +217,7 @@ def test_bad_date_is_one_clear_line(capsys, stored):
     assert code == 1 and "invalid --start 'someday'" in err and "unexpected" not in err
 
 
+@pytest.mark.slow
 def test_mixed_precision_is_refused_on_cpu_and_ignored_by_auto_without_gpu(capsys, stored, tmp_path):
     code, _, err = run(capsys, "train", "SYN", "--model", "mlp", "--epochs", "1", "--device", "cpu",
                        "--mixed-precision", "--output", tmp_path / "m")
@@ -223,6 +230,7 @@ def test_mixed_precision_is_refused_on_cpu_and_ignored_by_auto_without_gpu(capsy
 
 
 
+@pytest.mark.slow
 def test_evaluate_and_backtest_a_user_model_file(capsys, stored, tmp_path):
     from test_model_plugins import USER_MODEL
 

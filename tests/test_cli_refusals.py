@@ -74,6 +74,7 @@ REFUSED = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("args", "flag", "mode"), REFUSED, ids=[" ".join(a) for a, _, _ in REFUSED])
 def test_an_option_the_mode_ignores_is_refused_in_one_line(capsys, args, flag, mode):
     code = main(args)

@@ -23,6 +23,7 @@ from strategies.portfolio import LongShort, TopK
 DUST = {"cash": 20_000.0, "commission": 0.002, "slippage": 0.002, "min_commission": 5.0}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("share", [1.0, 0.5, 0.01])
 def test_no_fill_pays_a_fee_above_the_stated_share(share):
     bars, prob = universe(seed=2)
@@ -38,6 +39,7 @@ def test_no_fill_pays_a_fee_above_the_stated_share(share):
         assert want["skipped"] > 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cls, params", [(TopK, {"k": 3}), (LongShort, {"k": 2})])
 def test_a_fee_share_equal_to_the_commission_skips_nothing(cls, params):
     # Without a minimum every fee is exactly the commission's share of its order: a stated share
@@ -92,6 +94,7 @@ def test_a_spec_k_the_universe_cannot_fill_is_refused():
         ExperimentSpec.from_dict(spec)
 
 
+@pytest.mark.slow
 def test_cli_refuses_a_k_the_universe_cannot_fill(tmp_path, capsys):
     code = main(["--home", str(tmp_path), "portfolio", "KO", "MSFT", "IBM", "--source", "bundled",
                  "--param", "k=5"])
@@ -113,6 +116,7 @@ def banded(tmp_path_factory):
     return code, root / "out", printed.getvalue()
 
 
+@pytest.mark.slow
 def test_cli_options_round_trip_into_the_run(banded):
     code, folder, _ = banded
     assert code == 0
@@ -134,6 +138,7 @@ def test_skipped_orders_and_costs_are_reported(banded):
     assert f"-{costs:.2%}" in page and f"+{costs:.2%}" not in page
 
 
+@pytest.mark.slow
 def test_dust_paying_the_minimum_fee_is_warned_of(tmp_path, capsys):
     """With the default fee share (1), dust still pays the minimum fee: a warning line counts
     the fills whose fee is above 5% of their value, counted again here from trades.csv."""

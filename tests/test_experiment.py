@@ -163,6 +163,7 @@ def independent(bars, predictions, row):
                            commission=row["commission"], slippage=row["slippage"])
 
 
+@pytest.mark.slow
 def test_grid_rows_equal_independent_backtests(grid):
     _, spec, result, bars, predictions = grid
     assert len(result.rows) == 2 * 2 * 2 * 2
@@ -207,6 +208,7 @@ def test_grid_best_and_trials(grid):
     assert 0.0 <= tests["spa"]["pvalue"] <= 1.0
 
 
+@pytest.mark.slow
 def test_second_run_trains_nothing_and_rescoring_trains_nothing(grid, folds):
     home, spec, first, bars, predictions = grid
     second = run_experiment(spec, home=home, source="bundled", spa_reps=200)
@@ -241,6 +243,7 @@ def stock_store(home: Path):
     store.write(load_bars("MSFT", source="bundled").iloc[-150:], "SHRT", source="test")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cache", [False, True])
 def test_a_short_or_unknown_ticker_fails_its_rows_only(isolated_home, cache):
     stock_store(isolated_home)
@@ -380,6 +383,7 @@ commission = [0.0, 0.001]
 """
 
 
+@pytest.mark.slow
 def test_cli_writes_records_and_refuses_a_non_empty_output(tmp_path, capsys, folds):
     from forecast.runs import list_runs
 
@@ -446,6 +450,7 @@ def test_experiment_run_help_shows_the_example_tables(capsys):
 # --- 6. fcast backtest with lists -------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_backtest_with_lists_runs_the_grid(capsys):
     from strategies import load_strategy, strategy_params
 

@@ -52,6 +52,7 @@ def portfolios_only(tmp_path_factory):
     return code, out.getvalue(), err.getvalue(), root / "out"
 
 
+@pytest.mark.slow
 def test_a_portfolios_only_plan_counts_the_universe_walk_forwards(portfolios_only):
     code, _, err, _ = portfolios_only
     assert code == 0, err

@@ -105,6 +105,7 @@ def ran(tmp_path_factory):
     return spec, result, calls, root / "out", root / "home"
 
 
+@pytest.mark.slow
 def test_each_universe_walk_forward_trains_once_for_all_its_rows(ran):
     spec, result, calls, _, _ = ran
     assert [(k["target"], k["pooled"]) for k in calls] == [("direction", True), ("beats-median", True)]
@@ -113,6 +114,7 @@ def test_each_universe_walk_forward_trains_once_for_all_its_rows(ran):
     assert result.n_trials == len(result.rows) == len(TICKERS) * 2 + 4  # every row is a trial
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("which", range(4))
 def test_portfolio_rows_equal_independent_portfolio_runs(ran, which):
     """Each portfolio row's figures are those of `run_portfolio_backtest`, which loads the
@@ -167,6 +169,7 @@ def test_the_judge_counts_portfolio_rows_against_their_own_benchmark(ran):
         assert result.rows[i]["benchmark_return"] != result.rows[0]["benchmark_return"]
 
 
+@pytest.mark.slow
 def test_a_second_run_reads_the_universe_forecasts_from_the_cache(ran, monkeypatch):
     """Trained once, across runs too: the same spec on the same data trains nothing and gives
     the same rows; the cache key covers every ticker's bars (tests/test_portfolio_cache.py)."""

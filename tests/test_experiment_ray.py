@@ -12,6 +12,8 @@ import pytest
 
 from forecast.experiment import ExperimentSpec, RayExecutor, SerialExecutor, run_experiment
 
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
+
 # Ray is a runtime dependency, in the lock. Not imported here: RayExecutor must be the one
 # to import it, after it has set up Ray's environment (importorskip would import it first).
 assert importlib.util.find_spec("ray") is not None, "ray is a dependency of fcast: reinstall"

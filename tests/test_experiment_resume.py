@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 from cli_run import run
 
 import forecast.experiment.executors as executors
@@ -35,6 +36,7 @@ def written(folder) -> dict[str, bytes]:
             if p.is_file() and p.suffix in (".csv", ".json")}
 
 
+@pytest.mark.slow
 def test_an_interrupted_experiment_resumes_into_the_same_folder(tmp_path, capsys, monkeypatch):
     spec = tmp_path / "resume.toml"
     spec.write_text(SPEC)

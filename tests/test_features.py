@@ -158,6 +158,7 @@ def _check_no_lookahead(pipe: FeaturePipeline, bars: pd.DataFrame, t: int) -> No
     assert (moved[driven] > 0).all(), moved[moved == 0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", SPECS)
 def test_every_feature_at_t_ignores_bars_after_t(name):
     spec = SPECS[name]
@@ -281,6 +282,7 @@ def test_too_short_fit_span_and_transform_before_fit():
         FeaturePipeline(spec=3).fit(random_walk_bars(300))
 
 
+@pytest.mark.slow
 def test_importing_features_and_evaluate_does_not_import_tensorflow():
     code = (
         "import sys, forecast.features, forecast.evaluate, forecast.features.garch\n"

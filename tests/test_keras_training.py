@@ -11,6 +11,8 @@ from forecast.models import backend
 from forecast.models.keras_base import whole_batches
 from forecast.models.registry import make_model
 
+pytestmark = [pytest.mark.keras, pytest.mark.slow]
+
 TINY = dict(hidden_units=(8,), epochs=3, learning_rate=1e-2, batch_size=16, dropout=0.0)
 
 

@@ -78,6 +78,7 @@ def _stale_by_one_bar(decision_windows):
     return stale
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ALL_MODELS)
 def test_random_walk_is_not_predictable(name):
     pred = _run(random_walk_bars(3000, seed=1), name)
@@ -86,11 +87,13 @@ def test_random_walk_is_not_predictable(name):
     assert abs(acc - 0.5) < 3 * se, f"{name}: accuracy {acc:.3f} on a random walk (se {se:.3f})"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", LEARNERS)
 def test_ar1_direction_is_learnt(ar1, ar1_predictions, name):
     _check_ar1_learnt(ar1, ar1_predictions[name], name)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["logreg", "mlp"])
 def test_ar1_check_catches_features_one_bar_stale(ar1, monkeypatch, name):
     from forecast.evaluate import walkforward
@@ -101,6 +104,7 @@ def test_ar1_check_catches_features_one_bar_stale(ar1, monkeypatch, name):
         _check_ar1_learnt(ar1, stale, name)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["mlp", "logreg"])
 def test_shuffled_training_labels_give_chance(ar1, ar1_predictions, name):
     shuffled = _run(ar1, name, shuffle_train_labels=True, label="close")
@@ -125,6 +129,7 @@ def _change_after(bars: pd.DataFrame, t: int, seed: int = 3) -> pd.DataFrame:
 # Offsets of t from the end: 160 is the first test day, 120 mid-way through the first of
 # two 80-day blocks, 81 its last day (the second block's model then trains on labels up to
 # close[t - 2]).
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "name, spec, train_window, offsets",
     [
@@ -142,6 +147,7 @@ def test_future_bars_do_not_change_past_predictions(name, spec, train_window, of
 
 # The traded label reads open[t+1+h]: with no embargo its training labels end right at the
 # block's first bar. t = the first test day and the last day of the first block.
+@pytest.mark.slow
 @pytest.mark.parametrize("name, horizon", [("logreg", 1), ("gbm", 2), ("mlp", 1)])
 def test_traded_label_with_no_embargo_leaks_nothing(name, horizon):
     bars = ar1_bars(800, phi=0.5, seed=4)
@@ -177,6 +183,7 @@ def _check_future_bars_change_no_past_prediction(bars, name, kw, offsets):
         assert not np.array_equal(after_a.to_numpy(), after_b.to_numpy())
 
 
+@pytest.mark.slow
 def test_warm_started_refits_leak_nothing():
     bars = ar1_bars(800, phi=0.5, seed=4)
     kw = dict(test_days=240, retrain_every=80, min_train=300, horizon=1, embargo=0, label="open")
@@ -186,6 +193,7 @@ def test_warm_started_refits_leak_nothing():
     _check_future_bars_change_no_past_prediction(bars, "mlp", kw, (240, 120, 81))
 
 
+@pytest.mark.slow
 def test_perturbation_check_catches_a_warm_start_from_a_later_fold(monkeypatch):
     """Planted bug: folds run newest first, so each warm start carries later bars' model."""
     from forecast.evaluate import walkforward
@@ -198,6 +206,7 @@ def test_perturbation_check_catches_a_warm_start_from_a_later_fold(monkeypatch):
         _check_future_bars_change_no_past_prediction(bars, "mlp", kw, (160,))
 
 
+@pytest.mark.slow
 def test_newest_first_folds_are_harmless_when_refits_are_cold(monkeypatch):
     """The planted bug above is the warm start's: cold refits in any order leak nothing."""
     from forecast.evaluate import walkforward

@@ -210,6 +210,7 @@ class TinyDense(KerasForecaster):
         return keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid", dtype="float32")(hidden))
 
 
+@pytest.mark.slow
 def test_a_new_keras_model_is_one_class():
     assert is_keras_model(TinyDense) and model_kind(TinyDense) == "model"
     model = make_model(TinyDense, width=3, epochs=2, seed=1)

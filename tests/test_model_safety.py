@@ -61,6 +61,7 @@ def _backtest(capsys, path):
     return run(capsys, "backtest", "SYN", "--model-path", path, "--start", "2014-07-01", "--no-plot")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("attack", ["swap", "swap-and-rehash", "extra-pickle"])
 def test_a_pickle_put_into_a_saved_model_runs_no_code(capsys, tmp_path, trained, attack):
     marker = tmp_path / "pwned"
@@ -281,6 +282,7 @@ def test_a_manifest_that_is_no_regular_file_is_refused_without_reading_it(tmp_pa
     assert outcome == [f"{folder / 'manifest.json'} is not a regular file; fcast reads no other kind"]
 
 
+@pytest.mark.slow
 def test_a_zip_bomb_is_refused_before_skops_unpacks_it(tmp_path, monkeypatch):
     """A .skops file is a zip: one that declares 300 MiB from a few hundred KB is refused from
     its directory alone (skops is never asked to read it)."""

@@ -48,6 +48,7 @@ def noise_data(n=200, window=4, n_features=2, p_up=0.5, seed=1):
 # --- import cost -------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_importing_models_does_not_import_tensorflow():
     code = (
         "import sys, forecast.models.registry, forecast.models, forecast.models.persistence, "
@@ -172,6 +173,7 @@ def test_set_params_changes_a_keras_param():
     assert model.get_params()["units"] == (4, 4) and clone(model).dropout == 0.3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(MODELS))
 def test_fit_predict_shapes_and_learnability(name):
     """Label = sign of the latest 1-day return: every model but majority learns it."""
@@ -274,6 +276,7 @@ def test_chronological_split_is_the_tail():
         chronological_split(1, 0.5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["mlp", "lstm"])
 def test_keras_fit_validates_on_the_chronological_tail(monkeypatch, name):
     """Spy on keras.Model.fit: training = first 80 samples, validation = last 20, in order."""
@@ -310,6 +313,7 @@ def test_keras_fit_validates_on_the_chronological_tail(monkeypatch, name):
 # --- training behaviour --------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_same_seed_same_probabilities_and_seed_matters():
     X, y = noise_data(200)
     params = dict(FAST["mlp"], epochs=4, dropout=0.2)
@@ -320,6 +324,7 @@ def test_same_seed_same_probabilities_and_seed_matters():
     assert not np.array_equal(a, c)
 
 
+@pytest.mark.slow
 def test_lstm_same_seed_same_probabilities():
     X, y = noise_data(150)
     params = dict(FAST["lstm"], epochs=3, dropout=0.2)
@@ -328,6 +333,7 @@ def test_lstm_same_seed_same_probabilities():
     np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.slow
 def test_early_stopping_stops_and_restores_best_weights():
     X, y = noise_data(200)  # nothing to learn: validation loss soon rises
     model = make_model("mlp", hidden_units=(32,), learning_rate=0.05, epochs=200, patience=2)
@@ -341,6 +347,7 @@ def test_early_stopping_stops_and_restores_best_weights():
     np.testing.assert_allclose(restored, min(val_loss), rtol=1e-4)
 
 
+@pytest.mark.slow
 def test_balanced_class_weight_uses_training_head_only():
     y = np.r_[np.zeros(10), np.ones(70), np.zeros(20)].astype(int)  # tail: all zeros
     head = y[:80]
@@ -356,6 +363,7 @@ def test_balanced_class_weight_uses_training_head_only():
     assert not np.allclose(expected, everything)  # the tail would have changed them
 
 
+@pytest.mark.slow
 def test_balanced_class_weight_lifts_the_minority_class():
     X, y = noise_data(300, p_up=0.8, seed=4)
     params = dict(FAST["mlp"], epochs=10, validation_fraction=0.1, patience=10)
@@ -364,6 +372,7 @@ def test_balanced_class_weight_lifts_the_minority_class():
     assert plain > 0.65 and weighted.mean() < plain - 0.1
 
 
+@pytest.mark.slow
 def test_extra_callbacks_see_every_epoch_and_auto_ignores_mixed_precision_on_cpu(monkeypatch):
     import keras
 
@@ -383,6 +392,7 @@ def test_extra_callbacks_see_every_epoch_and_auto_ignores_mixed_precision_on_cpu
     assert model.device_ == "cpu" and model.mixed_precision_ is False
 
 
+@pytest.mark.slow
 def test_mixed_precision_path_on_a_pretend_gpu(pretend_gpu):
     """float16 layers, float32 output and a loss-scaled Adam (soft placement runs it on CPU)."""
     import keras
@@ -397,6 +407,7 @@ def test_mixed_precision_path_on_a_pretend_gpu(pretend_gpu):
     assert model.predict_proba(X).dtype == np.float64
 
 
+@pytest.mark.slow
 def test_zero_validation_fraction_early_stops_on_training_loss():
     X, y = noise_data(100)
     model = make_model("mlp", **dict(FAST["mlp"], epochs=3, validation_fraction=0.0)).fit(X, y)

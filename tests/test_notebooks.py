@@ -27,6 +27,8 @@ from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import CellExecutionError
 
+pytestmark = [pytest.mark.notebooks, pytest.mark.slow]
+
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 CELL_TIMEOUT_S = 600  # per cell; each notebook takes well under 3 minutes on a 2-core CPU

@@ -86,6 +86,7 @@ def full_disk(monkeypatch):
 # --- a full disk ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["metrics.json", "predictions.csv", "report.html"])
 def test_a_full_disk_during_a_backtest_leaves_no_output(name, tmp_path, capsys, full_disk):
     full_disk(name)
@@ -99,6 +100,7 @@ def test_a_full_disk_during_a_backtest_leaves_no_output(name, tmp_path, capsys, 
     assert list_runs() == []  # nothing recorded points at an output that is not there
 
 
+@pytest.mark.slow
 def test_a_full_disk_under_force_leaves_the_old_output_as_it_was(tmp_path, capsys, full_disk):
     target = tmp_path / "out"
     assert run(capsys, *BACKTEST, "--no-plot", "--output", target)[0] == 0
@@ -110,6 +112,7 @@ def test_a_full_disk_under_force_leaves_the_old_output_as_it_was(tmp_path, capsy
     assert tree(target) == before and leftovers(tmp_path, "out") == []
 
 
+@pytest.mark.slow
 def test_a_full_disk_during_a_portfolio_leaves_no_output(tmp_path, capsys, full_disk):
     full_disk("predictions.csv")
     target = tmp_path / "out"
@@ -120,6 +123,7 @@ def test_a_full_disk_during_a_portfolio_leaves_no_output(tmp_path, capsys, full_
     assert not target.exists() and leftovers(tmp_path, "out") == [] and list_runs() == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["report.html", "results.csv"])
 def test_a_full_disk_during_an_experiment_fails_it(name, tmp_path, capsys, full_disk):
     """Before: the page failures were warnings, then "wrote DIR" and exit 0."""
@@ -162,6 +166,7 @@ def tiny_filesystem(tmp_path):
         subprocess.run(["umount", str(mount)], check=False)
 
 
+@pytest.mark.slow
 def test_a_real_full_filesystem_leaves_no_output(tiny_filesystem, capsys):
     target = tiny_filesystem / "out"
     code, _, err = run(capsys, *BACKTEST, "--output", target)  # report.html alone is ~300 KB
@@ -172,6 +177,7 @@ def test_a_real_full_filesystem_leaves_no_output(tiny_filesystem, capsys):
 # --- --force ----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_force_replaces_fcasts_files_and_keeps_the_users(tmp_path, capsys):
     target = tmp_path / "out"
     assert run(capsys, *BACKTEST, "--output", target)[0] == 0
@@ -187,6 +193,7 @@ def test_force_replaces_fcasts_files_and_keeps_the_users(tmp_path, capsys):
     assert leftovers(tmp_path, "out") == []
 
 
+@pytest.mark.slow
 def test_force_on_an_experiment_drops_the_old_run_folders(tmp_path, capsys):
     spec = tmp_path / "disk.toml"
     spec.write_text(EXPERIMENT)
@@ -283,6 +290,7 @@ def test_a_killed_runs_temporary_folder_is_removed_by_the_next(tmp_path):
     assert not stale.exists() and mine.exists()
 
 
+@pytest.mark.slow
 def test_run_json_records_the_absolute_output_path(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "disk.toml").write_text(EXPERIMENT)

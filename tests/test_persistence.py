@@ -56,6 +56,7 @@ FAST = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(FAST))
 def test_round_trip_predicts_the_same_probabilities(tmp_path, name):
     X, y = data()
@@ -106,6 +107,7 @@ def test_failed_save_leaves_the_previous_model_whole(tmp_path, monkeypatch):
     np.testing.assert_allclose(loaded.predict_proba(X), old.predict_proba(X))
 
 
+@pytest.mark.slow
 def test_sidecar_contents(tmp_path):
     X, y = data()
     model = make_model("mlp", **FAST["mlp"]).fit(X, y)
@@ -140,6 +142,7 @@ def test_feature_spec_mismatch_is_refused(tmp_path):
         load_model(tmp_path / "lr", expected_window=20)
 
 
+@pytest.mark.slow
 def test_keras_spec_mismatch_is_refused_before_loading(tmp_path):
     X, y = data()
     save_model(make_model("mlp", **FAST["mlp"]).fit(X, y), tmp_path / "mlp", metadata())
@@ -149,6 +152,7 @@ def test_keras_spec_mismatch_is_refused_before_loading(tmp_path):
         load_model(tmp_path / "mlp", expected_spec={"features": ["ret_1"]})
 
 
+@pytest.mark.slow
 def test_keras_loads_in_safe_mode(tmp_path):
     """A .keras file holding a Lambda layer (arbitrary code) is refused."""
     import keras
@@ -184,6 +188,7 @@ def test_save_and_load_errors(tmp_path):
         load_model(tmp_path / "bad")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", ["unknown-param", "no-fitted-state", "fitted-not-a-dict"])
 def test_a_keras_manifest_with_bad_fields_is_one_store_error(tmp_path, damage):
     """Before: 'unexpected TypeError' / 'unexpected KeyError' from a hand-edited manifest."""

@@ -104,6 +104,7 @@ def test_key_changes_when_one_close_changes(universe):
             assert_key_follows(portfolio_prediction_key, universe, with_close(universe, ticker, pos), **WF)
 
 
+@pytest.mark.slow
 def test_new_data_for_one_ticker_is_a_miss_never_old_predictions(universe, runs):
     grown = with_day_appended(universe, "MSFT")
     assert grown.calendar[-1] > universe.calendar[-1]

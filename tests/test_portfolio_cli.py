@@ -27,6 +27,7 @@ def run(tmp_path_factory):
     return code, folder, root / "home"
 
 
+@pytest.mark.slow
 def test_portfolio_writes_every_file(run):
     code, folder, _ = run
     assert code == 0
@@ -111,6 +112,7 @@ def test_top_minus_bottom_matches_a_pandas_computation():
     assert out["t_stat"] == pytest.approx(s.mean() / s.std(ddof=1) * np.sqrt(60), rel=1e-12)
 
 
+@pytest.mark.slow
 def test_a_repeated_portfolio_reads_its_forecasts_from_the_cache(run, tmp_path, capsys, count_calls):
     """The same command on the same data trains nothing and prints the same figures;
     --no-cache trains again."""

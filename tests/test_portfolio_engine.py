@@ -175,6 +175,7 @@ CASES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "params", "minimum", "band"), CASES)
 def test_engine_matches_independent_resimulation(name, params, minimum, band):
     bars, prob = universe()
@@ -255,6 +256,7 @@ def _same_up_to(a, b, t) -> bool:
     return fa.reset_index(drop=True).equals(fb.reset_index(drop=True))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(PORTFOLIO_STRATEGIES))
 def test_no_look_ahead_across_tickers(name):
     bars, prob = universe(seed=1)

@@ -171,6 +171,7 @@ def _runner(pooled: bool, target: str):
     return lambda u: portfolio_walk_forward(u, "logreg", pooled=pooled, target=target, **WF)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("pooled", [True, False])
 @pytest.mark.parametrize("target", ["direction", "beats-median"])
 def test_no_lookahead_across_tickers(pooled, target):
@@ -184,6 +185,7 @@ def test_no_lookahead_across_tickers(pooled, target):
     assert _early_predictions_unchanged(run, u, mid_block, u.tickers, base)
 
 
+@pytest.mark.slow
 def test_no_lookahead_with_a_rolling_training_window():
     u = _universe()
     cut = _cut_date(u)
@@ -216,6 +218,7 @@ def _leak_embargo(monkeypatch, holder: dict):
     monkeypatch.setattr(pooled_mod, "plan_universe_folds", one_bar_short)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("leak", [_leak_pipeline_on_whole_span, _leak_embargo])
 @pytest.mark.parametrize("pooled", [True, False])
 @pytest.mark.parametrize("target", ["direction", "beats-median"])
@@ -259,6 +262,7 @@ class Recorder(ClassifierMixin, BaseEstimator):
         return np.tile([1 - self.rate_, self.rate_], (len(X), 1))
 
 
+@pytest.mark.slow
 def test_pooled_training_sees_every_tickers_samples_and_respects_the_embargo(monkeypatch):
     u = _universe(k=4)
     spec = as_spec(None)
@@ -325,6 +329,7 @@ def test_pooled_training_does_not_depend_on_ticker_order():
     np.testing.assert_array_equal(a["realized"].to_numpy(), ret.to_numpy())
 
 
+@pytest.mark.slow
 def test_pooled_logreg_learns_an_ar1_universe_and_not_a_random_walk():
     settings = {"window": 5, "min_train": 200, "test_days": 300, "retrain_every": 100}
     ar = Universe.from_bars({f"A{i}": ar1_bars(700, phi=0.8, seed=i, ticker=f"A{i}") for i in range(4)})
@@ -429,6 +434,7 @@ def test_load_universe_of_bundled_tickers():
     assert len(dow.tickers) == 30 and not {"SPY", "DIA", "QQQ", "IWM"} & set(dow.tickers)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("train_window", [None, 150])
 def test_per_ticker_models_on_a_shared_calendar_match_single_ticker_walk_forward(train_window):
     from forecast.evaluate.walkforward import walk_forward
@@ -568,6 +574,7 @@ def _warm_mlp_runner(pooled: bool):
     return lambda u: portfolio_walk_forward(u, "mlp", pooled=pooled, model_params=WARM_MLP, **WF)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("pooled", [True, False])
 def test_no_lookahead_with_warm_keras_refits(pooled):
     """A warm refit starts from the previous fold's network, trained before this fold's test
@@ -580,6 +587,7 @@ def test_no_lookahead_with_warm_keras_refits(pooled):
     assert _early_predictions_unchanged(run, u, cut, u.tickers, base)
 
 
+@pytest.mark.slow
 def test_the_lookahead_check_catches_a_warm_start_from_a_later_fold(monkeypatch):
     """Planted: folds run newest first, so the oldest folds start from a network trained on
     later data. The same perturbation check catches it."""

@@ -81,6 +81,7 @@ def _entry(cache: PredictionCache):
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "tampered", "missing_column", "renamed"])
 def test_damaged_entry_warns_once_and_is_recomputed(bars, folds, warnings, damage):
     import pyarrow as pa

@@ -57,6 +57,7 @@ def workdir(tmp_path_factory):
     return work
 
 
+@pytest.mark.slow
 def test_readme_commands_run_as_shown(workdir, monkeypatch, capsys):
     home = workdir / "home"
     monkeypatch.setenv("FCAST_HOME", str(home))
@@ -75,6 +76,7 @@ def test_readme_commands_run_as_shown(workdir, monkeypatch, capsys):
         assert (workdir / "out" / run / "report.html").is_file()
 
 
+@pytest.mark.slow
 def test_readme_python_example_runs(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     code = _blocks("python")[0]

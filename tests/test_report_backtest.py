@@ -160,6 +160,7 @@ def copy_run(run_dir, tmp_path) -> Path:
 
 # --- the files the page needs ---------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_the_run_writes_a_ledger_that_agrees_with_the_equity(run_dir):
     folder, _ = run_dir
     ledger = pd.read_csv(folder / "ledger.csv", index_col="date", parse_dates=["date"])
@@ -390,6 +391,7 @@ def test_an_older_run_without_ledger_or_forecasts_still_gets_its_page(run_dir, t
     assert bad == [] and count >= 30
 
 
+@pytest.mark.slow
 def test_a_run_without_trades_gets_its_page(run_dir, tmp_path):
     folder = copy_run(run_dir, tmp_path)
     trades = pd.read_csv(folder / "trades.csv")

@@ -20,6 +20,8 @@ import pytest
 
 from forecast.report.html import chart, page, section
 
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 def find_browser() -> str | None:
     named = os.environ.get("FCAST_CHROMIUM")

@@ -15,6 +15,7 @@ def _files(folder) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["backtest", "experiment", "portfolio"])
 def test_rebuilt_page_equals_the_one_the_run_wrote(kind, request, tmp_path, capsys):
     source = request.getfixturevalue(f"{kind}_output")
@@ -31,6 +32,7 @@ def test_rebuilt_page_equals_the_one_the_run_wrote(kind, request, tmp_path, caps
     assert after == before  # nothing else read-write touched
 
 
+@pytest.mark.slow
 def test_a_recorded_run_by_id_prefix(backtest_output, tmp_path, capsys, monkeypatch):
     """A backtest recorded under runs/<id> (no report.html there) gets its page by id."""
     from forecast.runs import list_runs

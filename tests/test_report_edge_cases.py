@@ -106,6 +106,7 @@ def built(folder: Path, sections=BACKTEST_SECTIONS) -> tuple[str, Page]:
 
 # --- backtests ----------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_a_strategy_that_never_trades(runs):
     metrics = json.loads((runs["idle"] / "metrics.json").read_text())
     assert metrics["strategy"]["n_trades"] == 0 and metrics["strategy"]["sharpe"] is None
@@ -161,6 +162,7 @@ def test_equity_that_reaches_zero_is_drawn_on_a_linear_scale(runs, tmp_path):
     assert charts.equity(curves, None).axes[0].get_yscale() == "linear"
 
 
+@pytest.mark.slow
 def test_thousands_of_trades_are_listed_up_to_a_cap(runs, tmp_path):
     # A strategy flipping daily over the bundled decades makes ~12,000 trades: listed one by
     # one they took the page past 5 MB.
@@ -181,6 +183,7 @@ def test_only_an_open_trade(runs):
     assert "open" in page.text("trades") and "exit (0)" not in text
 
 
+@pytest.mark.slow
 def test_an_empty_predictions_file(runs, tmp_path):
     folder = copy_of(runs, "trades", tmp_path)
     pd.read_csv(folder / "predictions.csv").iloc[:0].to_csv(folder / "predictions.csv", index=False)

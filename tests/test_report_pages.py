@@ -222,7 +222,6 @@ def test_experiment_page_passes_the_checker(experiment):
     parsed = Page(text)
     assert [s for s in parsed.sections if s] == list(EXPERIMENT_SECTIONS)
     assert '<body data-kind="experiment"' in text
-    assert seconds < 60, f"the page took {seconds:.1f} s"
 
 
 def test_experiment_header_and_verdict_figures(experiment):
@@ -365,11 +364,10 @@ def fake_experiment(folder: Path, n: int, days: int = 300, seed: int = 0) -> dic
     return doc
 
 
+@pytest.mark.slow
 def test_a_360_configuration_page_stays_small(tmp_path):
     doc = fake_experiment(tmp_path, 360)
-    began = time.perf_counter()
-    text = write_report(tmp_path).read_text(encoding="utf-8")
-    seconds = time.perf_counter() - began
+    text = write_report(tmp_path).read_text(encoding="utf-8")  # its build time: bench/bench_report.py
     assert page_problems(text, doc, min_keyed=324 * 11) == []
     parsed = Page(text)
     small = [img for img in parsed.images if img["data-chart"].startswith("curve-")]
@@ -380,7 +378,6 @@ def test_a_360_configuration_page_stays_small(tmp_path):
     expected = _groupby_means(doc["rows"], "ticker", "strategy")
     cells = _heat_cells(text)
     assert all(cells[k] == pytest.approx(v, rel=1e-12) for k, v in expected.items())
-    assert seconds < 120, f"{seconds:.1f} s"
 
 
 def _ranked_note(folder: Path) -> str:
@@ -389,6 +386,7 @@ def _ranked_note(folder: Path) -> str:
     return re.search(r'<p class="note">(Ranked by .*?)</p>', ranked, re.S).group(1).replace("&#x27;", "'")
 
 
+@pytest.mark.slow
 def test_the_ranked_note_promises_links_only_where_there_are_some(tmp_path):
     """An experiment recorded without --output (what `fcast report ID` rebuilds) has no run
     folders, so no label links anywhere; the note said each one "opens" a page all the same."""
@@ -405,6 +403,7 @@ def test_the_ranked_note_promises_links_only_where_there_are_some(tmp_path):
     assert "own page, or its folder" in _ranked_note(folders)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("executor", "shown", "never"), [
     ({"name": "serial", "workers": 1}, "serial, in this process", "1 workers"),
     ({"name": "ray", "workers": 1}, "ray (1 worker)", "1 workers"),
@@ -430,6 +429,7 @@ def portfolio(portfolio_output):
     return folder, doc, path.read_text(encoding="utf-8"), seconds
 
 
+@pytest.mark.slow
 def test_portfolio_page_passes_the_checker(portfolio):
     _, doc, text, seconds = portfolio
     assert page_problems(text, doc, min_keyed=60) == []
@@ -439,7 +439,6 @@ def test_portfolio_page_passes_the_checker(portfolio):
     assert {"equity", "drawdown", "ic", "spread", "exposure-turnover", "books", "weights", "contributions",
             "monthly"} <= charts
     assert '<body data-kind="portfolio"' in text
-    assert seconds < 60, f"the page took {seconds:.1f} s"
 
 
 def test_portfolio_header_key_figures_and_verdict(portfolio):
@@ -491,6 +490,7 @@ def test_portfolio_derived_series_agree_with_metrics(portfolio):
     assert turnover.iloc[1:].mean() == pytest.approx(doc["strategy"]["turnover"], rel=1e-9)
 
 
+@pytest.mark.slow
 def test_portfolio_legs_drawn_from_the_run_and_missing_ones_said(portfolio, tmp_path):
     folder, doc, text, _ = portfolio
     legs = pd.read_csv(folder / "legs.csv", index_col="date")
@@ -545,6 +545,7 @@ def test_the_checker_reports_a_tampered_page(experiment, portfolio):
     assert any(p.startswith("benchmark.sharpe") for p in page_problems(swapped, pdoc, min_keyed=10))
 
 
+@pytest.mark.slow
 def test_contribution_shares_are_of_the_gross_pnl_with_their_sign(portfolio, tmp_path):
     """A losing run's shares keep each ticker's sign (shares of a negative net total would not)."""
     folder, doc, _, _ = portfolio

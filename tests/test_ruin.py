@@ -32,6 +32,7 @@ def preds_on(bars, probs) -> pd.DataFrame:
     return pd.DataFrame({"prob_up": probs}, index=bars.index[: len(probs)])
 
 
+@pytest.mark.slow
 def test_the_reproduction_ends_with_equity_at_or_above_zero_in_both_engines():
     # The F run, on a bundled ticker: $1,000, no commission but a $5 minimum per order,
     # probability-sized orders of a few dollars. It used to end at -$5 (-100.5%).

@@ -33,6 +33,7 @@ def two_runs(tmp_path_factory):
     return home
 
 
+@pytest.mark.slow
 def test_every_backtest_is_recorded(two_runs, monkeypatch, capsys):
     monkeypatch.setenv("FCAST_HOME", str(two_runs))
     runs = list_runs()
@@ -82,6 +83,7 @@ def test_run_ids_sort_by_time_and_differ():
     assert len(set(ids)) == 50 and ids == sorted(ids, key=lambda i: i.split("-")[0])
 
 
+@pytest.mark.slow
 def test_non_empty_output_is_refused_before_any_training(capsys, tmp_path, folds):
     out_dir = tmp_path / "out"
     out_dir.mkdir()
@@ -99,6 +101,7 @@ def test_non_empty_output_is_refused_before_any_training(capsys, tmp_path, folds
     assert doc["output"] == str(out_dir)
 
 
+@pytest.mark.slow
 def test_empty_or_new_output_is_accepted(capsys, tmp_path):
     (tmp_path / "empty").mkdir()
     for target in (tmp_path / "empty", tmp_path / "new"):

@@ -61,6 +61,7 @@ def _csv(frame: pd.DataFrame, path: Path) -> str:
     return str(path)
 
 
+@pytest.mark.slow
 def test_concurrent_imports_never_keep_the_short_file(tmp_path, isolated_home):
     """4 imports of a full history and 4 of its last 60 bars, started together into an empty
     store: exactly one finds it empty, every short one that comes after a full one is refused
@@ -87,6 +88,7 @@ def test_concurrent_imports_never_keep_the_short_file(tmp_path, isolated_home):
             assert "replaced" not in d["out"] or "replaced 60 bars" in d["out"], d
 
 
+@pytest.mark.slow
 def test_concurrent_merges_keep_every_bar(tmp_path, isolated_home):
     """Six processes merge six disjoint spans into one stored ticker at once: all bars stay."""
     bars = random_walk_bars(220, seed=8)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from forecast.cli.app import main
 from forecast.data.bundled import load_bundled
 from forecast.data.sources import survivorship_biased
@@ -27,6 +29,7 @@ def test_known_biased_known_unbiased_and_unknown():
     assert survivorship_biased({"X": _as("yahoo", synthetic)}) is None
 
 
+@pytest.mark.slow
 def test_a_portfolio_of_imported_tickers_says_unknown(tmp_path, capsys):
     for ticker in ("KO", "MSFT", "AAPL"):
         path = tmp_path / f"{ticker}.csv"

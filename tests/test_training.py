@@ -24,6 +24,7 @@ def test_pipeline_state_round_trip_transforms_identically(bars, spec):
     pd.testing.assert_frame_equal(pipe.transform(bars), clone.transform(bars))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("model", "params"), [("logreg", {}), ("mlp", {"epochs": 2})])
 def test_saved_model_predicts_the_same(tmp_path, bars, model, params):
     trained = train_model(bars.iloc[:600], model, model_params=params)
@@ -71,6 +72,7 @@ def test_train_model_learns_the_label_it_records(monkeypatch, bars, label):
     np.testing.assert_array_equal(seen[0]["y"], expected[-len(seen[0]["y"]):])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("label, horizon, gap", [("open", 1, 1), ("open", 3, 3), ("close", 1, 0),
                                                  ("close", 3, 2)])
 def test_early_stopping_gap_follows_the_label_lookahead(monkeypatch, bars, label, horizon, gap):

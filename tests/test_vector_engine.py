@@ -88,6 +88,7 @@ def walk():
     return bars, uniform_predictions(bars, 300, 880, seed=2)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("costs", list(COSTS), ids=list(COSTS))
 @pytest.mark.parametrize("strategy, params", STRATEGIES, ids=lambda v: getattr(v, "__name__", str(v)))
 def test_every_builtin_matches_backtrader_on_a_random_walk(walk, strategy, params, costs):
@@ -97,6 +98,7 @@ def test_every_builtin_matches_backtrader_on_a_random_walk(walk, strategy, param
     assert_same(vec, ref)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("costs", ["default", "per-share"])
 def test_garch_vol_targeting_matches_backtrader(costs):
     bars = random_walk_bars(600, seed=5)
@@ -106,6 +108,7 @@ def test_garch_vol_targeting_matches_backtrader(costs):
     assert_same(vec, ref)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("ticker", ["AAPL", "KO"])
 @pytest.mark.parametrize(
     "strategy, params, costs",
@@ -130,6 +133,7 @@ def test_bundled_history_matches_backtrader(ticker, strategy, params, costs):
     assert_same(vec, ref)
 
 
+@pytest.mark.slow
 def test_default_runs_are_identical_to_the_last_bit(walk):
     """`auto` picks the vector engine for built-ins; what it writes is the same bytes."""
     bars, preds = walk
