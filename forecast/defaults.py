@@ -1,0 +1,29 @@
+"""Every default a user can override, declared once.
+
+The CLI options, experiment specs, the Python API, the walk-forward and the engines read
+these names instead of writing the numbers again. This module imports nothing, so any
+layer may read it.
+"""
+
+# Walk-forward
+WINDOW = 20  # bars of history in each sample
+HORIZON = 1
+RETRAIN_EVERY = 63  # refit every quarter of trading days
+MIN_TRAIN = 252  # at least a year of training decisions per fold
+TRAIN_WINDOW = None  # None: expanding training span
+TEST_SHARE = 0.2  # share of bars with valid features tested when test_days is not given
+LABEL = "open"
+SEED = 0
+
+# Models
+SINGLE_TICKER_MODEL = "lstm"
+PORTFOLIO_MODEL = "logreg"
+DEVICE = "auto"
+
+# Money
+CASH = 100_000.0
+COMMISSION = 0.001  # fraction of traded value
+SLIPPAGE = 0.0005  # fraction of the fill price
+MIN_COMMISSION = 0.0
+REBALANCE_BAND = 0.0
+MAX_FEE_SHARE = 1.0
