@@ -8,8 +8,11 @@ import sys
 from pathlib import Path
 
 VOLATILE = [
-    (re.compile(r'"(run_id|id|created|recorded_at|started|finished|timestamp|elapsed_s|seconds|wall_s)": ?"?[^,\n}]*'), r'"\1": "~"'),
-    (re.compile(r"\b\d{8}-\d{6}-[0-9a-f]{4,}\b"), "RUNID"),
+    (re.compile(r'"(run_id|id|created|recorded_at|started|finished|timestamp|elapsed_s|seconds|wall_s)": '
+                r'?"?[^,\n}]*'), r'"\1": "~"'),
+    (re.compile(r"\b\d{8}T?-?\d{6}\d*Z?-[0-9a-f]{4,}\b"), "RUNID"),
+    # a page's wall-clock seconds: <span ... data-key="seconds" ... data-value="1.358">1.36</span>
+    (re.compile(r'(data-key="seconds"[^>]*data-value=")[^"]*(">)[^<]*'), r"\1~\2~"),
     (re.compile(r"/tmp/[A-Za-z0-9_./-]+"), "/tmp/~"),
     (re.compile(r"\b20\d\d-\d\d-\d\d[ T]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)?"), "TIME"),
 ]
