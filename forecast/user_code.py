@@ -1,6 +1,7 @@
 """Import a user's class named `package.module:Class` or `path/to/file.py:Class`.
 
-Strategies and models are both extended this way; the errors read the same for both.
+The loader under `forecast.plugins`, which resolves every kind of plugin (models,
+strategies, ranking strategies, features); the errors name the kind.
 """
 
 from __future__ import annotations
@@ -30,8 +31,10 @@ def one_line(exc: BaseException) -> str:
 def _import_file(path: Path, what: str):
     if not path.is_file():
         raise ConfigError(f"{what} file not found: {path}")
-    # A name unique to the file, so two files with the same stem do not collide.
-    name = f"{_FILE_MODULE}{what}_" + hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
+    # A name unique to the file, so two files with the same stem do not collide
+    # (and an identifier: "portfolio strategy" -> "portfolio_strategy").
+    tag = what.replace(" ", "_")
+    name = f"{_FILE_MODULE}{tag}_" + hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
     # The absolute path, so `reference_of` can name the file from any working directory.
     spec = importlib.util.spec_from_file_location(name, path.resolve())
     module = importlib.util.module_from_spec(spec)
@@ -52,11 +55,12 @@ def _import_module(name: str, what: str):
         raise ConfigError(f"cannot import {what} module {name!r}: {one_line(exc)}") from None
 
 
-def load_reference(spec: str, what: str):
+def load_reference(spec: str, what: str, *, holds: str = "class"):
     """The object `spec` (`package.module:Class` or `path/to/file.py:Class`) names.
 
-    `what` ("strategy", "model") goes into the error messages. A part before the colon
-    that ends in .py or holds a path separator is a file; anything else a module.
+    `what` (the plugin kind: "strategy", "model") and `holds` (what the module should
+    hold: "class", "feature") go into the error messages. A part before the colon that
+    ends in .py or holds a path separator is a file; anything else a module.
     Raises ConfigError (one line) when the file or module is missing, fails to import,
     or has no such attribute.
     """
@@ -64,7 +68,8 @@ def load_reference(spec: str, what: str):
     looks_like_file = where.endswith(".py") or "/" in where or "\\" in where
     module = _import_file(Path(where), what) if looks_like_file else _import_module(where, what)
     if not hasattr(module, attr):
-        raise ConfigError(f"{where} has no class {attr!r}")
+        source = f"file {where}" if looks_like_file else f"module {where!r}"
+        raise ConfigError(f"{what} {source} has no {holds} {attr!r}")
     return getattr(module, attr)
 
 
@@ -81,25 +86,3 @@ def reference_of(cls: type, what: str) -> str:
     if cls.__module__.startswith(_FILE_MODULE):
         return f"{Path(module.__file__).resolve()}:{qualname}"
     return f"{cls.__module__}:{qualname}"
-
-
-def resolve_class(spec, builtins: dict, base: type, *, kind: str, base_name: str) -> type:
-    """The class `spec` names: a key of `builtins`, `package.module:Class`,
-    `path/to/file.py:Class`, or a class; it must subclass `base`. ConfigError otherwise,
-    naming the `kind` ("strategy", "portfolio strategy") and `base_name`."""
-    if isinstance(spec, type):
-        cls, label = spec, spec.__name__
-    elif not isinstance(spec, str) or not spec.strip():
-        raise ConfigError(f"{kind} must be a name or 'module:Class', got {spec!r}")
-    elif spec in builtins:
-        return builtins[spec]
-    elif is_reference(spec):
-        cls, label = load_reference(spec, "strategy"), spec
-    else:
-        raise ConfigError(
-            f"unknown {kind} {spec!r} (built-ins: {', '.join(builtins)}; "
-            "or give module:Class or path/to/file.py:Class)"
-        )
-    if not (isinstance(cls, type) and issubclass(cls, base)):
-        raise ConfigError(f"{label} is not a {base_name} subclass")
-    return cls

@@ -3,12 +3,10 @@ and type its `key=value` parameters from the strategy's own defaults."""
 
 from __future__ import annotations
 
-import backtrader as bt
-
 # Parameter typing is any backtrader strategy's business: the engine does it too.
 from forecast.backtest.params import parse_params, strategy_params
-from forecast.user_code import resolve_class
-from strategies.registry import STRATEGIES, strategy_name
+from forecast.plugins import resolve
+from strategies.registry import STRATEGIES, STRATEGY, strategy_name
 
 __all__ = ["load_strategy", "strategy_label", "parse_params", "strategy_params", "list_strategies"]
 
@@ -19,8 +17,7 @@ def load_strategy(spec) -> type:
     `spec` is a built-in name (see `STRATEGIES`), `package.module:Class`,
     `path/to/file.py:Class`, or already a Strategy subclass. Raises ConfigError.
     """
-    return resolve_class(spec, STRATEGIES, bt.Strategy, kind="strategy",
-                         base_name="backtrader Strategy")
+    return resolve(STRATEGY, spec)
 
 
 def strategy_label(spec, cls: type) -> str:

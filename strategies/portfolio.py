@@ -23,7 +23,7 @@ import pandas as pd
 
 from forecast.backtest.params import typed_params
 from forecast.errors import ConfigError
-from forecast.user_code import resolve_class
+from forecast.plugins import PluginKind, resolve, subclass_of
 
 
 class RankingStrategy:
@@ -161,12 +161,18 @@ PORTFOLIO_STRATEGIES: dict[str, type[RankingStrategy]] = {
     "topk-dropout": TopkDropout,
 }
 
+PORTFOLIO_STRATEGY = PluginKind(
+    "portfolio strategy",
+    lambda: PORTFOLIO_STRATEGIES,
+    check=subclass_of(RankingStrategy),
+    contract="a RankingStrategy subclass",
+)
+
 
 def load_portfolio_strategy(spec) -> type[RankingStrategy]:
     """The RankingStrategy class `spec` names: a built-in (`PORTFOLIO_STRATEGIES`),
     `package.module:Class`, `path/to/file.py:Class`, or a class. Raises ConfigError."""
-    return resolve_class(spec, PORTFOLIO_STRATEGIES, RankingStrategy, kind="portfolio strategy",
-                         base_name="RankingStrategy")
+    return resolve(PORTFOLIO_STRATEGY, spec)
 
 
 def parse_portfolio_params(cls: type[RankingStrategy], items) -> dict:

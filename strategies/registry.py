@@ -1,7 +1,10 @@
-"""CLI names of the built-in strategies."""
+"""CLI names of the built-in strategies, and the strategy plugin kind."""
 
 from __future__ import annotations
 
+import backtrader as bt
+
+from forecast.plugins import PluginKind, subclass_of
 from strategies.builtin import BuyAndHold, LongOnly, LongShort, ProbabilitySized
 from strategies.vol_targeted import VolTargeted
 
@@ -12,6 +15,10 @@ STRATEGIES = {
     "vol-targeted": VolTargeted,
     "buy-and-hold": BuyAndHold,
 }
+
+STRATEGY = PluginKind(
+    "strategy", lambda: STRATEGIES, check=subclass_of(bt.Strategy), contract="a backtrader Strategy subclass"
+)
 
 
 def strategy_name(cls: type) -> str:

@@ -8,7 +8,7 @@ list: a name given to `register`, or user code as `module:name` / `path/to/file.
 
 from __future__ import annotations
 
-from forecast import user_code
+from forecast import plugins
 from forecast.errors import ConfigError
 from forecast.features.builtin import STANDARD
 from forecast.features.feature import Feature
@@ -33,25 +33,31 @@ def registered() -> dict[str, Feature]:
     return dict(_REGISTERED)
 
 
+def _unknown_feature(kind: plugins.PluginKind, name: str) -> str:
+    if name in _STANDARD_NAMES:
+        switch = _STANDARD_NAMES[name].switch
+        how = f"with the option {switch} = true" if switch else "always"
+        return f"standard feature {name!r} is not listed in extra; it is on {how}"
+    known = ", ".join(sorted(kind.builtins())) or "none registered"
+    return f"unknown feature {name!r} in extra ({known}; or give module:name or path/to/file.py:name)"
+
+
+# The built-ins of `extra` are the registered features; the standard ones have their own options.
+FEATURE = plugins.PluginKind(
+    "feature",
+    lambda: _REGISTERED,
+    check=plugins.instance_of(Feature),
+    contract="a forecast.features.Feature",
+    holds="feature",
+    classes=False,
+    bad_spec="extra features are given by name or module:name, got {spec!r}",
+    unknown=_unknown_feature,
+)
+
+
 def resolve(reference: str) -> Feature:
     """The Feature an `extra` entry names. Raises ConfigError."""
-    if not isinstance(reference, str) or not reference.strip():
-        raise ConfigError(f"extra features are given by name or module:name, got {reference!r}")
-    if user_code.is_reference(reference):
-        feature = user_code.load_reference(reference, "feature")
-        if not isinstance(feature, Feature):
-            raise ConfigError(f"{reference} is not a forecast.features.Feature")
-        return feature
-    if reference in _REGISTERED:
-        return _REGISTERED[reference]
-    if reference in _STANDARD_NAMES:
-        switch = _STANDARD_NAMES[reference].switch
-        how = f"with the option {switch} = true" if switch else "always"
-        raise ConfigError(f"standard feature {reference!r} is not listed in extra; it is on {how}")
-    known = ", ".join(sorted(_REGISTERED)) or "none registered"
-    raise ConfigError(
-        f"unknown feature {reference!r} in extra ({known}; or give module:name or path/to/file.py:name)"
-    )
+    return plugins.resolve(FEATURE, reference)
 
 
 def standard_features(spec) -> list[Feature]:

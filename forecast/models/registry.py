@@ -27,7 +27,8 @@ from forecast.models.keras_base import KerasForecaster
 from forecast.models.lstm import LSTMForecaster
 from forecast.models.mlp import MLPForecaster
 from forecast.models.params import check_params
-from forecast.user_code import is_reference, load_reference, one_line, reference_of
+from forecast.plugins import PluginKind, resolve
+from forecast.user_code import one_line, reference_of
 
 MODELS: dict[str, type] = {
     "mlp": MLPForecaster,
@@ -60,6 +61,22 @@ def _label(name_or_ref) -> str:
     return name_or_ref.__name__ if isinstance(name_or_ref, type) else str(name_or_ref)
 
 
+def _unknown_model(kind: PluginKind, name: str) -> str:
+    return (
+        f"unknown model {name!r}; choose one of: {', '.join(kind.builtins())} "
+        "(or give module:Class or path/to/file.py:Class)"
+    )
+
+
+MODEL = PluginKind(
+    "model",
+    lambda: MODELS,
+    check=lambda obj: isinstance(obj, type) and CLASSIFIER_CONTRACT.is_satisfied_by(obj),
+    contract="a scikit-learn classifier: it needs fit, predict_proba and get_params",
+    unknown=_unknown_model,
+)
+
+
 def resolve_model(name_or_ref) -> type:
     """The model class for a registry name, `package.module:Class`,
     `path/to/file.py:Class`, or a class itself.
@@ -67,25 +84,7 @@ def resolve_model(name_or_ref) -> type:
     ConfigError (one line) for an unknown name, a file or module that does not import,
     or a class without `fit`, `predict_proba` and `get_params`.
     """
-    if isinstance(name_or_ref, type):
-        cls = name_or_ref
-    elif not isinstance(name_or_ref, str) or not name_or_ref.strip():
-        raise ConfigError(f"model must be a name or 'module:Class', got {name_or_ref!r}")
-    elif name_or_ref in MODELS:
-        return MODELS[name_or_ref]
-    elif is_reference(name_or_ref):
-        cls = load_reference(name_or_ref, "model")
-    else:
-        raise ConfigError(
-            f"unknown model {name_or_ref!r}; choose one of: {', '.join(MODELS)} "
-            "(or give module:Class or path/to/file.py:Class)"
-        )
-    if not (isinstance(cls, type) and CLASSIFIER_CONTRACT.is_satisfied_by(cls)):
-        raise ConfigError(
-            f"{_label(name_or_ref)} is not a scikit-learn classifier: it needs fit, "
-            "predict_proba and get_params"
-        )
-    return cls
+    return resolve(MODEL, name_or_ref)
 
 
 def default_params(name_or_ref) -> dict:
