@@ -67,7 +67,7 @@ class PluginKind:
 
 
 def resolve(kind: PluginKind, spec) -> Any:
-    """The plugin `spec` names: a key of `kind.builtins`, `package.module:Class`,
+    """The plugin `spec` names: a key of `kind.builtins()`, `package.module:Class`,
     `path/to/file.py:Class`, or (for kinds of classes) a class. Built-ins are trusted;
     anything else must pass `kind.check`. Raises ConfigError (one line) naming the kind."""
     if kind.classes and isinstance(spec, type):
