@@ -1,12 +1,14 @@
-"""Run records: every `fcast backtest` and `fcast experiment run` kept under ``<home>/runs/<id>/``.
+"""Run records: every `fcast backtest`, `fcast portfolio` and `fcast experiment run` kept
+under ``<home>/runs/<id>/``, through one `record` for any `forecast.run_result.RunResult`.
 
 A record is a folder named by a sortable id (UTC time, then a short random suffix) with
 `run.json` (the metrics, the command line, versions, the data fingerprint, seed, model,
-strategy) and the run's output files (`metrics.json`, `equity.csv`, `trades.csv`,
-`predictions.csv`). A record is written once and appears whole: its files go into a hidden
-``.<id>.<pid>.tmp`` folder, renamed to ``<id>`` when all are written, so a run killed
-mid-record leaves no half record in `fcast runs list`, only a temporary folder that
-`fcast runs prune` removes once its process is gone. Nothing is ever overwritten.
+strategy) and the run's output files (a backtest's `metrics.json`, `equity.csv`, `trades.csv`,
+`predictions.csv`; whatever the result's `write` puts there). A record is written once and
+appears whole: its files go into a hidden ``.<id>.<pid>.tmp`` folder, renamed to ``<id>``
+when all are written, so a run killed mid-record leaves no half record in `fcast runs list`,
+only a temporary folder that `fcast runs prune` removes once its process is gone. Nothing is
+ever overwritten.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from forecast.atomic import write_atomic
 from forecast.errors import ConfigError, StoreError
 from forecast.jsonsafe import json_safe
 from forecast.locking import process_alive
+from forecast.run_result import RunResult
 
 # Distributions whose versions a record keeps (when installed); read from metadata, never imported.
 DEPENDENCIES = ("numpy", "pandas", "scikit-learn", "keras", "tensorflow", "jax", "torch", "backtrader",
@@ -63,48 +66,34 @@ def new_run_id(now: datetime | None = None) -> str:
     return f"{now.strftime('%Y%m%dT%H%M%S%fZ')}-{secrets.token_hex(3)}"
 
 
-def record_run(
-    result,
+def record(
+    result: RunResult,
     *,
-    bars=None,
     home: str | Path | None = None,
     command: list[str] | None = None,
-    seed: int | None = None,
     extra: dict[str, Any] | None = None,
 ) -> Path:
-    """Record a `BacktestResult` as a new run; return its folder."""
-    with _recording(home) as rec:
-        _write_backtest(rec, result, bars, command, seed, extra)
+    """Record any run result (backtest, portfolio, experiment...) as a new run; return its folder.
+
+    run.json lists id, kind, created and command, the result's own summary, the versions, the
+    files, its metrics (when it keeps them) and `extra` (the caller's: output folder, cache).
+    """
+    own = result.run_record()
+    with _recording(home, own.id) as rec:
+        result.write(rec.folder, plot=False)  # the data; pictures are drawn again from it
+        doc = {
+            "id": rec.id,
+            "kind": result.kind,
+            "created": own.created or datetime.now(UTC).isoformat(timespec="seconds"),
+            "command": list(sys.argv if command is None else command),
+            **own.summary,
+            "versions": installed_versions(),
+            "files": _files(rec.folder),
+            **({"metrics": own.metrics} if own.metrics is not None else {}),
+            **(extra or {}),
+        }
+        _write_record(rec.folder, doc)
     return rec.final
-
-
-def _write_backtest(rec, result, bars, command, seed, extra) -> None:
-    from forecast.cache import bars_fingerprint
-
-    folder = rec.folder
-    result.write(folder, plot=False)
-    metrics = result.to_dict()
-    doc = {
-        "id": rec.id,
-        "kind": "backtest",
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": list(sys.argv if command is None else command),
-        "ticker": result.ticker,
-        "model": result.model,
-        "strategy": result.strategy,
-        "seed": seed if seed is not None else (result.walk_forward or {}).get("seed"),
-        "data": {
-            "fingerprint": bars_fingerprint(bars) if bars is not None else None,
-            "source": bars.attrs.get("source") if bars is not None else None,
-            "start": metrics.get("start"),
-            "end": metrics.get("end"),
-        },
-        "versions": installed_versions(),
-        "files": _files(folder),
-        "metrics": metrics,
-        **(extra or {}),
-    }
-    _write_record(folder, doc)
 
 
 def _files(folder: Path) -> list[str]:
@@ -159,70 +148,6 @@ def _reserve(root: Path, run_id: str | None) -> _Recording:
                 raise ConfigError(f"run {run_id} is being recorded by this process already") from None
     # pragma: no cover - ten collisions of a 24-bit suffix within a microsecond
     raise ConfigError(f"cannot find a free run id under {root}")
-
-
-def record_experiment(result, *, home: str | Path | None = None, command: list[str] | None = None,
-                      extra: dict[str, Any] | None = None) -> Path:
-    """Record an `ExperimentResult` under its own id: run.json, experiment.json, results.csv."""
-    with _recording(home, result.id) as rec:
-        _write_experiment(rec.folder, result, command, extra)
-    return rec.final
-
-
-def _write_experiment(folder: Path, result, command, extra) -> None:
-    result.write(folder)
-    doc = result.to_dict()
-    best = (doc["tests"] or {}).get("best") or {}
-    row = doc["rows"][best["row"]] if "row" in best else {}
-    record = {
-        "id": result.id,
-        "kind": "experiment",
-        "created": doc["created"],
-        "command": list(sys.argv if command is None else command),
-        "name": doc["name"],
-        "n_trials": doc["n_trials"],
-        "n_configurations": doc["n_configurations"],
-        "n_failed": doc["n_failed"],
-        "cache": doc["cache"],
-        "tickers": doc["tickers"],
-        "seeds": doc["spec"]["seeds"],
-        "best": row,
-        "tests": doc["tests"],
-        "verdict": doc["verdict"],
-        "versions": doc["versions"],
-        "files": _files(folder),
-        **(extra or {}),
-    }
-    _write_record(folder, record)
-
-
-def record_portfolio(result, *, home: str | Path | None = None, command: list[str] | None = None,
-                     extra: dict[str, Any] | None = None) -> Path:
-    """Record a `PortfolioResult`: its files and run.json (kind "portfolio")."""
-    with _recording(home) as rec:
-        _write_portfolio(rec, result, command, extra)
-    return rec.final
-
-
-def _write_portfolio(rec, result, command, extra) -> None:
-    folder = rec.folder
-    result.write(folder)
-    metrics = result.to_dict()
-    doc = {
-        "id": rec.id,
-        "kind": "portfolio",
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": list(sys.argv if command is None else command),
-        "universe": metrics["universe"],
-        "model": metrics["model"],
-        "strategy": metrics["strategy"]["name"],
-        "seed": (metrics.get("walk_forward") or {}).get("seed"),
-        "versions": installed_versions(),
-        "files": _files(folder),
-        "metrics": metrics,
-        **(extra or {}),
-    }
-    _write_record(folder, doc)
 
 
 def list_runs(home: str | Path | None = None) -> list[dict]:

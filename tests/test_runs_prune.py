@@ -14,21 +14,26 @@ import pytest
 from cli_run import run
 
 from forecast import runs
-from forecast.runs import list_runs, record_run, runs_dir
+from forecast.run_result import RunRecord
+from forecast.runs import list_runs, record, runs_dir
 
 FORK = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
 
 
 class FakeResult:
-    """What record_run reads of a BacktestResult; `die` kills the process after metrics.json."""
+    """A `RunResult` like a backtest's; `die` kills the process after metrics.json."""
 
-    ticker, model, strategy, walk_forward = "KO", "logreg", "long-only", {"seed": 0}
+    kind, title = "backtest", "KO: the run"
 
     def __init__(self, die: bool = False):
         self.die = die
 
     def to_dict(self) -> dict:
         return {"start": "2020-01-02", "end": "2020-12-31", "strategy": {"total_return": 0.1}}
+
+    def run_record(self) -> RunRecord:
+        summary = {"ticker": "KO", "model": "logreg", "strategy": "long-only", "seed": 0}
+        return RunRecord(summary=summary, metrics=self.to_dict())
 
     def write(self, folder, plot=False):
         (folder / "metrics.json").write_text(json.dumps(self.to_dict()))
@@ -38,13 +43,13 @@ class FakeResult:
 
 
 def _killed_mid_record(home: str) -> None:
-    record_run(FakeResult(die=True), home=home)
+    record(FakeResult(die=True), home=home)
 
 
 
 
 def test_a_run_killed_while_recording_is_never_listed_and_prune_removes_it(isolated_home, capsys):
-    kept = record_run(FakeResult(), home=isolated_home)
+    kept = record(FakeResult(), home=isolated_home)
     child = FORK.Process(target=_killed_mid_record, args=(str(isolated_home),))
     child.start()
     child.join(timeout=120)
@@ -75,11 +80,11 @@ def test_a_live_recording_is_left_alone(isolated_home, capsys):
 @pytest.fixture
 def broken(isolated_home):
     """A readable run, one without run.json (killed by an older fcast), one missing a file."""
-    good = record_run(FakeResult(), home=isolated_home)
+    good = record(FakeResult(), home=isolated_home)
     unreadable = runs_dir(isolated_home) / "20200101T000000000000Z-aaaaaa"
     unreadable.mkdir()
     (unreadable / "metrics.json").write_text("{}")
-    incomplete = record_run(FakeResult(), home=isolated_home)
+    incomplete = record(FakeResult(), home=isolated_home)
     (incomplete / "equity.csv").unlink()
     return good, unreadable, incomplete
 
@@ -140,5 +145,5 @@ def test_a_recording_that_fails_leaves_nothing(isolated_home):
             raise OSError(28, "No space left on device")
 
     with pytest.raises(OSError):
-        record_run(Failing(), home=isolated_home)
+        record(Failing(), home=isolated_home)
     assert list(runs_dir(isolated_home).iterdir()) == []

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import pandas as pd
 
 from forecast.jsonsafe import json_safe
+from forecast.run_result import RunRecord
 
 
 @dataclass
@@ -47,6 +49,12 @@ class BacktestResult:
     engine: str = "backtrader"  # which engine ran it: "backtrader" or "vector" (same numbers)
     data: dict | None = None  # provenance of the bars: {"fingerprint", "source"}
 
+    kind: ClassVar[str] = "backtest"
+
+    @property
+    def title(self) -> str:
+        return f"{self.ticker}: the run"
+
     def to_dict(self) -> dict:
         """The metrics.json content; JSON-safe (NaN and infinities become null)."""
         from forecast.cache import fcast_version
@@ -69,6 +77,26 @@ class BacktestResult:
                 **({"forecast": self.forecast_metrics} if self.forecast_metrics is not None else {}),
                 **({"walk_forward": self.walk_forward} if self.walk_forward is not None else {}),
             }
+        )
+
+    def run_record(self) -> RunRecord:
+        """What the run index keeps: ticker, model, strategy, seed, the bars' provenance and span."""
+        metrics = self.to_dict()
+        data = self.data or {}
+        return RunRecord(
+            summary={
+                "ticker": self.ticker,
+                "model": self.model,
+                "strategy": self.strategy,
+                "seed": (self.walk_forward or {}).get("seed"),
+                "data": {
+                    "fingerprint": data.get("fingerprint"),
+                    "source": data.get("source"),
+                    "start": metrics.get("start"),
+                    "end": metrics.get("end"),
+                },
+            },
+            metrics=metrics,
         )
 
     def write(self, output_dir, plot: bool = True) -> Path:

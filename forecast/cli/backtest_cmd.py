@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from forecast.cli import options as o
+from forecast.cli import recording
 from forecast.cli.console import TickerFailures, err, out, print_catalogue
 from forecast.cli.progress import report_device, training_progress
 from forecast.formatting import fmt
@@ -237,13 +238,12 @@ def backtest(
             render(result, model_params)  # the report first: it survives a failing write
         ran.append((result, bars, cache.last if cache is not None else None))
         if output is None:
-            _record(ctx, result, bars, seed=None if model_path else seed, cache=ran[-1][2], output=None)
+            recording.record(ctx, result, cache=ran[-1][2])
     if as_json and docs:
         # One JSON document: an object for one ticker, an array of objects for several.
         print(json.dumps(docs[0] if len(tickers) == 1 else docs, indent=2))
     if output is not None and ran:
-        _write_output(ctx, output, ran, several=len(tickers) > 1, plot=plot, force=force, quiet=as_json,
-                      seed=None if model_path else seed)
+        _write_output(ctx, output, ran, several=len(tickers) > 1, plot=plot, force=force, quiet=as_json)
     if len(results) > 1 and not as_json:
         from forecast.backtest.report import summary_table
 
@@ -332,8 +332,7 @@ def _load_all(ctx, tickers, failures, *, source, file, start, end, common_span):
     return [(ticker, span(bars, first, last)) for ticker, bars in loaded]
 
 
-def _write_output(ctx, output: Path, ran, *, several: bool, plot: bool, force: bool, quiet: bool,
-                  seed) -> None:
+def _write_output(ctx, output: Path, ran, *, several: bool, plot: bool, force: bool, quiet: bool) -> None:
     """Every ticker's files and page into --output (complete or not at all), then the records."""
     from forecast.output_dir import output_folder, write_page
 
@@ -342,25 +341,11 @@ def _write_output(ctx, output: Path, ran, *, several: bool, plot: bool, force: b
             folder = tmp / result.ticker if several else tmp
             result.write(folder, plot=plot)
             write_page(folder)
-    for result, bars, cache in ran:
+    for result, _, cache in ran:
         folder = output / result.ticker if several else output
         if not quiet:
             out.print(f"wrote {folder} (open report.html in a browser)", markup=False)
-        _record(ctx, result, bars, seed=seed, cache=cache, output=folder)
-
-
-def _record(ctx, result, bars, *, seed, cache: str | None, output: Path | None) -> None:
-    """Keep the run under <home>/runs (a failure to do so is a warning: the run itself succeeded)."""
-    import logging
-
-    from forecast.errors import FcastError
-    from forecast.runs import record_run
-
-    extra = {"cache": cache, "output": str(output.resolve()) if output is not None else None}
-    try:
-        record_run(result, bars=bars, home=ctx.obj["store"].home, seed=seed, extra=extra)
-    except (OSError, FcastError) as exc:
-        logging.getLogger("fcast").warning("%s: the run was not recorded: %s", result.ticker, exc)
+        recording.record(ctx, result, cache=cache, output=folder)
 
 
 def render(result, model_params: dict | None = None) -> None:

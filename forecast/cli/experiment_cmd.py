@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from forecast.cli import options as o
+from forecast.cli import recording
 from forecast.cli.console import err, out
 from forecast.experiment.spec import EXAMPLE
 from forecast.formatting import count, fmt
@@ -118,7 +119,7 @@ def run_spec(ctx, spec, *, workers=None, ray_address=None, source=None, path=Non
                           output=tmp)
             result.write(tmp)
             write_pages(tmp, result, pages, quiet=as_json)
-    record = _record(ctx, result, output)
+    record = recording.record(ctx, result, output=output)
     if as_json:
         print(json.dumps(result.to_dict(), indent=2))
     else:
@@ -192,20 +193,6 @@ def _where(executor) -> str:
     if executor.address:
         return f"on Ray at {executor.address}"
     return f"on a local Ray cluster of {count(executor.workers, 'CPU')}"
-
-
-def _record(ctx, result, output):
-    import logging
-
-    from forecast.errors import FcastError
-    from forecast.runs import record_experiment
-
-    try:
-        return record_experiment(result, home=ctx.obj["store"].home,
-                                 extra={"output": str(output.resolve()) if output is not None else None})
-    except (OSError, FcastError) as exc:
-        logging.getLogger("fcast").warning("experiment %s was not recorded: %s", result.spec.name, exc)
-        return None
 
 
 class _Progress:

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from forecast.cli import options as o
+from forecast.cli import recording
 from forecast.cli.console import err, out
 from forecast.formatting import count, fmt
 
@@ -132,21 +133,7 @@ def portfolio(
             write_page(tmp)
         if not as_json:
             out.print(f"wrote {output}", markup=False)
-    _record(ctx, result, output)
-
-
-def _record(ctx, result, output) -> None:
-    """Keep the run under <home>/runs (a failure to do so is a warning: the run succeeded)."""
-    import logging
-
-    from forecast.errors import FcastError
-    from forecast.runs import record_portfolio
-
-    try:
-        record_portfolio(result, home=ctx.obj["store"].home,
-                         extra={"output": str(output.resolve()) if output is not None else None})
-    except (OSError, FcastError) as exc:
-        logging.getLogger("fcast").warning("the portfolio run was not recorded: %s", exc)
+    recording.record(ctx, result, output=output)
 
 
 ROWS = (

@@ -6,10 +6,12 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import ClassVar
 
 import pandas as pd
 
 from forecast.jsonsafe import json_safe
+from forecast.run_result import RunRecord
 
 # results.csv's columns, in order (dict-valued ones are written as JSON text).
 CSV_COLUMNS = ("ticker", "model", "model_params", "seed", "strategy", "params", "target", "pooled",
@@ -44,6 +46,12 @@ class ExperimentResult:
     tickers: dict
     returns: dict = field(default_factory=dict, repr=False)
     created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+
+    kind: ClassVar[str] = "experiment"
+
+    @property
+    def title(self) -> str:
+        return f"experiment {self.spec.name}"
 
     @property
     def failed(self) -> list[dict]:
@@ -92,8 +100,31 @@ class ExperimentResult:
             records.append(rec)
         return pd.DataFrame.from_records(records, columns=list(CSV_COLUMNS))
 
-    def write(self, folder: str | Path) -> Path:
-        """experiment.json and results.csv (each run's own files were written as it ran)."""
+    def run_record(self) -> RunRecord:
+        """What the run index keeps: the grid's size, its best row and the tests, under the
+        experiment's own id and time."""
+        doc = self.to_dict()
+        best = (doc["tests"] or {}).get("best") or {}
+        return RunRecord(
+            summary={
+                "name": doc["name"],
+                "n_trials": doc["n_trials"],
+                "n_configurations": doc["n_configurations"],
+                "n_failed": doc["n_failed"],
+                "cache": doc["cache"],
+                "tickers": doc["tickers"],
+                "seeds": doc["spec"]["seeds"],
+                "best": doc["rows"][best["row"]] if "row" in best else {},
+                "tests": doc["tests"],
+                "verdict": doc["verdict"],
+            },
+            id=self.id,
+            created=doc["created"],
+        )
+
+    def write(self, folder: str | Path, *, plot: bool = True) -> Path:
+        """experiment.json and results.csv (each run's own files were written as it ran;
+        `plot`: no figure here, the report page draws them)."""
         from forecast.atomic import write_atomic
         from forecast.output_dir import write_files
 

@@ -12,13 +12,14 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from forecast.errors import ConfigError
 from forecast.jsonsafe import json_safe
+from forecast.run_result import RunRecord
 
 MARKET = "SPY"  # the second benchmark, when it is available over the span
 
@@ -45,6 +46,9 @@ class PortfolioResult:
     # True: bundled stocks (today's Dow members, filled back in time); None: unknown (user data)
     survivorship_biased: bool | None = False
     cache: str | None = None  # "hit" or "miss" when the forecasts went through the cache (not written)
+
+    kind: ClassVar[str] = "portfolio"
+    title: ClassVar[str] = "the portfolio run"
 
     @property
     def equity(self) -> pd.DataFrame:
@@ -83,8 +87,22 @@ class PortfolioResult:
             "survivorship_biased": self.survivorship_biased,
         })
 
-    def write(self, folder: str | Path) -> Path:
-        """metrics.json, equity.csv, weights.csv, trades.csv, predictions.csv, ic.csv, legs.csv."""
+    def run_record(self) -> RunRecord:
+        """What the run index keeps: universe, model, strategy, seed and the metrics."""
+        metrics = self.to_dict()
+        return RunRecord(
+            summary={
+                "universe": metrics["universe"],
+                "model": metrics["model"],
+                "strategy": metrics["strategy"]["name"],
+                "seed": (metrics.get("walk_forward") or {}).get("seed"),
+            },
+            metrics=metrics,
+        )
+
+    def write(self, folder: str | Path, *, plot: bool = True) -> Path:
+        """metrics.json, equity.csv, weights.csv, trades.csv, predictions.csv, ic.csv, legs.csv
+        (`plot`: no figure here, the report page draws them)."""
         from forecast.output_dir import write_files
 
         dates = {"index_label": "date", "date_format": "%Y-%m-%d"}
