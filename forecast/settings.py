@@ -62,25 +62,33 @@ class WalkForwardOptions:
         """The options as a [walk_forward] table (unset ones left out)."""
         return {k: v for k, v in asdict(self).items() if v is not None}
 
+    def feature_spec(self):
+        """The FeatureSpec of the `features` file, or None for the default spec."""
+        if not self.features:
+            return None
+        from forecast.features import FeatureSpec
+
+        return FeatureSpec.from_toml(self.features)
+
     def kwargs(self, seed: int | None) -> dict:
         """`walk_forward` keyword arguments for one seed (reads the feature spec's file)."""
         test_days = self.test_days
         if self.folds is not None:
             test_days = self.folds * self.retrain_every
-        spec = None
-        if self.features:
-            from forecast.features import FeatureSpec
-
-            spec = FeatureSpec.from_toml(self.features)
         return {
             "window": self.window,
             "seed": seed,
             "test_days": test_days,
             "retrain_every": self.retrain_every,
             "train_window": self.train_window,
-            "spec": spec,
+            "spec": self.feature_spec(),
             "label": self.label,
         }
+
+    def universe_kwargs(self, seed: int | None) -> dict:
+        """`portfolio_walk_forward` keyword arguments: those of `kwargs` but the label (a
+        universe's forecasts are of the traded open-to-open return)."""
+        return {k: v for k, v in self.kwargs(seed).items() if k != "label"}
 
 
 @dataclass(frozen=True)
@@ -94,4 +102,5 @@ class CostOptions:
     commission_per_share: float | None = None  # instead of `commission` when given
 
     def broker(self) -> dict:
-        return asdict(self)
+        """The engines' keyword arguments (commission_per_share only when given)."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
