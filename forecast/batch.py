@@ -94,7 +94,7 @@ def plan_backtest(strategy: str, params: list[str] | dict | None, *, model: Mode
 
 
 def load_tickers(tickers, *, source=None, path=None, home=None, start=None, end=None,
-                 common_span: bool = False, guard=_call, say: Callable[[str], None] = print) -> list:
+                 common_span: bool = False, guard=_call, say: Callable[[str], None] | None = None) -> list:
     """(ticker, bars) for every ticker that loads (`guard` may skip one); with `common_span`,
     all cut to the dates they share (said through `say`), so their results compare like with like."""
     from forecast.api import load
@@ -108,7 +108,8 @@ def load_tickers(tickers, *, source=None, path=None, home=None, start=None, end=
     if not common_span or len(loaded) < 2:
         return loaded
     first, last = shared_span(bars for _, bars in loaded)
-    say(f"common span: {first.date()} to {last.date()}")
+    if say is not None:
+        say(f"common span: {first.date()} to {last.date()}")
     return [(ticker, span(bars, first, last)) for ticker, bars in loaded]
 
 
