@@ -105,6 +105,18 @@ def test_the_output_is_checked_before_the_strategy_resolves(capsys, tmp_path, ma
     assert code == 1 and "is a file, not a folder" in err and "no-such-strategy" not in err, err
 
 
+def test_train_checks_its_output_before_loading_data(capsys, tmp_path):
+    """`fcast train --output DIR`: a folder of other files is refused before the bars load
+    (here they cannot: the ticker does not exist)."""
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "notes.txt").write_text("mine")
+    args = ["train", "NOSUCH", "--source", "bundled", "--model", "logreg", "--output", busy]
+    code, _, err = run(capsys, *args)
+    assert code == 1 and err.strip().count("\n") == 0, err
+    assert f"{busy} holds other files" in err
+
+
 @pytest.mark.slow
 def test_a_bad_output_fails_before_tensorflow_loads(tmp_path):
     """`fcast backtest X --model lstm --output FILE` used to load TensorFlow and print the

@@ -81,6 +81,8 @@ def train(
 
     o.refuse_ignored(ctx, *TRAIN_IGNORED)
     o.check_dates(start=start, end=end)
+    if output is not None:
+        _check_target(output, force)  # first: before any data loads (the default needs the ticker)
     o.use_backend(backend, model)
     params = o.model_options(model, epochs=epochs, seed=seed, device=device,
                              mixed_precision=mixed_precision).params()
@@ -89,7 +91,8 @@ def train(
     ticker_name = bars.attrs["ticker"]
     # A user's `path/file.py:Class` names the default folder by its class alone.
     target = output or str(ctx.obj["store"].home / "models" / f"{ticker_name}-{model.rpartition(':')[2]}")
-    _check_target(target, force)
+    if output is None:
+        _check_target(target, force)
     report_device(model, device, mixed_precision)
     with training_progress(f"training {model}") as progress:
         trained = train_api(
