@@ -20,6 +20,8 @@ import pandas as pd
 from forecast.data.frame import adjusted
 from forecast.data.loader import load_bars
 from forecast.data.store import Store
+from forecast.defaults import ENGINE, SINGLE_TICKER_MODEL, STRATEGY
+from forecast.settings import model_params_for  # noqa: F401  (re-exported: fc.model_params_for)
 
 
 def load(
@@ -56,23 +58,14 @@ def make_forecaster(name: str, **params):
     return make_model(name, **params)
 
 
-def model_params_for(name: str, **candidates) -> dict:
-    """Keep only the `candidates` (epochs, seed, device, ...) that model `name` accepts
-    (a registry name, `module:Class` or `path/to/file.py:Class`)."""
-    from forecast.models.registry import default_params
-
-    accepted = set(default_params(name))
-    return {k: v for k, v in candidates.items() if k in accepted and v is not None}
-
-
-def walk_forward(bars: pd.DataFrame, model: str | Any = "lstm", **kwargs) -> pd.DataFrame:
+def walk_forward(bars: pd.DataFrame, model: str | Any = SINGLE_TICKER_MODEL, **kwargs) -> pd.DataFrame:
     """Out-of-sample predictions from periodic refits (see `forecast.evaluate.walk_forward`)."""
     from forecast.evaluate import walk_forward as _walk_forward
 
     return _walk_forward(bars, model, **kwargs)
 
 
-def evaluate_model(bars: pd.DataFrame, model: str | Any = "lstm", **kwargs):
+def evaluate_model(bars: pd.DataFrame, model: str | Any = SINGLE_TICKER_MODEL, **kwargs):
     """Walk-forward evaluation of `model` beside every baseline on identical dates.
 
     Returns an `EvaluationReport` (`.metrics` table, `.predictions`, `.to_dict()`).
@@ -82,7 +75,7 @@ def evaluate_model(bars: pd.DataFrame, model: str | Any = "lstm", **kwargs):
     return _evaluate(bars, model, **kwargs)
 
 
-def train(bars: pd.DataFrame, model: str | Any = "lstm", **kwargs):
+def train(bars: pd.DataFrame, model: str | Any = SINGLE_TICKER_MODEL, **kwargs):
     """Fit `model` on the whole of `bars` (see `forecast.training.train_model`)."""
     from forecast.training import train_model
 
@@ -91,7 +84,7 @@ def train(bars: pd.DataFrame, model: str | Any = "lstm", **kwargs):
 
 def predict(
     bars: pd.DataFrame,
-    model: str | Any = "lstm",
+    model: str | Any = SINGLE_TICKER_MODEL,
     *,
     model_params: dict | None = None,
     model_path: str | Path | None = None,
@@ -148,16 +141,16 @@ def run_backtest(
     bars: pd.DataFrame,
     predictions=None,
     *,
-    strategy: str | type = "long-only",
+    strategy: str | type = STRATEGY,
     params: dict | list | None = None,
-    model: str | Any = "lstm",
+    model: str | Any = SINGLE_TICKER_MODEL,
     model_params: dict | None = None,
     model_path: str | Path | None = None,
     start=None,
     walk_forward_kwargs: dict | None = None,
     progress: Callable[[int, int], None] | None = None,
     callbacks: list | None = None,
-    engine: str = "auto",
+    engine: str = ENGINE,
     cache=None,
     **broker_kwargs,
 ):

@@ -20,6 +20,12 @@ SINGLE_TICKER_MODEL = "lstm"
 PORTFOLIO_MODEL = "logreg"
 DEVICE = "auto"
 
+# Trading
+STRATEGY = "long-only"
+PORTFOLIO_STRATEGY = "long-short"
+PORTFOLIO_TARGET = "direction"
+ENGINE = "auto"  # the vector engine where it reproduces the strategy, else backtrader
+
 # Money
 CASH = 100_000.0
 COMMISSION = 0.001  # fraction of traded value

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from forecast import defaults
 from forecast.errors import ConfigError
 from forecast.features import FeaturePipeline, FeatureSpec, make_target
 from forecast.features.target import DEFAULT_LABEL, check_label, label_lookahead
@@ -72,10 +73,10 @@ def train_model(
     *,
     model_params: dict | None = None,
     spec: FeatureSpec | dict | None = None,
-    window: int = 20,
-    horizon: int = 1,
+    window: int = defaults.WINDOW,
+    horizon: int = defaults.HORIZON,
     threshold: float = 0.0,
-    label: str = DEFAULT_LABEL,
+    label: str = defaults.LABEL,
     callbacks=None,
 ) -> TrainedModel:
     """Fit the feature pipeline and `model` on every labelled window of `bars`.

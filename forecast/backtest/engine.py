@@ -7,6 +7,7 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 
+from forecast import defaults
 from forecast.backtest.broker import configure_broker, validate_broker
 from forecast.backtest.feed import PredictionData, feed_frame, validate_predictions
 from forecast.backtest.metrics import compute_metrics, floor_ruin, wind_up_ruin
@@ -26,13 +27,13 @@ def simulate(
     params: dict | list | None = None,
     *,
     name: str | None = None,
-    cash: float = 100_000.0,
-    commission: float = 0.001,
+    cash: float = defaults.CASH,
+    commission: float = defaults.COMMISSION,
     commission_per_share: float | None = None,
-    min_commission: float = 0.0,
-    slippage: float = 0.0005,
+    min_commission: float = defaults.MIN_COMMISSION,
+    slippage: float = defaults.SLIPPAGE,
     risk_free: float = 0.0,
-    engine: str = "auto",
+    engine: str = defaults.ENGINE,
 ) -> BacktestResult:
     """Trade `strategy` on `predictions` over `bars` and compare it with buy-and-hold.
 

@@ -78,8 +78,11 @@ def run_cmd(
     ] = RUN_PAGES,
 ):
     from forecast.experiment import ExperimentSpec
+    from forecast.output_dir import check_output
 
     o.refuse_ignored(ctx, *IGNORED)
+    if output is not None:
+        check_output(output, force)  # first: a bad path fails before the spec resolves its plugins
     spec = ExperimentSpec.from_toml(spec_path)
     models = ",".join(m.name for m in spec.models)
     o.refuse_ignored(ctx, o.Ignores(lambda p: o.no_keras_model(models), ("backend",),
@@ -96,10 +99,10 @@ def run_spec(ctx, spec, *, workers=None, ray_address=None, source=None, path=Non
     from forecast.models.registry import is_keras_model
     from forecast.output_dir import check_output
 
+    if output is not None:
+        check_output(output, force)  # before the backend or anything heavy
     if any(is_keras_model(m.name) for m in spec.models) or backend is not None:
         o.use_backend(backend, None)
-    if output is not None:
-        check_output(output, force)
     if workers is not None and ray_address is not None:
         raise typer.BadParameter("give --workers or --ray-address, not both")
     executor = (RayExecutor(workers=workers, address=ray_address)

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from forecast import defaults as d
 from forecast.cli import options as o
 from forecast.cli.console import out, print_catalogue
 from forecast.cli.progress import report_device, training_progress
@@ -54,19 +55,19 @@ EVALUATE_IGNORED = (o.FILE_NEEDS_SOURCE, *o.model_option_rules())
 def train(
     ctx: typer.Context,
     ticker: Annotated[str, typer.Argument(help="The ticker whose bars it learns from.")],
-    model: o.Model = "lstm",
-    window: o.Window = 20,
+    model: o.Model = d.SINGLE_TICKER_MODEL,
+    window: o.Window = d.WINDOW,
     epochs: o.Epochs = None,
-    seed: o.Seed = 0,
+    seed: o.Seed = d.SEED,
     start: o.Start = None,
     end: o.End = None,
-    device: o.Device = "auto",
+    device: o.Device = d.DEVICE,
     mixed_precision: o.MixedPrecision = False,
     backend: o.Backend = None,
     source: o.Source = None,
     file: o.File = None,
     features: o.Features = None,
-    label: o.Label = "open",
+    label: o.Label = d.LABEL,
     output: Annotated[
         str | None,
         typer.Option("--output", "-o", "--save",
@@ -80,22 +81,27 @@ def train(
 
     o.refuse_ignored(ctx, *TRAIN_IGNORED)
     o.check_dates(start=start, end=end)
+    if output is not None:
+        _check_target(output, force)  # first: before any data loads (the default needs the ticker)
     o.use_backend(backend, model)
-    params = o.model_params(model, epochs=epochs, seed=seed, device=device, mixed_precision=mixed_precision)
+    params = o.model_options(model, epochs=epochs, seed=seed, device=device,
+                             mixed_precision=mixed_precision).params()
+    wf = o.walk_forward_options(window=window, features=features, label=label)
     bars = _bars(ctx, ticker, source, file, start, end)
     ticker_name = bars.attrs["ticker"]
     # A user's `path/file.py:Class` names the default folder by its class alone.
     target = output or str(ctx.obj["store"].home / "models" / f"{ticker_name}-{model.rpartition(':')[2]}")
-    _check_target(target, force)
+    if output is None:
+        _check_target(target, force)
     report_device(model, device, mixed_precision)
     with training_progress(f"training {model}") as progress:
         trained = train_api(
             bars,
             model,
             model_params=params,
-            window=window,
-            label=o.check_label_option(label),
-            spec=o.feature_spec(features),
+            window=wf.window,
+            label=wf.label,
+            spec=wf.feature_spec(),
             callbacks=progress.keras_callbacks(model),
         )
     folder = save_trained(trained, target).parent
@@ -133,21 +139,21 @@ def _check_target(target: str, force: bool) -> None:
 def evaluate(
     ctx: typer.Context,
     ticker: Annotated[str, typer.Argument(help="The ticker to evaluate on.")],
-    model: o.Model = "lstm",
-    window: o.Window = 20,
+    model: o.Model = d.SINGLE_TICKER_MODEL,
+    window: o.Window = d.WINDOW,
     epochs: o.Epochs = None,
-    seed: o.Seed = 0,
+    seed: o.Seed = d.SEED,
     start: o.Start = None,
     end: o.End = None,
-    device: o.Device = "auto",
+    device: o.Device = d.DEVICE,
     mixed_precision: o.MixedPrecision = False,
     backend: o.Backend = None,
     test_days: o.TestDays = None,
     folds: o.Folds = None,
-    retrain_every: o.RetrainEvery = 63,
+    retrain_every: o.RetrainEvery = d.RETRAIN_EVERY,
     train_window: o.TrainWindow = None,
     features: o.Features = None,
-    label: o.Label = "open",
+    label: o.Label = d.LABEL,
     source: o.Source = None,
     file: o.File = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
@@ -159,8 +165,10 @@ def evaluate(
     o.refuse_ignored(ctx, *EVALUATE_IGNORED)
     o.check_dates(start=start, end=end)
     o.use_backend(backend, model)
-    params = o.model_params(model, epochs=epochs, seed=seed, device=device, mixed_precision=mixed_precision)
-    wf = o.walk_forward_kwargs(window, seed, test_days, folds, retrain_every, train_window, features, label)
+    params = o.model_options(model, epochs=epochs, seed=seed, device=device,
+                             mixed_precision=mixed_precision).params()
+    wf = o.walk_forward_options(window=window, test_days=test_days, folds=folds, retrain_every=retrain_every,
+                                train_window=train_window, features=features, label=label).kwargs(seed)
     bars = _bars(ctx, ticker, source, file, start, end)
     if not as_json:
         report_device(model, device, mixed_precision)

@@ -10,7 +10,9 @@ from typing import Annotated
 
 import typer
 
+from forecast import defaults
 from forecast.data.sources import source_help
+from forecast.settings import ModelOptions, WalkForwardOptions
 
 # Each option is a type: a command declares `model: o.Model = "lstm"` (Typer's Annotated
 # style), so the default sits in the signature and the flag and help are written once.
@@ -82,6 +84,7 @@ Slippage = Annotated[float, typer.Option("--slippage", min=0.0, callback=finite,
 MinCommission = Annotated[float, typer.Option("--min-commission", min=0.0, callback=finite,
                                               help="Minimum per fill.")]
 Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write the outputs here.")]
+Force = Annotated[bool, typer.Option("--force", help="Write into a non-empty --output directory.")]
 
 
 def check_dates(*, start=None, end=None) -> None:
@@ -91,32 +94,13 @@ def check_dates(*, start=None, end=None) -> None:
     check_span(start, end, ("--start", "--end"))
 
 
-def feature_spec(path):
-    """The FeatureSpec of a TOML file, or None for the default spec."""
-    if path is None:
-        return None
-    from forecast.features import FeatureSpec
-
-    return FeatureSpec.from_toml(path)
-
-
-def walk_forward_kwargs(
-    window, seed, test_days, folds, retrain_every, train_window=None, features=None, label="open"
-) -> dict:
-    """Turn the CLI's walk-forward options into `walk_forward` keyword arguments."""
+def walk_forward_options(*, window, test_days=None, folds=None, retrain_every=defaults.RETRAIN_EVERY,
+                         train_window=None, features=None, label=defaults.LABEL) -> WalkForwardOptions:
+    """The CLI's walk-forward options, checked (--label, --test-days or --folds) and grouped."""
     if test_days is not None and folds is not None:
         raise typer.BadParameter("give --test-days or --folds, not both")
-    if folds is not None:
-        test_days = folds * retrain_every
-    return {
-        "window": window,
-        "seed": seed,
-        "test_days": test_days,
-        "retrain_every": retrain_every,
-        "train_window": train_window,
-        "spec": feature_spec(features),
-        "label": check_label_option(label),
-    }
+    return WalkForwardOptions(window=window, test_days=test_days, folds=folds, retrain_every=retrain_every,
+                              train_window=train_window, label=check_label_option(label), features=features)
 
 
 def check_label_option(label: str) -> str:
@@ -127,16 +111,11 @@ def check_label_option(label: str) -> str:
     return label
 
 
-def model_params(model: str, *, epochs, seed, device, mixed_precision) -> dict:
-    """The CLI's model options that `model` accepts (baselines take fewer)."""
-    from forecast.api import model_params_for
-
+def model_options(model: str, *, epochs, seed, device, mixed_precision) -> ModelOptions:
+    """The CLI's model options, grouped; `.params()` keeps those `model` accepts."""
     if seed is not None and seed < 0:  # refused for every model, not only those taking one
         raise typer.BadParameter(f"--seed must be a non-negative integer, got {seed}")
-
-    return model_params_for(
-        model, epochs=epochs, seed=seed, device=device, mixed_precision=mixed_precision or None
-    )
+    return ModelOptions(name=model, epochs=epochs, seed=seed, device=device, mixed_precision=mixed_precision)
 
 
 def use_backend(backend: str | None, model: str | None) -> None:

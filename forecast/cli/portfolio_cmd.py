@@ -9,70 +9,69 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from forecast import defaults as d
 from forecast.cli import options as o
 from forecast.cli import recording
 from forecast.cli.console import err, out
 from forecast.formatting import count, fmt
+from forecast.settings import CostOptions
 
 # Options a mode ignores (see options.refuse_ignored).
 IGNORED = (o.without("output", "force"), *o.model_option_rules(("epochs",)))
 
 
+# The options only `fcast portfolio` has, as types (see forecast/cli/options.py).
+Tickers = Annotated[list[str] | None, typer.Argument(help="Two or more tickers (or --universe).")]
+Universe = Annotated[str | None, typer.Option("--universe", help="A bundled universe: dow30 or bundled.")]
+Pooled = Annotated[bool, typer.Option(
+    "--pooled/--per-ticker", help="One model over every ticker's windows (default), or one per ticker.")]
+Target = Annotated[str, typer.Option(
+    "--target", help="direction (each ticker's traded return > 0) or beats-median "
+    "(beats the day's cross-sectional median, as Fischer & Krauss 2018).")]
+Strategy = Annotated[
+    str, typer.Option("--strategy", "-s", help="top-k, long-short, topk-dropout or file.py:Class.")
+]
+Param = Annotated[list[str], typer.Option("--param", "-p", help="Strategy parameter key=value.")]
+RebalanceBand = Annotated[float, typer.Option(
+    "--rebalance-band", help="Leave a held position alone while its weight is within "
+    "this of its target (same side), e.g. 0.02; 0 resizes every day.")]
+MaxFeeShare = Annotated[float, typer.Option(
+    "--max-fee-share", help="Skip an order whose fee would be more than this share of "
+    "its value (0 < x <= 1; default 1: never pay more than the order is worth).")]
+Output = Annotated[Path | None, typer.Option(
+    "--output", "-o", help="Write metrics.json and the equity, weights, trades, predictions "
+    "and ic CSVs here.")]
+Json = Annotated[bool, typer.Option("--json", help="Print metrics.json to stdout.")]
+
+
 def portfolio(
     ctx: typer.Context,
-    tickers: Annotated[list[str] | None, typer.Argument(help="Two or more tickers (or --universe).")] = None,
-    universe: Annotated[
-        str | None, typer.Option("--universe", help="A bundled universe: dow30 or bundled.")
-    ] = None,
-    model: o.Model = "logreg",
-    pooled: Annotated[
-        bool,
-        typer.Option("--pooled/--per-ticker",
-                     help="One model over every ticker's windows (default), or one per ticker."),
-    ] = True,
-    target: Annotated[
-        str,
-        typer.Option("--target", help="direction (each ticker's traded return > 0) or beats-median "
-                     "(beats the day's cross-sectional median, as Fischer & Krauss 2018)."),
-    ] = "direction",
-    strategy: Annotated[
-        str,
-        typer.Option("--strategy", "-s", help="top-k, long-short, topk-dropout or file.py:Class."),
-    ] = "long-short",
-    param: Annotated[list[str], typer.Option("--param", "-p", help="Strategy parameter key=value.")] = None,
+    tickers: Tickers = None,
+    universe: Universe = None,
+    model: o.Model = d.PORTFOLIO_MODEL,
+    pooled: Pooled = True,
+    target: Target = d.PORTFOLIO_TARGET,
+    strategy: Strategy = d.PORTFOLIO_STRATEGY,
+    param: Param = None,
     start: o.Start = None,
     end: o.End = None,
-    cash: o.Cash = 100_000.0,
-    commission: o.Commission = 0.001,
-    slippage: o.Slippage = 0.0005,
-    min_commission: o.MinCommission = 0.0,
-    rebalance_band: Annotated[
-        float,
-        typer.Option("--rebalance-band", help="Leave a held position alone while its weight is within "
-                     "this of its target (same side), e.g. 0.02; 0 resizes every day."),
-    ] = 0.0,
-    max_fee_share: Annotated[
-        float,
-        typer.Option("--max-fee-share", help="Skip an order whose fee would be more than this share of "
-                     "its value (0 < x <= 1; default 1: never pay more than the order is worth)."),
-    ] = 1.0,
-    window: o.Window = 20,
+    cash: o.Cash = d.CASH,
+    commission: o.Commission = d.COMMISSION,
+    slippage: o.Slippage = d.SLIPPAGE,
+    min_commission: o.MinCommission = d.MIN_COMMISSION,
+    rebalance_band: RebalanceBand = d.REBALANCE_BAND,
+    max_fee_share: MaxFeeShare = d.MAX_FEE_SHARE,
+    window: o.Window = d.WINDOW,
     epochs: o.Epochs = None,
     test_days: o.TestDays = None,
-    retrain_every: o.RetrainEvery = 63,
-    train_window: o.TrainWindow = None,
-    seed: o.Seed = 0,
+    retrain_every: o.RetrainEvery = d.RETRAIN_EVERY,
+    train_window: o.TrainWindow = d.TRAIN_WINDOW,
+    seed: o.Seed = d.SEED,
     backend: o.Backend = None,
     source: o.Source = None,
-    output: Annotated[
-        Path | None,
-        typer.Option("--output", "-o", help="Write metrics.json and the equity, weights, trades, predictions "
-                     "and ic CSVs here."),
-    ] = None,
-    force: Annotated[
-        bool, typer.Option("--force", help="Write into a non-empty --output directory.")
-    ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print metrics.json to stdout.")] = False,
+    output: Output = None,
+    force: o.Force = False,
+    as_json: Json = False,
     no_cache: o.NoCache = False,
 ):
     """Trade a cross-sectional ranking strategy on out-of-sample forecasts of a universe.
@@ -84,18 +83,18 @@ def portfolio(
     """
     from forecast.errors import ConfigError
     from forecast.output_dir import check_output
-    from forecast.portfolio.run import run_portfolio_backtest
+    from forecast.portfolio.engine import check_band, check_fee_share
+    from forecast.portfolio.run import check_universe_size, run_portfolio_backtest
     from strategies.portfolio import load_portfolio_strategy, parse_portfolio_params
 
     o.refuse_ignored(ctx, *IGNORED)
     o.check_dates(start=start, end=end)
+    if output is not None:
+        check_output(output, force)  # first: a bad path fails before anything loads or trains
     if bool(tickers) == bool(universe):
         raise ConfigError("give two or more tickers or --universe NAME, not both or neither")
     if target not in ("direction", "beats-median"):
         raise ConfigError(f"--target must be direction or beats-median, not {target!r}")
-    from forecast.portfolio.engine import check_band, check_fee_share
-    from forecast.portfolio.run import check_universe_size
-
     cls = load_portfolio_strategy(strategy)
     params = parse_portfolio_params(cls, param or [])
     check_band(rebalance_band)
@@ -103,21 +102,19 @@ def portfolio(
     if tickers:  # a named universe is checked once loaded, still before any training
         check_universe_size(cls, params, len(dict.fromkeys(t.upper() for t in tickers)))
     o.use_backend(backend, model)
-    if output is not None:
-        check_output(output, force)
-    model_params = o.model_params(model, epochs=epochs, seed=seed, device="auto", mixed_precision=False)
-    wf = {"window": window, "test_days": test_days, "retrain_every": retrain_every,
-          "train_window": train_window, "seed": seed}
+    model_params = o.model_options(model, epochs=epochs, seed=seed, device=d.DEVICE,
+                                   mixed_precision=False).params()
+    wf = o.walk_forward_options(window=window, test_days=test_days, retrain_every=retrain_every,
+                                train_window=train_window)
     names = universe if universe else list(tickers)
     if not as_json:
         err.print(f"portfolio: {names if isinstance(names, str) else ', '.join(names)}; "
                   f"{'pooled' if pooled else 'per-ticker'} {model}, target {target}", markup=False)
     result = run_portfolio_backtest(
         names, model=model, pooled=pooled, target=target, strategy=strategy, params=params,
-        model_params=model_params, walk_forward=wf, source=source, start=start, end=end,
-        home=ctx.obj["store"].home, cash=cash, commission=commission, slippage=slippage,
-        min_commission=min_commission, rebalance_band=rebalance_band, max_fee_share=max_fee_share,
-        cache=not no_cache,
+        model_params=model_params, walk_forward=wf.universe_kwargs(seed), source=source, start=start,
+        end=end, home=ctx.obj["store"].home, rebalance_band=rebalance_band, max_fee_share=max_fee_share,
+        cache=not no_cache, **CostOptions(cash, commission, slippage, min_commission).broker(),
     )
     if result.cache == "hit" and not as_json:
         err.print("forecasts: from the portfolio prediction cache (--no-cache recomputes)", markup=False)

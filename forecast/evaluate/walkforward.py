@@ -10,13 +10,13 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from forecast import defaults
 from forecast.errors import ConfigError
 from forecast.evaluate.splits import WalkForwardSplit
 from forecast.features.indicators import check_bars
 from forecast.features.pipeline import FeaturePipeline
 from forecast.features.spec import FeatureSpec, as_spec
 from forecast.features.target import (
-    DEFAULT_LABEL,
     check_label,
     describe_label,
     label_lookahead,
@@ -111,7 +111,7 @@ class Schedule:
             if train_window < min_train:
                 raise ConfigError(f"train_window ({train_window}) is smaller than min_train ({min_train})")
         if test_days is None:
-            test_days = max(1, int(round(0.2 * (n_bars - (warmup + settings["window"] - 1)))))
+            test_days = max(1, int(round(defaults.TEST_SHARE * (n_bars - (warmup + settings["window"] - 1)))))
         check_int("test_days", test_days, minimum=1)
         return cls(embargo=embargo, test_days=test_days, **settings)
 
@@ -143,17 +143,17 @@ def walk_forward(
     *,
     model_params: dict | None = None,
     spec: FeatureSpec | dict | None = None,
-    window: int = 20,
-    horizon: int = 1,
-    label: str = DEFAULT_LABEL,
+    window: int = defaults.WINDOW,
+    horizon: int = defaults.HORIZON,
+    label: str = defaults.LABEL,
     threshold: float = 0.0,
     symmetric: bool = False,
     test_days: int | None = None,
-    retrain_every: int = 63,
-    train_window: int | None = None,
-    min_train: int = 252,
+    retrain_every: int = defaults.RETRAIN_EVERY,
+    train_window: int | None = defaults.TRAIN_WINDOW,
+    min_train: int = defaults.MIN_TRAIN,
     embargo: int | None = None,
-    seed: int = 0,
+    seed: int = defaults.SEED,
     shuffle_train_labels: bool = False,
     progress: Callable[[int, int], None] | None = None,
     callbacks: list | None = None,

@@ -29,6 +29,7 @@ from forecast.experiment.spec import (
     PredictionTask,
 )
 from forecast.formatting import count
+from forecast.settings import WalkForwardOptions
 
 log = logging.getLogger("fcast")
 
@@ -247,7 +248,7 @@ class _State:
             error = "the universe is incomplete: " + "; ".join(self.load_errors.values())
             self.fail_task(task, error)
             return error, False
-        wf = {k: v for k, v in self.spec.walk_forward_kwargs(task.seed).items() if k != "label"}
+        wf = WalkForwardOptions.from_table(self.spec.walk_forward).universe_kwargs(task.seed)
         kwargs = {"pooled": task.pooled, "target": task.target, "model_params": dict(task.model.params), **wf}
         key = fields = preds = None
         try:

@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from forecast import defaults
 from forecast.errors import ConfigError
+from forecast.settings import WalkForwardOptions
 
 # Bundled universes by name: the Dow 30 members of November 2017 (survivorship-biased, as
 # the bundle's SOURCE.md says) and everything converted into the bundle.
@@ -35,35 +37,35 @@ PORTFOLIO_TICKER = "portfolio"  # the `ticker` of a portfolio configuration's ro
 WALK_FORWARD_KEYS = {"window", "test_days", "folds", "retrain_every", "train_window", "label", "features"}
 COST_KEYS = {"commission", "slippage", "min_commission", "commission_per_share"}
 
-EXAMPLE = """\
+EXAMPLE = f"""\
 name = "small"
 tickers = ["AAPL", "MSFT", "KO"]     # or: universe = "dow30"
 start = "2012-01-01"
 end = "2017-11-10"
-seeds = [0]
+seeds = [{defaults.SEED}]
 
 [walk_forward]                        # optional: fcast backtest's defaults
-window = 20
-retrain_every = 63
-label = "open"
+window = {defaults.WINDOW}
+retrain_every = {defaults.RETRAIN_EVERY}
+label = "{defaults.LABEL}"
 
 [[models]]
 name = "logreg"
 
 [[models]]
 name = "mlp"
-params = { epochs = 5 }
+params = {{ epochs = 5 }}
 
 [[strategies]]
 name = "long-only"
 
 [[strategies]]
 name = "long-short"
-params = { upper = [0.52, 0.55] }     # a list is a grid axis
+params = {{ upper = [0.52, 0.55] }}     # a list is a grid axis
 
 [costs]
 commission = [0.0, 0.001]             # fraction of traded value
-slippage = [0.0005]                   # fraction of the fill price
+slippage = [{defaults.SLIPPAGE}]                   # fraction of the fill price
 """
 
 
@@ -265,15 +267,15 @@ class ExperimentSpec:
     strategies: tuple[tuple[str, dict], ...]  # (name, {param: [values]})
     # (name, {param: [values]}, target, pooled, rebalance_band)
     portfolios: tuple[tuple[str, dict, str, bool, float], ...] = ()
-    seeds: tuple[int, ...] = (0,)
-    commissions: tuple[float, ...] = (0.001,)
-    slippages: tuple[float, ...] = (0.0005,)
+    seeds: tuple[int, ...] = (defaults.SEED,)
+    commissions: tuple[float, ...] = (defaults.COMMISSION,)
+    slippages: tuple[float, ...] = (defaults.SLIPPAGE,)
     start: str | None = None
     end: str | None = None
-    cash: float = 100_000.0
+    cash: float = defaults.CASH
     walk_forward: dict = field(default_factory=dict)
     broker: dict = field(default_factory=dict)  # min_commission, commission_per_share
-    engine: str = "auto"
+    engine: str = defaults.ENGINE
     source: dict = field(default_factory=dict)  # where the spec came from (path), for the record
 
     @classmethod
@@ -308,7 +310,7 @@ class ExperimentSpec:
         strategies = tuple(_strategy(s) for s in ([] if given == [] else _as_list(given, "strategies")))
         if not strategies and not portfolios:
             raise ConfigError("the experiment spec needs at least one [[strategies]] or [[portfolios]] entry")
-        seeds = _as_list(data.get("seeds", [0]), "seeds")
+        seeds = _as_list(data.get("seeds", [defaults.SEED]), "seeds")
         if any(isinstance(s, bool) or not isinstance(s, int) for s in seeds):
             raise ConfigError(f"seeds must be integers, got {seeds!r}")
         costs = _table(data, "costs")
@@ -322,7 +324,7 @@ class ExperimentSpec:
         _unknown(wf, WALK_FORWARD_KEYS, "[walk_forward]")
         if "features" in wf and base is not None and not Path(wf["features"]).is_absolute():
             wf["features"] = str((base / wf["features"]).resolve())  # relative to the spec file
-        cash = data.get("cash", 100_000.0)
+        cash = data.get("cash", defaults.CASH)
         if isinstance(cash, bool) or not isinstance(cash, int | float) or cash <= 0:
             raise ConfigError(f"cash must be a number > 0, got {cash!r}")
         spec = cls(
@@ -332,14 +334,15 @@ class ExperimentSpec:
             strategies=strategies,
             portfolios=portfolios,
             seeds=tuple(dict.fromkeys(seeds)),
-            commissions=_unique(_number_list(costs.get("commission", 0.001), "costs.commission")),
-            slippages=_unique(_number_list(costs.get("slippage", 0.0005), "costs.slippage")),
+            commissions=_unique(_number_list(costs.get("commission", defaults.COMMISSION),
+                                             "costs.commission")),
+            slippages=_unique(_number_list(costs.get("slippage", defaults.SLIPPAGE), "costs.slippage")),
             start=_date(data.get("start"), "start"),
             end=_date(data.get("end"), "end"),
             cash=float(cash),
             walk_forward=wf,
             broker=broker,
-            engine=str(data.get("engine", "auto")),
+            engine=str(data.get("engine", defaults.ENGINE)),
             source=source or {},
         )
         spec.check()
@@ -387,7 +390,7 @@ class ExperimentSpec:
         if self.broker.get("commission_per_share") is not None:
             raise ConfigError("[[portfolios]] charge commission as a fraction of traded value: "
                               "costs.commission_per_share is not supported with them")
-        if self.walk_forward.get("label", "open") != "open":
+        if self.walk_forward.get("label", defaults.LABEL) != "open":
             raise ConfigError("[[portfolios]] trade the next open-to-open return: [walk_forward] label "
                               "must be \"open\"")
         from forecast.portfolio.run import check_universe_size
@@ -453,25 +456,7 @@ class ExperimentSpec:
 
     def walk_forward_kwargs(self, seed: int) -> dict:
         """`walk_forward` keyword arguments for one seed (the CLI's defaults where unset)."""
-        wf = dict(self.walk_forward)
-        retrain_every = int(wf.get("retrain_every", 63))
-        test_days = wf.get("test_days")
-        if wf.get("folds") is not None:
-            test_days = int(wf["folds"]) * retrain_every
-        spec = None
-        if wf.get("features"):
-            from forecast.features import FeatureSpec
-
-            spec = FeatureSpec.from_toml(wf["features"])
-        return {
-            "window": int(wf.get("window", 20)),
-            "seed": seed,
-            "test_days": test_days,
-            "retrain_every": retrain_every,
-            "train_window": wf.get("train_window"),
-            "spec": spec,
-            "label": wf.get("label", "open"),
-        }
+        return WalkForwardOptions.from_table(self.walk_forward).kwargs(seed)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -517,7 +502,7 @@ def _check_walk_forward(wf: dict) -> None:
             raise ConfigError(f"[walk_forward] {key} must be a whole number >= 1, got {value!r}")
     if wf.get("test_days") is not None and wf.get("folds") is not None:
         raise ConfigError("[walk_forward]: give test_days or folds, not both")
-    if wf.get("label", "open") not in LABELS:
+    if wf.get("label", defaults.LABEL) not in LABELS:
         raise ConfigError(f"[walk_forward] label must be one of {', '.join(LABELS)}, got {wf['label']!r}")
     if wf.get("features"):
         from forecast.features import FeatureSpec
@@ -573,13 +558,13 @@ def _portfolio(entry) -> tuple[str, dict, str, bool, float]:
     _unknown(entry, PORTFOLIO_KEYS, f"portfolio {entry['name']}")
     name, params = _named_entry({k: v for k, v in entry.items() if k in ("name", "params")},
                                 "portfolios", "portfolio")
-    target = entry.get("target", "direction")
+    target = entry.get("target", defaults.PORTFOLIO_TARGET)
     if target not in TARGETS:
         raise ConfigError(f"portfolio {name}: target must be one of {', '.join(TARGETS)}, got {target!r}")
     pooled = entry.get("pooled", True)
     if not isinstance(pooled, bool):
         raise ConfigError(f"portfolio {name}: pooled must be true or false, got {pooled!r}")
-    band = entry.get("rebalance_band", 0.0)
+    band = entry.get("rebalance_band", defaults.REBALANCE_BAND)
     try:
         check_band(band)
     except ConfigError as exc:

@@ -12,11 +12,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from forecast import defaults
 from forecast.errors import ConfigError, DataError
 
 # Label name -> (price column, bars between the decision and the return's first price).
 LABELS = {"open": ("open", 1), "close": ("close", 0)}
-DEFAULT_LABEL = "open"
+DEFAULT_LABEL = defaults.LABEL
 
 
 def check_label(label: str) -> str:

@@ -47,6 +47,7 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 
+from forecast import defaults
 from forecast.backtest.broker import configure_broker, validate_broker
 from forecast.backtest.metrics import compute_metrics, floor_ruin, ruin_bar
 from forecast.backtest.recorder import REFUSED, count_refused, no_orders_refused, num_to_timestamps
@@ -96,12 +97,12 @@ def run_portfolio(
     strategy: type,
     params: dict | None = None,
     *,
-    cash: float = 100_000.0,
-    commission: float = 0.001,
-    slippage: float = 0.0005,
-    min_commission: float = 0.0,
-    rebalance_band: float = 0.0,
-    max_fee_share: float = 1.0,
+    cash: float = defaults.CASH,
+    commission: float = defaults.COMMISSION,
+    slippage: float = defaults.SLIPPAGE,
+    min_commission: float = defaults.MIN_COMMISSION,
+    rebalance_band: float = defaults.REBALANCE_BAND,
+    max_fee_share: float = defaults.MAX_FEE_SHARE,
     risk_free: float = 0.0,
 ) -> PortfolioBacktest:
     """Trade the ranking strategy class `strategy` (a `strategies.portfolio.RankingStrategy`

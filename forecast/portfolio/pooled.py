@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from forecast import defaults
 from forecast.errors import ConfigError
 from forecast.evaluate.walkforward import Fold, Schedule, _resolve_model, warm_refits
 from forecast.features.indicators import check_bars
@@ -161,19 +162,19 @@ def ticker_fold(
 
 def portfolio_walk_forward(
     universe: Universe,
-    model: Any = "logreg",
+    model: Any = defaults.PORTFOLIO_MODEL,
     *,
     pooled: bool = True,
-    target: str = "direction",
+    target: str = defaults.PORTFOLIO_TARGET,
     model_params: dict | None = None,
     spec: FeatureSpec | dict | None = None,
-    window: int = 20,
+    window: int = defaults.WINDOW,
     test_days: int | None = None,
-    retrain_every: int = 63,
-    train_window: int | None = None,
-    min_train: int = 252,
+    retrain_every: int = defaults.RETRAIN_EVERY,
+    train_window: int | None = defaults.TRAIN_WINDOW,
+    min_train: int = defaults.MIN_TRAIN,
     embargo: int | None = None,
-    seed: int = 0,
+    seed: int = defaults.SEED,
     progress: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
     """Out-of-sample forecasts for every ticker of `universe`, without look-ahead.

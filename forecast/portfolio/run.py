@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from forecast import defaults
 from forecast.errors import ConfigError
 from forecast.jsonsafe import json_safe
 from forecast.run_result import RunRecord
@@ -177,10 +178,10 @@ def market_equity(index: pd.DatetimeIndex, *, cash: float, source, home) -> pd.S
 def run_portfolio_backtest(
     tickers,
     *,
-    model: str = "logreg",
+    model: str = defaults.PORTFOLIO_MODEL,
     pooled: bool = True,
-    target: str = "direction",
-    strategy: str = "long-short",
+    target: str = defaults.PORTFOLIO_TARGET,
+    strategy: str = defaults.PORTFOLIO_STRATEGY,
     params: dict | list | None = None,
     model_params: dict | None = None,
     walk_forward: dict | None = None,
@@ -189,12 +190,12 @@ def run_portfolio_backtest(
     start=None,
     end=None,
     home=None,
-    cash: float = 100_000.0,
-    commission: float = 0.001,
-    slippage: float = 0.0005,
-    min_commission: float = 0.0,
-    rebalance_band: float = 0.0,
-    max_fee_share: float = 1.0,
+    cash: float = defaults.CASH,
+    commission: float = defaults.COMMISSION,
+    slippage: float = defaults.SLIPPAGE,
+    min_commission: float = defaults.MIN_COMMISSION,
+    rebalance_band: float = defaults.REBALANCE_BAND,
+    max_fee_share: float = defaults.MAX_FEE_SHARE,
     progress: Callable[[int, int], None] | None = None,
     cache: bool = False,
 ) -> PortfolioResult:
@@ -234,9 +235,11 @@ def run_portfolio_backtest(
 
 
 def score_portfolio(universe, preds: pd.DataFrame, cls, params: dict, *, model: str, pooled: bool,
-                    target: str, strategy: str, cash: float = 100_000.0, commission: float = 0.001,
-                    slippage: float = 0.0005, min_commission: float = 0.0, rebalance_band: float = 0.0,
-                    max_fee_share: float = 1.0, source=None, home=None,
+                    target: str, strategy: str, cash: float = defaults.CASH,
+                    commission: float = defaults.COMMISSION, slippage: float = defaults.SLIPPAGE,
+                    min_commission: float = defaults.MIN_COMMISSION,
+                    rebalance_band: float = defaults.REBALANCE_BAND,
+                    max_fee_share: float = defaults.MAX_FEE_SHARE, source=None, home=None,
                     market: pd.Series | None | bool = True) -> PortfolioResult:
     """Trade ranking strategy `cls` (with checked `params`) on forecasts `preds` of
     `portfolio_walk_forward` over `universe`: the backtest, IC, spread and statistics.
