@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 from collections import deque
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -91,7 +92,8 @@ def _nodes(node: ast.AST):
         yield from _nodes(child)
 
 
-def imports(path: Path, root: Path) -> set[tuple[str, str | None]]:
+@cache  # four tests read the same files; the planted trees are new paths each time
+def imports(path: Path, root: Path) -> frozenset[tuple[str, str | None]]:
     """What `path` imports, as (module, name) pairs: `import a.b` is ("a.b", None), `from a
     import b` is ("a", "b") (b a module or a name in a), relative imports resolved, and
     `importlib.import_module("a.b")` with a literal name is ("a.b", None)."""
@@ -118,7 +120,7 @@ def imports(path: Path, root: Path) -> set[tuple[str, str | None]]:
             and isinstance(node.args[0].value, str)
         ):
             found.add((node.args[0].value, None))
-    return found
+    return frozenset(found)
 
 
 def resolve(module: str, name: str | None, known) -> str | None:
