@@ -80,16 +80,24 @@ def _type_checking(test: ast.expr) -> bool:
     return getattr(test, "id", getattr(test, "attr", None)) == "TYPE_CHECKING"
 
 
-def _nodes(node: ast.AST):
-    """Every node under `node`, except the bodies of `if TYPE_CHECKING:` blocks."""
-    for child in ast.iter_child_nodes(node):
-        if isinstance(child, ast.If) and _type_checking(child.test):
-            for kept in child.orelse:
-                yield kept
-                yield from _nodes(kept)
-            continue
-        yield child
-        yield from _nodes(child)
+def _nodes(tree: ast.AST, *, expressions: bool):
+    """Every statement under `tree` (and every expression too, if `expressions`), except
+    in the bodies of `if TYPE_CHECKING:` blocks."""
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        if expressions:
+            children = list(ast.iter_child_nodes(node))
+        else:  # imports are statements: only statement lists need walking
+            children = [c for f in ("body", "orelse", "finalbody", "handlers", "cases")
+                        for c in getattr(node, f, ())]
+        for child in children:
+            if isinstance(child, ast.If) and _type_checking(child.test):
+                todo.extend(child.orelse)
+                yield from child.orelse
+            else:
+                todo.append(child)
+                yield child
 
 
 @cache  # four tests read the same files; the planted trees are new paths each time
@@ -97,12 +105,13 @@ def imports(path: Path, root: Path) -> frozenset[tuple[str, str | None]]:
     """What `path` imports, as (module, name) pairs: `import a.b` is ("a.b", None), `from a
     import b` is ("a", "b") (b a module or a name in a), relative imports resolved, and
     `importlib.import_module("a.b")` with a literal name is ("a.b", None)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    source = path.read_text(encoding="utf-8")
+    tree = ast.parse(source, filename=str(path))
     package = _module_name(path, root)
     if path.name != "__init__.py":
         package = package.rpartition(".")[0]
     found: set[tuple[str, str | None]] = set()
-    for node in _nodes(tree):
+    for node in _nodes(tree, expressions="import_module" in source):
         if isinstance(node, ast.Import):
             found.update((alias.name, None) for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
