@@ -77,8 +77,16 @@ def _trade_update(trade, size, price, comm, bar):
 
 @njit(cache=True)
 def _new_trade(trades, k):
-    """Start trade row `k` (rows come zeroed; no fill has opened it yet)."""
-    trades[k]["open_bar"] = -1
+    """Start trade row `k`: every field zero, no opening bar yet (rows come uninitialised:
+    zeroing them all up front would cost more than the loop for a long run)."""
+    t = trades[k]
+    t["open_bar"] = -1
+    t["last_bar"] = 0
+    t["status"] = 0
+    t["long"] = False
+    t["closed"] = False
+    t["size"] = t["price"] = t["commission"] = t["pnl"] = t["pnl_net"] = t["max_size"] = 0.0
+    t["grown"] = t["grown_value"] = t["shrunk"] = t["shrunk_value"] = 0.0
     return k
 
 
@@ -98,7 +106,7 @@ def run_kernel(open_, close, target, cash0, commission, per_share, min_commissio
     value_out = np.empty(n)
     pos_out = np.empty(n)
     fills = np.empty(n, dtype=FILL)
-    trades = np.zeros(n + 1, dtype=TRADE)
+    trades = np.empty(n + 1, dtype=TRADE)
     nf = 0
     nt = 0
     cur = -1  # the trade being updated (backtrader's datatrades[-1])
