@@ -25,11 +25,12 @@ import time
 
 
 def spec(tickers: int, start: str):
-    from forecast.experiment import ExperimentSpec, universe
+    from forecast.experiment import ExperimentSpec
+    from forecast.portfolio.universe import bundled_universe
 
     return ExperimentSpec.from_dict({
         "name": "bench",
-        "tickers": universe("dow30")[:tickers],
+        "tickers": bundled_universe("dow30")[:tickers],
         "start": start,
         "models": [{"name": "logreg"}, {"name": "mlp"}],
         "strategies": [{"name": "long-only"}, {"name": "long-short"}, {"name": "probability-sized"}],

@@ -135,7 +135,7 @@ def main() -> None:
 
         limits = threadpool_limits(args.blas_threads)
     with limits:
-        from forecast.experiment.spec import universe as named
+        from forecast.portfolio.universe import bundled_universe as named
 
         universe, load_s, _, _ = timed(
             lambda: load_universe(named("dow30")[:n], source="bundled", start=start))

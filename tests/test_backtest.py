@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -330,13 +328,3 @@ def test_report_tables(long_short_run):
     assert "Buy & hold" in text and "Sharpe" in text
     assert f"{r.metrics['benchmark']['total_return']:.2%}" in text
     assert text.count("long-short") >= 3
-
-
-@pytest.mark.slow
-def test_imports_do_not_pull_tensorflow():
-    code = (
-        "import sys, forecast.backtest, forecast.backtest.report, strategies;"
-        "bad = [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')];"
-        "assert not bad, bad"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True)

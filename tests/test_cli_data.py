@@ -80,19 +80,6 @@ def test_debug_shows_traceback(csv_file, tmp_path):
     assert proc.returncode != 0 and "Traceback" in proc.stderr
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("command", [["data", "sample"], ["cache", "list"], ["runs", "list"]])
-def test_commands_that_train_nothing_do_not_import_tensorflow(command):
-    code = (
-        "import sys; from forecast.cli.app import main; "
-        f"main({command!r}); "
-        "assert 'tensorflow' not in sys.modules, 'tensorflow imported'; "
-        "assert 'keras' not in sys.modules, 'keras imported'"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-
-
 def test_unknown_command_is_usage_error(capsys):
     code, _, _ = run(capsys, "data", "frobnicate")
     assert code == 2

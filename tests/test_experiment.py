@@ -15,8 +15,9 @@ from cli_run import run
 
 import forecast as fc
 from forecast.errors import ConfigError
-from forecast.experiment import EXAMPLE, ExperimentSpec, run_experiment, universe
+from forecast.experiment import EXAMPLE, ExperimentSpec, run_experiment
 from forecast.experiment.judge import judge
+from forecast.portfolio.universe import bundled_universe
 from forecast.stats import sharpe_se
 
 START = "2014-01-01"
@@ -122,7 +123,7 @@ def test_bad_toml_and_missing_file(tmp_path):
 
 
 def test_dow30_is_thirty_stocks_without_etfs():
-    tickers = universe("dow30")
+    tickers = bundled_universe("dow30")
     assert len(tickers) == 30 == len(set(tickers))
     assert not {"SPY", "DIA", "QQQ", "IWM", "^GSPC", "^IXIC"} & set(tickers)
     assert {"AAPL", "MSFT", "KO", "XOM"} <= set(tickers)

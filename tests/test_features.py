@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -280,16 +278,6 @@ def test_too_short_fit_span_and_transform_before_fit():
         FeaturePipeline().transform(bars)
     with pytest.raises(ConfigError, match="spec"):
         FeaturePipeline(spec=3).fit(random_walk_bars(300))
-
-
-@pytest.mark.slow
-def test_importing_features_and_evaluate_does_not_import_tensorflow():
-    code = (
-        "import sys, forecast.features, forecast.evaluate, forecast.features.garch\n"
-        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n"
-        "assert 'arch' not in sys.modules\n"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 @pytest.mark.parametrize("day_of_week", [False, True])

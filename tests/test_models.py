@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 from sklearn.base import clone
@@ -43,23 +40,6 @@ def noise_data(n=200, window=4, n_features=2, p_up=0.5, seed=1):
     """Windows unrelated to the labels."""
     rng = np.random.default_rng(seed)
     return rng.normal(size=(n, window, n_features)), (rng.random(n) < p_up).astype(int)
-
-
-# --- import cost -------------------------------------------------------------------------
-
-
-@pytest.mark.slow
-def test_importing_models_does_not_import_tensorflow():
-    code = (
-        "import sys, forecast.models.registry, forecast.models, forecast.models.persistence, "
-        "forecast.models.device\n"
-        "from forecast.models.registry import make_model, list_models\n"
-        "make_model('mlp'); make_model('lstm'); list_models()\n"
-        "bad = [m for m in ('tensorflow', 'keras') if m in sys.modules]\n"
-        "assert not bad, bad"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-2000:]
 
 
 # --- registry ----------------------------------------------------------------------------

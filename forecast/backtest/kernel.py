@@ -14,12 +14,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from forecast.backtest.layout import CLOSED, FILL, TRADE
+
 RESIDUE = 1e-9  # OrderFeeBroker.RESIDUE: an order left with less than this is complete
-CLOSED = 2  # backtrader's Trade.Closed status
-# Trade table columns the kernel returns (one row per trade, in opening order).
-T_OPEN, T_DT, T_STATUS, T_LONG, T_SIZE, T_PRICE, T_COMM, T_PNL, T_PNLCOMM = range(9)
-T_MAX, T_GROW_N, T_GROW_V, T_SHRINK_N, T_SHRINK_V, T_CLOSED = range(9, 15)
-T_COLS = 15
 
 
 @njit(cache=True)
@@ -44,44 +41,52 @@ def _fee(leg, price, order, commission, per_share, has_per_share, min_commission
 
 
 @njit(cache=True)
-def _trade_update(tr, k, size, price, comm, bar):
-    """backtrader's Trade.update plus what Recorder reads from the trade's history."""
-    tr[k, T_COMM] += comm
-    old = tr[k, T_SIZE]
-    tr[k, T_SIZE] = old + size
-    new = tr[k, T_SIZE]
+def _trade_update(trade, size, price, comm, bar):
+    """backtrader's Trade.update plus what Recorder reads from the trade's history
+    (`trade`: one TRADE record, written in place)."""
+    trade["commission"] += comm
+    old = trade["size"]
+    trade["size"] = old + size
+    new = trade["size"]
     if old == 0.0:  # just opened
-        tr[k, T_OPEN] = bar
-        tr[k, T_LONG] = 1.0 if new > 0 else 0.0
+        trade["open_bar"] = bar
+        trade["long"] = new > 0
     closed = old != 0.0 and new == 0.0
-    tr[k, T_CLOSED] = 1.0 if closed else 0.0
+    trade["closed"] = closed
     if closed:
-        tr[k, T_STATUS] = CLOSED
+        trade["status"] = CLOSED
     elif new != 0.0:
-        tr[k, T_STATUS] = 1.0
+        trade["status"] = 1
     if abs(new) > abs(old):
-        tr[k, T_PRICE] = (old * tr[k, T_PRICE] + size * price) / new
+        trade["price"] = (old * trade["price"] + size * price) / new
         pnl = 0.0
     else:
-        pnl = -size * (price - tr[k, T_PRICE]) * 1.0
-    tr[k, T_PNL] += pnl
-    tr[k, T_PNLCOMM] = tr[k, T_PNL] - tr[k, T_COMM]
-    tr[k, T_DT] = bar
-    tr[k, T_MAX] = max(tr[k, T_MAX], abs(new))
-    sign = 1.0 if tr[k, T_LONG] == 1.0 else -1.0
+        pnl = -size * (price - trade["price"]) * 1.0
+    trade["pnl"] += pnl
+    trade["pnl_net"] = trade["pnl"] - trade["commission"]
+    trade["last_bar"] = bar
+    trade["max_size"] = max(trade["max_size"], abs(new))
+    sign = 1.0 if trade["long"] else -1.0
     if size * sign > 0:
-        tr[k, T_GROW_N] += abs(size)
-        tr[k, T_GROW_V] += abs(size) * price
+        trade["grown"] += abs(size)
+        trade["grown_value"] += abs(size) * price
     elif size * sign < 0:
-        tr[k, T_SHRINK_N] += abs(size)
-        tr[k, T_SHRINK_V] += abs(size) * price
+        trade["shrunk"] += abs(size)
+        trade["shrunk_value"] += abs(size) * price
 
 
 @njit(cache=True)
-def _new_trade(tr, k):
-    for c in range(T_COLS):
-        tr[k, c] = 0.0
-    tr[k, T_OPEN] = -1.0
+def _new_trade(trades, k):
+    """Start trade row `k`: every field zero, no opening bar yet (rows come uninitialised:
+    zeroing them all up front would cost more than the loop for a long run)."""
+    t = trades[k]
+    t["open_bar"] = -1
+    t["last_bar"] = 0
+    t["status"] = 0
+    t["long"] = False
+    t["closed"] = False
+    t["size"] = t["price"] = t["commission"] = t["pnl"] = t["pnl_net"] = t["max_size"] = 0.0
+    t["grown"] = t["grown_value"] = t["shrunk"] = t["shrunk_value"] = 0.0
     return k
 
 
@@ -90,7 +95,7 @@ def run_kernel(open_, close, target, cash0, commission, per_share, min_commissio
     """Trade `target` (decided at each bar's close, NaN: none) at the next bar's open.
 
     `per_share` NaN means a percentage `commission`. Returns (cash, value, position at
-    each close; fills as (bar, size, price, commission) rows; trades (columns T_*);
+    each close; fills (`layout.FILL` records); trades (`layout.TRADE` records);
     orders refused for cash; bars of orders whose remainder backtrader would have kept
     pending, which this kernel cannot replay: -1 when none; orders not sent for their
     costs). From the first close whose value is zero or below (ruin) no order is sent.
@@ -100,8 +105,8 @@ def run_kernel(open_, close, target, cash0, commission, per_share, min_commissio
     cash_out = np.empty(n)
     value_out = np.empty(n)
     pos_out = np.empty(n)
-    fills = np.empty((n, 4))
-    trades = np.empty((n + 1, T_COLS))
+    fills = np.empty(n, dtype=FILL)
+    trades = np.empty(n + 1, dtype=TRADE)
     nf = 0
     nt = 0
     cur = -1  # the trade being updated (backtrader's datatrades[-1])
@@ -171,22 +176,23 @@ def run_kernel(open_, close, target, cash0, commission, per_share, min_commissio
                 elif (pos > 0) != (old > 0):
                     pos_price = price
                 # OrderData.add on an empty execution record
-                fills[nf, 0] = i
-                fills[nf, 1] = executed
-                fills[nf, 2] = (0.0 + executed * price) / executed
-                fills[nf, 3] = 0.0 + (closed_fee + opened_fee)
+                fill = fills[nf]
+                fill["bar"] = i
+                fill["size"] = executed
+                fill["price"] = (0.0 + executed * price) / executed
+                fill["commission"] = 0.0 + (closed_fee + opened_fee)
                 nf += 1
                 # Strategy._addnotification: the closing leg, then the opening one
                 if cur < 0:
                     nt += 1
                     cur = _new_trade(trades, nt - 1)
                 if closed != 0.0:
-                    _trade_update(trades, cur, closed, price, closed_fee, i)
+                    _trade_update(trades[cur], closed, price, closed_fee, i)
                 if opened != 0.0:
-                    if trades[cur, T_CLOSED] == 1.0:
+                    if trades[cur]["closed"]:
                         nt += 1
                         cur = _new_trade(trades, nt - 1)
-                    _trade_update(trades, cur, opened, price, opened_fee, i)
+                    _trade_update(trades[cur], opened, price, opened_fee, i)
             if tried and opened == 0.0:
                 refused += 1
             elif order - executed != 0.0 and abs(order - executed) > RESIDUE * abs(order):

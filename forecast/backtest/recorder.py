@@ -59,14 +59,41 @@ def num_to_timestamps(nums) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(pd.to_datetime(np.round(days * 86_400_000_000), unit="us"))
 
 
+class FillRecorder:
+    """backtrader's order notifications, recorded one way for every run on backtrader (a
+    strategy or analyzer hands it each `notify_order`): one row per executed order, and the
+    counts of orders that did not fill (`no_orders_refused`)."""
+
+    COLUMNS = ("date", "ticker", "size", "price", "commission")
+
+    def __init__(self):
+        self.rows: list[tuple] = []  # (date number, data feed name, signed size, price, fee)
+        self.refused = no_orders_refused()
+
+    def notify_order(self, order) -> None:
+        count_refused(self.refused, order)
+        # A refused order may have executed in part first (the closing leg of a flip whose
+        # opening leg the cash did not cover): that part is a fill too.
+        done = order.status == order.Completed or order.status in REFUSED
+        if done and order.executed.size:
+            ex = order.executed
+            self.rows.append((ex.dt, order.data._name, ex.size, ex.price, ex.comm))
+
+    def frame(self) -> pd.DataFrame:
+        """One row per executed order: `date, ticker, size` (signed), `price, commission`."""
+        frame = pd.DataFrame(self.rows, columns=list(self.COLUMNS))
+        frame["date"] = num_to_timestamps(frame["date"])
+        return frame
+
+
 class Recorder(bt.Analyzer):
     """Cash, portfolio value and position at each bar's close; fills; trades; refused orders."""
 
     def start(self):
         self.rows: list[tuple] = []
-        self.fills: list[tuple] = []
+        self.orders = FillRecorder()
+        self.refused = self.orders.refused
         self._trades: dict = {}
-        self.refused = no_orders_refused()
 
     def stop(self):
         # Orders a strategy chose not to send for their costs (PredictionStrategy counts them).
@@ -80,13 +107,7 @@ class Recorder(bt.Analyzer):
         self.rows.append((data.datetime[0], broker.getcash(), broker.getvalue(), pos.size, data.close[0]))
 
     def notify_order(self, order):
-        count_refused(self.refused, order)
-        # A refused order may have executed in part first (the closing leg of a flip whose
-        # opening leg the cash did not cover): that part is a fill too.
-        done = order.status == order.Completed or order.status in REFUSED
-        if done and order.executed.size:
-            ex = order.executed
-            self.fills.append((ex.dt, ex.size, ex.price, ex.comm))
+        self.orders.notify_order(order)
 
     def notify_trade(self, trade):
         self._trades[trade.ref] = trade
@@ -98,10 +119,9 @@ class Recorder(bt.Analyzer):
         return frame.set_index("date")
 
     def fills_frame(self) -> pd.DataFrame:
-        """One row per executed order: `date, size` (signed), `price, commission`."""
-        frame = pd.DataFrame(self.fills, columns=["date", "size", "price", "commission"])
-        frame["date"] = num_to_timestamps(frame["date"])
-        return frame
+        """One row per executed order: `date, size` (signed), `price, commission` (one
+        ticker: no ticker column)."""
+        return self.orders.frame().drop(columns="ticker")
 
     def trades(self) -> pd.DataFrame:
         """Trades, one per position from opening to flat; one still open at the end is

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.backtest import kernel
+from forecast.backtest.layout import CLOSED
 from forecast.backtest.recorder import SKIPPED_COSTS, TRADE_COLUMNS, no_orders_refused, num_to_timestamps
 from forecast.errors import ConfigError
 
@@ -127,42 +128,41 @@ def _ledger(dates, cash, value, position, closes, *, traded: bool) -> pd.DataFra
 
 
 def _fills(dates, fills: np.ndarray) -> pd.DataFrame:
+    """Recorder.fills_frame from the kernel's FILL records."""
     columns = ["date", "size", "price", "commission"]
     if not len(fills):  # as Recorder builds it from no rows
         frame = pd.DataFrame([], columns=columns)
         frame["date"] = num_to_timestamps(frame["date"])
         return frame
-    bars = fills[:, 0].astype("int64")
-    return pd.DataFrame({"date": dates[bars], "size": fills[:, 1], "price": fills[:, 2],
-                         "commission": fills[:, 3]})
+    return pd.DataFrame({"date": dates[fills["bar"]], "size": fills["size"], "price": fills["price"],
+                         "commission": fills["commission"]})
 
 
 def _trades(index: pd.DatetimeIndex, trades: np.ndarray, closes: np.ndarray,
             value: np.ndarray) -> pd.DataFrame:
-    """Recorder.trades from the kernel's per-trade accumulators (same sums, same order)."""
-    k = kernel
+    """Recorder.trades from the kernel's TRADE records (same sums, same order)."""
     broke = np.flatnonzero(value <= 0)  # a ruined account's open trade ends at its ruin
     end = int(broke[0]) if broke.size else len(index) - 1
     last_close = closes[end]
-    t = trades.T
-    is_open = t[k.T_STATUS] != k.CLOSED
-    size = t[k.T_SIZE]
+    is_open = trades["status"] != CLOSED
+    size = trades["size"]
     # An open trade is marked to the last close, as Recorder does (elementwise: same ops).
-    unrealised = np.where(is_open, size * (last_close - t[k.T_PRICE]), 0.0)
-    shrink_n = np.where(is_open, t[k.T_SHRINK_N] + np.abs(-size), t[k.T_SHRINK_N])
-    shrink_v = np.where(is_open, t[k.T_SHRINK_V] + np.abs(-size) * last_close, t[k.T_SHRINK_V])
-    exit_bar = np.where(is_open, end, t[k.T_DT]).astype("int64")
+    unrealised = np.where(is_open, size * (last_close - trades["price"]), 0.0)
+    shrunk = np.where(is_open, trades["shrunk"] + np.abs(-size), trades["shrunk"])
+    shrunk_value = np.where(is_open, trades["shrunk_value"] + np.abs(-size) * last_close,
+                            trades["shrunk_value"])
+    exit_bar = np.where(is_open, end, trades["last_bar"]).astype("int64")
     # Recorder goes through datetime.date: whole days, to the second.
     days = index.to_numpy().astype("datetime64[D]").astype("datetime64[s]")
     frame = pd.DataFrame({
-        "entry_date": days[t[k.T_OPEN].astype("int64")],
+        "entry_date": days[trades["open_bar"]],
         "exit_date": days[exit_bar],
-        "direction": np.where(t[k.T_LONG] == 1.0, "long", "short").astype(object),
-        "size": t[k.T_MAX],
-        "entry_price": _vwap(t[k.T_GROW_N], t[k.T_GROW_V]),
-        "exit_price": _vwap(shrink_n, shrink_v),
-        "pnl": np.where(is_open, t[k.T_PNL] + unrealised, t[k.T_PNL]),
-        "pnl_net": np.where(is_open, t[k.T_PNLCOMM] + unrealised, t[k.T_PNLCOMM]),
+        "direction": np.where(trades["long"], "long", "short").astype(object),
+        "size": trades["max_size"],
+        "entry_price": _vwap(trades["grown"], trades["grown_value"]),
+        "exit_price": _vwap(shrunk, shrunk_value),
+        "pnl": np.where(is_open, trades["pnl"] + unrealised, trades["pnl"]),
+        "pnl_net": np.where(is_open, trades["pnl_net"] + unrealised, trades["pnl_net"]),
         "open": is_open.astype(bool),
     }, columns=TRADE_COLUMNS)
     if not len(trades):  # as Recorder builds it from no rows

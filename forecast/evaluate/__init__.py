@@ -8,10 +8,10 @@ Importing this package does not import TensorFlow.
 from forecast.evaluate.metrics import (
     METRIC_KEYS,
     direction_metrics,
-    label_returns,
     metrics_table,
     next_day_returns,
 )
+from forecast.evaluate.predictions import label_returns
 from forecast.evaluate.report import DEFAULT_BASELINES, EvaluationReport, evaluate
 from forecast.evaluate.walkforward import Fold, plan_folds, walk_forward
 

@@ -110,14 +110,6 @@ def next_day_returns(bars: pd.DataFrame, label: str = "close") -> pd.Series:
     return forward_return(bars, 1, label).rename("next_return")
 
 
-def label_returns(bars: pd.DataFrame, predictions: pd.DataFrame) -> pd.Series:
-    """The return each prediction's label is made of (horizon and label from the frame's
-    attrs; none given: one bar of the traded return)."""
-    from forecast.evaluate.predictions import Predictions
-
-    return Predictions.from_frame(predictions, bars).label_returns(bars)
-
-
 def metrics_table(predictions: dict[str, pd.DataFrame], next_return: pd.Series | None = None) -> pd.DataFrame:
     """One row of `direction_metrics` per model, from predictions frames (contract shape)."""
     rows = {}

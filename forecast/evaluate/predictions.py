@@ -64,3 +64,9 @@ class Predictions:
         scored = direction_metrics(self.frame["prob_up"], self.frame["actual_up"], self.label_returns(bars))
         self._scored[:] = [(bars, scored)]
         return dict(scored)
+
+
+def label_returns(bars: pd.DataFrame, predictions: pd.DataFrame) -> pd.Series:
+    """The return each prediction's label is made of (horizon and label from the frame's
+    attrs; none given: one bar of the traded return)."""
+    return Predictions.from_frame(predictions, bars).label_returns(bars)

@@ -9,7 +9,8 @@ from typing import Any
 import pandas as pd
 
 from forecast.errors import ConfigError
-from forecast.evaluate.metrics import METRIC_KEYS, label_returns, metrics_table
+from forecast.evaluate.metrics import METRIC_KEYS, metrics_table
+from forecast.evaluate.predictions import label_returns
 from forecast.evaluate.walkforward import walk_forward
 from forecast.jsonsafe import json_safe
 

@@ -9,7 +9,7 @@ without importing the runner and everything behind it.
 from importlib import import_module
 
 _WHERE = {
-    "EXAMPLE": "spec", "ExperimentSpec": "spec", "universe": "spec",
+    "EXAMPLE": "spec", "ExperimentSpec": "spec",
     "RayExecutor": "executors", "SerialExecutor": "executors",
     "ExperimentResult": "result", "run_experiment": "runner",
 }

@@ -27,9 +27,6 @@ from forecast import defaults
 from forecast.errors import ConfigError
 from forecast.settings import WalkForwardOptions
 
-# Bundled universes by name: the Dow 30 members of November 2017 (survivorship-biased, as
-# the bundle's SOURCE.md says) and everything converted into the bundle.
-ETFS = ("DIA", "IWM", "QQQ", "SPY")
 TOP_KEYS = {"name", "tickers", "universe", "start", "end", "seeds", "cash", "walk_forward",
             "models", "strategies", "portfolios", "costs", "engine"}
 PORTFOLIO_KEYS = {"name", "params", "target", "pooled", "rebalance_band"}
@@ -67,18 +64,6 @@ params = {{ upper = [0.52, 0.55] }}     # a list is a grid axis
 commission = [0.0, 0.001]             # fraction of traded value
 slippage = [{defaults.SLIPPAGE}]                   # fraction of the fill price
 """
-
-
-def universe(name: str) -> list[str]:
-    """The tickers of a bundled universe: ``dow30`` or ``bundled`` (all 34)."""
-    from forecast.data.bundled import read_bundle
-
-    converted = sorted(read_bundle()["ticker"].unique())
-    if name == "dow30":
-        return [t for t in converted if t not in ETFS]
-    if name == "bundled":
-        return converted
-    raise ConfigError(f"unknown universe {name!r}: use dow30 or bundled")
 
 
 @dataclass(frozen=True)
@@ -298,7 +283,9 @@ class ExperimentSpec:
 
             tickers = tuple(dict.fromkeys(normalize_ticker(t) for t in _as_list(data["tickers"], "tickers")))
         else:
-            tickers = tuple(universe(data["universe"]))
+            from forecast.portfolio.universe import bundled_universe
+
+            tickers = tuple(bundled_universe(data["universe"]))
         if not data.get("models"):
             raise ConfigError("the experiment spec needs at least one [[models]] entry")
         models = _dedupe(_model(m) for m in _as_list(data["models"], "models"))

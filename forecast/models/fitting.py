@@ -3,22 +3,13 @@ validation leak, and a user's model that fails or answers nonsense named in one 
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import numpy as np
 
 from forecast.errors import ConfigError, FcastError
+from forecast.models.keras_base import fit_takes_callbacks
 from forecast.user_code import one_line
-
-
-def fit_takes_callbacks(estimator_or_class) -> bool:
-    """Whether `fit` accepts `callbacks=` (the Keras models do; e.g. an epoch progress bar)."""
-    fit = getattr(estimator_or_class, "fit", None)
-    try:
-        return fit is not None and "callbacks" in inspect.signature(fit).parameters
-    except (TypeError, ValueError):  # a fit without a readable signature (C extensions)
-        return False
 
 
 def model_label(estimator) -> str:

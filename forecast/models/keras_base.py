@@ -6,6 +6,7 @@ Keras (on the backend `forecast.models.backend` selects) is imported inside
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from numbers import Integral, Real
 
@@ -60,6 +61,15 @@ def balanced_class_weight(y_train: np.ndarray) -> dict[int, float]:
     classes = np.unique(y_train)
     weights = compute_class_weight("balanced", classes=classes, y=y_train)
     return {int(c): float(w) for c, w in zip(classes, weights, strict=True)}
+
+
+def fit_takes_callbacks(estimator_or_class) -> bool:
+    """Whether `fit` accepts `callbacks=` (the Keras models do; e.g. an epoch progress bar)."""
+    fit = getattr(estimator_or_class, "fit", None)
+    try:
+        return fit is not None and "callbacks" in inspect.signature(fit).parameters
+    except (TypeError, ValueError):  # a fit without a readable signature (C extensions)
+        return False
 
 
 # kw_only: the generated __init__ takes keywords only, so a subclass's own parameters can

@@ -22,8 +22,7 @@ from forecast.models.baselines import (
     MajorityBaseline,
     MomentumBaseline,
 )
-from forecast.models.fitting import fit_takes_callbacks
-from forecast.models.keras_base import KerasForecaster
+from forecast.models.keras_base import KerasForecaster, fit_takes_callbacks
 from forecast.models.lstm import LSTMForecaster
 from forecast.models.mlp import MLPForecaster
 from forecast.models.params import check_params

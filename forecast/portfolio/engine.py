@@ -50,7 +50,7 @@ import pandas as pd
 from forecast import defaults
 from forecast.backtest.broker import configure_broker, validate_broker
 from forecast.backtest.metrics import compute_metrics, floor_ruin, ruin_bar
-from forecast.backtest.recorder import REFUSED, count_refused, no_orders_refused, num_to_timestamps
+from forecast.backtest.recorder import FillRecorder, num_to_timestamps
 from forecast.data.frame import ensure_bars
 from forecast.errors import ConfigError
 
@@ -146,7 +146,7 @@ def run_portfolio(
     value = np.array([r[2] for r in run.rows])
     sizes = np.array([r[3] for r in run.rows]).reshape(len(calendar), len(tickers))
     closes = np.array([r[4] for r in run.rows]).reshape(len(calendar), len(tickers))
-    fills = _fills(run.fills)
+    fills = _fills(run.orders)
     targets = pd.DataFrame(run.targets, index=calendar, columns=tickers)
     targets.index.name = "date"
 
@@ -169,7 +169,7 @@ def run_portfolio(
     equity.index.name = "date"
 
     metrics = _metrics(equity, weights, fills, entry, cash, risk_free)
-    metrics["strategy"].update(run.refused)
+    metrics["strategy"].update(run.orders.refused)
     settings = {
         "cash": cash, "commission": commission, "slippage": slippage,
         "min_commission": min_commission, "rebalance_band": rebalance_band,
@@ -284,9 +284,8 @@ class _Runner(bt.Strategy):
     def __init__(self):
         self.names = [d._name for d in self.datas]
         self.rows: list[tuple] = []
-        self.fills: list[tuple] = []
         self.targets: list[np.ndarray] = []
-        self.refused = no_orders_refused()
+        self.orders = FillRecorder()  # fills and the orders that did not fill
         self.pending: dict[int, float] = {}
         self._ruined = False
         self._probs = self.p.probs.to_numpy()
@@ -374,21 +373,16 @@ class _Runner(bt.Strategy):
         if fraction > 0:
             for data, size in buys:
                 self.buy(data=data, size=size * fraction)
-        self.refused["orders_skipped_costs"] += skipped
+        self.orders.refused["orders_skipped_costs"] += skipped
 
     prenext_open = nextstart_open = next_open
 
     def notify_order(self, order):
-        count_refused(self.refused, order)
-        done = order.status == order.Completed or order.status in REFUSED
-        if done and order.executed.size:
-            ex = order.executed
-            self.fills.append((ex.dt, order.data._name, ex.size, ex.price, ex.comm))
+        self.orders.notify_order(order)
 
 
-def _fills(rows: list[tuple]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=["date", "ticker", "size", "price", "commission"])
-    frame["date"] = num_to_timestamps(frame["date"]) if len(frame) else pd.DatetimeIndex([])
+def _fills(orders: FillRecorder) -> pd.DataFrame:
+    frame = orders.frame()
     frame["value"] = frame["size"].abs() * frame["price"]
     return frame[FILL_COLUMNS].astype({"size": float, "price": float, "value": float, "commission": float})
 

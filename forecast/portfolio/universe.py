@@ -23,6 +23,21 @@ from forecast.errors import ConfigError, FcastError
 # The traded return after a decision at calendar position t reads the open at t + 2.
 LOOKAHEAD = 2
 UNIVERSE_NAMES = ("dow30", "bundled")
+# Bundled universes by name: the Dow 30 members of November 2017 (survivorship-biased, as
+# the bundle's SOURCE.md says) and everything converted into the bundle.
+ETFS = ("DIA", "IWM", "QQQ", "SPY")
+
+
+def bundled_universe(name: str) -> list[str]:
+    """The tickers of a bundled universe: ``dow30`` or ``bundled`` (all 34)."""
+    from forecast.data.bundled import read_bundle
+
+    converted = sorted(read_bundle()["ticker"].unique())
+    if name == "dow30":
+        return [t for t in converted if t not in ETFS]
+    if name == "bundled":
+        return converted
+    raise ConfigError(f"unknown universe {name!r}: use dow30 or bundled")
 
 
 @dataclass
@@ -68,8 +83,6 @@ def load_universe(
     from forecast.data.store import Store
 
     if isinstance(tickers_or_name, str):
-        from forecast.experiment.spec import universe as named_universe
-
         if tickers_or_name not in UNIVERSE_NAMES and "," not in tickers_or_name:
             raise ConfigError(
                 f"unknown universe {tickers_or_name!r}: use dow30, bundled or a list of tickers"
@@ -77,7 +90,7 @@ def load_universe(
         if "," in tickers_or_name:
             tickers = [t.strip() for t in tickers_or_name.split(",") if t.strip()]
         else:
-            tickers = named_universe(tickers_or_name)
+            tickers = bundled_universe(tickers_or_name)
             source = source or "bundled"
     else:
         tickers = list(tickers_or_name)
