@@ -34,14 +34,18 @@ TREES = ("forecast", "strategies")
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     # import nothing of fcast
     ("foundation", ("forecast.errors", "forecast.defaults", "forecast.atomic", "forecast.calendar",
-                    "forecast.formatting", "forecast.jsonsafe")),
+                    "forecast.formatting", "forecast.jsonsafe", "forecast.run_result")),
     ("helpers", ("forecast.locking", "forecast.tomlfile", "forecast.user_code")),
+    # one resolver for every kind of plugin; the kinds are declared in their registries above it
+    ("plugins", ("forecast.plugins",)),
     ("stats", ("forecast.stats",)),
     # pages are built from a run's files alone: no data loading, training or runs behind them
     ("report", ("forecast.report",)),
     ("data", ("forecast.data",)),
     ("features", ("forecast.features",)),
     ("models", ("forecast.models",)),
+    # grouped model, walk-forward and cost options shared by the API, specs and the CLI
+    ("settings", ("forecast.settings",)),
     ("evaluate", ("forecast.evaluate",)),
     ("training", ("forecast.training",)),
     ("cache", ("forecast.cache",)),
@@ -52,6 +56,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("api", ("forecast.api",)),
     ("portfolio", ("forecast.portfolio",)),
     ("experiment", ("forecast.experiment",)),
+    # what `fcast backtest` runs: one ticker, several, or a grid (an experiment)
+    ("batch", ("forecast.batch",)),
     ("cli", ("forecast.cli",)),
     ("entry points", ("forecast", "forecast.__main__")),
 ]
