@@ -17,6 +17,7 @@ import pandas as pd
 from forecast.errors import ConfigError
 from forecast.formatting import count
 from forecast.report.html import Html, chart, esc, join, link, note, number, page, section, table, tag
+from forecast.stats.labels import EXPERIMENT_PAGE_COLUMNS
 
 AXES = ("ticker", "model", "seed", "strategy", "params", "cost")
 MAX_SMALL = 60  # small multiples drawn one by one; the rest only in the overlaid chart
@@ -277,14 +278,6 @@ def _rank_text(rows: list[dict], row) -> str:
     return f" (#{order.index(row) + 1} in the table)"
 
 
-RANKED_COLUMNS = [  # (header, row field, kind)
-    ("total return", "total_return", "pct"), ("CAGR", "cagr", "pct"), ("Sharpe", "sharpe", "num"),
-    ("± SE", "sharpe_se", "num"), ("PSR", "psr", "num3"), ("PSR vs B&H", "psr_vs_benchmark", "num3"),
-    ("max DD", "max_drawdown", "pct"), ("trades", "n_trades", "int"), ("accuracy", "accuracy", "num3"),
-    ("B&H return", "benchmark_return", "pct"), ("B&H Sharpe", "benchmark_sharpe", "num"),
-]
-
-
 def row_label(row: dict, i: int) -> str:
     if row.get("label"):
         return str(row["label"])
@@ -307,14 +300,14 @@ def _ranked(doc: dict, order: list[int], folder: Path) -> Html:
         run = row.get("run")
         cell = link(run_href(folder, run), label) if run and (folder / run).is_dir() else esc(label)
         ok = row.get("status") == "ok"
-        figures = [keyed(doc, f"rows.{i}.{field}", kind) for _, field, kind in RANKED_COLUMNS]
+        figures = [keyed(doc, f"rows.{i}.{field}", kind) for field, _, kind in EXPERIMENT_PAGE_COLUMNS]
         status = esc("ok") if ok else tag("span", row.get("status") or "not run", class_="warn")
         body.append(tag("tr", tag("td", str(rank) if ok else "–", class_="r"), tag("td", cell),
                         *(tag("td", f, class_="r") for f in figures),
                         tag("td", row.get("cache") or ""), tag("td", status),
                         class_="best" if i == best else None, data_row=str(i)))
     head = tag("tr", tag("th", "#", class_="r"), tag("th", "configuration"),
-               *(tag("th", h, class_="r") for h, _, _ in RANKED_COLUMNS),
+               *(tag("th", h, class_="r") for _, h, _ in EXPERIMENT_PAGE_COLUMNS),
                tag("th", "cache"), tag("th", "status"))
     n_failed = sum(1 for r in rows if r.get("status") != "ok")
     runs = [r["run"] for r in rows if r.get("run") and (folder / r["run"]).is_dir()]

@@ -21,6 +21,8 @@ import pandas as pd
 from forecast.errors import ConfigError
 from forecast.report.experiment_page import keyed
 from forecast.report.html import Html, chart, join, note, number, page, section, table, tag
+from forecast.stats.labels import PORTFOLIO_PAGE_FIGURES, PORTFOLIO_PAGE_STRATEGY
+from forecast.stats.returns import yearly_returns
 
 IC_WINDOW = 63
 CURVES = ("strategy", "benchmark", "market")
@@ -158,21 +160,6 @@ def _meta(doc: dict) -> list[tuple[str, object]]:
 
 # --- sections ---------------------------------------------------------------------------------
 
-KEY_ROWS = [  # (label, field, kind)
-    ("total return", "total_return", "pct"), ("CAGR", "cagr", "pct"), ("volatility", "volatility", "pct"),
-    ("Sharpe", "sharpe", "num"), ("Sortino", "sortino", "num"), ("max drawdown", "max_drawdown", "pct"),
-    ("longest drawdown (bars)", "max_drawdown_bars", "int"), ("Calmar", "calmar", "num"),
-    ("exposure (days invested)", "exposure", "pct"), ("turnover (annual, x value)", "turnover_annual", "num"),
-]
-STRATEGY_ROWS = [
-    ("turnover (daily, one-way)", "turnover", "pct"), ("gross exposure", "gross_exposure", "pct"),
-    ("net exposure", "net_exposure", "pct"), ("fills", "n_fills", "int"),
-    ("orders rejected (cash)", "orders_rejected_cash", "int"), ("orders rejected", "orders_rejected", "int"),
-    ("orders canceled", "orders_canceled", "int"),
-    ("orders skipped for costs (fee above its share of the order)", "orders_skipped_costs", "int"),
-]
-
-
 def _cell(doc: dict, curve: str, field: str, kind: str):
     block = doc.get(curve)
     if not isinstance(block, dict) or field not in block:
@@ -182,9 +169,10 @@ def _cell(doc: dict, curve: str, field: str, kind: str):
 
 def _key_figures(doc: dict) -> Html:
     curves = [c for c in CURVES if isinstance(doc.get(c), dict)]
-    rows = [[label, *(_cell(doc, c, field, kind) for c in curves)] for label, field, kind in KEY_ROWS]
+    rows = [[label, *(_cell(doc, c, field, kind) for c in curves)]
+            for field, label, kind in PORTFOLIO_PAGE_FIGURES]
     rows += [[label, _cell(doc, "strategy", field, kind), *([""] * (len(curves) - 1))]
-             for label, field, kind in STRATEGY_ROWS if field in (doc.get("strategy") or {})]
+             for field, label, kind in PORTFOLIO_PAGE_STRATEGY if field in (doc.get("strategy") or {})]
     said = [] if "market" in curves else [note("SPY has no bars over this span: no market benchmark.")]
     return section("key-figures", "Key figures",
                    table(["", *(NAMES[c] for c in curves)], rows, caption="The equal-weight buy-and-hold "
@@ -450,21 +438,11 @@ def _monthly(files: _Files) -> Html:
     months = cross_charts.monthly_returns(equity["strategy"])
     fig = cross_charts.monthly_heatmap(months, title="Strategy's monthly returns")
     cols = [c for c in CURVES if c in equity]
-    yearly = {c: _yearly(equity[c]) for c in cols}
+    yearly = {c: yearly_returns(equity[c]) for c in cols}
     years = sorted(set().union(*(y.index for y in yearly.values())))
     rows = [[str(y), *(number(yearly[c].get(y), "pct") for c in cols)] for y in years]
     return section("monthly", "Monthly returns",
                    chart(fig, "monthly", "the strategy's monthly returns, year by month"),
                    table(["year", *(NAMES[c] for c in cols)], rows,
                          caption="Calendar-year returns (the first and last years are partial)."))
-
-
-def _yearly(equity: pd.Series) -> pd.Series:
-    s = equity.dropna()
-    if s.empty:
-        return pd.Series(dtype=float)
-    ends = s.groupby(s.index.year).last()
-    previous = ends.shift(1)
-    previous.iloc[0] = s.iloc[0]
-    return ends / previous - 1.0
 
