@@ -11,11 +11,13 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from forecast.report import charts, tables
+from forecast.charts import backtest as charts
+from forecast.charts.curves import monthly_heatmap_with_totals
+from forecast.report import tables
 from forecast.report.html import Html, chart, esc, join, note, number, page, section, table, tag
 from forecast.report.interactive import interactive_equity
 from forecast.stats.labels import BACKTEST_PAGE_FIGURES, BACKTEST_PAGE_REFUSED, BACKTEST_PAGE_TRADES
-from forecast.stats.returns import daily_returns, drawdown, rolling_sharpe, yearly_comparison
+from forecast.stats.returns import daily_returns, rolling_sharpe, yearly_comparison
 
 _MISSING = object()
 
@@ -51,7 +53,7 @@ def backtest_page(folder: Path, **options) -> str:
         key_figures(m),
         verdict(m, rets, rf),
         equity_section(m, run),
-        section("drawdown", "Drawdown", chart(charts.drawdown(drawdown(run.equity)), "drawdown",
+        section("drawdown", "Drawdown", chart(charts.drawdown(run.equity), "drawdown",
                                               "drawdown of strategy and buy-and-hold"),
                 note(join(["deepest: strategy ", keyed(m, "strategy.max_drawdown", "pct"), ", buy-and-hold ",
                            keyed(m, "benchmark.max_drawdown", "pct"), "; longest under water: ",
@@ -59,7 +61,7 @@ def backtest_page(folder: Path, **options) -> str:
                            keyed(m, "benchmark.max_drawdown_bars", "int"), " bars"]))),
         exposure_section(m, run),
         section("monthly", "Monthly returns (strategy)",
-                chart(charts.monthly_heatmap(tables.monthly_grid(run.equity["strategy"])), "monthly",
+                chart(monthly_heatmap_with_totals(tables.monthly_grid(run.equity["strategy"])), "monthly",
                       "heatmap of the strategy's monthly returns by year, with each year's total")),
         yearly_section(m, run),
         rolling_section(rets, rf),

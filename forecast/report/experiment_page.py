@@ -356,14 +356,14 @@ def _ordered(rows: list[dict], axis: str) -> list[str]:
 
 
 def _heatmap(rows: list[dict], axes: tuple[str, str]) -> Html:
-    from forecast.report import cross_charts
+    from forecast.charts.cross import sharpe_heatmap
 
     y_axis, x_axis = axes
     means = heatmap_means(rows, axes)
     if means.empty or not means.notna().to_numpy().any():
         return section("heatmap", "Mean Sharpe by grid axes",
                        note("No finished configuration has a Sharpe ratio: nothing to average."))
-    fig = cross_charts.sharpe_heatmap(means, x_label=x_axis, y_label=y_axis)
+    fig = sharpe_heatmap(means, x_label=x_axis, y_label=y_axis)
     head = tag("tr", tag("th", f"{y_axis} \\ {x_axis}"), *(tag("th", x, class_="r") for x in means.columns))
     body = join(
         tag("tr", tag("th", y), *(tag("td", number(means.at[y, x], "num"), class_="r", data_row=y, data_col=x)
@@ -390,7 +390,7 @@ def _read_equity(path: Path) -> pd.DataFrame | None:
 
 
 def _curves(doc: dict, order: list[int], folder: Path, max_small: int) -> Html:
-    from forecast.report import cross_charts
+    from forecast.charts.curves import all_curves, growth_ticks, small_equity
 
     rows = doc.get("rows") or []
     curves: dict[int, pd.DataFrame] = {}
@@ -408,7 +408,7 @@ def _curves(doc: dict, order: list[int], folder: Path, max_small: int) -> Html:
         return section("curves", "Equity curves", note("No configuration left an equity.csv to draw."))
     ranked_ok = [i for i in order if i in curves]
     best = ranked_ok[0]
-    overlay = cross_charts.all_curves([curves[i]["strategy"] for i in ranked_ok], 0,
+    overlay = all_curves([curves[i]["strategy"] for i in ranked_ok], 0,
                                       title=f"All {len(ranked_ok)} configurations, growth of 1 (log scale); "
                                             "best by Sharpe in red")
     shown = ranked_ok[:max_small]
@@ -417,12 +417,12 @@ def _curves(doc: dict, order: list[int], folder: Path, max_small: int) -> Html:
     growth = [g for g in growth if (g > 0).all()]
     lo = min((float(g.min()) for g in growth), default=0.9) / 1.03
     hi = max((float(g.max()) for g in growth), default=1.1) * 1.03
-    ticks = cross_charts.growth_ticks(lo, hi)
+    ticks = growth_ticks(lo, hi)
     cells = []
     for rank, i in enumerate(shown, start=1):
         c = curves[i]
         bench = c["benchmark"].dropna() if "benchmark" in c else None
-        fig = cross_charts.small_equity(c["strategy"].dropna(), bench, ylim=(lo, hi), ticks=ticks,
+        fig = small_equity(c["strategy"].dropna(), bench, ylim=(lo, hi), ticks=ticks,
                                         best=i == best)
         label = row_label(rows[i], i)
         run = rows[i]["run"]

@@ -1,43 +1,22 @@
-"""The backtest page's charts: matplotlib Figures built with the object API.
+"""The backtest page's charts beyond the shared curves: equity with trades, drawdown,
+exposure, rolling Sharpe, the return distribution and the forecasts' calibration.
 
-No pyplot: it keeps global state and may pick an interactive backend, while a report is
-built in a library call, possibly in a worker. Figures are small (10 x 3.2 in at 96 dpi,
-about 40 kB as PNG each) so the one-file page stays far below its 5 MB limit. Each is drawn
-at the page's full width (WIDTH) and shown at its own size: a narrower figure scaled into a
-narrow column would shrink its text out of reading.
+Figures are small (10 x 3.2 in at 96 dpi, about 40 kB as PNG each) so the one-file page
+stays far below its 5 MB limit; each is drawn at the page's full width (`page_figure`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
-from matplotlib.ticker import (
-    FuncFormatter,
-    LogLocator,
-    MaxNLocator,
-    NullFormatter,
-    NullLocator,
-    PercentFormatter,
-)
 
-WIDTH, HEIGHT = 10.0, 3.2
+from forecast.charts.base import PAGE_MONEY, log_axis, page_figure, percent_axis, thousands
+from forecast.charts.curves import draw_drawdowns
+
 STRATEGY, BENCHMARK = "#1f6feb", "#8c959f"  # the page's accent; buy-and-hold in grey
 ENTRY, EXIT = "#2e7d32", "#c62828"
-THOUSANDS = FuncFormatter(lambda y, _: f"{y:,.0f}")
-
-
-def new_figure(height: float = HEIGHT, width: float = WIDTH, *, left=0.8, right=0.15, bottom=0.5, top=0.15,
-               **adjust) -> Figure:
-    """A figure with fixed margins in inches (constrained layout would cost more than the
-    drawing: it measures every label of every figure)."""
-    fig = Figure(figsize=(width, height))
-    FigureCanvasAgg(fig)  # a canvas of its own: savefig needs no pyplot
-    fig.subplots_adjust(left=left / width, right=1 - right / width, bottom=bottom / height,
-                        top=1 - top / height, **adjust)
-    return fig
+DARK = "#444c56"
 
 
 def _lines(ax, frame: pd.DataFrame, labels=("strategy", "buy-and-hold")) -> None:
@@ -50,7 +29,7 @@ def _lines(ax, frame: pd.DataFrame, labels=("strategy", "buy-and-hold")) -> None
 def equity(curves: pd.DataFrame, trades: pd.DataFrame | None) -> Figure:
     """Both curves on a log scale (equal slopes are equal returns), with the strategy's
     entries (▲) and exits (▼) placed on its curve; on a linear scale when a curve reaches 0."""
-    fig = new_figure(left=0.95)
+    fig = page_figure(left=0.95)
     ax = fig.add_subplot()
     _lines(ax, curves)
     # A curve at or below 0 (a strategy that lost everything, or more when short) has no
@@ -67,34 +46,24 @@ def equity(curves: pd.DataFrame, trades: pd.DataFrame | None) -> Figure:
         ax.scatter(exits, curve.reindex(exits, method="nearest"), marker="v", s=22, color=EXIT,
                    zorder=3, label=f"exit ({len(exits)})")
     if not positive:
-        ax.yaxis.set_major_formatter(THOUSANDS)
+        ax.yaxis.set_major_formatter(thousands())
         ax.set_ylabel("equity")
     else:
-        # Log axes label only powers of ten by default: over a typical run that is one tick,
-        # and over a short one (a range under 3x) even 1..9 of each power gives one or none.
-        ratio = float(curves.max().max()) / float(curves.min().min())
-        if ratio < 3:
-            ax.yaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
-            ax.yaxis.set_minor_locator(NullLocator())
-        else:
-            subs = tuple(range(1, 10)) if ratio < 10 else (1, 2, 5) if ratio < 1000 else (1,)
-            ax.yaxis.set_major_locator(LogLocator(base=10, subs=subs))
-        ax.yaxis.set_major_formatter(THOUSANDS)
-        ax.yaxis.set_minor_formatter(NullFormatter())
+        log_axis(ax, float(curves.max().max()) / float(curves.min().min()), PAGE_MONEY, thousands())
         ax.set_ylabel("equity (log scale)")
     ax.set_xlabel("date")
     ax.legend(loc="upper left", fontsize=8, ncols=4)
     return fig
 
 
-def drawdown(dd: pd.DataFrame) -> Figure:
+def drawdown(curves: pd.DataFrame) -> Figure:
     """Underwater curves: how far below its running peak each curve is."""
-    fig = new_figure(height=2.6)
+    fig = page_figure(height=2.6)
     ax = fig.add_subplot()
-    ax.fill_between(dd.index, dd["strategy"], 0, color=STRATEGY, alpha=0.4, lw=0.6, ec=STRATEGY,
-                    label="strategy")
-    ax.plot(dd.index, dd["benchmark"], color="#444c56", lw=0.9, label="buy-and-hold")
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    draw_drawdowns(ax, curves,
+                   areas={"strategy": {"color": STRATEGY, "alpha": 0.4, "lw": 0.6, "ec": STRATEGY,
+                                       "label": "strategy"}},
+                   lines={"benchmark": {"color": DARK, "lw": 0.9, "label": "buy-and-hold"}})
     ax.set_ylabel("drawdown")
     ax.grid(alpha=0.3)
     ax.margins(x=0)
@@ -104,13 +73,13 @@ def drawdown(dd: pd.DataFrame) -> Figure:
 
 def exposure(expo: pd.Series, position: pd.Series) -> Figure:
     """Position value as a share of the portfolio, and the shares held, per close."""
-    fig = new_figure(height=3.4, hspace=0.08)
+    fig = page_figure(height=3.4, hspace=0.08)
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[2, 1])
     top.fill_between(expo.index, expo, 0, step="post", color=STRATEGY, alpha=0.5, lw=0)
-    top.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    percent_axis(top)
     top.set_ylabel("exposure")
-    bottom.step(position.index, position, where="post", color="#444c56", lw=0.8)
-    bottom.yaxis.set_major_formatter(THOUSANDS)
+    bottom.step(position.index, position, where="post", color=DARK, lw=0.8)
+    bottom.yaxis.set_major_formatter(thousands())
     bottom.set_ylabel("shares")
     for ax in (top, bottom):
         ax.grid(alpha=0.3)
@@ -118,31 +87,8 @@ def exposure(expo: pd.Series, position: pd.Series) -> Figure:
     return fig
 
 
-def monthly_heatmap(grid: pd.DataFrame) -> Figure:
-    """Monthly returns, years down and months across, with the year's total beside them.
-    Colours: red losses, green gains, scaled separately for months and years."""
-    months = grid.drop(columns="year").to_numpy(dtype=float)
-    years = grid[["year"]].to_numpy(dtype=float)
-    fig = new_figure(height=0.55 + 0.28 * len(grid), left=0.55, bottom=0.1, top=0.35, wspace=0.03)
-    left, right = fig.subplots(1, 2, width_ratios=[12, 1.4])
-    for ax, values, labels in ((left, months, ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug",
-                                               "Sep", "Oct", "Nov", "Dec"]), (right, years, ["year"])):
-        bound = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 0.0
-        bound = bound or 0.01
-        ax.imshow(values, aspect="auto", cmap="RdYlGn", norm=TwoSlopeNorm(0.0, -bound, bound))
-        for (i, j), v in np.ndenumerate(values):
-            if np.isfinite(v):
-                ax.text(j, i, f"{v:+.1%}", ha="center", va="center", fontsize=7)
-        ax.set_xticks(range(len(labels)), labels, fontsize=8)
-        ax.xaxis.tick_top()
-        ax.set_yticks(range(len(grid)), [str(y) for y in grid.index], fontsize=8)
-        ax.tick_params(length=0)
-    right.set_yticks([])
-    return fig
-
-
 def rolling_sharpe(roll: pd.DataFrame, window: int) -> Figure:
-    fig = new_figure(height=2.8)
+    fig = page_figure(height=2.8)
     ax = fig.add_subplot()
     _lines(ax, roll.dropna(how="all"))
     ax.axhline(0.0, color="black", lw=0.6)
@@ -159,13 +105,13 @@ def distribution(rets: pd.DataFrame) -> Figure:
     values = rets.to_numpy(dtype=float)
     low, high = np.nanpercentile(values, [0.5, 99.5])
     bins = np.linspace(low, high, 61)
-    fig = new_figure(height=2.8)
+    fig = page_figure(height=2.8)
     ax = fig.add_subplot()
     for col, colour, label in (("benchmark", BENCHMARK, "buy-and-hold"), ("strategy", STRATEGY, "strategy")):
         r = rets[col].dropna().clip(low, high)
         ax.hist(r, bins=bins, color=colour, alpha=0.5, label=f"{label} ({len(r):,} days)")
     ax.axvline(0.0, color="black", lw=0.6)
-    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))
+    percent_axis(ax, "x", decimals=1)
     ax.set_xlabel("daily return")
     ax.set_ylabel("days")
     ax.grid(alpha=0.3)
@@ -176,7 +122,7 @@ def distribution(rets: pd.DataFrame) -> Figure:
 def calibration(table: pd.DataFrame) -> Figure:
     """Reliability diagram: mean predicted P(up) per bin against the observed frequency of
     up (± one standard error), the diagonal where they would agree, and each bin's count."""
-    fig = new_figure(height=3.6)
+    fig = page_figure(height=3.6)
     ax = fig.add_subplot()
     ax.errorbar(table["prob"], table["freq"], yerr=table["se"], fmt="o-", color=STRATEGY, ms=4,
                 capsize=2, label="observed")
@@ -196,14 +142,14 @@ def calibration(table: pd.DataFrame) -> Figure:
 
 def accuracy_by_year(table: pd.DataFrame) -> Figure:
     """Yearly accuracy ± one standard error against the year's majority-class rate."""
-    fig = new_figure(height=3.2, bottom=0.35)
+    fig = page_figure(height=3.2, bottom=0.35)
     ax = fig.add_subplot()
     x = np.arange(len(table))
     ax.errorbar(x, table["accuracy"], yerr=table["se"], fmt="o", color=STRATEGY, capsize=3, label="accuracy")
     ax.scatter(x, table["majority"], marker="_", s=200, color=EXIT, label="majority class", zorder=3)
     ax.axhline(0.5, color="black", lw=0.6)
     ax.set_xticks(x, [str(y) for y in table.index], fontsize=8)
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=None))  # 52.5%, not 52% twice
+    percent_axis(ax, decimals=None)  # 52.5%, not 52% twice
     ax.set_ylabel("share of days")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower left", fontsize=8)
