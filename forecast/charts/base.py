@@ -91,7 +91,9 @@ class LogTicks:
     def locator(self, ratio: float):
         if ratio < self.even_below:
             return MaxNLocator(nbins=self.nbins, steps=[1, 2, 2.5, 5, 10])
-        return LogLocator(base=10, subs=next(subs for below, subs in self.subs if ratio < below))
+        # The last entry serves every wider range, an infinite or undefined one included.
+        subs = next((subs for below, subs in self.subs[:-1] if ratio < below), self.subs[-1][1])
+        return LogLocator(base=10, subs=subs)
 
     def with_bins(self, nbins: int) -> LogTicks:
         return replace(self, nbins=nbins)
