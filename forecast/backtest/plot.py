@@ -14,7 +14,7 @@ from matplotlib.ticker import MaxNLocator, MultipleLocator
 from forecast.backtest.metrics import floor_ruin
 from forecast.backtest.report import costs_text, params_text
 from forecast.charts.base import PNG_MONEY, figure, log_axis, percent_axis, thousands
-from forecast.charts.curves import draw_drawdowns
+from forecast.charts.curves import draw_drawdowns, trade_marks
 from forecast.formatting import fmt
 
 
@@ -102,20 +102,8 @@ def details(result) -> str:
     )
 
 
-def trade_points(result) -> tuple[pd.Series, pd.Series]:
-    """Strategy equity at each trade's entry and at each closed trade's exit (a trade
-    still open at the end has no exit: its last bar is only where it was marked)."""
-    trades, curve = result.trades, result.equity["strategy"]
-    if trades is None or len(trades) == 0:
-        empty = curve.iloc[:0]
-        return empty, empty
-    closed = trades[~trades["open"].astype(bool)] if "open" in trades else trades
-    at = curve.reindex  # fills happen on bars of the curve
-    return at(pd.DatetimeIndex(trades["entry_date"])), at(pd.DatetimeIndex(closed["exit_date"]))
-
-
 def _mark_trades(ax, result) -> None:
-    entries, exits = trade_points(result)
+    entries, exits = trade_marks(result.equity["strategy"], result.trades)
     # Marker size shrinks as trades crowd the chart.
     size = float(np.clip(45.0 / np.sqrt(max(len(entries), 1)), 2.5, 6.0))
     ax.plot(entries.index, entries.to_numpy(), linestyle="none", marker="^", ms=size, color="tab:green",

@@ -12,7 +12,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from forecast.charts.base import PAGE_MONEY, log_axis, page_figure, percent_axis, thousands
-from forecast.charts.curves import draw_drawdowns
+from forecast.charts.curves import draw_drawdowns, trade_marks
 
 STRATEGY, BENCHMARK = "#1f6feb", "#8c959f"  # the page's accent; buy-and-hold in grey
 ENTRY, EXIT = "#2e7d32", "#c62828"
@@ -37,14 +37,10 @@ def equity(curves: pd.DataFrame, trades: pd.DataFrame | None) -> Figure:
     positive = bool((curves.min() > 0).all())
     ax.set_yscale("log" if positive else "linear")
     if trades is not None and len(trades):
-        curve = curves["strategy"]
-        entries = pd.DatetimeIndex(trades["entry_date"])
-        closed = trades[~trades["open"].astype(str).str.lower().isin(["true", "1"])]
-        exits = pd.DatetimeIndex(closed["exit_date"])  # an open trade's "exit" is only the last mark
-        ax.scatter(entries, curve.reindex(entries, method="nearest"), marker="^", s=22, color=ENTRY,
-                   zorder=3, label=f"entry ({len(entries)})")
-        ax.scatter(exits, curve.reindex(exits, method="nearest"), marker="v", s=22, color=EXIT,
-                   zorder=3, label=f"exit ({len(exits)})")
+        entries, exits = trade_marks(curves["strategy"], trades)
+        ax.scatter(entries.index, entries, marker="^", s=22, color=ENTRY, zorder=3,
+                   label=f"entry ({len(entries)})")
+        ax.scatter(exits.index, exits, marker="v", s=22, color=EXIT, zorder=3, label=f"exit ({len(exits)})")
     if not positive:
         ax.yaxis.set_major_formatter(thousands())
         ax.set_ylabel("equity")

@@ -113,6 +113,23 @@ def all_curves(curves: list[pd.Series], best: int | None, *, title: str):
     return fig
 
 
+def trade_marks(curve: pd.Series, trades: pd.DataFrame | None) -> tuple[pd.Series, pd.Series]:
+    """`curve` at each trade's entry and at each closed trade's exit, at the nearest bar (fills
+    happen on the curve's bars). A trade still open at the end has no exit: its last bar is
+    only where it was marked. `open` may be bools or, read back from trades.csv, text."""
+    if trades is None or len(trades) == 0:
+        empty = curve.iloc[:0]
+        return empty, empty
+    closed = trades
+    if "open" in trades:
+        closed = trades[~trades["open"].astype(str).str.lower().isin(["true", "1"])]
+
+    def at(dates) -> pd.Series:
+        return curve.reindex(pd.DatetimeIndex(dates), method="nearest")
+
+    return at(trades["entry_date"]), at(closed["exit_date"])
+
+
 def draw_drawdowns(ax, equity: pd.DataFrame, *, areas: dict[str, dict], lines: dict[str, dict]) -> None:
     """Each column's drawdown from its running peak (over its own values) on `ax`: as an
     area down from 0 for the columns in `areas`, as a line for those in `lines` (each with
