@@ -12,12 +12,11 @@ from forecast.backtest.metrics import (
     cagr,
     compute_metrics,
     max_drawdown,
-    sharpe_ratio,
-    sortino_ratio,
     trade_metrics,
 )
 from forecast.errors import DataError
 from forecast.jsonsafe import json_safe
+from forecast.stats import sharpe_ratio, sortino_ratio
 
 
 def curve(values) -> pd.Series:
@@ -43,7 +42,7 @@ def test_sharpe_and_sortino_formulas():
     assert sortino_ratio(r) == pytest.approx(m / math.sqrt(0.01**2 / 4) * math.sqrt(252))
     rf = 0.05
     daily = 1.05 ** (1 / 252) - 1
-    assert sharpe_ratio(r, rf) == pytest.approx((m - daily) / sd * math.sqrt(252))
+    assert sharpe_ratio(r, risk_free=rf) == pytest.approx((m - daily) / sd * math.sqrt(252))
     # Sortino subtracts the same daily rate before taking the downside deviation.
     excess = [0.02 - daily, -0.01 - daily, 0.01 - daily, -daily]
     downside = math.sqrt(sum(min(x, 0.0) ** 2 for x in excess) / 4)

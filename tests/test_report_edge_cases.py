@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.report import build_report, charts, tables
+from forecast.charts import backtest as charts
+from forecast.report import build_report, tables
 from forecast.report.backtest_page import MAX_LISTED
 
 BACKTEST_SECTIONS = ["key-figures", "verdict", "equity", "drawdown", "exposure", "monthly", "yearly",

@@ -20,13 +20,8 @@ import pandas as pd
 
 from forecast.calendar import TRADING_DAYS
 from forecast.errors import DataError
-
-
-def daily_returns(equity: pd.Series) -> pd.Series:
-    """Simple returns between consecutive bars; 0 after a ruin (from zero equity nothing is
-    gained or lost, and 0/0 = NaN would drop those days wherever curves are compared)."""
-    returns = equity.pct_change().iloc[1:]
-    return returns.mask(equity.shift(1).iloc[1:] == 0, 0.0)
+from forecast.stats.returns import daily_returns, sortino_ratio
+from forecast.stats.sharpe import sharpe_ratio
 
 
 def ruin_bar(equity) -> int | None:
@@ -69,24 +64,6 @@ def max_drawdown(equity: pd.Series) -> tuple[float, int]:
     run_id = np.cumsum(~under)
     runs = np.bincount(run_id[under]) if under.any() else np.array([0])
     return float(drawdown.min()), int(runs.max())
-
-
-def sharpe_ratio(returns: pd.Series, risk_free: float = 0.0) -> float:
-    """Annualised Sharpe ratio of daily returns over an annual risk-free rate."""
-    excess = np.asarray(returns, dtype=float) - _daily_rate(risk_free)
-    if len(excess) < 2:
-        return math.nan
-    sd = excess.std(ddof=1)
-    return float(excess.mean() / sd * math.sqrt(TRADING_DAYS)) if sd > 0 else math.nan
-
-
-def sortino_ratio(returns: pd.Series, risk_free: float = 0.0) -> float:
-    """Annualised Sortino ratio: mean excess return over downside deviation (target 0)."""
-    excess = np.asarray(returns, dtype=float) - _daily_rate(risk_free)
-    if len(excess) < 2:
-        return math.nan
-    downside = math.sqrt(np.mean(np.minimum(excess, 0.0) ** 2))
-    return float(excess.mean() / downside * math.sqrt(TRADING_DAYS)) if downside > 0 else math.nan
 
 
 def cagr(equity: pd.Series) -> float:
@@ -145,7 +122,7 @@ def compute_metrics(
         "total_return": float(equity.iloc[-1] / equity.iloc[0] - 1.0),
         "cagr": growth,
         "volatility": float(returns.std(ddof=1) * math.sqrt(TRADING_DAYS)) if len(returns) > 1 else math.nan,
-        "sharpe": sharpe_ratio(returns, risk_free),
+        "sharpe": sharpe_ratio(returns, risk_free=risk_free),
         "sortino": sortino_ratio(returns, risk_free),
         "max_drawdown": mdd,
         "max_drawdown_bars": mdd_bars,
@@ -158,6 +135,3 @@ def compute_metrics(
     }
     return out
 
-
-def _daily_rate(annual: float) -> float:
-    return (1.0 + annual) ** (1.0 / TRADING_DAYS) - 1.0

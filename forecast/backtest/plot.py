@@ -3,28 +3,19 @@ below, and the fraction of equity the strategy had invested at the bottom."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import (
-    FuncFormatter,
-    LogLocator,
-    MaxNLocator,
-    MultipleLocator,
-    NullFormatter,
-    PercentFormatter,
-)
+from matplotlib.ticker import MaxNLocator, MultipleLocator
 
 from forecast.backtest.metrics import floor_ruin
 from forecast.backtest.report import costs_text, params_text
+from forecast.charts.base import PNG_MONEY, figure, log_axis, percent_axis, thousands
+from forecast.charts.curves import draw_drawdowns, trade_marks
 from forecast.formatting import fmt
-
-# Curves spanning less than this ratio (high / low) get ticks at 1, 1.5, 2, 3, 5 and 7 times a
-# power of ten, wider ones at 1, 2 and 5: ticks at powers of ten alone would leave one label, or none.
-_WIDE = 10.0
 
 
 def equity_figure(result) -> Figure:
@@ -37,8 +28,7 @@ def equity_figure(result) -> Figure:
     """
     exposure = exposure_series(result)
     ratios = [4, 1.4] + ([0.8] if exposure is not None else [])
-    fig = Figure(figsize=(11, 7.5 if exposure is not None else 6.8), layout="constrained")
-    FigureCanvasAgg(fig)
+    fig = figure(11, 7.5 if exposure is not None else 6.8)
     axes = fig.subplots(len(ratios), 1, sharex=True, gridspec_kw={"height_ratios": ratios})
     top, dd_ax = axes[0], axes[1]
     eq = result.equity
@@ -54,12 +44,9 @@ def equity_figure(result) -> Figure:
     fig.suptitle(headline(result), fontsize=12, fontweight="bold")
     top.set_title(details(result), fontsize=9, loc="center")
 
-    drawdown = eq["strategy"] / eq["strategy"].cummax() - 1.0
-    bench_dd = eq["benchmark"] / eq["benchmark"].cummax() - 1.0
-    dd_ax.fill_between(eq.index, drawdown.to_numpy(), 0.0, color="tab:blue", alpha=0.35, lw=0,
-                       label="strategy")
-    dd_ax.plot(eq.index, bench_dd.to_numpy(), color="tab:orange", lw=0.9, label="buy-and-hold")
-    dd_ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    draw_drawdowns(dd_ax, eq[["strategy", "benchmark"]],
+                   areas={"strategy": {"color": "tab:blue", "alpha": 0.35, "lw": 0, "label": "strategy"}},
+                   lines={"benchmark": {"color": "tab:orange", "lw": 0.9, "label": "buy-and-hold"}})
     dd_ax.set_ylabel("drawdown")
     dd_ax.grid(True, alpha=0.3)
     dd_ax.legend(loc="lower left", fontsize=8)
@@ -73,7 +60,7 @@ def equity_figure(result) -> Figure:
         low, high = min(0.0, float(np.nanmin(exposure))), max(1.0, float(np.nanmax(exposure)))
         ex_ax.set_ylim(low - 0.05 * (high - low), high + 0.05 * (high - low))
         ex_ax.yaxis.set_major_locator(MultipleLocator(0.5) if high - low <= 2 else MaxNLocator(3))
-        ex_ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        percent_axis(ex_ax)
         ex_ax.set_ylabel("invested")
         ex_ax.grid(True, alpha=0.3)
     return fig
@@ -115,20 +102,8 @@ def details(result) -> str:
     )
 
 
-def trade_points(result) -> tuple[pd.Series, pd.Series]:
-    """Strategy equity at each trade's entry and at each closed trade's exit (a trade
-    still open at the end has no exit: its last bar is only where it was marked)."""
-    trades, curve = result.trades, result.equity["strategy"]
-    if trades is None or len(trades) == 0:
-        empty = curve.iloc[:0]
-        return empty, empty
-    closed = trades[~trades["open"].astype(bool)] if "open" in trades else trades
-    at = curve.reindex  # fills happen on bars of the curve
-    return at(pd.DatetimeIndex(trades["entry_date"])), at(pd.DatetimeIndex(closed["exit_date"]))
-
-
 def _mark_trades(ax, result) -> None:
-    entries, exits = trade_points(result)
+    entries, exits = trade_marks(result.equity["strategy"], result.trades)
     # Marker size shrinks as trades crowd the chart.
     size = float(np.clip(45.0 / np.sqrt(max(len(entries), 1)), 2.5, 6.0))
     ax.plot(entries.index, entries.to_numpy(), linestyle="none", marker="^", ms=size, color="tab:green",
@@ -138,15 +113,7 @@ def _mark_trades(ax, result) -> None:
 
 
 def _money_axis(ax, values: np.ndarray) -> None:
-    """Thousands-separated labels on a log axis, ticks dense enough for a narrow range, and
-    never a label on a minor tick."""
+    """Thousands-separated labels on the log axis, ticks dense enough for a narrow range."""
     positive = values[np.isfinite(values) & (values > 0)]
-    ratio = positive.max() / positive.min() if len(positive) else _WIDE
-    if ratio < 3.0:  # few log-spaced values fall inside: evenly spaced ones
-        ax.yaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
-    elif ratio < _WIDE:
-        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 1.5, 2.0, 3.0, 5.0, 7.0)))
-    else:
-        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
-    ax.yaxis.set_minor_formatter(NullFormatter())
+    ratio = positive.max() / positive.min() if len(positive) else math.inf
+    log_axis(ax, ratio, PNG_MONEY, thousands())

@@ -8,28 +8,9 @@ from rich.text import Text
 
 from forecast.backtest.recorder import COUNTED, SKIPPED_COSTS
 from forecast.formatting import fmt
+from forecast.stats.labels import BACKTEST_ROWS, TRADE_KEYS
+from forecast.stats.returns import yearly_comparison
 
-# (key, label, format): fractions print as percentages.
-ROWS = [
-    ("total_return", "Total return", "pct"),
-    ("cagr", "CAGR", "pct"),
-    ("volatility", "Volatility (ann.)", "pct"),
-    ("sharpe", "Sharpe", "num"),
-    ("sortino", "Sortino", "num"),
-    ("max_drawdown", "Max drawdown", "pct"),
-    ("max_drawdown_bars", "Max DD duration (bars)", "int"),
-    ("calmar", "Calmar", "num"),
-    ("n_trades", "Trades", "int"),
-    ("n_open_trades", "Open trades (marked to last close)", "int"),
-    ("win_rate", "Win rate", "pct"),
-    ("avg_win", "Avg win", "money"),
-    ("avg_loss", "Avg loss", "money"),
-    ("profit_factor", "Profit factor", "num"),
-    ("exposure", "Exposure", "pct"),
-    ("turnover", "Turnover (x/yr)", "num"),
-]
-# Statistics of the strategy's round trips: buy-and-hold makes none, so its column stays blank.
-TRADE_KEYS = frozenset({"n_trades", "n_open_trades", "win_rate", "avg_win", "avg_loss", "profit_factor"})
 # Walk-forward settings worth a mention beside the model, as (key, how it reads).
 WALK_FORWARD_KEYS = (
     ("window", "window {}"),
@@ -54,7 +35,7 @@ def render_report(result, console, model_params: dict | None = None) -> None:
     table.add_column("Strategy", justify="right")
     table.add_column("Buy & hold", justify="right")
     strategy, benchmark = result.metrics["strategy"], result.metrics["benchmark"]
-    for key, label, kind in ROWS:
+    for key, label, kind in BACKTEST_ROWS:
         mine = fmt(strategy[key], kind) if key in strategy else ""
         theirs = fmt(benchmark[key], kind) if key in benchmark and key not in TRADE_KEYS else ""
         table.add_row(label, mine, theirs)
@@ -143,44 +124,29 @@ def _with_defaults(model: str, given: dict) -> dict:
     return {k: v for k, v in {**defaults, **given}.items() if k != "verbose"}
 
 
-def yearly_returns(equity: pd.DataFrame) -> pd.DataFrame:
-    """Calendar-year returns of `equity`'s columns (strategy, benchmark) and their
-    difference, indexed by year; `partial` marks a first or last year the curve does
-    not cover from its first week to its last week, `label` says so, e.g. "2011
-    (partial, from 04-07)". A year's return runs from the last value of the year before
-    (the curve's first value for the first year) to its own last value."""
-    years = equity.index.year
-    last = equity.groupby(years).last()
-    before = last.shift(1)
-    before.iloc[0] = equity.iloc[0]
-    out = last / before - 1.0
-    out["difference"] = out["strategy"] - out["benchmark"]
-    start, end = equity.index[0], equity.index[-1]
-    labels, partial = [], []
-    for year in out.index:
-        cut_start = year == start.year and not (start.month == 1 and start.day <= 7)
-        cut_end = year == end.year and not (end.month == 12 and end.day >= 24)
+def yearly_labels(years: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> list[str]:
+    """Each year of `yearly_comparison`, a partial one saying which part the run covers,
+    e.g. "2011 (partial, from 04-07)"."""
+    labels = []
+    for year, cut_start, cut_end in zip(years.index, years["starts_late"], years["ends_early"], strict=True):
         span = [f"from {start:%m-%d}" if cut_start else "", f"to {end:%m-%d}" if cut_end else ""]
         if cut_start and cut_end:
             span = [f"{start:%m-%d} to {end:%m-%d}"]
         note = " ".join(s for s in span if s)
         labels.append(f"{year} (partial, {note})" if note else str(year))
-        partial.append(bool(note))
-    out["partial"] = partial
-    out["label"] = labels
-    out.index.name = "year"
-    return out
+    return labels
 
 
 def yearly_table(result, console=None) -> Table:
     """Calendar-year returns of the strategy and buy-and-hold, and the difference."""
-    years = yearly_returns(result.equity[["strategy", "benchmark"]])
+    years = yearly_comparison(result.equity)
+    labels = yearly_labels(years, result.equity.index[0], result.equity.index[-1])
     table = _table("Calendar-year returns", console)
     table.add_column("Year")
     for name in ("Strategy", "Buy & hold", "Difference"):
         table.add_column(name, justify="right")
-    for row in years.itertuples():
-        table.add_row(row.label, fmt(row.strategy, "spct"), fmt(row.benchmark, "spct"),
+    for label, row in zip(labels, years.itertuples(), strict=True):
+        table.add_row(label, fmt(row.strategy, "spct"), fmt(row.benchmark, "spct"),
                       fmt(row.difference, "spct"))
     return table
 

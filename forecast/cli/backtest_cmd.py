@@ -21,19 +21,6 @@ from forecast.settings import CostOptions, ModelOptions, WalkForwardOptions
 
 strategies_app = typer.Typer(help="Backtrader strategies.", no_args_is_help=True)
 
-FORECAST_ROWS = (
-    ("n", "scored days", "int"),
-    ("accuracy", "accuracy", "num3"),
-    ("accuracy_se", "± standard error", "num3"),
-    ("majority_rate", "majority-class rate", "num3"),
-    ("p_value", "p (accuracy > majority)", "num3"),
-    ("roc_auc", "ROC AUC", "num3"),
-    ("brier", "Brier score", "num3"),
-    ("mean_ret_up", "mean return | up", "spct"),
-    ("mean_ret_down", "mean return | down", "spct"),
-)
-
-
 @strategies_app.command("list")
 def list_strategies_cmd():
     """Built-in strategies with their parameters and defaults."""
@@ -226,6 +213,7 @@ def render(result, model_params: dict | None = None) -> None:
     """Strategy vs buy-and-hold, then the forecast quality of the predictions behind it."""
     from forecast.backtest.report import no_trades_line, render_report
     from forecast.features.target import DEFAULT_LABEL, describe_label
+    from forecast.stats.labels import FORECAST_ROWS
 
     render_report(result, out, model_params)
     fm = result.forecast_metrics

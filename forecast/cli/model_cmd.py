@@ -13,20 +13,9 @@ from forecast.cli import options as o
 from forecast.cli.console import out, print_catalogue
 from forecast.cli.progress import report_device, training_progress
 from forecast.formatting import fmt
+from forecast.stats.labels import MODEL_COLUMNS
 
 models_app = typer.Typer(help="The model registry.", no_args_is_help=True)
-
-METRIC_COLUMNS = (
-    ("accuracy", "accuracy", "num3"),
-    ("accuracy_se", "± se", "num3"),
-    ("balanced_accuracy", "bal. acc", "num3"),
-    ("roc_auc", "ROC AUC", "num3"),
-    ("log_loss", "log loss", "num3"),
-    ("brier", "Brier", "num3"),
-    ("p_value", "p (> majority)", "num3"),
-    ("mean_ret_up", "ret | up", "spct"),
-    ("mean_ret_down", "ret | down", "spct"),
-)
 
 
 @models_app.command("list")
@@ -196,11 +185,11 @@ def render_evaluation(report, summary) -> None:
         f"{summary['start']} to {summary['end']} ({summary['n_scored']} scored days)"
     )
     table.add_column("model")
-    for _, label, _ in METRIC_COLUMNS:
+    for _, label, _ in MODEL_COLUMNS:
         table.add_column(label, justify="right")
     for name, row in report.metrics.iterrows():
         style = "bold" if name == report.model else None
-        table.add_row(name, *(fmt(row[key], kind) for key, _, kind in METRIC_COLUMNS), style=style)
+        table.add_row(name, *(fmt(row[key], kind) for key, _, kind in MODEL_COLUMNS), style=style)
     out.print(table)
     for line in report.verdict():
         style = "yellow" if line.startswith("warning:") else None

@@ -11,36 +11,16 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from forecast.report import charts, tables
+from forecast.charts import backtest as charts
+from forecast.charts.curves import monthly_heatmap_with_totals
+from forecast.report import tables
 from forecast.report.html import Html, chart, esc, join, note, number, page, section, table, tag
 from forecast.report.interactive import interactive_equity
+from forecast.stats.labels import BACKTEST_PAGE_FIGURES, BACKTEST_PAGE_REFUSED, BACKTEST_PAGE_TRADES
+from forecast.stats.returns import daily_returns, rolling_sharpe, yearly_comparison
 
 _MISSING = object()
 
-# (label, metrics key, kind) of the key-figures table; trade statistics exist for the strategy only.
-KEY_FIGURES = [
-    ("total return", "total_return", "pct"),
-    ("CAGR", "cagr", "pct"),
-    ("volatility (annualised)", "volatility", "pct"),
-    ("Sharpe", "sharpe", "num"),
-    ("Sortino", "sortino", "num"),
-    ("max drawdown", "max_drawdown", "pct"),
-    ("longest drawdown (bars)", "max_drawdown_bars", "int"),
-    ("Calmar", "calmar", "num"),
-    ("exposure (share of bars invested)", "exposure", "pct"),
-    ("turnover (traded value / mean equity, per year)", "turnover", "num"),
-]
-TRADE_FIGURES = [
-    ("trades", "n_trades", "int"),
-    ("of which open at the end", "n_open_trades", "int"),
-    ("win rate", "win_rate", "pct"),
-    ("profit factor", "profit_factor", "num"),
-    ("average win", "avg_win", "money"),
-    ("average loss", "avg_loss", "money"),
-]
-REFUSED = [("orders rejected (cash)", "orders_rejected_cash", "int"),
-           ("orders rejected (broker)", "orders_rejected", "int"),
-           ("orders canceled", "orders_canceled", "int")]
 PSR_EVIDENCE = 0.95
 MAX_LISTED = 2000  # trades listed one by one
 
@@ -67,13 +47,13 @@ def backtest_page(folder: Path, **options) -> str:
     """The page's HTML for the backtest in `folder` (no options are used yet)."""
     run = tables.read_run(Path(folder))
     m = run.metrics
-    rets = tables.returns(run.equity)
+    rets = daily_returns(run.equity, ruin_as_zero=False)
     rf = (m.get("settings") or {}).get("risk_free")
     sections = [
         key_figures(m),
         verdict(m, rets, rf),
         equity_section(m, run),
-        section("drawdown", "Drawdown", chart(charts.drawdown(tables.drawdown(run.equity)), "drawdown",
+        section("drawdown", "Drawdown", chart(charts.drawdown(run.equity), "drawdown",
                                               "drawdown of strategy and buy-and-hold"),
                 note(join(["deepest: strategy ", keyed(m, "strategy.max_drawdown", "pct"), ", buy-and-hold ",
                            keyed(m, "benchmark.max_drawdown", "pct"), "; longest under water: ",
@@ -81,7 +61,7 @@ def backtest_page(folder: Path, **options) -> str:
                            keyed(m, "benchmark.max_drawdown_bars", "int"), " bars"]))),
         exposure_section(m, run),
         section("monthly", "Monthly returns (strategy)",
-                chart(charts.monthly_heatmap(tables.monthly_grid(run.equity["strategy"])), "monthly",
+                chart(monthly_heatmap_with_totals(tables.monthly_grid(run.equity["strategy"])), "monthly",
                       "heatmap of the strategy's monthly returns by year, with each year's total")),
         yearly_section(m, run),
         rolling_section(rets, rf),
@@ -142,11 +122,12 @@ def header(m: dict, run: tables.RunFiles) -> list[tuple[str, object]]:
 
 def key_figures(m: dict) -> Html:
     rows = [[label, keyed(m, f"strategy.{k}", kind), keyed(m, f"benchmark.{k}", kind)]
-            for label, k, kind in KEY_FIGURES]
-    rows += [[label, keyed(m, f"strategy.{k}", kind), ""] for label, k, kind in TRADE_FIGURES]
+            for k, label, kind in BACKTEST_PAGE_FIGURES]
+    rows += [[label, keyed(m, f"strategy.{k}", kind), ""] for k, label, kind in BACKTEST_PAGE_TRADES]
     # Refused orders matter only when there were some: a strategy that wanted more than it got.
     rows += [[tag("span", label, class_="warn"), keyed(m, f"strategy.{k}", kind), ""]
-             for label, k, kind in REFUSED if lookup(m, f"strategy.{k}") not in (_MISSING, None, 0)]
+             for k, label, kind in BACKTEST_PAGE_REFUSED
+             if lookup(m, f"strategy.{k}") not in (_MISSING, None, 0)]
     return section("key-figures", "Key figures", table(["", "strategy", "buy-and-hold"], rows),
                    note("Trade statistics use each trade's net P&L; a trade open at the end is marked to "
                         "the last close. Buy-and-hold has none."))
@@ -210,7 +191,7 @@ def exposure_section(m: dict, run: tables.RunFiles) -> Html:
 
 
 def yearly_section(m: dict, run: tables.RunFiles) -> Html:
-    years = tables.yearly_returns(run.equity)
+    years = yearly_comparison(run.equity)
     rows = [[f"{year}" + (" (partial)" if r.partial else ""), number(r.strategy, "pct"),
              number(r.benchmark, "pct"), number(r.difference, "spct")] for year, r in years.iterrows()]
     rows.append([tag("strong", "whole run"), keyed(m, "strategy.total_return", "pct"),
@@ -222,7 +203,7 @@ def yearly_section(m: dict, run: tables.RunFiles) -> Html:
 
 
 def rolling_section(rets, rf) -> Html:
-    roll = tables.rolling_sharpe(rets, rf)
+    roll = rolling_sharpe(rets, rf, tables.ROLLING_BARS)
     if roll.dropna(how="all").empty:
         return section("rolling-sharpe", "Rolling Sharpe ratio",
                        note(f"fewer than {tables.ROLLING_BARS} bars: no rolling Sharpe ratio."))

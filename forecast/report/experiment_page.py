@@ -17,6 +17,7 @@ import pandas as pd
 from forecast.errors import ConfigError
 from forecast.formatting import count
 from forecast.report.html import Html, chart, esc, join, link, note, number, page, section, table, tag
+from forecast.stats.labels import EXPERIMENT_PAGE_COLUMNS
 
 AXES = ("ticker", "model", "seed", "strategy", "params", "cost")
 MAX_SMALL = 60  # small multiples drawn one by one; the rest only in the overlaid chart
@@ -277,14 +278,6 @@ def _rank_text(rows: list[dict], row) -> str:
     return f" (#{order.index(row) + 1} in the table)"
 
 
-RANKED_COLUMNS = [  # (header, row field, kind)
-    ("total return", "total_return", "pct"), ("CAGR", "cagr", "pct"), ("Sharpe", "sharpe", "num"),
-    ("± SE", "sharpe_se", "num"), ("PSR", "psr", "num3"), ("PSR vs B&H", "psr_vs_benchmark", "num3"),
-    ("max DD", "max_drawdown", "pct"), ("trades", "n_trades", "int"), ("accuracy", "accuracy", "num3"),
-    ("B&H return", "benchmark_return", "pct"), ("B&H Sharpe", "benchmark_sharpe", "num"),
-]
-
-
 def row_label(row: dict, i: int) -> str:
     if row.get("label"):
         return str(row["label"])
@@ -307,14 +300,14 @@ def _ranked(doc: dict, order: list[int], folder: Path) -> Html:
         run = row.get("run")
         cell = link(run_href(folder, run), label) if run and (folder / run).is_dir() else esc(label)
         ok = row.get("status") == "ok"
-        figures = [keyed(doc, f"rows.{i}.{field}", kind) for _, field, kind in RANKED_COLUMNS]
+        figures = [keyed(doc, f"rows.{i}.{field}", kind) for field, _, kind in EXPERIMENT_PAGE_COLUMNS]
         status = esc("ok") if ok else tag("span", row.get("status") or "not run", class_="warn")
         body.append(tag("tr", tag("td", str(rank) if ok else "–", class_="r"), tag("td", cell),
                         *(tag("td", f, class_="r") for f in figures),
                         tag("td", row.get("cache") or ""), tag("td", status),
                         class_="best" if i == best else None, data_row=str(i)))
     head = tag("tr", tag("th", "#", class_="r"), tag("th", "configuration"),
-               *(tag("th", h, class_="r") for h, _, _ in RANKED_COLUMNS),
+               *(tag("th", h, class_="r") for _, h, _ in EXPERIMENT_PAGE_COLUMNS),
                tag("th", "cache"), tag("th", "status"))
     n_failed = sum(1 for r in rows if r.get("status") != "ok")
     runs = [r["run"] for r in rows if r.get("run") and (folder / r["run"]).is_dir()]
@@ -363,14 +356,14 @@ def _ordered(rows: list[dict], axis: str) -> list[str]:
 
 
 def _heatmap(rows: list[dict], axes: tuple[str, str]) -> Html:
-    from forecast.report import cross_charts
+    from forecast.charts.cross import sharpe_heatmap
 
     y_axis, x_axis = axes
     means = heatmap_means(rows, axes)
     if means.empty or not means.notna().to_numpy().any():
         return section("heatmap", "Mean Sharpe by grid axes",
                        note("No finished configuration has a Sharpe ratio: nothing to average."))
-    fig = cross_charts.sharpe_heatmap(means, x_label=x_axis, y_label=y_axis)
+    fig = sharpe_heatmap(means, x_label=x_axis, y_label=y_axis)
     head = tag("tr", tag("th", f"{y_axis} \\ {x_axis}"), *(tag("th", x, class_="r") for x in means.columns))
     body = join(
         tag("tr", tag("th", y), *(tag("td", number(means.at[y, x], "num"), class_="r", data_row=y, data_col=x)
@@ -397,7 +390,7 @@ def _read_equity(path: Path) -> pd.DataFrame | None:
 
 
 def _curves(doc: dict, order: list[int], folder: Path, max_small: int) -> Html:
-    from forecast.report import cross_charts
+    from forecast.charts.curves import all_curves, growth_ticks, small_equity
 
     rows = doc.get("rows") or []
     curves: dict[int, pd.DataFrame] = {}
@@ -415,7 +408,7 @@ def _curves(doc: dict, order: list[int], folder: Path, max_small: int) -> Html:
         return section("curves", "Equity curves", note("No configuration left an equity.csv to draw."))
     ranked_ok = [i for i in order if i in curves]
     best = ranked_ok[0]
-    overlay = cross_charts.all_curves([curves[i]["strategy"] for i in ranked_ok], 0,
+    overlay = all_curves([curves[i]["strategy"] for i in ranked_ok], 0,
                                       title=f"All {len(ranked_ok)} configurations, growth of 1 (log scale); "
                                             "best by Sharpe in red")
     shown = ranked_ok[:max_small]
@@ -424,12 +417,12 @@ def _curves(doc: dict, order: list[int], folder: Path, max_small: int) -> Html:
     growth = [g for g in growth if (g > 0).all()]
     lo = min((float(g.min()) for g in growth), default=0.9) / 1.03
     hi = max((float(g.max()) for g in growth), default=1.1) * 1.03
-    ticks = cross_charts.growth_ticks(lo, hi)
+    ticks = growth_ticks(lo, hi)
     cells = []
     for rank, i in enumerate(shown, start=1):
         c = curves[i]
         bench = c["benchmark"].dropna() if "benchmark" in c else None
-        fig = cross_charts.small_equity(c["strategy"].dropna(), bench, ylim=(lo, hi), ticks=ticks,
+        fig = small_equity(c["strategy"].dropna(), bench, ylim=(lo, hi), ticks=ticks,
                                         best=i == best)
         label = row_label(rows[i], i)
         run = rows[i]["run"]

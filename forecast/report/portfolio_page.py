@@ -21,6 +21,8 @@ import pandas as pd
 from forecast.errors import ConfigError
 from forecast.report.experiment_page import keyed
 from forecast.report.html import Html, chart, join, note, number, page, section, table, tag
+from forecast.stats.labels import PORTFOLIO_PAGE_FIGURES, PORTFOLIO_PAGE_STRATEGY
+from forecast.stats.returns import monthly_returns, yearly_returns
 
 IC_WINDOW = 63
 CURVES = ("strategy", "benchmark", "market")
@@ -158,21 +160,6 @@ def _meta(doc: dict) -> list[tuple[str, object]]:
 
 # --- sections ---------------------------------------------------------------------------------
 
-KEY_ROWS = [  # (label, field, kind)
-    ("total return", "total_return", "pct"), ("CAGR", "cagr", "pct"), ("volatility", "volatility", "pct"),
-    ("Sharpe", "sharpe", "num"), ("Sortino", "sortino", "num"), ("max drawdown", "max_drawdown", "pct"),
-    ("longest drawdown (bars)", "max_drawdown_bars", "int"), ("Calmar", "calmar", "num"),
-    ("exposure (days invested)", "exposure", "pct"), ("turnover (annual, x value)", "turnover_annual", "num"),
-]
-STRATEGY_ROWS = [
-    ("turnover (daily, one-way)", "turnover", "pct"), ("gross exposure", "gross_exposure", "pct"),
-    ("net exposure", "net_exposure", "pct"), ("fills", "n_fills", "int"),
-    ("orders rejected (cash)", "orders_rejected_cash", "int"), ("orders rejected", "orders_rejected", "int"),
-    ("orders canceled", "orders_canceled", "int"),
-    ("orders skipped for costs (fee above its share of the order)", "orders_skipped_costs", "int"),
-]
-
-
 def _cell(doc: dict, curve: str, field: str, kind: str):
     block = doc.get(curve)
     if not isinstance(block, dict) or field not in block:
@@ -182,9 +169,10 @@ def _cell(doc: dict, curve: str, field: str, kind: str):
 
 def _key_figures(doc: dict) -> Html:
     curves = [c for c in CURVES if isinstance(doc.get(c), dict)]
-    rows = [[label, *(_cell(doc, c, field, kind) for c in curves)] for label, field, kind in KEY_ROWS]
+    rows = [[label, *(_cell(doc, c, field, kind) for c in curves)]
+            for field, label, kind in PORTFOLIO_PAGE_FIGURES]
     rows += [[label, _cell(doc, "strategy", field, kind), *([""] * (len(curves) - 1))]
-             for label, field, kind in STRATEGY_ROWS if field in (doc.get("strategy") or {})]
+             for field, label, kind in PORTFOLIO_PAGE_STRATEGY if field in (doc.get("strategy") or {})]
     said = [] if "market" in curves else [note("SPY has no bars over this span: no market benchmark.")]
     return section("key-figures", "Key figures",
                    table(["", *(NAMES[c] for c in curves)], rows, caption="The equal-weight buy-and-hold "
@@ -232,13 +220,13 @@ def _f(x) -> str:
 
 
 def _equity(files: _Files) -> Html:
-    from forecast.report import cross_charts
+    from forecast.charts.curves import log_equity
 
     equity = files.equity
     if equity is None:
         return section("equity", "Equity", _missing("equity.csv"))
     cols = [c for c in CURVES if c in equity]
-    fig = cross_charts.log_equity(equity[cols], title="Growth of 1 (log scale)")
+    fig = log_equity(equity[cols], title="Growth of 1 (log scale)")
     from forecast.report.interactive import interactive_equity
 
     return section("equity", "Equity",
@@ -248,7 +236,7 @@ def _equity(files: _Files) -> Html:
 
 
 def _drawdown(doc: dict, files: _Files) -> Html:
-    from forecast.report import cross_charts
+    from forecast.charts.curves import underwater
 
     curves = [c for c in CURVES if isinstance(doc.get(c), dict)]
     rows = [[label, *(_cell(doc, c, field, kind) for c in curves)]
@@ -259,13 +247,13 @@ def _drawdown(doc: dict, files: _Files) -> Html:
     if equity is None:
         body.append(_missing("equity.csv"))
     else:
-        fig = cross_charts.underwater(equity[[c for c in CURVES if c in equity]])
+        fig = underwater(equity[[c for c in CURVES if c in equity]])
         body.insert(0, chart(fig, "drawdown", "drawdown from the running peak"))
     return section("drawdown", "Drawdown", *body)
 
 
 def _ic(doc: dict, files: _Files, window: int) -> Html:
-    from forecast.report import cross_charts
+    from forecast.charts.cross import ic_over_time
 
     ic = doc.get("ic") or {}
 
@@ -284,7 +272,7 @@ def _ic(doc: dict, files: _Files, window: int) -> Html:
     if frame is None:
         body.append(_missing("ic.csv"))
     else:
-        fig = cross_charts.ic_over_time(frame, window=window)
+        fig = ic_over_time(frame, window=window)
         body.insert(0, chart(fig, "ic", f"daily IC and rank IC with their {window}-day means"))
     return section("ic", "Information coefficients", *body)
 
@@ -319,7 +307,7 @@ def daily_turnover(trades: pd.DataFrame | None, equity: pd.Series) -> pd.Series:
 
 
 def _spread(doc: dict, files: _Files) -> Html:
-    from forecast.report import cross_charts
+    from forecast.charts.cross import cumulative_spread, exposure_turnover
 
     spread = doc.get("spread") or {}
     strategy = doc.get("strategy") or {}
@@ -340,7 +328,7 @@ def _spread(doc: dict, files: _Files) -> Html:
     if preds is not None and len(preds) and isinstance(k, int) and k > 0:
         series = daily_spread(preds, k)
         if len(series):
-            body.append(chart(cross_charts.cumulative_spread(series, k), "spread",
+            body.append(chart(cumulative_spread(series, k), "spread",
                               "cumulative top-minus-bottom spread"))
             body.append(note(join(["Drawn from predictions.csv: mean ", number(series.mean(), "spct"),
                                    " a day over ", number(len(series), "int"), " days."])))
@@ -349,13 +337,13 @@ def _spread(doc: dict, files: _Files) -> Html:
     equity, weights = files.equity, files.weights
     if equity is not None and weights is not None:
         turnover = daily_turnover(files.trades, equity["strategy"])
-        body.append(chart(cross_charts.exposure_turnover(weights, turnover), "exposure-turnover",
+        body.append(chart(exposure_turnover(weights, turnover), "exposure-turnover",
                           "gross and net exposure and daily turnover"))
     return section("spread", "Spread, turnover and exposure", *body)
 
 
 def _legs(doc: dict, files: _Files) -> Html:
-    from forecast.report import cross_charts
+    from forecast.charts.cross import books, legs
 
     body = []
     summary = doc.get("legs") if isinstance(doc.get("legs"), dict) else None
@@ -366,7 +354,7 @@ def _legs(doc: dict, files: _Files) -> Html:
                                   "costs (fees) are a drag: long + short + costs is the summed return."))
     frame = files.legs
     if frame is not None:
-        body.append(chart(cross_charts.legs(frame), "legs", "cumulative P&L of the long and short legs"))
+        body.append(chart(legs(frame), "legs", "cumulative P&L of the long and short legs"))
         if not summary:
             sums = [[c, number(frame[c].sum(), "drag" if c == "costs" else "spct")]
                     for c in ("long", "short", "costs") if c in frame]
@@ -377,7 +365,7 @@ def _legs(doc: dict, files: _Files) -> Html:
     weights = files.weights
     if weights is not None:
         long_book, short_book = weights.clip(lower=0.0).sum(axis=1), weights.clip(upper=0.0).sum(axis=1)
-        body.append(chart(cross_charts.books(weights), "books", "long and short books over time"))
+        body.append(chart(books(weights), "books", "long and short books over time"))
         body.append(table(["book", "mean", "max |·|"], [
             ["long (Σ positive weights)", number(long_book.mean(), "pct"),
              number(long_book.abs().max(), "pct")],
@@ -396,7 +384,7 @@ def _leg_row(doc: dict, name: str, value) -> list:
 
 
 def _weights(files: _Files) -> Html:
-    from forecast.report import cross_charts
+    from forecast.charts.cross import weights_heatmap
 
     weights = files.weights
     if weights is None:
@@ -405,7 +393,7 @@ def _weights(files: _Files) -> Html:
              number(w.abs().max(), "pct")] for t, w in weights.items()]
     return section(
         "weights", "Weights over time",
-        chart(cross_charts.weights_heatmap(weights), "weights", "end-of-day weights, date by ticker"),
+        chart(weights_heatmap(weights), "weights", "end-of-day weights, date by ticker"),
         tag("div", table(["ticker", "mean weight", "days long", "days short", "max |weight|"], rows,
                          caption="End-of-day weights (position x last close / portfolio value), "
                                  "from weights.csv."), class_="scroll"),
@@ -413,7 +401,7 @@ def _weights(files: _Files) -> Html:
 
 
 def _contributions(doc: dict, files: _Files) -> Html:
-    from forecast.report import cross_charts
+    from forecast.charts.cross import contributions_bar
 
     contributions = doc.get("contributions") or {}
     if not contributions:
@@ -426,7 +414,7 @@ def _contributions(doc: dict, files: _Files) -> Html:
     order = series.sort_values(ascending=False).index
     rows = [[t, keyed(doc, _key("contributions", t), "money", contributions[t]),
              number(series[t] / gross if gross else None, "spct")] for t in order]
-    body = [chart(cross_charts.contributions_bar(series), "contributions", "P&L contribution by ticker"),
+    body = [chart(contributions_bar(series), "contributions", "P&L contribution by ticker"),
             tag("div", table(["ticker", "P&L", "share of gross P&L"], rows, cls="contributions",
                              caption="Share: the ticker's P&L over the sum of every ticker's absolute "
                                      "P&L, signed."),
@@ -442,29 +430,19 @@ def _contributions(doc: dict, files: _Files) -> Html:
 
 
 def _monthly(files: _Files) -> Html:
-    from forecast.report import cross_charts
+    from forecast.charts.curves import monthly_heatmap
 
     equity = files.equity
     if equity is None:
         return section("monthly", "Monthly returns", _missing("equity.csv"))
-    months = cross_charts.monthly_returns(equity["strategy"])
-    fig = cross_charts.monthly_heatmap(months, title="Strategy's monthly returns")
+    months = monthly_returns(equity["strategy"])
+    fig = monthly_heatmap(months, title="Strategy's monthly returns")
     cols = [c for c in CURVES if c in equity]
-    yearly = {c: _yearly(equity[c]) for c in cols}
+    yearly = {c: yearly_returns(equity[c]) for c in cols}
     years = sorted(set().union(*(y.index for y in yearly.values())))
     rows = [[str(y), *(number(yearly[c].get(y), "pct") for c in cols)] for y in years]
     return section("monthly", "Monthly returns",
                    chart(fig, "monthly", "the strategy's monthly returns, year by month"),
                    table(["year", *(NAMES[c] for c in cols)], rows,
                          caption="Calendar-year returns (the first and last years are partial)."))
-
-
-def _yearly(equity: pd.Series) -> pd.Series:
-    s = equity.dropna()
-    if s.empty:
-        return pd.Series(dtype=float)
-    ends = s.groupby(s.index.year).last()
-    previous = ends.shift(1)
-    previous.iloc[0] = s.iloc[0]
-    return ends / previous - 1.0
 

@@ -2,23 +2,21 @@
 
 Each function takes what a run folder holds (equity.csv, trades.csv, ledger.csv,
 predictions.csv, read by `read_run`) and returns a small frame or dict; the page and the
-charts only lay them out. Conventions follow `forecast.backtest.metrics`: daily simple
-returns of the equity curve, 252 bars a year, sample standard deviations (ddof=1), the
-annual risk-free rate compounded to a daily one.
+charts only lay them out. Returns, drawdowns and period returns come from
+`forecast.stats.returns`, with the backtest metrics' conventions.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from forecast.calendar import TRADING_DAYS
 from forecast.errors import ConfigError
+from forecast.stats.returns import daily_rate, monthly_returns, yearly_returns
 
 ROLLING_BARS = 126  # six months of trading days
 
@@ -60,60 +58,11 @@ def read_run(folder: Path) -> RunFiles:
     )
 
 
-def daily_rate(annual: float | None) -> float:
-    """The annual risk-free rate as a daily one (as the backtest metrics compound it)."""
-    return (1.0 + (annual or 0.0)) ** (1.0 / TRADING_DAYS) - 1.0
-
-
-def returns(equity: pd.DataFrame) -> pd.DataFrame:
-    """Daily simple returns of both curves (the first bar has none)."""
-    return equity.pct_change().iloc[1:]
-
-
-def drawdown(equity: pd.DataFrame) -> pd.DataFrame:
-    """Fraction below the running peak (0 at a peak, negative under water)."""
-    return equity / equity.cummax() - 1.0
-
-
-def period_returns(equity: pd.Series, freq: str) -> pd.Series:
-    """Compounded return per calendar period ("YE" or "ME"), each from the previous period's
-    last value (the first period from the curve's first value), labelled by period end."""
-    last = equity.resample(freq).last().dropna()
-    if last.empty:  # a column with no values (NaN throughout): no period has a return
-        return last
-    previous = last.shift(1)
-    previous.iloc[0] = equity.iloc[0]
-    return last / previous - 1.0
-
-
-def yearly_returns(equity: pd.DataFrame) -> pd.DataFrame:
-    """Per calendar year: strategy, benchmark, difference and whether the year is partial."""
-    out = pd.DataFrame({col: period_returns(equity[col], "YE") for col in ("strategy", "benchmark")})
-    out.index = out.index.year
-    out["difference"] = out["strategy"] - out["benchmark"]
-    first, last = equity.index[0], equity.index[-1]
-    # A year the run starts after its first trading days or ends before its last is partial.
-    out["partial"] = [(y == first.year and (first.month, first.day) > (1, 7))
-                      or (y == last.year and (last.month, last.day) < (12, 24)) for y in out.index]
-    out.index.name = "year"
-    return out
-
-
 def monthly_grid(equity: pd.Series) -> pd.DataFrame:
     """Monthly returns as years x months 1..12 (NaN outside the run), plus the year's total."""
-    monthly = period_returns(equity, "ME")
-    grid = pd.DataFrame({"year": monthly.index.year, "month": monthly.index.month, "r": monthly.to_numpy()})
-    grid = grid.pivot(index="year", columns="month", values="r").reindex(columns=range(1, 13))
-    yearly = period_returns(equity, "YE")
-    grid["year"] = pd.Series(yearly.to_numpy(), index=yearly.index.year)
+    grid = monthly_returns(equity)
+    grid["year"] = yearly_returns(equity)
     return grid
-
-
-def rolling_sharpe(rets: pd.DataFrame, risk_free: float | None, window: int = ROLLING_BARS) -> pd.DataFrame:
-    """Annualised Sharpe ratio over the last `window` bars (NaN until there are that many)."""
-    excess = rets - daily_rate(risk_free)
-    roll = excess.rolling(window)
-    return roll.mean() / roll.std(ddof=1) * math.sqrt(TRADING_DAYS)
 
 
 def moments(rets: pd.Series) -> dict:

@@ -23,9 +23,9 @@ import math
 from typing import Literal
 
 import numpy as np
-from scipy.special import ndtr  # Φ; scipy.special is lighter to import than scipy.stats
 
 from forecast.errors import ConfigError
+from forecast.stats.returns import daily_rate
 
 SEMethod = Literal["mertens", "lo", "iid"]
 
@@ -59,13 +59,14 @@ def _moments(r: np.ndarray) -> tuple[float, float, float]:
     return float(r.mean() / sd), skew, kurt
 
 
-def sharpe_ratio(returns, periods: int = 252) -> float:
+def sharpe_ratio(returns, periods: int = 252, risk_free: float = 0.0) -> float:
     """Annualised Sharpe ratio of per-period returns: mean / sd (ddof=1) * sqrt(periods).
 
-    No risk-free rate is subtracted (pass excess returns for that). ``periods=1`` gives the
-    per-period ratio. NaN for fewer than 2 returns or constant returns.
+    `risk_free`: an annual rate, compounded to one period and subtracted from each return
+    (the backtest metrics pass theirs; 0 leaves the returns as they are). ``periods=1``
+    gives the per-period ratio. NaN for fewer than 2 returns or constant returns.
     """
-    sr, _, _ = _moments(_returns(returns))
+    sr, _, _ = _moments(_returns(returns) - daily_rate(risk_free, periods))
     return sr * math.sqrt(periods)
 
 
@@ -165,6 +166,8 @@ def psr_from_moments(sr: float, benchmark_sr: float, n_obs: int, skew: float, ku
     if not denom > 0:
         # Only reachable with extreme skew and SR; the sampling variance cannot be <= 0.
         return math.nan
+    from scipy.special import ndtr  # Φ; lazy: the backtest engine imports this module for sharpe_ratio
+
     z = (sr - benchmark_sr) * math.sqrt(n_obs - 1) / math.sqrt(denom)
     return float(ndtr(z))
 
