@@ -39,6 +39,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     # one resolver for every kind of plugin; the kinds are declared in their registries above it
     ("plugins", ("forecast.plugins",)),
     ("stats", ("forecast.stats",)),
+    # every figure: equity.png and the three pages draw with the same factory and curves
+    ("charts", ("forecast.charts",)),
     # pages are built from a run's files alone: no data loading, training or runs behind them
     ("report", ("forecast.report",)),
     ("data", ("forecast.data",)),
