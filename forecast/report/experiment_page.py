@@ -8,7 +8,6 @@ each configuration's ``runs/NNN-…/equity.csv`` for the curves.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pandas as pd
 from forecast.errors import ConfigError
 from forecast.formatting import count
 from forecast.report.html import Html, chart, esc, join, link, note, number, page, section, table, tag
+from forecast.report.record_file import read_record_json
 from forecast.stats.labels import EXPERIMENT_PAGE_COLUMNS
 
 AXES = ("ticker", "model", "seed", "strategy", "params", "cost")
@@ -31,7 +31,7 @@ def experiment_page(folder: Path, *, axes=None, max_small: int = MAX_SMALL) -> s
     equity charts (the best by Sharpe); every curve is also drawn in one overlaid chart.
     """
     folder = Path(folder)
-    doc = _read_json(folder / "experiment.json")
+    doc = read_record_json(folder / "experiment.json", what="an experiment record")
     rows = doc.get("rows") or []
     order = ranked(rows)
     heat_axes = _choose_axes(rows, axes)
@@ -61,16 +61,6 @@ def experiment_page(folder: Path, *, axes=None, max_small: int = MAX_SMALL) -> s
 
 
 # --- reading ----------------------------------------------------------------------------------
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        doc = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from None
-    if not isinstance(doc, dict):
-        raise ConfigError(f"{path} is not an experiment record")
-    return doc
 
 
 _ABSENT = object()

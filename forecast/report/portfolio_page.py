@@ -11,16 +11,15 @@ the derived tables, whose figures carry no key.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from forecast.errors import ConfigError
 from forecast.report.experiment_page import keyed
 from forecast.report.html import Html, chart, join, note, number, page, section, table, tag
+from forecast.report.record_file import read_record_json
 from forecast.stats.labels import PORTFOLIO_PAGE_FIGURES, PORTFOLIO_PAGE_STRATEGY
 from forecast.stats.returns import monthly_returns, yearly_returns
 
@@ -33,7 +32,7 @@ def portfolio_page(folder: Path, *, ic_window: int = IC_WINDOW) -> str:
     """The page's HTML for the portfolio run in `folder` (`ic_window`: days in the IC's
     rolling mean)."""
     folder = Path(folder)
-    doc = _read_json(folder / "metrics.json")
+    doc = read_record_json(folder / "metrics.json", what="a portfolio run's metrics", kind="portfolio")
     files = _Files(folder)
     strategy = doc.get("strategy") or {}
     sections = [
@@ -56,16 +55,6 @@ def portfolio_page(folder: Path, *, ic_window: int = IC_WINDOW) -> str:
 
 
 # --- reading ----------------------------------------------------------------------------------
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        doc = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from None
-    if not isinstance(doc, dict) or doc.get("kind") != "portfolio":
-        raise ConfigError(f"{path} is not a portfolio run's metrics")
-    return doc
 
 
 class _Files:
