@@ -38,19 +38,20 @@ import time
 import numpy as np
 import pandas as pd
 
-from forecast.portfolio import pooled as pooled_mod
+from forecast.evaluate import pooled as pooled_mod
+from forecast.evaluate import walkforward as loop
 from forecast.portfolio.engine import run_portfolio
 from forecast.portfolio.universe import load_universe
 from strategies.portfolio import PORTFOLIO_STRATEGIES
 
 
 class Counters:
-    """Wraps pooled.fit_model and pooled.ticker_fold: counts fits and samples, sums times."""
+    """Wraps the walk-forward loop's fit_model and fold_windows: counts fits and samples, sums times."""
 
     def __init__(self):
         self.fits = self.samples = 0
         self.fit_s = self.features_s = 0.0
-        self._fit, self._fold = pooled_mod.fit_model, pooled_mod.ticker_fold
+        self._fit, self._fold = loop.fit_model, loop.fold_windows
 
     def __enter__(self):
         def fit_model(est, X, y, *a, **kw):
@@ -62,18 +63,18 @@ class Counters:
                 self.fits += 1
                 self.samples += len(y)
 
-        def ticker_fold(*a, **kw):
+        def fold_windows(*a, **kw):
             t = time.perf_counter()
             try:
                 return self._fold(*a, **kw)
             finally:
                 self.features_s += time.perf_counter() - t
 
-        pooled_mod.fit_model, pooled_mod.ticker_fold = fit_model, ticker_fold
+        loop.fit_model, loop.fold_windows = fit_model, fold_windows
         return self
 
     def __exit__(self, *exc):
-        pooled_mod.fit_model, pooled_mod.ticker_fold = self._fit, self._fold
+        loop.fit_model, loop.fold_windows = self._fit, self._fold
 
 
 def timed(fn):

@@ -79,7 +79,7 @@ def record_run(
 
 
 def _write_backtest(rec, result, bars, command, seed, extra) -> None:
-    from forecast.cache import bars_fingerprint
+    from forecast.provenance import bars_fingerprint
 
     folder = rec.folder
     result.write(folder, plot=False)

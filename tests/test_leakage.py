@@ -96,9 +96,9 @@ def test_ar1_direction_is_learnt(ar1, ar1_predictions, name):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["logreg", "mlp"])
 def test_ar1_check_catches_features_one_bar_stale(ar1, monkeypatch, name):
-    from forecast.evaluate import walkforward
+    from forecast.evaluate import fold_windows
 
-    monkeypatch.setattr(walkforward, "decision_windows", _stale_by_one_bar(walkforward.decision_windows))
+    monkeypatch.setattr(fold_windows, "decision_windows", _stale_by_one_bar(fold_windows.decision_windows))
     stale = _run(ar1, name, label="close")
     with pytest.raises(AssertionError):
         _check_ar1_learnt(ar1, stale, name)
@@ -157,9 +157,9 @@ def test_traded_label_with_no_embargo_leaks_nothing(name, horizon):
 
 def test_perturbation_check_catches_a_fold_plan_that_forgets_the_fill_bar(monkeypatch):
     """Planted bug: folds planned as if the open label read only `horizon` bars ahead."""
-    from forecast.evaluate import walkforward
+    from forecast.evaluate import folds
 
-    monkeypatch.setattr(walkforward, "label_lookahead", lambda horizon, label: horizon)
+    monkeypatch.setattr(folds, "label_lookahead", lambda horizon, label: horizon)
     bars = ar1_bars(800, phi=0.5, seed=4)
     kw = dict(test_days=160, retrain_every=80, min_train=300, horizon=1, embargo=0, label="open")
     with pytest.raises(AssertionError, match="moved with later bars"):
@@ -196,10 +196,10 @@ def test_warm_started_refits_leak_nothing():
 @pytest.mark.slow
 def test_perturbation_check_catches_a_warm_start_from_a_later_fold(monkeypatch):
     """Planted bug: folds run newest first, so each warm start carries later bars' model."""
-    from forecast.evaluate import walkforward
+    from forecast.evaluate import folds
 
-    plan = walkforward.plan_folds
-    monkeypatch.setattr(walkforward, "plan_folds", lambda *a, **k: plan(*a, **k)[::-1])
+    plan = folds.plan_folds
+    monkeypatch.setattr(folds, "plan_folds", lambda *a, **k: plan(*a, **k)[::-1])
     bars = ar1_bars(800, phi=0.5, seed=4)
     kw = dict(test_days=160, retrain_every=80, min_train=300, horizon=1, embargo=0, label="open")
     with pytest.raises(AssertionError, match="moved with later bars"):
@@ -209,10 +209,10 @@ def test_perturbation_check_catches_a_warm_start_from_a_later_fold(monkeypatch):
 @pytest.mark.slow
 def test_newest_first_folds_are_harmless_when_refits_are_cold(monkeypatch):
     """The planted bug above is the warm start's: cold refits in any order leak nothing."""
-    from forecast.evaluate import walkforward
+    from forecast.evaluate import folds
 
-    plan = walkforward.plan_folds
-    monkeypatch.setattr(walkforward, "plan_folds", lambda *a, **k: plan(*a, **k)[::-1])
+    plan = folds.plan_folds
+    monkeypatch.setattr(folds, "plan_folds", lambda *a, **k: plan(*a, **k)[::-1])
     monkeypatch.setitem(FAST, "mlp", {**FAST["mlp"], "warm_start": False})
     bars = ar1_bars(800, phi=0.5, seed=4)
     kw = dict(test_days=160, retrain_every=80, min_train=300, horizon=1, embargo=0, label="open")

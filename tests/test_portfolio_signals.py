@@ -14,20 +14,16 @@ from threadpoolctl import threadpool_limits
 
 from forecast.data.synthetic import ar1_bars, random_walk_bars
 from forecast.errors import ConfigError
-from forecast.evaluate.walkforward import Schedule
+from forecast.evaluate import fold_windows as fold_windows_mod
+from forecast.evaluate import pooled as pooled_mod
+from forecast.evaluate.fold_windows import Member, fold_windows
+from forecast.evaluate.folds import Schedule
+from forecast.evaluate.pooled import plan_universe_folds, portfolio_walk_forward
 from forecast.features.pipeline import FeaturePipeline
 from forecast.features.spec import as_spec
-from forecast.portfolio import pooled as pooled_mod
+from forecast.features.universe_target import calendar_positions, membership, target_frame, traded_returns
 from forecast.portfolio.ic import ic_summary, information_coefficients
-from forecast.portfolio.pooled import plan_universe_folds, portfolio_walk_forward, ticker_fold
-from forecast.portfolio.universe import (
-    Universe,
-    calendar_positions,
-    load_universe,
-    membership,
-    target_frame,
-    traded_returns,
-)
+from forecast.portfolio.universe import Universe, load_universe
 
 # Small and fast: 3 folds of 40 calendar dates, windows of 10.
 WF = {"window": 10, "min_train": 100, "test_days": 120, "retrain_every": 40}
@@ -204,7 +200,7 @@ def _leak_pipeline_on_whole_span(monkeypatch, holder: dict):
         def fit(self, bars, y=None):
             return super().fit(holder["u"].bars[bars.attrs["ticker"]])  # every bar, the future too
 
-    monkeypatch.setattr(pooled_mod, "FeaturePipeline", WholeSpan)
+    monkeypatch.setattr(fold_windows_mod, "FeaturePipeline", WholeSpan)
 
 
 def _leak_embargo(monkeypatch, holder: dict):
@@ -278,7 +274,7 @@ def test_pooled_training_sees_every_tickers_samples_and_respects_the_embargo(mon
             fitted.append((bars.attrs["ticker"], bars.index))
             return super().fit(bars)
 
-    monkeypatch.setattr(pooled_mod, "FeaturePipeline", Recording)
+    monkeypatch.setattr(fold_windows_mod, "FeaturePipeline", Recording)
     Recorder.fits = []
     out = portfolio_walk_forward(u, Recorder(), pooled=True, **WF)
     assert len(Recorder.fits) == len(folds) == 3
@@ -287,8 +283,8 @@ def test_pooled_training_sees_every_tickers_samples_and_respects_the_embargo(mon
     for k, fold in enumerate(folds):
         expected_n, expected_up = 0, 0
         for t in sorted(u.tickers):
-            part = ticker_fold(u.bars[t], positions[t], labels[t].reindex(u.bars[t].index).to_numpy(),
-                               fold, spec, WF["window"])
+            member = Member(t, u.bars[t], labels[t].reindex(u.bars[t].index).to_numpy(), positions[t])
+            part = fold_windows(member, fold, spec, WF["window"])
             assert part is not None and len(part.y_train) > 0
             expected_n += len(part.y_train)
             expected_up += int(part.y_train.sum())
