@@ -57,11 +57,6 @@ def run(shape: str, data, model="logreg", **kw) -> pd.DataFrame:
     return portfolio_walk_forward(data, model, pooled=shape == "pooled", **kw)
 
 
-def bars_of(data) -> dict[str, pd.DataFrame]:
-    """Every ticker's bars by name."""
-    return dict(data.bars) if isinstance(data, Universe) else {data.attrs["ticker"]: data}
-
-
 def dates(pred: pd.DataFrame) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(pred.index.get_level_values("date"))
 

@@ -174,21 +174,19 @@ def test_one_tickers_future_changes_no_past_prediction_of_any(shape):
     assert shapes.past_unchanged(shape, data, shapes.cut_dates(base, "second"), which=["BBB"], base=base)
 
 
-def _leak_whole_span(monkeypatch, data):
+def _leak_whole_span(monkeypatch):
     """Planted: each ticker's features are fitted on all its bars, the future too."""
     from forecast.evaluate import fold_windows
-    from forecast.features.pipeline import FeaturePipeline
 
-    full = shapes.bars_of(data)
+    real = fold_windows._windows
 
-    class WholeSpan(FeaturePipeline):
-        def fit(self, bars, y=None):
-            return super().fit(full[bars.attrs["ticker"]])
+    def whole_span(member, train_idx, test_idx, n_fit, spec, window):
+        return real(member, train_idx, test_idx, len(member.bars), spec, window)
 
-    monkeypatch.setattr(fold_windows, "FeaturePipeline", WholeSpan)
+    monkeypatch.setattr(fold_windows, "_windows", whole_span)
 
 
-def _leak_into_the_block(monkeypatch, data):
+def _leak_into_the_block(monkeypatch):
     from forecast.evaluate import folds
 
     monkeypatch.setattr(folds, "plan_folds", shapes.train_up_to_the_block(folds.plan_folds))
@@ -199,7 +197,7 @@ def _leak_into_the_block(monkeypatch, data):
 @pytest.mark.parametrize("shape", shapes.SHAPES)
 def test_the_check_catches_planted_leaks(monkeypatch, shape, leak):
     data = shapes.inputs(shape)
-    leak(monkeypatch, data)
+    leak(monkeypatch)
     kw = {"embargo": 0} if shape == "ticker" else {}
     base = shapes.run(shape, data, **kw)
     assert not shapes.past_unchanged(shape, data, shapes.cut_dates(base, "second"), base=base, **kw)
