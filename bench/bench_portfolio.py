@@ -8,7 +8,7 @@ It prints, in one run on the same machine:
   model per ticker (`pooled=False`), same universe, model and test span (the default 20%,
   folds of 63 days): wall and CPU (user, system) seconds, folds, model fits, training
   samples (summed over every fit) and samples per second, and the split of the wall time
-  between the per-ticker feature work (`ticker_fold`: pipeline fit and transform, windows)
+  between the per-ticker feature work (`fold_windows`: pipeline fit and transform, windows)
   and the model fits (the rest is the join, sort and label look-ups);
 - the backtest engine (`forecast.portfolio.engine.run_portfolio`, on backtrader, one feed
   per ticker) for each built-in strategy (top-k, long-short, topk-dropout, k=5), twice:
@@ -17,9 +17,9 @@ It prints, in one run on the same machine:
   ticker-days processed (calendar days from the first prediction x tickers; the cells
   with a bar and a prediction in brackets) and ticker-days per second.
 
-The counts of samples and fits come from wrapping `pooled.fit_model` and
-`pooled.ticker_fold` in this process (timers only, no change to what runs). Times are
-wall-clock; nothing is asserted about them.
+The counts of samples and fits come from wrapping the walk-forward loop's `fit_model` and
+`fold_windows` (`forecast.evaluate.walkforward`) in this process (timers only, no change to
+what runs). Times are wall-clock; nothing is asserted about them.
 
     .venv/bin/python bench/bench_portfolio.py [--start 1990-01-01] [--tickers 30]
         [--model logreg|mlp] [--epochs 3] [--blas-threads N] [--quick]
