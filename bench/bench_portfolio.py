@@ -8,7 +8,7 @@ It prints, in one run on the same machine:
   model per ticker (`pooled=False`), same universe, model and test span (the default 20%,
   folds of 63 days): wall and CPU (user, system) seconds, folds, model fits, training
   samples (summed over every fit) and samples per second, and the split of the wall time
-  between the per-ticker feature work (`ticker_fold`: pipeline fit and transform, windows)
+  between the per-ticker feature work (`fold_windows`: pipeline fit and transform, windows)
   and the model fits (the rest is the join, sort and label look-ups);
 - the backtest engine (`forecast.portfolio.engine.run_portfolio`, on backtrader, one feed
   per ticker) for each built-in strategy (top-k, long-short, topk-dropout, k=5), twice:
@@ -17,9 +17,9 @@ It prints, in one run on the same machine:
   ticker-days processed (calendar days from the first prediction x tickers; the cells
   with a bar and a prediction in brackets) and ticker-days per second.
 
-The counts of samples and fits come from wrapping `pooled.fit_model` and
-`pooled.ticker_fold` in this process (timers only, no change to what runs). Times are
-wall-clock; nothing is asserted about them.
+The counts of samples and fits come from wrapping the walk-forward loop's `fit_model` and
+`fold_windows` (`forecast.evaluate.walkforward`) in this process (timers only, no change to
+what runs). Times are wall-clock; nothing is asserted about them.
 
     .venv/bin/python bench/bench_portfolio.py [--start 1990-01-01] [--tickers 30]
         [--model logreg|mlp] [--epochs 3] [--blas-threads N] [--quick]
@@ -38,19 +38,20 @@ import time
 import numpy as np
 import pandas as pd
 
-from forecast.portfolio import pooled as pooled_mod
+from forecast.evaluate import pooled as pooled_mod
+from forecast.evaluate import walkforward as loop
 from forecast.portfolio.engine import run_portfolio
 from forecast.portfolio.universe import load_universe
 from strategies.portfolio import PORTFOLIO_STRATEGIES
 
 
 class Counters:
-    """Wraps pooled.fit_model and pooled.ticker_fold: counts fits and samples, sums times."""
+    """Wraps the walk-forward loop's fit_model and fold_windows: counts fits and samples, sums times."""
 
     def __init__(self):
         self.fits = self.samples = 0
         self.fit_s = self.features_s = 0.0
-        self._fit, self._fold = pooled_mod.fit_model, pooled_mod.ticker_fold
+        self._fit, self._fold = loop.fit_model, loop.fold_windows
 
     def __enter__(self):
         def fit_model(est, X, y, *a, **kw):
@@ -62,18 +63,18 @@ class Counters:
                 self.fits += 1
                 self.samples += len(y)
 
-        def ticker_fold(*a, **kw):
+        def fold_windows(*a, **kw):
             t = time.perf_counter()
             try:
                 return self._fold(*a, **kw)
             finally:
                 self.features_s += time.perf_counter() - t
 
-        pooled_mod.fit_model, pooled_mod.ticker_fold = fit_model, ticker_fold
+        loop.fit_model, loop.fold_windows = fit_model, fold_windows
         return self
 
     def __exit__(self, *exc):
-        pooled_mod.fit_model, pooled_mod.ticker_fold = self._fit, self._fold
+        loop.fit_model, loop.fold_windows = self._fit, self._fold
 
 
 def timed(fn):

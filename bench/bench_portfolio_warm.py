@@ -28,7 +28,7 @@ def main() -> None:
     parser.add_argument("--test-days", type=int, default=504)
     args = parser.parse_args()
 
-    from forecast.portfolio.pooled import portfolio_walk_forward
+    from forecast.evaluate.pooled import portfolio_walk_forward
     from forecast.portfolio.universe import load_universe
 
     universe = load_universe(TICKERS, source="bundled", start=args.start)

@@ -180,7 +180,7 @@ def run_backtest(
     result = simulate(bars, predictions, cls, params, name=strategy_label(strategy, cls), engine=engine,
                       **broker_kwargs)
     # Provenance of the bars (run.json keeps it too), for metrics.json and its report.
-    from forecast.cache import bars_fingerprint
+    from forecast.provenance import bars_fingerprint
 
     result.data = {"fingerprint": bars_fingerprint(bars), "source": bars.attrs.get("source")}
     return result

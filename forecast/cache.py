@@ -1,13 +1,18 @@
-"""Cached walk-forward predictions under ``<home>/cache/predictions``.
+"""Cached walk-forward predictions under ``<home>/cache/predictions`` (one ticker) and
+``<home>/cache/portfolio`` (a universe).
 
 A walk-forward run is deterministic given its inputs, so its predictions frame is kept
-under a key hashing everything that shapes it (`prediction_key`): the bars' fingerprint
-(index and every value, so any change of span or of one bar misses), the ticker, the
-feature spec, the checked walk-forward settings, the model's class and full parameters
-(and the source file of a user's model or feature), the seed, the Keras backend and
-device, fcast's version and a hash of its sources, and the versions of the libraries
-that compute the numbers. Progress callbacks are not part of it; a run with any other
-callback, or with user code or a parameter the key cannot pin down, runs uncached.
+under a key hashing everything that shapes it (`prediction_key`). For one ticker: the
+bars' fingerprint (index and every value, so any change of span or of one bar misses),
+the ticker, the feature spec, the checked walk-forward settings, the seed. For a
+universe: every ticker's name and bars fingerprint in universe order (a changed bar, a
+day added or removed, a ticker added, dropped or moved misses), the universe calendar,
+the target, the pooled flag, the seed, the feature spec, the checked schedule. For both:
+the code of user features, the model's class and full parameters (and the source file of
+a user's model), the Keras backend and device, fcast's version and a hash of its sources,
+and the versions of the libraries that compute the numbers. Progress callbacks are not
+part of it; a run with any other callback, or with user code or a parameter the key
+cannot pin down, runs uncached.
 
 Each entry is one Parquet file whose footer holds its key, key fields, the frame's
 `attrs`, a hash of its values and when it was made: one atomic rename writes it, and an
@@ -19,7 +24,6 @@ processes never remove an entry another has just written.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import importlib.metadata
 import inspect
@@ -38,58 +42,23 @@ from forecast.atomic import write_atomic
 from forecast.errors import StoreError
 from forecast.formatting import count
 from forecast.locking import LockTimeout, locked
+from forecast.provenance import bars_fingerprint, fcast_code_digest, fcast_version, file_digest
 
 _META_KEY = b"fcast-cache"
 COLUMNS = ("prob_up", "actual_up", "fold")
 # walk_forward arguments that do not change the predictions.
 _NOT_IN_KEY = ("progress", "callbacks")
+# The same for a universe's walk-forward (`forecast.evaluate.pooled.portfolio_walk_forward`).
+_UNIVERSE_META_KEY = b"fcast-portfolio-cache"
+UNIVERSE_COLUMNS = ("prob_up", "actual_up", "realized", "fold")
+UNIVERSE_INDEX = ("date", "ticker")
+_UNIVERSE_NOT_IN_KEY = ("progress",)
 
 log = logging.getLogger("fcast")
 
 
-def fcast_version() -> str:
-    try:
-        return importlib.metadata.version("fcast")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
-
-
-def bars_fingerprint(bars: pd.DataFrame) -> str:
-    """SHA-256 of the ticker, the dates and every column's name and values."""
-    h = hashlib.sha256()
-    h.update(str(bars.attrs.get("ticker")).encode())
-    h.update(np.ascontiguousarray(pd.DatetimeIndex(bars.index).asi8).tobytes())
-    for col in sorted(bars.columns, key=str):
-        h.update(str(col).encode() + b"\0")
-        values = bars[col].to_numpy()
-        try:
-            values = np.ascontiguousarray(values, dtype="float64")
-        except (TypeError, ValueError):
-            values = np.asarray([repr(v) for v in values]).astype("U")
-        h.update(values.tobytes())
-    return h.hexdigest()
-
-
-def file_digest(path: str | Path) -> str | None:
-    try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except OSError:
-        return None
-
-
 class Uncacheable(Exception):
     """A run whose predictions the key cannot pin down: it runs, uncached."""
-
-
-@functools.lru_cache(maxsize=1)
-def fcast_code_digest() -> str:
-    """SHA-256 of fcast's own sources: an editable install keeps one version number while
-    its code changes, so the version alone would serve predictions of older code."""
-    root = Path(__file__).resolve().parent
-    h = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
-        h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
-    return h.hexdigest()
 
 
 def _library_versions(keras_model: bool) -> dict:
@@ -160,15 +129,30 @@ def _observers_only(callbacks) -> None:
         raise Uncacheable("callbacks other than progress reporters may change training")
 
 
-def prediction_key(bars: pd.DataFrame, model: Any = "lstm", **kwargs) -> tuple[str, dict]:
-    """(key, fields): the cache key of ``walk_forward(bars, model, **kwargs)`` and what it hashes.
+def prediction_key(inputs: Any, model: Any = None, *, universe: bool = False, **kwargs) -> tuple[str, dict]:
+    """(key, fields): the cache key of ``walk_forward(inputs, model, **kwargs)`` (one
+    ticker's bars; `model` defaults to "lstm") or, with `universe`, of
+    ``portfolio_walk_forward(inputs, model, **kwargs)`` (a universe; "logreg"), and what
+    it hashes.
 
-    Settings are checked and defaults filled first (embargo=None and embargo=horizon give
-    one key). Raises whatever walk_forward would raise for bad settings.
+    Arguments are bound to the walk-forward's signature with its defaults applied and
+    checked the way it checks them (an omitted default and the same value passed give one
+    key; embargo=None and its filled default too). Raises whatever the walk-forward would
+    raise for bad settings, and `Uncacheable` for a run the key cannot pin down.
     """
-    from forecast.evaluate.walkforward import Schedule, _resolve_model, walk_forward
+    if universe:
+        fields = _universe_fields(inputs, "logreg" if model is None else model, **kwargs)
+    else:
+        fields = _ticker_fields(inputs, "lstm" if model is None else model, **kwargs)
+    blob = json.dumps(fields, sort_keys=True, default=repr).encode()
+    return hashlib.sha256(blob).hexdigest(), fields
+
+
+def _ticker_fields(bars: pd.DataFrame, model: Any, **kwargs) -> dict:
+    from forecast.evaluate.walkforward import Schedule, walk_forward
     from forecast.features.spec import as_spec
     from forecast.models.fitting import purge_validation_overlap
+    from forecast.models.resolve import resolve_estimator
 
     bound = inspect.signature(walk_forward).bind(bars, model, **kwargs)
     bound.apply_defaults()
@@ -179,10 +163,10 @@ def prediction_key(bars: pd.DataFrame, model: Any = "lstm", **kwargs) -> tuple[s
     seed = args.pop("seed")
     shuffle = args.pop("shuffle_train_labels")
     schedule = Schedule.checked(n_bars=len(bars), warmup=spec.warmup, **args)
-    est, name = _resolve_model(model, model_params, seed)
+    est, name = resolve_estimator(model, model_params, seed)
     est = purge_validation_overlap(est, model_params, schedule.lookahead)
     spec_dict = spec.to_dict()
-    fields = {
+    return {
         "bars": bars_fingerprint(bars),
         "ticker": bars.attrs.get("ticker"),
         "start": str(pd.Timestamp(bars.index[0]).date()) if len(bars) else None,
@@ -194,8 +178,50 @@ def prediction_key(bars: pd.DataFrame, model: Any = "lstm", **kwargs) -> tuple[s
         "seed": seed,
         "shuffle_train_labels": bool(shuffle),
     }
-    blob = json.dumps(fields, sort_keys=True, default=repr).encode()
-    return hashlib.sha256(blob).hexdigest(), fields
+
+
+def _universe_fields(universe: Any, model: Any, **kwargs) -> dict:
+    from forecast.evaluate import pooled
+
+    bound = pooled.SIGNATURE.bind(universe, model, **kwargs)
+    bound.apply_defaults()
+    args = {k: v for k, v in bound.arguments.items() if k not in ("universe", "model", *_UNIVERSE_NOT_IN_KEY)}
+    target, is_pooled, seed = args.pop("target"), args.pop("pooled"), args.pop("seed")
+    model_params = args.pop("model_params")
+    spec = pooled.check_portfolio_inputs(universe, target, is_pooled, args.pop("spec"))
+    schedule = pooled.portfolio_schedule(universe, spec, **args)
+    est, name, auto_gap = pooled.portfolio_estimator(model, model_params, seed, is_pooled)
+    calendar = universe.calendar
+    return {
+        "tickers": [str(t) for t in universe.bars],
+        # In universe order: the same bars in another order are another key.
+        "bars": [[str(t), bars_fingerprint(b)] for t, b in universe.bars.items()],
+        "spans": {str(t): [_day(b.index[0]), _day(b.index[-1]), len(b)] if len(b) else None
+                  for t, b in universe.bars.items()},
+        "calendar": {
+            "start": _day(calendar[0]) if len(calendar) else None,
+            "end": _day(calendar[-1]) if len(calendar) else None,
+            "length": len(calendar),
+            "dates": _dates_digest(calendar),
+        },
+        "target": target,
+        "pooled": is_pooled,
+        "seed": _normal(seed),
+        "spec": _normal(spec.to_dict()),
+        "feature_code": _feature_digests(spec),
+        "schedule": {k: v for k, v in schedule.record().items() if k != "label_definition"},
+        **model_fields(est, name),
+        "auto_validation_gap": bool(auto_gap),
+    }
+
+
+def _dates_digest(index) -> str:
+    dates = pd.DatetimeIndex(index).as_unit("ns")
+    return hashlib.sha256(np.ascontiguousarray(dates.asi8).tobytes()).hexdigest()
+
+
+def _day(ts) -> str:
+    return str(pd.Timestamp(ts).date())
 
 
 def model_fields(est, name: str) -> dict:
@@ -234,52 +260,82 @@ def _values_digest(frame: pd.DataFrame, attrs: dict | None = None) -> str:
     return h.hexdigest()
 
 
+def _universe_values_digest(frame: pd.DataFrame, attrs: dict | None = None) -> str:
+    """SHA-256 of the attrs served with the frame, its (date, ticker) index and every
+    column's dtype and values."""
+    h = hashlib.sha256()
+    h.update(json.dumps(attrs or {}, sort_keys=True, default=repr).encode())
+    h.update(json.dumps([str(n) for n in frame.index.names]).encode())
+    dates = pd.DatetimeIndex(frame.index.get_level_values("date")).as_unit("ns")
+    h.update(np.ascontiguousarray(dates.asi8).tobytes())
+    for ticker in frame.index.get_level_values("ticker"):
+        h.update(str(ticker).encode() + b"\0")
+    for col in UNIVERSE_COLUMNS:
+        values = frame[col].to_numpy()
+        h.update(f"{col}:{values.dtype}\0".encode())
+        h.update(np.ascontiguousarray(values).tobytes())
+    return h.hexdigest()
+
+
 class CacheError(Exception):
     """An unusable cache entry (the message says why)."""
 
 
 class PredictionCache:
-    """Walk-forward predictions under ``<home>/cache/predictions/<key>.parquet``.
+    """Walk-forward predictions under ``<home>/cache/predictions/<key>.parquet``, or with
+    `universe` a universe's (``portfolio_walk_forward``) under ``<home>/cache/portfolio``.
 
     `last` is "hit" or "miss" after each `walk_forward` call (None before, or when the run
-    could not be keyed and ran uncached). Subclasses cache other walk-forwards (the
-    portfolio one) by setting the class attributes and the four hooks below.
+    could not be keyed and ran uncached).
     """
 
-    SUBDIR = "predictions"
-    NAME = "prediction cache"
-    META_KEY = _META_KEY
-    COLUMNS = COLUMNS
-
-    def __init__(self, home: str | Path | None = None):
+    def __init__(self, home: str | Path | None = None, universe: bool = False):
         from forecast.data.store import default_home
 
+        self.universe = bool(universe)
+        self.SUBDIR = "portfolio" if universe else "predictions"
+        self.NAME = "portfolio cache" if universe else "prediction cache"
+        self.META_KEY = _UNIVERSE_META_KEY if universe else _META_KEY
+        self.COLUMNS = UNIVERSE_COLUMNS if universe else COLUMNS
         self.home = Path(home).expanduser() if home is not None else default_home()
         self.dir = self.home / "cache" / self.SUBDIR
         self.last: str | None = None
 
-    # --- hooks: what is cached, how it is keyed and checked -------------------------------
+    # --- what is cached, how it is keyed and checked ----------------------------------------
 
-    def key(self, *args, **kwargs) -> tuple[str, dict]:
-        return prediction_key(*args, **kwargs)
+    def key(self, inputs: Any, model: Any = None, **kwargs) -> tuple[str, dict]:
+        return prediction_key(inputs, model, universe=self.universe, **kwargs)
 
-    def compute(self, *args, **kwargs) -> pd.DataFrame:
+    def compute(self, inputs: Any, model: Any = None, **kwargs) -> pd.DataFrame:
+        if self.universe:
+            from forecast.evaluate import pooled
+
+            return pooled.portfolio_walk_forward(inputs, "logreg" if model is None else model, **kwargs)
         from forecast.evaluate import walkforward
 
-        return walkforward.walk_forward(*args, **kwargs)
+        return walkforward.walk_forward(inputs, "lstm" if model is None else model, **kwargs)
 
     def check_frame(self, frame: pd.DataFrame) -> None:
         """Raise CacheError (reading) when the frame's index is not what this cache keeps;
         name it as the walk-forward does."""
+        if self.universe:
+            if not isinstance(frame.index, pd.MultiIndex) or tuple(frame.index.names) != UNIVERSE_INDEX:
+                raise CacheError("no (date, ticker) index")
+            return
         if not isinstance(frame.index, pd.DatetimeIndex):
             raise CacheError("no date index")
         frame.index.name = "date"
 
     def digest(self, frame: pd.DataFrame, attrs: dict | None) -> str:
-        return _values_digest(frame, attrs)
+        return (_universe_values_digest if self.universe else _values_digest)(frame, attrs)
 
     def describe(self, fields: dict) -> dict:
         """What `entries` shows of an entry's key fields: ticker(s), model, span."""
+        if self.universe:
+            tickers = list(fields.get("tickers") or [])
+            calendar = fields.get("calendar") or {}
+            return {"ticker": f"{len(tickers)} tickers ({fields.get('target')})", "tickers": tickers,
+                    "model": fields.get("model"), "start": calendar.get("start"), "end": calendar.get("end")}
         ticker = fields.get("ticker")
         return {"ticker": ticker, "tickers": [ticker] if ticker else [], "model": fields.get("model"),
                 "start": fields.get("start"), "end": fields.get("end")}
@@ -346,6 +402,9 @@ class PredictionCache:
 
     def put(self, key: str, frame: pd.DataFrame, fields: dict) -> Path:
         """Write one entry atomically (the frame, its attrs and key fields in the footer)."""
+        if self.universe and (not isinstance(frame.index, pd.MultiIndex)
+                              or tuple(frame.index.names) != UNIVERSE_INDEX):
+            raise ValueError("a portfolio predictions frame is indexed by (date, ticker)")
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -370,8 +429,9 @@ class PredictionCache:
                                 tmp_prefix=f".{key[:16]}.{os.getpid()}.")
 
     def walk_forward(self, *args, **kwargs) -> pd.DataFrame:
-        """The walk-forward (`forecast.evaluate.walk_forward` here), read from the cache
-        when the same run was made."""
+        """The walk-forward (`forecast.evaluate.walk_forward`, or for a universe
+        `forecast.evaluate.pooled.portfolio_walk_forward`), read from the cache when the
+        same run was made."""
         self.last = None
         try:
             key, fields = self.key(*args, **kwargs)

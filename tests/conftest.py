@@ -90,7 +90,7 @@ def folds(monkeypatch):
     trains none)."""
     from forecast.evaluate import walkforward
 
-    return _count_calls(monkeypatch, walkforward, "_run_fold")
+    return _count_calls(monkeypatch, walkforward, "fit_pooled_fold")
 
 
 @pytest.fixture

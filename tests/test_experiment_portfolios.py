@@ -89,7 +89,7 @@ def test_bad_portfolio_entries_fail_in_one_line_before_anything_loads(change, me
 @pytest.fixture(scope="module")
 def ran(tmp_path_factory):
     """The spec run once, with a count of universe-wide walk-forwards."""
-    from forecast.portfolio import pooled
+    from forecast.evaluate import pooled
 
     root = tmp_path_factory.mktemp("experiment_portfolios")
     calls = []
@@ -173,7 +173,7 @@ def test_the_judge_counts_portfolio_rows_against_their_own_benchmark(ran):
 def test_a_second_run_reads_the_universe_forecasts_from_the_cache(ran, monkeypatch):
     """Trained once, across runs too: the same spec on the same data trains nothing and gives
     the same rows; the cache key covers every ticker's bars (tests/test_portfolio_cache.py)."""
-    from forecast.portfolio import pooled
+    from forecast.evaluate import pooled
 
     spec, first, _, _, home = ran
     monkeypatch.setattr(pooled, "portfolio_walk_forward",

@@ -34,7 +34,8 @@ TREES = ("forecast", "strategies")
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     # import nothing of fcast
     ("foundation", ("forecast.errors", "forecast.defaults", "forecast.atomic", "forecast.calendar",
-                    "forecast.formatting", "forecast.jsonsafe", "forecast.run_result")),
+                    "forecast.formatting", "forecast.jsonsafe", "forecast.run_result",
+                    "forecast.provenance")),
     ("helpers", ("forecast.locking", "forecast.tomlfile", "forecast.user_code")),
     # one resolver for every kind of plugin; the kinds are declared in their registries above it
     ("plugins", ("forecast.plugins",)),

@@ -87,7 +87,7 @@ def test_warm_refit_equals_a_second_fit_from_the_first_weights():
 def test_walk_forward_refits_warm_only_estimators_that_declare_it():
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    from forecast.evaluate.walkforward import warm_refits
+    from forecast.models.resolve import warm_refits
 
     assert warm_refits(make_model("lstm"))
     assert not warm_refits(make_model("lstm", warm_start=False))

@@ -1,4 +1,4 @@
-"""The four look-ahead tests, run through the model registry, and proof that they bite.
+"""The look-ahead tests, run through the model registry, and proof that they bite.
 
 1. On a random walk every model's walk-forward accuracy is within 3 standard errors of 0.5.
 2. On AR(1) returns (phi = 0.8, today's sign predicts tomorrow's ~79.5% of the time) the
@@ -7,11 +7,15 @@
    bar) can only reach sign(r_{t-1}): ~72% accuracy, ~78% agreement. A planted stale bug
    shows the check fails.
 3. Shuffling the training labels takes that skill back to chance.
-4. Changing bars after date t changes no prediction dated t or earlier, for the traded
-   (open-to-open) label with no embargo, where its extra bar of look-ahead matters; a
-   planted fold plan that forgets that bar shows the check fails.
+4. Changing bars after date t changes no prediction dated t or earlier, for every
+   walk-forward shape (tests/leakage_shapes.py: one ticker, a pooled universe, a universe
+   ticker by ticker), and for one ticker with the traded (open-to-open) label and no
+   embargo, where its extra bar of look-ahead matters. Planted leaks (features fitted on
+   the whole span, training labels reaching into the test block, a fold plan that forgets
+   the fill bar) show the check fails, for each shape.
 5. Warm-started refits (each fold continues the previous fold's network) pass check 4 over
-   three folds; a planted walk-forward that warm-starts from later folds fails it.
+   three folds, in every shape; a planted walk-forward that warm-starts from later folds
+   fails it.
 
 Networks are tiny and trained for a few epochs over two or three folds to stay fast on CPU.
 """
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import math
 
+import leakage_shapes as shapes
 import numpy as np
 import pandas as pd
 import pytest
@@ -96,9 +101,9 @@ def test_ar1_direction_is_learnt(ar1, ar1_predictions, name):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["logreg", "mlp"])
 def test_ar1_check_catches_features_one_bar_stale(ar1, monkeypatch, name):
-    from forecast.evaluate import walkforward
+    from forecast.evaluate import fold_windows
 
-    monkeypatch.setattr(walkforward, "decision_windows", _stale_by_one_bar(walkforward.decision_windows))
+    monkeypatch.setattr(fold_windows, "decision_windows", _stale_by_one_bar(fold_windows.decision_windows))
     stale = _run(ar1, name, label="close")
     with pytest.raises(AssertionError):
         _check_ar1_learnt(ar1, stale, name)
@@ -115,105 +120,150 @@ def test_shuffled_training_labels_give_chance(ar1, ar1_predictions, name):
     assert _accuracy(ar1_predictions[name])[0] - acc > 0.15
 
 
-def _change_after(bars: pd.DataFrame, t: int, seed: int = 3) -> pd.DataFrame:
-    """Bars after position t replaced by an unrelated path (every column changes)."""
-    rng = np.random.default_rng(seed)
-    out = bars.copy()
-    k = len(bars) - t - 1
-    shock = np.exp(np.cumsum(rng.normal(0.002, 0.03, k)))
-    out.iloc[t + 1 :, :4] = bars.iloc[t + 1 :, :4].to_numpy() * shock[:, None]
-    out.iloc[t + 1 :, 4] = rng.lognormal(16.0, 1.0, k).round()
-    return out
+# -- 4 and 5: no prediction dated t moves when bars after t change, in every shape ----------------
+
+# (shape, model, settings, cut dates; see leakage_shapes.cut_dates)
+NO_LOOKAHEAD = [
+    ("ticker", "logreg", {"horizon": 2}, ("first", "mid", "last0")),
+    ("ticker", "gbm", {"horizon": 2, "spec": FeatureSpec(garch=True, day_of_week=True), "train_window": 400},
+     ("first", "mid", "last0")),
+    ("ticker", "mlp", {"horizon": 2, "spec": FeatureSpec(normalize="rolling", scale_window=60)}, ("mid",)),
+    ("ticker", "lstm", {"horizon": 2, "train_window": 400}, ("mid",)),
+    # The traded label reads open[t+1+h]: with no embargo its training labels end right at the
+    # block's first bar.
+    ("ticker", "logreg", {"horizon": 1, "embargo": 0, "label": "open"}, ("first", "last0")),
+    ("ticker", "gbm", {"horizon": 2, "embargo": 0, "label": "open"}, ("first", "last0")),
+    ("ticker", "mlp", {"horizon": 1, "embargo": 0, "label": "open"}, ("first", "last0")),
+    *[(shape, "logreg", {"target": target}, ("second", "mid1"))
+      for shape in ("pooled", "per-ticker") for target in ("direction", "beats-median")],
+    *[(shape, "logreg", {"target": "beats-median", "train_window": 150}, ("second",))
+      for shape in ("pooled", "per-ticker")],
+]
 
 
-# Offsets of t from the end: 160 is the first test day, 120 mid-way through the first of
-# two 80-day blocks, 81 its last day (the second block's model then trains on labels up to
-# close[t - 2]).
+def _model_params(shape, model):
+    return {"model_params": WARM_MLP} if shape != "ticker" and model == "mlp" else (
+        {"model_params": FAST[model]} if model in FAST else {})
+
+
+WARM_MLP = {"epochs": 2, "warm_epochs": 1, "hidden_units": (8,), "patience": 1, "warm_start": True}
+
+
+def _id(case):
+    shape, model, kw, _ = case
+    settings = [f"{k}={v}" if k != "spec" else "spec" for k, v in kw.items()]
+    return "-".join([shape, model, *settings])
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "name, spec, train_window, offsets",
-    [
-        ("logreg", None, None, (160, 120, 81)),
-        ("gbm", FeatureSpec(garch=True, day_of_week=True), 400, (160, 120, 81)),
-        ("mlp", FeatureSpec(normalize="rolling", scale_window=60), None, (120,)),
-        ("lstm", None, 400, (120,)),
-    ],
-)
-def test_future_bars_do_not_change_past_predictions(name, spec, train_window, offsets):
-    bars = ar1_bars(800, phi=0.5, seed=4)
-    kw = dict(spec=spec, train_window=train_window, test_days=160, retrain_every=80, min_train=300, horizon=2)
-    _check_future_bars_change_no_past_prediction(bars, name, kw, offsets)
+@pytest.mark.parametrize("shape, model, kw, cuts", NO_LOOKAHEAD, ids=[_id(c) for c in NO_LOOKAHEAD])
+def test_future_bars_do_not_change_past_predictions(shape, model, kw, cuts):
+    data = shapes.inputs(shape)
+    kw = {**_model_params(shape, model), **kw}
+    base = shapes.run(shape, data, model, **kw)
+    assert shapes.past_unchanged(shape, data, shapes.cut_dates(base, *cuts), model, base=base, **kw)
 
 
-# The traded label reads open[t+1+h]: with no embargo its training labels end right at the
-# block's first bar. t = the first test day and the last day of the first block.
 @pytest.mark.slow
-@pytest.mark.parametrize("name, horizon", [("logreg", 1), ("gbm", 2), ("mlp", 1)])
-def test_traded_label_with_no_embargo_leaks_nothing(name, horizon):
-    bars = ar1_bars(800, phi=0.5, seed=4)
-    kw = dict(test_days=160, retrain_every=80, min_train=300, horizon=horizon, embargo=0, label="open")
-    _check_future_bars_change_no_past_prediction(bars, name, kw, (160, 81))
+@pytest.mark.parametrize("shape", ["pooled", "per-ticker"])
+def test_one_tickers_future_changes_no_past_prediction_of_any(shape):
+    """Perturbing one ticker alone (BBB, listed late) moves no earlier forecast of any ticker,
+    pooled (through the shared model) or not."""
+    data = shapes.inputs(shape)
+    base = shapes.run(shape, data)
+    assert shapes.past_unchanged(shape, data, shapes.cut_dates(base, "second"), which=["BBB"], base=base)
+
+
+def _leak_whole_span(monkeypatch):
+    """Planted: each ticker's features are fitted on all its bars, the future too."""
+    from forecast.evaluate import fold_windows
+
+    real = fold_windows._windows
+
+    def whole_span(member, train_idx, test_idx, n_fit, spec, window):
+        return real(member, train_idx, test_idx, len(member.bars), spec, window)
+
+    monkeypatch.setattr(fold_windows, "_windows", whole_span)
+
+
+def _leak_into_the_block(monkeypatch):
+    from forecast.evaluate import folds
+
+    monkeypatch.setattr(folds, "plan_folds", shapes.train_up_to_the_block(folds.plan_folds))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("leak", [_leak_whole_span, _leak_into_the_block])
+@pytest.mark.parametrize("shape", shapes.SHAPES)
+def test_the_check_catches_planted_leaks(monkeypatch, shape, leak):
+    data = shapes.inputs(shape)
+    leak(monkeypatch)
+    kw = {"embargo": 0} if shape == "ticker" else {}
+    base = shapes.run(shape, data, **kw)
+    assert not shapes.past_unchanged(shape, data, shapes.cut_dates(base, "second"), base=base, **kw)
+
+
+@pytest.mark.parametrize("shape", shapes.SHAPES)
+def test_the_check_sits_exactly_on_the_causal_boundary(monkeypatch, shape):
+    """Training one decision closer than the embargo asks reads the block's first open at
+    most: still causal, and the check agrees (one bar more is the planted leak above)."""
+    from forecast.evaluate import folds
+
+    monkeypatch.setattr(folds, "plan_folds", shapes.train_one_closer(folds.plan_folds))
+    data = shapes.inputs(shape)
+    base = shapes.run(shape, data)
+    assert shapes.past_unchanged(shape, data, shapes.cut_dates(base, "second"), base=base)
 
 
 def test_perturbation_check_catches_a_fold_plan_that_forgets_the_fill_bar(monkeypatch):
-    """Planted bug: folds planned as if the open label read only `horizon` bars ahead."""
-    from forecast.evaluate import walkforward
+    """Planted bug: folds planned as if the open label read only `horizon` bars ahead (one
+    ticker: a universe's plan refuses any look-ahead but its own)."""
+    from forecast.evaluate import folds
 
-    monkeypatch.setattr(walkforward, "label_lookahead", lambda horizon, label: horizon)
-    bars = ar1_bars(800, phi=0.5, seed=4)
-    kw = dict(test_days=160, retrain_every=80, min_train=300, horizon=1, embargo=0, label="open")
-    with pytest.raises(AssertionError, match="moved with later bars"):
-        _check_future_bars_change_no_past_prediction(bars, "logreg", kw, (160,))
+    monkeypatch.setattr(folds, "label_lookahead", lambda horizon, label: horizon)
+    data = shapes.inputs("ticker")
+    kw = dict(horizon=1, embargo=0, label="open")
+    base = shapes.run("ticker", data, **kw)
+    assert not shapes.past_unchanged("ticker", data, shapes.cut_dates(base, "first"), base=base, **kw)
 
 
-def _check_future_bars_change_no_past_prediction(bars, name, kw, offsets):
-    base = _run(bars, name, **kw)
-    for t in (len(bars) - k for k in offsets):
-        changed = _run(_change_after(bars, t), name, **kw)
-        date_t = bars.index[t]
-        before = base.loc[:date_t]
-        assert len(before) > 0 and before.index.equals(changed.loc[:date_t].index)
-        np.testing.assert_array_equal(
-            before["prob_up"].to_numpy(),
-            changed.loc[:date_t, "prob_up"].to_numpy(),
-            err_msg=f"{name}: a prediction dated <= {date_t.date()} moved with later bars",
-        )
-        # The change was real: some later prediction moved.
-        after_a, after_b = base["prob_up"].iloc[len(before) :], changed["prob_up"].iloc[len(before) :]
-        assert not np.array_equal(after_a.to_numpy(), after_b.to_numpy())
+def _warm_kw(shape):
+    return {"horizon": 1, "embargo": 0, "label": "open", "test_days": 240} if shape == "ticker" else {}
 
 
 @pytest.mark.slow
-def test_warm_started_refits_leak_nothing():
-    bars = ar1_bars(800, phi=0.5, seed=4)
-    kw = dict(test_days=240, retrain_every=80, min_train=300, horizon=1, embargo=0, label="open")
-    pred = _run(bars, "mlp", **kw)
-    assert pred.attrs["warm_start"] is True and pred["fold"].nunique() == 3
-    # t: first test day, inside the second block, last day of the second block.
-    _check_future_bars_change_no_past_prediction(bars, "mlp", kw, (240, 120, 81))
+@pytest.mark.parametrize("shape", shapes.SHAPES)
+def test_warm_started_refits_leak_nothing(shape):
+    data = shapes.inputs(shape)
+    kw = {**_model_params(shape, "mlp"), **_warm_kw(shape)}
+    base = shapes.run(shape, data, "mlp", **kw)
+    assert base.attrs["warm_start"] is True and base["fold"].nunique() == 3
+    cuts = shapes.cut_dates(base, "first", "mid1") if shape == "ticker" else shapes.cut_dates(base, "second")
+    assert shapes.past_unchanged(shape, data, cuts, "mlp", base=base, **kw)
 
 
 @pytest.mark.slow
-def test_perturbation_check_catches_a_warm_start_from_a_later_fold(monkeypatch):
+@pytest.mark.parametrize("shape", shapes.SHAPES)
+def test_perturbation_check_catches_a_warm_start_from_a_later_fold(monkeypatch, shape):
     """Planted bug: folds run newest first, so each warm start carries later bars' model."""
-    from forecast.evaluate import walkforward
+    from forecast.evaluate import folds
 
-    plan = walkforward.plan_folds
-    monkeypatch.setattr(walkforward, "plan_folds", lambda *a, **k: plan(*a, **k)[::-1])
-    bars = ar1_bars(800, phi=0.5, seed=4)
-    kw = dict(test_days=160, retrain_every=80, min_train=300, horizon=1, embargo=0, label="open")
-    with pytest.raises(AssertionError, match="moved with later bars"):
-        _check_future_bars_change_no_past_prediction(bars, "mlp", kw, (160,))
+    plan = folds.plan_folds
+    monkeypatch.setattr(folds, "plan_folds", lambda *a, **k: plan(*a, **k)[::-1])
+    data = shapes.inputs(shape)
+    kw = {**_model_params(shape, "mlp"), **_warm_kw(shape)}
+    base = shapes.run(shape, data, "mlp", **kw)
+    assert not shapes.past_unchanged(shape, data, shapes.cut_dates(base, "first"), "mlp", base=base, **kw)
 
 
 @pytest.mark.slow
 def test_newest_first_folds_are_harmless_when_refits_are_cold(monkeypatch):
     """The planted bug above is the warm start's: cold refits in any order leak nothing."""
-    from forecast.evaluate import walkforward
+    from forecast.evaluate import folds
 
-    plan = walkforward.plan_folds
-    monkeypatch.setattr(walkforward, "plan_folds", lambda *a, **k: plan(*a, **k)[::-1])
-    monkeypatch.setitem(FAST, "mlp", {**FAST["mlp"], "warm_start": False})
-    bars = ar1_bars(800, phi=0.5, seed=4)
-    kw = dict(test_days=160, retrain_every=80, min_train=300, horizon=1, embargo=0, label="open")
-    _check_future_bars_change_no_past_prediction(bars, "mlp", kw, (160,))
+    plan = folds.plan_folds
+    monkeypatch.setattr(folds, "plan_folds", lambda *a, **k: plan(*a, **k)[::-1])
+    data = shapes.inputs("ticker")
+    kw = {"model_params": {**FAST["mlp"], "warm_start": False}, **_warm_kw("ticker")}
+    base = shapes.run("ticker", data, "mlp", **kw)
+    assert shapes.past_unchanged("ticker", data, shapes.cut_dates(base, "first"), "mlp", base=base, **kw)

@@ -9,12 +9,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from forecast.portfolio import cache as pcache
-from forecast.portfolio import pooled
-from forecast.portfolio.cache import PortfolioPredictionCache, portfolio_prediction_key
+from forecast import cache as pcache
+from forecast.cache import PredictionCache, prediction_key
+from forecast.evaluate import pooled
 from forecast.portfolio.universe import Universe, load_universe
 
 WF = {"test_days": 126}
+
+
+def universe_key(*args, **kwargs):
+    return prediction_key(*args, universe=True, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +70,7 @@ def assert_key_follows(key_fn, before: Universe, after: Universe, **kwargs) -> N
 
 
 def test_hit_returns_the_identical_frame_and_runs_nothing(universe, runs, isolated_home):
-    cache = PortfolioPredictionCache()
+    cache = PredictionCache(universe=True)
     assert cache.dir == isolated_home / "cache" / "portfolio"
     first = cache.walk_forward(universe, "logreg", **WF)
     assert cache.last == "miss" and len(runs) == 1
@@ -79,7 +83,7 @@ def test_hit_returns_the_identical_frame_and_runs_nothing(universe, runs, isolat
     assert second.dtypes.to_dict() == first.dtypes.to_dict()
     assert second.attrs == first.attrs and second.attrs["tickers"] == "AAPL,KO,MSFT"
     # Another cache object on the same home reads the same entry.
-    other = PortfolioPredictionCache()
+    other = PredictionCache(universe=True)
     third = other.walk_forward(universe, "logreg", **WF)
     assert other.last == "hit" and len(runs) == 1
     pd.testing.assert_frame_equal(first, third, check_exact=True)
@@ -87,8 +91,8 @@ def test_hit_returns_the_identical_frame_and_runs_nothing(universe, runs, isolat
 
 def test_round_trip_of_put_and_get(universe):
     frame = pooled.portfolio_walk_forward(universe, "logreg", **WF)
-    key, fields = portfolio_prediction_key(universe, "logreg", **WF)
-    cache = PortfolioPredictionCache()
+    key, fields = universe_key(universe, "logreg", **WF)
+    cache = PredictionCache(universe=True)
     assert cache.get(key) is None  # a miss before
     cache.put(key, frame, fields)
     back = cache.get(key)
@@ -101,15 +105,15 @@ def test_round_trip_of_put_and_get(universe):
 def test_key_changes_when_one_close_changes(universe):
     for ticker in universe.bars:
         for pos in (0, 300, -1):
-            assert_key_follows(portfolio_prediction_key, universe, with_close(universe, ticker, pos), **WF)
+            assert_key_follows(universe_key, universe, with_close(universe, ticker, pos), **WF)
 
 
 @pytest.mark.slow
 def test_new_data_for_one_ticker_is_a_miss_never_old_predictions(universe, runs):
     grown = with_day_appended(universe, "MSFT")
     assert grown.calendar[-1] > universe.calendar[-1]
-    assert_key_follows(portfolio_prediction_key, universe, grown, **WF)
-    cache = PortfolioPredictionCache()
+    assert_key_follows(universe_key, universe, grown, **WF)
+    cache = PredictionCache(universe=True)
     cache.walk_forward(universe, "logreg", **WF)
     cache.walk_forward(grown, "logreg", **WF)
     assert cache.last == "miss" and len(runs) == 2
@@ -119,15 +123,15 @@ def test_key_changes_with_the_tickers_and_their_order(universe):
     bars = universe.bars
     dropped = rebuilt({t: bars[t] for t in ("KO", "MSFT")})
     reordered = rebuilt({t: bars[t] for t in ("AAPL", "KO", "MSFT")})
-    assert_key_follows(portfolio_prediction_key, universe, dropped, **WF)
-    assert_key_follows(portfolio_prediction_key, universe, reordered, **WF)
+    assert_key_follows(universe_key, universe, dropped, **WF)
+    assert_key_follows(universe_key, universe, reordered, **WF)
     # A removed day in one ticker.
     shorter = {t: b.copy() for t, b in bars.items()}
     shorter["KO"] = shorter["KO"].drop(shorter["KO"].index[400])
-    assert_key_follows(portfolio_prediction_key, universe, rebuilt(shorter), **WF)
+    assert_key_follows(universe_key, universe, rebuilt(shorter), **WF)
     # The same ticker under another name is another universe.
     renamed = {("COKE" if t == "KO" else t): b for t, b in bars.items()}
-    assert_key_follows(portfolio_prediction_key, universe, rebuilt(renamed), **WF)
+    assert_key_follows(universe_key, universe, rebuilt(renamed), **WF)
 
 
 @pytest.mark.parametrize("change", [
@@ -144,34 +148,34 @@ def test_key_changes_with_the_tickers_and_their_order(universe):
     {"spec": {"rsi": False}},
 ])
 def test_key_changes_with_each_setting(universe, change):
-    base = portfolio_prediction_key(universe, "logreg", **WF)[0]
-    assert portfolio_prediction_key(universe, "logreg", **{**WF, **change})[0] != base
+    base = universe_key(universe, "logreg", **WF)[0]
+    assert universe_key(universe, "logreg", **{**WF, **change})[0] != base
 
 
 def test_key_changes_with_the_model(universe):
-    base = portfolio_prediction_key(universe, "logreg", **WF)[0]
-    assert portfolio_prediction_key(universe, "gbm", **WF)[0] != base
+    base = universe_key(universe, "logreg", **WF)[0]
+    assert universe_key(universe, "gbm", **WF)[0] != base
     # An estimator object: its class and full parameters are keyed.
     from sklearn.linear_model import LogisticRegression
 
-    one = portfolio_prediction_key(universe, LogisticRegression(C=1.0), **WF)[0]
-    assert one != base and one != portfolio_prediction_key(universe, LogisticRegression(C=2.0), **WF)[0]
+    one = universe_key(universe, LogisticRegression(C=1.0), **WF)[0]
+    assert one != base and one != universe_key(universe, LogisticRegression(C=2.0), **WF)[0]
 
 
 def test_defaults_and_progress_do_not_change_the_key(universe):
     from forecast.features.spec import as_spec
 
-    base, fields = portfolio_prediction_key(universe, **WF)
+    base, fields = universe_key(universe, **WF)
     explicit = dict(pooled=True, target="direction", model_params=None, spec=None, window=20,
                     retrain_every=63, train_window=None, min_train=252, embargo=None, seed=0)
-    assert portfolio_prediction_key(universe, "logreg", **WF, **explicit)[0] == base
-    assert portfolio_prediction_key(universe, "logreg", **WF, embargo=1)[0] == base  # the filled default
-    assert portfolio_prediction_key(universe, "logreg", **WF, spec=as_spec(None).to_dict())[0] == base
-    assert portfolio_prediction_key(universe, "logreg", **WF, progress=lambda i, n: None)[0] == base
+    assert universe_key(universe, "logreg", **WF, **explicit)[0] == base
+    assert universe_key(universe, "logreg", **WF, embargo=1)[0] == base  # the filled default
+    assert universe_key(universe, "logreg", **WF, spec=as_spec(None).to_dict())[0] == base
+    assert universe_key(universe, "logreg", **WF, progress=lambda i, n: None)[0] == base
     assert "progress" not in fields and fields["schedule"]["embargo"] == 1
     # A copy of the same bars is the same key: the key hashes content, not identity.
     copy = Universe(bars={t: b.copy() for t, b in universe.bars.items()}, calendar=universe.calendar.copy())
-    assert portfolio_prediction_key(copy, "logreg", **WF)[0] == base
+    assert universe_key(copy, "logreg", **WF)[0] == base
 
 
 def test_a_weakened_key_is_caught(universe, runs, monkeypatch):
@@ -185,31 +189,31 @@ def test_a_weakened_key_is_caught(universe, runs, monkeypatch):
     monkeypatch.setattr(pcache, "bars_fingerprint", ignores_ko)
     changed = with_close(universe, "KO", -5)
     with pytest.raises(AssertionError):
-        assert_key_follows(portfolio_prediction_key, universe, changed, **WF)
+        assert_key_follows(universe_key, universe, changed, **WF)
     # What the check protects against: the changed bars hit the old entry.
-    cache = PortfolioPredictionCache()
+    cache = PredictionCache(universe=True)
     old = cache.walk_forward(universe, "logreg", **WF)
     served = cache.walk_forward(changed, "logreg", **WF)
     assert cache.last == "hit" and len(runs) == 1
     pd.testing.assert_frame_equal(old, served)
     # The real key sends the same change to a fresh run.
     monkeypatch.setattr(pcache, "bars_fingerprint", real)
-    assert_key_follows(portfolio_prediction_key, universe, changed, **WF)
+    assert_key_follows(universe_key, universe, changed, **WF)
     cache.walk_forward(changed, "logreg", **WF)
     assert cache.last == "miss" and len(runs) == 2
 
 
 def test_a_tampered_entry_warns_and_is_a_miss(universe, runs, warnings):
-    cache = PortfolioPredictionCache()
+    cache = PredictionCache(universe=True)
     first = cache.walk_forward(universe, "logreg", **WF)
-    key = portfolio_prediction_key(universe, "logreg", **WF)[0]
+    key = universe_key(universe, "logreg", **WF)[0]
     path = cache.path(key)
     table = pq.read_table(path)
     frame = table.to_pandas()
     frame.iloc[3, frame.columns.get_loc("prob_up")] = 0.987654321
     forged = pa.Table.from_pandas(frame, preserve_index=True)
     forged = forged.replace_schema_metadata({**forged.schema.metadata,
-                                             pcache._META_KEY: table.schema.metadata[pcache._META_KEY]})
+                                             cache.META_KEY: table.schema.metadata[cache.META_KEY]})
     pq.write_table(forged, path)
 
     assert cache.get(key) is None
@@ -221,9 +225,9 @@ def test_a_tampered_entry_warns_and_is_a_miss(universe, runs, warnings):
 
 
 def test_a_truncated_entry_warns_and_is_a_miss(universe, warnings):
-    cache = PortfolioPredictionCache()
+    cache = PredictionCache(universe=True)
     cache.walk_forward(universe, "logreg", **WF)
-    key = portfolio_prediction_key(universe, "logreg", **WF)[0]
+    key = universe_key(universe, "logreg", **WF)[0]
     data = cache.path(key).read_bytes()
     cache.path(key).write_bytes(data[: len(data) // 2])
     assert cache.get(key) is None
@@ -231,10 +235,10 @@ def test_a_truncated_entry_warns_and_is_a_miss(universe, warnings):
 
 
 def test_another_home_does_not_see_the_entries(universe, runs, tmp_path):
-    here = PortfolioPredictionCache(tmp_path / "a")
-    there = PortfolioPredictionCache(tmp_path / "b")
+    here = PredictionCache(tmp_path / "a", universe=True)
+    there = PredictionCache(tmp_path / "b", universe=True)
     here.walk_forward(universe, "logreg", **WF)
-    key = portfolio_prediction_key(universe, "logreg", **WF)[0]
+    key = universe_key(universe, "logreg", **WF)[0]
     assert here.get(key) is not None and there.get(key) is None
     there.walk_forward(universe, "logreg", **WF)
     assert there.last == "miss" and len(runs) == 2
@@ -244,11 +248,11 @@ def test_bad_settings_raise_like_the_run(universe):
     from forecast.errors import ConfigError
 
     with pytest.raises(ConfigError):
-        portfolio_prediction_key(universe, "logreg", target="nonsense")
+        universe_key(universe, "logreg", target="nonsense")
     with pytest.raises(ConfigError):
-        portfolio_prediction_key(universe, "logreg", pooled="yes")
+        universe_key(universe, "logreg", pooled="yes")
     with pytest.raises(TypeError):
-        portfolio_prediction_key(universe, "logreg", horizon=3)
+        universe_key(universe, "logreg", horizon=3)
 
 
 def test_cache_list_and_clear_show_and_remove_portfolio_entries(universe, tmp_path, capsys):
@@ -257,7 +261,7 @@ def test_cache_list_and_clear_show_and_remove_portfolio_entries(universe, tmp_pa
     from forecast.cli.app import main
 
     home = tmp_path / "home"
-    cache = PortfolioPredictionCache(home)
+    cache = PredictionCache(home, universe=True)
     cache.walk_forward(universe, "logreg", **WF)
     (entry,) = cache.entries()
     assert entry["tickers"] == ["KO", "MSFT", "AAPL"] and entry["model"] == "logreg"

@@ -118,7 +118,7 @@ def test_a_repeated_portfolio_reads_its_forecasts_from_the_cache(run, tmp_path, 
     --no-cache trains again."""
     import shutil
 
-    from forecast.portfolio import pooled
+    from forecast.evaluate import pooled
 
     _, folder, home = run
     shutil.copytree(home / "cache", tmp_path / "home" / "cache")  # the first run's cache, no records

@@ -1,33 +1,29 @@
 """The forecasting half of portfolios: universe calendar, traded returns, targets, pooled and
-per-ticker walk-forward without look-ahead (across tickers too), and information coefficients."""
+per-ticker walk-forward (its look-ahead checks are in tests/test_leakage.py), and information
+coefficients."""
 
 from __future__ import annotations
-
-import dataclasses
 
 import numpy as np
 import pandas as pd
 import pytest
+from leakage_shapes import ticker_bars as _bars
+from leakage_shapes import universe as _universe
 from scipy import stats
 from sklearn.base import BaseEstimator, ClassifierMixin
 from threadpoolctl import threadpool_limits
 
 from forecast.data.synthetic import ar1_bars, random_walk_bars
 from forecast.errors import ConfigError
-from forecast.evaluate.walkforward import Schedule
+from forecast.evaluate import fold_windows as fold_windows_mod
+from forecast.evaluate.fold_windows import Member, fold_windows
+from forecast.evaluate.folds import Schedule
+from forecast.evaluate.pooled import plan_universe_folds, portfolio_walk_forward
 from forecast.features.pipeline import FeaturePipeline
 from forecast.features.spec import as_spec
-from forecast.portfolio import pooled as pooled_mod
+from forecast.features.universe_target import calendar_positions, membership, target_frame, traded_returns
 from forecast.portfolio.ic import ic_summary, information_coefficients
-from forecast.portfolio.pooled import plan_universe_folds, portfolio_walk_forward, ticker_fold
-from forecast.portfolio.universe import (
-    Universe,
-    calendar_positions,
-    load_universe,
-    membership,
-    target_frame,
-    traded_returns,
-)
+from forecast.portfolio.universe import Universe, load_universe
 
 # Small and fast: 3 folds of 40 calendar dates, windows of 10.
 WF = {"window": 10, "min_train": 100, "test_days": 120, "retrain_every": 40}
@@ -38,26 +34,6 @@ def _one_blas_thread():
     """Many tiny logistic regressions: BLAS threads only contend (5x slower on 2 cores)."""
     with threadpool_limits(1):
         yield
-
-
-def _bars(maker, n, seed, ticker, drop_first=0, holes=()):
-    b = maker(n, seed=seed, ticker=ticker, start="2010-01-04")
-    keep = np.ones(len(b), bool)
-    keep[:drop_first] = False
-    keep[[h for h in holes if h < n]] = False
-    out = b.iloc[np.flatnonzero(keep)].copy()
-    out.attrs = dict(b.attrs)
-    return out
-
-
-def _universe(maker=random_walk_bars, n=420, late=True, hole=True, k=3) -> Universe:
-    bars = {"AAA": _bars(maker, n, 1, "AAA")}
-    bars["BBB"] = _bars(maker, n, 2, "BBB", drop_first=40 if late else 0)
-    bars["CCC"] = _bars(maker, n, 3, "CCC", holes=(200, 201, 330) if hole else ())
-    for i in range(3, k):
-        name = f"T{i:02d}"
-        bars[name] = _bars(maker, n, 10 + i, name)
-    return Universe.from_bars(bars)
 
 
 # -- calendar, traded returns, targets ----------------------------------------------------------
@@ -115,131 +91,11 @@ def test_targets_match_a_hand_computation():
     assert ((full.sum(axis=1) == 2) | (full.sum(axis=1) == 3)).all()
 
 
-# -- no look-ahead, across tickers --------------------------------------------------------------
-
-
-def _perturb(bars: pd.DataFrame, after: pd.Timestamp, seed: int) -> pd.DataFrame:
-    """Scale every price of the bars after `after` by positive factors (OHLC stays valid).
-
-    The first later bar is scaled so that the return from `after`'s open to its open flips
-    sign (a label read one bar too early then always changes); later bars get random factors.
-    """
-    out = bars.copy()
-    later = out.index > after
-    rng = np.random.default_rng(seed)
-    factor = np.exp(rng.normal(0.0, 0.05, later.sum()))
-    if after in out.index and later.any():
-        first = out.loc[later, "open"].iloc[0]
-        factor[0] = 1.0
-        factor *= (out.loc[after, "open"] / first) ** 2
-    for col in ("open", "high", "low", "close"):
-        out.loc[later, col] = out.loc[later, col].to_numpy() * factor
-    volume = out.loc[later, "volume"].to_numpy()
-    out.loc[later, "volume"] = np.round(volume * rng.uniform(0.5, 2.0, later.sum()))
-    out.attrs = dict(bars.attrs)
-    return out
-
-
-def _cut_date(u: Universe) -> pd.Timestamp:
-    """The first test date of the second fold: the bar where an embargo error shows first."""
-    folds = plan_universe_folds(u, _schedule(u), as_spec(None))
-    return u.calendar[folds[1].test_start]
-
-
 def _schedule(u: Universe, embargo=None) -> Schedule:
     return Schedule.checked(window=WF["window"], horizon=1, label="open", threshold=0.0, symmetric=False,
                             embargo=embargo, retrain_every=WF["retrain_every"], train_window=None,
                             min_train=WF["min_train"], test_days=WF["test_days"], n_bars=len(u.calendar),
                             warmup=as_spec(None).warmup)
-
-
-def _early_predictions_unchanged(run, u: Universe, cut: pd.Timestamp, which: list[str], base=None) -> bool:
-    """Whether every prediction dated <= cut survives perturbing `which` tickers after cut
-    (`base`: run(u), when already computed)."""
-    base = run(u) if base is None else base
-    changed = Universe.from_bars({
-        t: _perturb(b, cut, seed=i) if t in which else b for i, (t, b) in enumerate(u.bars.items())
-    })
-    other = run(changed)
-    a = base[base.index.get_level_values("date") <= cut]
-    b = other[other.index.get_level_values("date") <= cut]
-    assert len(a) > 0 and len(base) > len(a)  # the check covers test dates on both sides
-    return a.index.equals(b.index) and np.array_equal(a["prob_up"].to_numpy(), b["prob_up"].to_numpy())
-
-
-def _runner(pooled: bool, target: str):
-    return lambda u: portfolio_walk_forward(u, "logreg", pooled=pooled, target=target, **WF)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("pooled", [True, False])
-@pytest.mark.parametrize("target", ["direction", "beats-median"])
-def test_no_lookahead_across_tickers(pooled, target):
-    u = _universe()
-    cut = _cut_date(u)
-    run = _runner(pooled, target)
-    base = run(u)
-    assert _early_predictions_unchanged(run, u, cut, u.tickers, base)  # every ticker after the cut
-    assert _early_predictions_unchanged(run, u, cut, ["BBB"], base)  # one ticker alone
-    mid_block = u.calendar[u.calendar.get_loc(cut) + 17]
-    assert _early_predictions_unchanged(run, u, mid_block, u.tickers, base)
-
-
-@pytest.mark.slow
-def test_no_lookahead_with_a_rolling_training_window():
-    u = _universe()
-    cut = _cut_date(u)
-
-    def run(universe):
-        settings = {**WF, "train_window": 150}
-        return portfolio_walk_forward(universe, "logreg", target="beats-median", **settings)
-
-    base = run(u)
-    assert _early_predictions_unchanged(run, u, cut, u.tickers, base)
-    assert _early_predictions_unchanged(run, u, cut, ["CCC"], base)
-
-
-def _leak_pipeline_on_whole_span(monkeypatch, holder: dict):
-    class WholeSpan(FeaturePipeline):
-        def fit(self, bars, y=None):
-            return super().fit(holder["u"].bars[bars.attrs["ticker"]])  # every bar, the future too
-
-    monkeypatch.setattr(pooled_mod, "FeaturePipeline", WholeSpan)
-
-
-def _leak_embargo(monkeypatch, holder: dict):
-    plan = pooled_mod.plan_universe_folds
-
-    def one_bar_short(u, schedule, spec):
-        # Training decisions up to s - 1 (label look-ahead counted as 1, no embargo): the
-        # last training label reads open[s + 1], after the first test decision s.
-        return [dataclasses.replace(f, train_last=f.train_last + 2) for f in plan(u, schedule, spec)]
-
-    monkeypatch.setattr(pooled_mod, "plan_universe_folds", one_bar_short)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("leak", [_leak_pipeline_on_whole_span, _leak_embargo])
-@pytest.mark.parametrize("pooled", [True, False])
-@pytest.mark.parametrize("target", ["direction", "beats-median"])
-def test_the_lookahead_check_catches_planted_leaks(monkeypatch, leak, pooled, target):
-    u = _universe()
-    cut = _cut_date(u)
-    holder: dict = {}
-    inner = _runner(pooled, target)
-
-    def run(universe):
-        holder["u"] = universe
-        return inner(universe)
-
-    leak(monkeypatch, holder)
-    # One ticker's future (BBB's) reaches the predictions; pooled, through the shared model.
-    # Flipping every ticker's first later return flips every label read one bar too early,
-    # whatever the target; flipping BBB's alone flips its direction label.
-    if leak is _leak_pipeline_on_whole_span or target == "direction":
-        assert not _early_predictions_unchanged(run, u, cut, ["BBB"])
-    if leak is _leak_embargo:
-        assert not _early_predictions_unchanged(run, u, cut, u.tickers)
 
 
 # -- what the pooled model is trained on ----------------------------------------------------------
@@ -278,7 +134,7 @@ def test_pooled_training_sees_every_tickers_samples_and_respects_the_embargo(mon
             fitted.append((bars.attrs["ticker"], bars.index))
             return super().fit(bars)
 
-    monkeypatch.setattr(pooled_mod, "FeaturePipeline", Recording)
+    monkeypatch.setattr(fold_windows_mod, "FeaturePipeline", Recording)
     Recorder.fits = []
     out = portfolio_walk_forward(u, Recorder(), pooled=True, **WF)
     assert len(Recorder.fits) == len(folds) == 3
@@ -287,8 +143,8 @@ def test_pooled_training_sees_every_tickers_samples_and_respects_the_embargo(mon
     for k, fold in enumerate(folds):
         expected_n, expected_up = 0, 0
         for t in sorted(u.tickers):
-            part = ticker_fold(u.bars[t], positions[t], labels[t].reindex(u.bars[t].index).to_numpy(),
-                               fold, spec, WF["window"])
+            member = Member(t, u.bars[t], labels[t].reindex(u.bars[t].index).to_numpy(), positions[t])
+            part = fold_windows(member, fold, spec, WF["window"])
             assert part is not None and len(part.y_train) > 0
             expected_n += len(part.y_train)
             expected_up += int(part.y_train.sum())
@@ -468,17 +324,6 @@ def test_a_ticker_listing_inside_the_test_span_is_forecast_once_it_has_a_trainin
     assert out.index.get_level_values("ticker").isin(["AAA", "BBB", "NEW"]).all()
 
 
-def test_the_check_sits_exactly_on_the_causal_boundary(monkeypatch):
-    """Training up to s - 2 (embargo 0) reads open[s] at most: still causal, and the check
-    agrees; one bar more (the planted leak above) is caught."""
-    plan = pooled_mod.plan_universe_folds
-    monkeypatch.setattr(pooled_mod, "plan_universe_folds", lambda u, schedule, spec: [
-        dataclasses.replace(f, train_last=f.train_last + 1) for f in plan(u, schedule, spec)
-    ])
-    u = _universe()
-    assert _early_predictions_unchanged(_runner(True, "direction"), u, _cut_date(u), u.tickers)
-
-
 def test_a_test_span_with_one_ticker_a_day_is_refused_in_one_line():
     u = Universe.from_bars({
         "AAA": _bars(random_walk_bars, 420, 1, "AAA"),
@@ -565,36 +410,6 @@ def test_per_ticker_folds_continue_each_tickers_own_model():
         by_model.setdefault(model, []).append(n)
     assert len(by_model) == len(u.tickers)  # one model per ticker, carried across folds
     assert all(ns == list(range(1, len(ns) + 1)) and len(ns) >= 3 for ns in by_model.values())
-
-
-WARM_MLP = {"epochs": 2, "warm_epochs": 1, "hidden_units": (8,), "patience": 1, "warm_start": True}
-
-
-def _warm_mlp_runner(pooled: bool):
-    return lambda u: portfolio_walk_forward(u, "mlp", pooled=pooled, model_params=WARM_MLP, **WF)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("pooled", [True, False])
-def test_no_lookahead_with_warm_keras_refits(pooled):
-    """A warm refit starts from the previous fold's network, trained before this fold's test
-    block: perturbing every ticker's bars after the cut changes no earlier forecast."""
-    u = _universe()
-    cut = _cut_date(u)
-    run = _warm_mlp_runner(pooled)
-    base = run(u)
-    assert base.attrs["warm_start"] is True
-    assert _early_predictions_unchanged(run, u, cut, u.tickers, base)
-
-
-@pytest.mark.slow
-def test_the_lookahead_check_catches_a_warm_start_from_a_later_fold(monkeypatch):
-    """Planted: folds run newest first, so the oldest folds start from a network trained on
-    later data. The same perturbation check catches it."""
-    plan = pooled_mod.plan_universe_folds
-    monkeypatch.setattr(pooled_mod, "plan_universe_folds", lambda *a: list(reversed(plan(*a))))
-    u = _universe()
-    assert not _early_predictions_unchanged(_warm_mlp_runner(True), u, _cut_date(u), u.tickers)
 
 
 def test_per_ticker_models_and_rows_are_keyed_by_the_universe_names():

@@ -175,7 +175,7 @@ def test_the_run_writes_a_ledger_that_agrees_with_the_equity(run_dir):
 
 
 def test_metrics_json_records_the_fcast_version_and_the_data(run_dir, built):
-    from forecast.cache import bars_fingerprint
+    from forecast.provenance import bars_fingerprint
 
     _, bars = run_dir
     _, page, metrics = built

@@ -23,7 +23,6 @@ from forecast.data.store import Store
 from forecast.data.synthetic import random_walk_bars
 from forecast.errors import StoreError
 from forecast.locking import TIMEOUT_ENV, LockTimeout
-from forecast.portfolio.cache import PortfolioPredictionCache
 
 # Forked children start at once (spawned ones re-import everything); spawn where fork is unsafe.
 SPAWN = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
@@ -159,15 +158,15 @@ def test_offline_with_a_read_only_store_still_falls_back_to_the_bundle(monkeypat
 
 def _frame(cache) -> pd.DataFrame:
     dates = pd.bdate_range("2020-01-01", periods=5)
-    if isinstance(cache, PortfolioPredictionCache):
+    if cache.universe:
         index = pd.MultiIndex.from_product([dates, ["A", "B"]], names=["date", "ticker"])
         return pd.DataFrame({"prob_up": 0.6, "actual_up": 1.0, "realized": 0.01, "fold": 0}, index=index)
     return pd.DataFrame({"prob_up": 0.6, "actual_up": 1.0, "fold": 0}, index=pd.Index(dates, name="date"))
 
 
-@pytest.fixture(params=[PredictionCache, PortfolioPredictionCache])
+@pytest.fixture(params=[False, True], ids=["ticker", "universe"])
 def cache(request, isolated_home):
-    return request.param(isolated_home)
+    return PredictionCache(isolated_home, universe=request.param)
 
 
 def test_cache_entries_are_written_under_their_lock(cache, monkeypatch):

@@ -57,7 +57,7 @@ class BacktestResult:
 
     def to_dict(self) -> dict:
         """The metrics.json content; JSON-safe (NaN and infinities become null)."""
-        from forecast.cache import fcast_version
+        from forecast.provenance import fcast_version
 
         return json_safe(
             {

@@ -24,10 +24,9 @@ def _size(n: int) -> str:
 def _caches(ctx: typer.Context):
     """The per-ticker walk-forward cache and the universe-wide (portfolio) one."""
     from forecast.cache import PredictionCache
-    from forecast.portfolio.cache import PortfolioPredictionCache
 
     home = ctx.obj["store"].home
-    return PredictionCache(home), PortfolioPredictionCache(home)
+    return PredictionCache(home), PredictionCache(home, universe=True)
 
 
 @app.command("list")

@@ -5,6 +5,7 @@ model and its baselines on the same dates, `direction_metrics` scores prediction
 Importing this package does not import TensorFlow.
 """
 
+from forecast.evaluate.folds import Fold, plan_folds
 from forecast.evaluate.metrics import (
     METRIC_KEYS,
     direction_metrics,
@@ -13,7 +14,7 @@ from forecast.evaluate.metrics import (
 )
 from forecast.evaluate.predictions import label_returns
 from forecast.evaluate.report import DEFAULT_BASELINES, EvaluationReport, evaluate
-from forecast.evaluate.walkforward import Fold, plan_folds, walk_forward
+from forecast.evaluate.walkforward import walk_forward
 
 __all__ = [
     "DEFAULT_BASELINES",

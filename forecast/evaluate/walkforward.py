@@ -8,133 +8,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
 
 from forecast import defaults
 from forecast.errors import ConfigError
-from forecast.evaluate.splits import WalkForwardSplit
+from forecast.evaluate.fold_windows import FoldWindows, Member, fold_windows
+from forecast.evaluate.folds import Fold, Schedule
 from forecast.features.indicators import check_bars
-from forecast.features.pipeline import FeaturePipeline
 from forecast.features.spec import FeatureSpec, as_spec
-from forecast.features.target import (
-    check_label,
-    describe_label,
-    label_lookahead,
-    make_target,
-)
-from forecast.features.windows import decision_windows
+from forecast.features.target import make_target
 from forecast.models.fitting import fit_model, predict_up, purge_validation_overlap
 from forecast.models.params import check_int
-
-# Estimator parameters that walk_forward's seed is written to.
-_SEED_PARAMS = ("random_state", "seed")
-
-
-@dataclass(frozen=True)
-class Fold:
-    """Positions (0-based bar numbers) of one fold's training and test decisions."""
-
-    index: int
-    train_start: int  # first training decision position
-    train_last: int  # last training decision position (inclusive)
-    test_start: int  # first test decision position
-    test_stop: int  # one past the last test decision position
-
-
-def plan_folds(
-    n_bars: int,
-    *,
-    first_valid: int,
-    lookahead: int,
-    embargo: int,
-    test_days: int,
-    retrain_every: int,
-    train_window: int | None,
-    min_train: int,
-) -> list[Fold]:
-    """Cut the last `test_days` decision positions into blocks of `retrain_every`.
-
-    `lookahead` is how many bars after its decision bar a label reads (see
-    `label_lookahead`). For the block starting at position s, training decisions t satisfy
-    ``first_valid <= t <= s - lookahead - embargo`` (and ``t > s - lookahead - embargo -
-    train_window`` when the window rolls), so the last price of every training label is
-    at least `embargo` bars before s. Raises ConfigError when the first block would get
-    fewer than `min_train` training decisions.
-    """
-    need = first_valid + min_train + lookahead + embargo + test_days - 1
-    if n_bars < need or test_days < 1:
-        raise ConfigError(
-            f"{n_bars} bars are too few: feature warm-up and window ({first_valid}), "
-            f"min_train ({min_train}), label look-ahead + embargo ({lookahead + embargo}) and "
-            f"test_days ({test_days}) need at least {need}"
-        )
-    # Split the decision positions first_valid..n_bars-1; a gap of lookahead + embargo - 1
-    # samples ends training at s - lookahead - embargo, inclusive.
-    splitter = WalkForwardSplit(test_days=test_days, retrain_every=retrain_every,
-                                gap=lookahead + embargo - 1, max_train_size=train_window)
-    positions = np.arange(first_valid, n_bars)
-    return [
-        Fold(k, int(positions[train[0]]), int(positions[train[-1]]), int(positions[test[0]]),
-             int(positions[test[-1]]) + 1)
-        for k, (train, test) in enumerate(splitter.split(positions))
-    ]
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """Checked walk-forward settings: what `walk_forward` records as its provenance."""
-
-    window: int
-    horizon: int
-    label: str
-    threshold: float
-    symmetric: bool
-    embargo: int
-    retrain_every: int
-    train_window: int | None
-    min_train: int
-    test_days: int
-
-    @classmethod
-    def checked(cls, *, n_bars: int, warmup: int, embargo: int | None, test_days: int | None,
-                **settings) -> Schedule:
-        """Validate the settings (ConfigError naming the bad one) and fill the defaults:
-        embargo = horizon, test_days = 20% of the bars with valid features."""
-        for name in ("window", "horizon", "retrain_every", "min_train"):
-            check_int(name, settings[name], minimum=1)
-        check_label(settings["label"])
-        embargo = settings["horizon"] if embargo is None else embargo
-        check_int("embargo", embargo, minimum=0)
-        train_window, min_train = settings["train_window"], settings["min_train"]
-        if train_window is not None:
-            check_int("train_window", train_window, minimum=1)
-            if train_window < min_train:
-                raise ConfigError(f"train_window ({train_window}) is smaller than min_train ({min_train})")
-        if test_days is None:
-            test_days = max(1, int(round(defaults.TEST_SHARE * (n_bars - (warmup + settings["window"] - 1)))))
-        check_int("test_days", test_days, minimum=1)
-        return cls(embargo=embargo, test_days=test_days, **settings)
-
-    @property
-    def lookahead(self) -> int:
-        return label_lookahead(self.horizon, self.label)
-
-    def folds(self, n_bars: int, warmup: int) -> list[Fold]:
-        return plan_folds(
-            n_bars, first_valid=warmup + self.window - 1, lookahead=self.lookahead,
-            embargo=self.embargo, test_days=self.test_days, retrain_every=self.retrain_every,
-            train_window=self.train_window, min_train=self.min_train,
-        )
-
-    def record(self) -> dict:
-        """The settings, plus the label's definition, for `attrs` and metrics.json."""
-        return {
-            "window": self.window, "horizon": self.horizon, "label": self.label,
-            "label_definition": describe_label(self.horizon, self.label, self.threshold),
-            "threshold": self.threshold, "symmetric": self.symmetric, "embargo": self.embargo,
-            "retrain_every": self.retrain_every, "train_window": self.train_window,
-            "min_train": self.min_train, "test_days": self.test_days,
-        }
+from forecast.models.resolve import FoldModels, resolve_estimator
 
 
 def walk_forward(
@@ -208,105 +92,121 @@ def walk_forward(
         min_train=min_train, test_days=test_days, n_bars=len(bars), warmup=spec.warmup,
     )
     folds = schedule.folds(len(bars), spec.warmup)
-    lookahead = schedule.lookahead
-    estimator, name = _resolve_model(model, model_params, seed)
-    estimator = purge_validation_overlap(estimator, model_params, lookahead)
+    estimator, name = resolve_estimator(model, model_params, seed)
+    estimator = purge_validation_overlap(estimator, model_params, schedule.lookahead)
     labels = make_target(bars, horizon, threshold, symmetric=symmetric, label=label).to_numpy()
-
-    warm = warm_refits(estimator)
-    frames, fitted = [], None
-    for fold in folds:
-        # A warm refit continues from the previous fold's model, which was trained on
-        # labels that end before that fold's test block, so before this one's too.
-        template = fitted if warm and fitted is not None else clone(estimator)
-        frame, fitted = _run_fold(bars, fold, spec, window, labels, template, seed,
-                                  shuffle_train_labels, callbacks)
-        frames.append(frame)
-        if progress is not None:
-            progress(fold.index, len(folds))
-
+    models = FoldModels(estimator)
+    forecasts, _ = run_folds(
+        [Member(None, bars, labels)], folds, models, spec=spec, window=window, pooled=True,
+        one_class="the training labels hold one class only; lower the threshold or give a longer span",
+        shuffle_seed=seed if shuffle_train_labels else None, callbacks=callbacks, progress=progress,
+    )
+    frames = [
+        pd.DataFrame({"prob_up": f.prob_up, "actual_up": labels[f.part.test_pos], "fold": f.fold.index},
+                     index=f.part.test_dates)
+        for f in forecasts
+    ]
     out = pd.concat(frames).sort_index()
     out.index.name = "date"
     out.attrs.update(model=name, ticker=bars.attrs.get("ticker"), **schedule.record(),
-                     warm_start=warm, seed=seed, spec=spec.to_dict())
+                     warm_start=models.warm, seed=seed, spec=spec.to_dict())
     return out
 
 
-def _run_fold(
-    bars: pd.DataFrame,
-    fold: Fold,
+@dataclass
+class Forecast:
+    """One ticker's test-window probabilities from one fold's model."""
+
+    fold: Fold
+    part: FoldWindows
+    prob_up: np.ndarray
+
+
+def run_folds(
+    members: list[Member],
+    folds: list[Fold],
+    models: FoldModels,
+    *,
     spec: FeatureSpec,
     window: int,
-    labels: np.ndarray,
-    est: Any,
-    seed: int,
-    shuffle: bool,
+    pooled: bool,
+    min_train: int = 1,
+    one_class: str = "the pooled training labels hold one class only",
+    shuffle_seed: int | None = None,
+    gap_per_member: int | None = None,
     callbacks: list | None = None,
-) -> tuple[pd.DataFrame, Any]:
-    """One fold's test predictions, and the estimator `est` fitted on its training span."""
-    # The scaler (and GARCH) learn from bars up to the last training decision only.
-    # With a rolling train_window, start where the first training window's warm-up starts.
-    fit_from = max(0, fold.train_start - (window - 1) - spec.warmup)
-    pipe = FeaturePipeline(spec).fit(bars.iloc[fit_from : fold.train_last + 1])
-    # Features are trailing, so transforming up to the block end leaks nothing into
-    # earlier rows; bars after the block are never touched.
-    feats = pipe.transform(bars.iloc[: fold.test_stop]).to_numpy()
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[list[Forecast], int]:
+    """The walk-forward loop of every shape: per fold (oldest first), each member's windows
+    (`fold_windows`), then one model fitted on all of them (`pooled`; one ticker's
+    walk-forward is a pool of one) or one per member. Returns the forecasts and how many
+    member-folds were skipped (too little history, or per member: fewer than `min_train`
+    training samples or one class).
 
-    X_train, train_pos = decision_windows(feats, window, np.arange(fold.train_start, fold.train_last + 1))
-    labelled = ~np.isnan(labels[train_pos])
-    X_train, y_train = X_train[labelled], labels[train_pos][labelled].astype("int64")
-    if shuffle:
-        y_train = np.random.default_rng([seed, fold.index]).permutation(y_train)
-    if len(np.unique(y_train)) < 2:
-        raise ConfigError(
-            f"fold {fold.index}: the training labels hold one class only; "
-            "lower the threshold or give a longer span"
-        )
-
-    X_test, test_pos = decision_windows(feats, window, np.arange(fold.test_start, fold.test_stop))
-
-    fit_model(est, X_train, y_train, callbacks)
-    prob_up = predict_up(est, X_test)  # refuses shapes and values a probability cannot have
-    frame = pd.DataFrame(
-        {"prob_up": prob_up, "actual_up": labels[test_pos], "fold": fold.index},
-        index=bars.index[test_pos],
-    )
-    return frame, est
-
-
-def warm_refits(estimator: Any) -> bool:
-    """Whether walk-forward refits `estimator` warm: it declares `warm_refits` (its fit
-    continues the fitted model, as the Keras forecasters' do) and its `warm_start` is on.
-
-    Other estimators are cloned cold every fold: scikit-learn's own `warm_start` means
-    different things (gradient boosting would keep its trees and add none).
+    `shuffle_seed`: permute each fold's training labels (seeded by it and the fold).
+    `gap_per_member`: set the early-stopping `validation_gap` of the pooled model to that
+    many samples per member in the fold. `one_class`: the error when a pooled fold's
+    training labels hold one class. `progress(k, n_folds)` runs after fold k.
     """
-    return bool(getattr(estimator, "warm_refits", False)) and bool(
-        estimator.get_params(deep=False).get("warm_start", False)
-    )
+    forecasts, skipped = [], 0
+    for fold in folds:
+        parts = [fold_windows(member, fold, spec, window) for member in members]
+        skipped += sum(part is None for part in parts)
+        parts = [part for part in parts if part is not None]
+        if pooled:
+            forecasts += fit_pooled_fold(parts, models, fold, one_class=one_class, shuffle_seed=shuffle_seed,
+                                         gap_per_member=gap_per_member, callbacks=callbacks)
+        else:
+            for part in parts:
+                forecast = _fit_member_fold(part, models, fold, min_train)
+                skipped += forecast is None
+                forecasts += [forecast] if forecast is not None and len(part.X_test) else []
+        if progress is not None:
+            progress(fold.index, len(folds))
+    return forecasts, skipped
 
 
-def _resolve_model(model: Any, params: dict | None, seed: int) -> tuple[Any, str]:
-    """An unfitted estimator template and its display name."""
-    params = dict(params or {})
-    if isinstance(model, str):
-        from forecast.models.registry import make_model  # lazy: may pull in TensorFlow
+def fit_pooled_fold(parts: list[FoldWindows], models: FoldModels, fold: Fold, *, one_class: str,
+                    shuffle_seed: int | None = None, gap_per_member: int | None = None,
+                    callbacks: list | None = None) -> list[Forecast]:
+    """Fit one model on every part's training windows and forecast every part's test windows."""
+    if not parts:
+        return []
+    X, y, _, _ = pooled_training_set(parts)
+    if shuffle_seed is not None:
+        y = np.random.default_rng([shuffle_seed, fold.index]).permutation(y)
+    if len(np.unique(y)) < 2:
+        raise ConfigError(f"fold {fold.index}: {one_class}")
+    est = models.start(None)
+    if gap_per_member is not None:
+        # Early stopping holds out the last samples (in date order), up to one per ticker
+        # of this fold a date: the gap counts the fold's tickers, not the universe's, whose
+        # later listings are not known yet.
+        est.set_params(validation_gap=gap_per_member * len(parts))
+    fit_model(est, X, y, callbacks)
+    models.keep(None, est)
+    # predict_up refuses shapes and values a probability cannot have
+    return [Forecast(fold, p, predict_up(est, p.X_test)) for p in parts if len(p.X_test)]
 
-        est = make_model(model, **params)
-        free = {p: seed for p in _SEED_PARAMS if p in est.get_params(deep=False) and p not in params}
-        return (est.set_params(**free) if free else est), model
-    if not (hasattr(model, "fit") and hasattr(model, "predict_proba") and hasattr(model, "get_params")):
-        raise ConfigError(
-            f"model must be a registry name or a scikit-learn classifier, not {type(model).__name__}"
-        )
-    est = clone(model)
-    if params:
-        try:
-            est.set_params(**params)
-        except ValueError as exc:
-            raise ConfigError(f"bad model parameter: {exc}") from None
-    current = est.get_params(deep=False)
-    free = {p: seed for p in _SEED_PARAMS if p in current and current[p] is None and p not in params}
-    if free:
-        est.set_params(**free)
-    return est, getattr(model, "name", None) or type(model).__name__
+
+def _fit_member_fold(part: FoldWindows, models: FoldModels, fold: Fold, min_train: int) -> Forecast | None:
+    """One ticker's own model for the fold and its forecasts; None when it has fewer than
+    `min_train` training samples or one class (a ticker without test windows fits nothing)."""
+    if not len(part.X_test):
+        return Forecast(fold, part, np.empty(0))
+    if len(part.y_train) < min_train or len(np.unique(part.y_train)) < 2:
+        return None
+    est = models.start(part.ticker)
+    fit_model(est, part.X_train, part.y_train)
+    models.keep(part.ticker, est)
+    return Forecast(fold, part, predict_up(est, part.X_test))
+
+
+def pooled_training_set(parts: list[FoldWindows]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every part's training windows stacked, sorted by date then ticker: X, y, dates, tickers."""
+    X = np.concatenate([p.X_train for p in parts])
+    y = np.concatenate([p.y_train for p in parts])
+    dates = np.concatenate([p.train_dates.to_numpy() for p in parts])
+    names = np.concatenate([np.full(len(p.y_train), p.ticker, dtype=object) for p in parts])
+    order = np.lexsort((names.astype(str), dates))
+    return X[order], y[order], dates[order], names[order]

@@ -71,9 +71,7 @@ def run_experiment(
     store = PredictionCache(home) if cache is True else (cache or None)
     state = _State(spec, output=Path(output) if output is not None else None)
     if store is not None and spec.portfolios:
-        from forecast.portfolio.cache import PortfolioPredictionCache
-
-        state.portfolio_store = PortfolioPredictionCache(store.home)
+        state.portfolio_store = PredictionCache(store.home, universe=True)
     bars_by_ticker = state.load_all(home=home, source=source, path=path)
     with executor:
         refs = {t: executor.put(b) for t, b in bars_by_ticker.items()}
@@ -184,12 +182,12 @@ class _State:
         self.spans: dict[str, dict] = {}
         self.hits = self.trained = 0
         self.loaded_with: dict = {}  # home and source, for SPY beside the portfolios
-        self.portfolio_store = None  # a PortfolioPredictionCache when caching
+        self.portfolio_store = None  # a universe PredictionCache when caching
         self.load_errors: dict[str, str] = {}  # ticker -> why it could not be loaded
 
     def load_all(self, *, home, source, path) -> dict[str, pd.DataFrame]:
         from forecast.api import load
-        from forecast.cache import bars_fingerprint
+        from forecast.provenance import bars_fingerprint
 
         loaded = {}
         self.loaded_with = {"home": home, "source": source}
@@ -241,7 +239,7 @@ class _State:
     def run_portfolio(self, task: PortfolioTask, bars_by_ticker: dict) -> tuple[str | None, bool]:
         """Forecast the universe once for `task` (or read the cache), then score each of its
         portfolio rows; (the error line when it fails, whether it came from the cache)."""
-        from forecast.portfolio import pooled
+        from forecast.evaluate import pooled
         from forecast.portfolio.universe import Universe
 
         if self.load_errors:  # a portfolio over fewer names than the spec lists is another universe
@@ -277,11 +275,10 @@ class _State:
 
     def _portfolio_lookup(self, universe, task: PortfolioTask, kwargs: dict):
         """(key, fields, cached frame or None); an unkeyable model runs uncached, with a line."""
-        from forecast.cache import Uncacheable
-        from forecast.portfolio.cache import portfolio_prediction_key
+        from forecast.cache import Uncacheable, prediction_key
 
         try:
-            key, fields = portfolio_prediction_key(universe, task.model.name, **kwargs)
+            key, fields = prediction_key(universe, task.model.name, universe=True, **kwargs)
         except Uncacheable as exc:
             log.warning("%s: predictions not cached: %s", task.label, exc)
             return None, None, None

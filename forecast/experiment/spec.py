@@ -537,8 +537,8 @@ def _strategy(entry) -> tuple[str, dict]:
 
 def _portfolio(entry) -> tuple[str, dict, str, bool, float]:
     """(name, {param: [values]}, target, pooled, rebalance_band) of a [[portfolios]] entry."""
+    from forecast.features.universe_target import TARGETS
     from forecast.portfolio.engine import check_band
-    from forecast.portfolio.universe import TARGETS
 
     if not isinstance(entry, Mapping) or "name" not in entry:
         raise ConfigError(f"each [[portfolios]] entry needs a name, got {entry!r}")

@@ -204,8 +204,8 @@ def run_portfolio_backtest(
 
     `cache`: read and keep the forecasts in the portfolio prediction cache under `home`
     (keyed by every ticker's bars and every setting that shapes them)."""
+    from forecast.evaluate.pooled import portfolio_walk_forward
     from forecast.portfolio.engine import check_band, check_fee_share
-    from forecast.portfolio.pooled import portfolio_walk_forward
     from forecast.portfolio.universe import load_universe
     from strategies.portfolio import load_portfolio_strategy, parse_portfolio_params
 
@@ -219,9 +219,9 @@ def run_portfolio_backtest(
               **(walk_forward or {})}
     store = None
     if cache:
-        from forecast.portfolio.cache import PortfolioPredictionCache
+        from forecast.cache import PredictionCache
 
-        store = PortfolioPredictionCache(home)
+        store = PredictionCache(home, universe=True)
         preds = store.walk_forward(universe, model, **kwargs)
     else:
         preds = portfolio_walk_forward(universe, model, **kwargs)
