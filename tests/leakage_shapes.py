@@ -1,4 +1,4 @@
-"""The three walk-forward shapes the leakage suite runs (tests/test_leakage.py): one ticker,
+"""The three walk-forward shapes the leakage suite runs (tests/evaluate/test_leakage.py): one ticker,
 a pooled universe, a universe ticker by ticker; their inputs, runs, perturbations and the
 check that no prediction dated t moves when bars after t change."""
 

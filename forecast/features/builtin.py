@@ -2,7 +2,7 @@
 
 `ret_1` comes first (the contract); each is switched on by the FeatureSpec option named
 in `switch` (returns and volatility are always on). Warm-ups count the leading NaN
-bars of the computation (tests/test_features.py checks each against it).
+bars of the computation (tests/features/test_features.py checks each against it).
 """
 
 from __future__ import annotations

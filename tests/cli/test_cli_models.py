@@ -232,7 +232,7 @@ def test_mixed_precision_is_refused_on_cpu_and_ignored_by_auto_without_gpu(capsy
 
 @pytest.mark.slow
 def test_evaluate_and_backtest_a_user_model_file(capsys, stored, tmp_path):
-    from test_model_plugins import USER_MODEL
+    from user_model_source import USER_MODEL
 
     path = tmp_path / "my_model.py"
     path.write_text(USER_MODEL)
@@ -248,7 +248,7 @@ def test_evaluate_and_backtest_a_user_model_file(capsys, stored, tmp_path):
 
 
 def test_train_saves_a_user_model_and_backtest_loads_it(capsys, stored, tmp_path, monkeypatch):
-    from test_model_plugins import USER_MODEL
+    from user_model_source import USER_MODEL
 
     (tmp_path / "my_model.py").write_text(USER_MODEL)
     monkeypatch.chdir(tmp_path)  # a relative reference: the sidecar records the absolute path
@@ -268,7 +268,7 @@ def test_train_saves_a_user_model_and_backtest_loads_it(capsys, stored, tmp_path
 
 
 def test_train_names_a_user_models_default_file_by_its_class(capsys, stored, tmp_path):
-    from test_model_plugins import USER_MODEL
+    from user_model_source import USER_MODEL
 
     path = tmp_path / "my_model.py"
     path.write_text(USER_MODEL)

@@ -4,7 +4,7 @@ range or reported as "unexpected" (issue 20, items 10, 14 and 15)."""
 from __future__ import annotations
 
 import pytest
-from test_model_safety import run
+from cli_run import run
 
 from forecast.data.store import Store
 from forecast.data.synthetic import random_walk_bars

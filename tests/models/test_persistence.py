@@ -1,6 +1,6 @@
 """Saving and loading models: same probabilities back, wrong feature spec refused.
 
-(Tampered, pickled and untrusted model files: tests/test_model_safety.py.)"""
+(Tampered, pickled and untrusted model files: tests/models/test_model_safety.py.)"""
 
 from __future__ import annotations
 

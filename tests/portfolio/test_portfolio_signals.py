@@ -1,5 +1,5 @@
 """The forecasting half of portfolios: universe calendar, traded returns, targets, pooled and
-per-ticker walk-forward (its look-ahead checks are in tests/test_leakage.py), and information
+per-ticker walk-forward (its look-ahead checks are in tests/evaluate/test_leakage.py), and information
 coefficients."""
 
 from __future__ import annotations

@@ -172,7 +172,7 @@ def test_the_judge_counts_portfolio_rows_against_their_own_benchmark(ran):
 @pytest.mark.slow
 def test_a_second_run_reads_the_universe_forecasts_from_the_cache(ran, monkeypatch):
     """Trained once, across runs too: the same spec on the same data trains nothing and gives
-    the same rows; the cache key covers every ticker's bars (tests/test_portfolio_cache.py)."""
+    the same rows; the cache key covers every ticker's bars (tests/portfolio/test_portfolio_cache.py)."""
     from forecast.evaluate import pooled
 
     spec, first, _, _, home = ran

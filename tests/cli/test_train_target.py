@@ -7,7 +7,7 @@ import json
 import os
 import tempfile
 
-from test_model_safety import run
+from cli_run import run
 
 import forecast.api
 from forecast.data.store import Store

@@ -26,7 +26,7 @@ from forecast.data.store import Store
 from forecast.data.synthetic import random_walk_bars
 from forecast.errors import TickerError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOW_2017 = ("AAPL AXP BA CAT CSCO CVX DIS DWDP GE GS HD IBM INTC JNJ JPM KO MCD MMM MRK MSFT "
             "NKE PFE PG TRV UNH UTX V VZ WMT XOM").split()
 ETFS = ["SPY", "QQQ", "DIA", "IWM"]

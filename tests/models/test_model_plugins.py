@@ -11,6 +11,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils._param_validation import Interval
+from user_model_source import USER_MODEL  # shared with tests/cli
 
 from forecast.cli.progress import training_progress
 from forecast.data.synthetic import ar1_bars
@@ -27,50 +28,6 @@ from forecast.models.registry import (
     resolve_model,
 )
 from forecast.training import load_trained, predict, save_trained, train_model
-
-USER_MODEL = '''
-import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.linear_model import LogisticRegression
-
-
-class LastRow(ClassifierMixin, BaseEstimator):
-    """Logistic regression on the latest row of each window."""
-
-    def __init__(self, C=1.0, random_state=None):
-        self.C = C
-        self.random_state = random_state
-
-    def fit(self, X, y):
-        self.model_ = LogisticRegression(C=self.C).fit(np.asarray(X)[:, -1, :], y)
-        self.classes_ = self.model_.classes_
-        return self
-
-    def predict_proba(self, X):
-        return self.model_.predict_proba(np.asarray(X)[:, -1, :])
-
-
-class KerasLike(LastRow):
-    """Trains with Keras-style callbacks."""
-
-    def fit(self, X, y, callbacks=None):
-        return super().fit(X, y)
-
-
-class NeedsArgs(LastRow):
-    def __init__(self, C):
-        self.C = C
-
-
-class NoProba:
-    def fit(self, X, y):
-        return self
-
-    def get_params(self, deep=True):
-        return {}
-
-NOT_A_CLASS = 3
-'''
 
 SMALL = dict(window=5, test_days=150, retrain_every=50, min_train=200)
 

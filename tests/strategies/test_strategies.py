@@ -24,7 +24,7 @@ from strategies import (
     strategy_label,
 )
 
-FIXTURE = Path(__file__).parent / "fixtures" / "custom_strategy.py"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "custom_strategy.py"
 
 
 @pytest.fixture(scope="module")
