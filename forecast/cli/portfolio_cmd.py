@@ -15,6 +15,7 @@ from forecast.cli import recording
 from forecast.cli.console import err, out
 from forecast.formatting import count, fmt
 from forecast.settings import CostOptions
+from forecast.stats.labels import PORTFOLIO_TERMINAL_EXPOSURE, PORTFOLIO_TERMINAL_ROWS
 
 # Options a mode ignores (see options.refuse_ignored).
 IGNORED = (o.without("output", "force"), *o.model_option_rules(("epochs",)))
@@ -133,21 +134,6 @@ def portfolio(
     recording.record(ctx, result, output=output)
 
 
-ROWS = (
-    ("total_return", "total return", "pct"),
-    ("cagr", "CAGR", "pct"),
-    ("sharpe", "Sharpe", "num"),
-    ("max_drawdown", "max drawdown", "pct"),
-)
-
-
-EXPOSURE_ROWS = (
-    ("turnover", "turnover (daily)", "pct"),
-    ("gross_exposure", "gross exposure", "pct"),
-    ("net_exposure", "net exposure", "pct"),
-)
-
-
 def _ic_text(ic: dict, prefix: str, key: str) -> str:
     return (f"{fmt(ic.get(key), 'num3')} (ICIR {fmt(ic.get(prefix + 'icir'), 'num')}, "
             f"t {fmt(ic.get(prefix + 't_stat'), 'num')})")
@@ -165,11 +151,11 @@ def render(result) -> None:
     table.add_column("strategy", justify="right")
     table.add_column("equal-weight B&H", justify="right")
     table.add_column("SPY B&H" if market else "SPY (n/a)", justify="right")
-    for key, label, kind in ROWS:
+    for key, label, kind in PORTFOLIO_TERMINAL_ROWS:
         table.add_row(label, fmt(strat.get(key), kind), fmt(bench.get(key), kind), fmt(market.get(key), kind))
     s = doc["statistics"]
     table.add_row("Sharpe SE", fmt(s.get("sharpe_se"), "num"), "", "")
-    for key, label, kind in EXPOSURE_ROWS:
+    for key, label, kind in PORTFOLIO_TERMINAL_EXPOSURE:
         if key in strat:
             table.add_row(label, fmt(strat.get(key), kind), "", "")
     out.print(table)

@@ -10,27 +10,9 @@ from rich.table import Table
 
 from forecast.cli.console import err, out
 from forecast.formatting import count, fmt
+from forecast.stats.labels import RUN_FIGURES
 
 app = typer.Typer(help="Recorded backtest runs.", no_args_is_help=True)
-
-# (key of runs.key_figures, label, fmt kind)
-FIGURES = (
-    ("ticker", "ticker", None),
-    ("model", "model", None),
-    ("strategy", "strategy", None),
-    ("start", "start", None),
-    ("end", "end", None),
-    ("total_return", "total return", "pct"),
-    ("cagr", "CAGR", "pct"),
-    ("sharpe", "Sharpe", "num"),
-    ("max_drawdown", "max drawdown", "pct"),
-    ("n_trades", "trades", "int"),
-    ("benchmark_return", "buy & hold return", "pct"),
-    ("benchmark_sharpe", "buy & hold Sharpe", "num"),
-    ("accuracy", "forecast accuracy", "num3"),
-    ("seed", "seed", None),
-)
-
 
 def _cell(value, kind) -> str:
     if kind is None:
@@ -86,7 +68,7 @@ def show_cmd(
     table = Table(title=f"Run {doc['id']}")
     table.add_column("field")
     table.add_column("value")
-    for key, label, kind in FIGURES:
+    for key, label, kind in RUN_FIGURES:
         table.add_row(label, _cell(k[key], kind))
     table.add_row("when", str(doc.get("created")))
     table.add_row("command", _command(doc))
@@ -111,7 +93,7 @@ def compare_cmd(
     for doc in docs:
         table.add_column(doc["id"], justify="right")
     figures = [key_figures(d) for d in docs]
-    for key, label, kind in FIGURES:
+    for key, label, kind in RUN_FIGURES:
         table.add_row(label, *(_cell(f[key], kind) for f in figures))
     table.add_row("fcast", *((d.get("versions") or {}).get("fcast", "–") for d in docs))
     table.add_row("data", *(str((d.get("data") or {}).get("fingerprint", ""))[:12] for d in docs))

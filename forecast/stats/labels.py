@@ -109,3 +109,32 @@ EXPERIMENT_PAGE_COLUMNS = (
     ("max_drawdown", "max DD", "pct"), ("n_trades", "trades", "int"), ("accuracy", "accuracy", "num3"),
     ("benchmark_return", "B&H return", "pct"), ("benchmark_sharpe", "B&H Sharpe", "num"),
 )
+# The terminal's portfolio summary: the curves' figures, then the strategy's exposure.
+PORTFOLIO_TERMINAL_ROWS = (
+    ("total_return", "total return", "pct"),
+    ("cagr", "CAGR", "pct"),
+    ("sharpe", "Sharpe", "num"),
+    ("max_drawdown", "max drawdown", "pct"),
+)
+PORTFOLIO_TERMINAL_EXPOSURE = (
+    ("turnover", "turnover (daily)", "pct"),
+    ("gross_exposure", "gross exposure", "pct"),
+    ("net_exposure", "net exposure", "pct"),
+)
+# `fcast runs`: the key figures of a recorded run (key of runs.key_figures, label, fmt kind).
+RUN_FIGURES = (
+    ("ticker", "ticker", None),
+    ("model", "model", None),
+    ("strategy", "strategy", None),
+    ("start", "start", None),
+    ("end", "end", None),
+    ("total_return", "total return", "pct"),
+    ("cagr", "CAGR", "pct"),
+    ("sharpe", "Sharpe", "num"),
+    ("max_drawdown", "max drawdown", "pct"),
+    ("n_trades", "trades", "int"),
+    ("benchmark_return", "buy & hold return", "pct"),
+    ("benchmark_sharpe", "buy & hold Sharpe", "num"),
+    ("accuracy", "forecast accuracy", "num3"),
+    ("seed", "seed", None),
+)
