@@ -82,10 +82,15 @@ def trade_metrics(trades: pd.DataFrame) -> dict:
     `Recorder.trades`), and `n_open_trades` says how many of them are.
     """
     pnl = trades["pnl_net"].to_numpy(dtype=float) if len(trades) else np.array([])
+    return pnl_metrics(pnl, int(trades["open"].sum()) if "open" in trades else 0)
+
+
+def pnl_metrics(pnl: np.ndarray, n_open: int) -> dict:
+    """`trade_metrics` from the trades' net P&L (float array) and how many are still open."""
     wins, losses = pnl[pnl > 0], pnl[pnl < 0]
     return {
         "n_trades": int(len(pnl)),
-        "n_open_trades": int(trades["open"].sum()) if "open" in trades else 0,
+        "n_open_trades": n_open,
         "win_rate": float(len(wins) / len(pnl)) if len(pnl) else math.nan,
         "avg_win": float(wins.mean()) if len(wins) else math.nan,
         "avg_loss": float(losses.mean()) if len(losses) else math.nan,

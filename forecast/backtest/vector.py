@@ -141,13 +141,8 @@ def _fills(dates, fills: np.ndarray) -> pd.DataFrame:
 def _trades(index: pd.DatetimeIndex, trades: np.ndarray, closes: np.ndarray,
             value: np.ndarray) -> pd.DataFrame:
     """Recorder.trades from the kernel's TRADE records (same sums, same order)."""
-    broke = np.flatnonzero(value <= 0)  # a ruined account's open trade ends at its ruin
-    end = int(broke[0]) if broke.size else len(index) - 1
-    last_close = closes[end]
-    is_open = trades["status"] != CLOSED
+    end, last_close, is_open, unrealised = open_trade_marks(trades, closes, value)
     size = trades["size"]
-    # An open trade is marked to the last close, as Recorder does (elementwise: same ops).
-    unrealised = np.where(is_open, size * (last_close - trades["price"]), 0.0)
     shrunk = np.where(is_open, trades["shrunk"] + np.abs(-size), trades["shrunk"])
     shrunk_value = np.where(is_open, trades["shrunk_value"] + np.abs(-size) * last_close,
                             trades["shrunk_value"])
@@ -171,6 +166,18 @@ def _trades(index: pd.DatetimeIndex, trades: np.ndarray, closes: np.ndarray,
             frame[col] = pd.to_datetime(frame[col])
         frame["open"] = frame["open"].astype(bool)
     return frame
+
+
+def open_trade_marks(trades: np.ndarray, closes: np.ndarray, value: np.ndarray):
+    """(end bar, its close, which trades are open, their unrealised P&L): an open trade is
+    marked to the last close, or to the close of the ruin bar, as Recorder does."""
+    broke = np.flatnonzero(value <= 0)  # a ruined account's open trade ends at its ruin
+    end = int(broke[0]) if broke.size else len(closes) - 1
+    last_close = closes[end]
+    is_open = trades["status"] != CLOSED
+    # elementwise, the same operations as Recorder's
+    unrealised = np.where(is_open, trades["size"] * (last_close - trades["price"]), 0.0)
+    return end, last_close, is_open, unrealised
 
 
 def _vwap(total: np.ndarray, value: np.ndarray) -> np.ndarray:
