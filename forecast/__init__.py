@@ -24,6 +24,7 @@ _API = {
     "evaluate_model": "forecast.api",
     "train": "forecast.api",
     "run_backtest": "forecast.api",
+    "rescore": "forecast.api",
     "plot_equity": "forecast.api",
     "predict": "forecast.api",
     "Predictions": "forecast.evaluate.predictions",

@@ -186,6 +186,17 @@ def run_backtest(
     return result
 
 
+def rescore(bars: pd.DataFrame, predictions, *, strategy: str | type = STRATEGY, param_grid=None,
+            cost_grid=None, **kwargs) -> pd.DataFrame:
+    """Metrics of many parameter x cost configurations of one forecast, batched through the
+    vector engine: one row each (see `forecast.backtest.rescore`; `kwargs`: cash, risk_free,
+    results). `strategy`: as for `run_backtest`, a strategy the vector engine runs."""
+    from forecast.backtest import rescore as batched
+    from strategies import load_strategy
+
+    return batched(bars, predictions, load_strategy(strategy), param_grid, cost_grid, **kwargs)
+
+
 def plot_equity(result):
     """A matplotlib Figure of strategy and buy-and-hold equity with the drawdown below."""
     from forecast.backtest.plot import equity_figure

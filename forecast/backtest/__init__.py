@@ -9,11 +9,13 @@ set beside buy-and-hold of the same ticker over the same span.
 from forecast.backtest.engine import benchmark_equity, simulate
 from forecast.backtest.feed import PredictionData, feed_frame
 from forecast.backtest.metrics import compute_metrics
+from forecast.backtest.rescoring import rescore
 from forecast.backtest.result import BacktestResult
 from forecast.backtest.vector import choose_engine, vector_applies
 
 __all__ = [
     "simulate",
+    "rescore",
     "BacktestResult",
     "PredictionData",
     "feed_frame",

@@ -164,7 +164,10 @@ def _assemble(rows: list[dict], value: np.ndarray, position: np.ndarray, index: 
             "ruined": ruined >= 0, "ruined_on": index[ruined] if ruined >= 0 else None,
             **r["_refused"],
         })
-    return pd.DataFrame(out)
+    table = pd.DataFrame(out)
+    # Timestamps and None as in the metrics dict (pandas would turn None into NaT).
+    table["ruined_on"] = pd.Series([r["ruined_on"] for r in out], dtype=object)
+    return table
 
 
 def batch_metrics(value: np.ndarray, position: np.ndarray, traded: np.ndarray,
