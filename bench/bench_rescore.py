@@ -3,10 +3,11 @@ costs: one at a time through `simulate(engine="vector")` (today's path) and batc
 through `forecast.backtest.rescore`, in the same run, on bundled data (no ../shared).
 
 The forecast is a fixed noisy momentum signal over the last ~10 years of a bundled ticker
-(about 2,500 daily bars); the grid is LongOnly thresholds x rebalance bands x commissions
-x slippages x minimum fees. The one-at-a-time path runs a sample of the grid (it is slow);
-both figures are backtests per second of wall time through the public API, numba caches
-warm (one run of each first), and the batched rows are checked against the sample.
+(about 2,500 daily bars); the grids are strategy parameters (LongOnly thresholds and bands,
+LongShort bounds, ProbabilitySized gain, cap and band) x commissions x slippages x minimum
+fees. The one-at-a-time path runs a sample of each grid (it is slow). Both figures are
+backtests per second of wall time through the public API with numba's caches warm (one run
+of each first); the batched rows are checked against the sample.
 
     .venv/bin/python bench/bench_rescore.py [--ticker AAPL] [--years 10] [--sample 60] [--repeat 3]
 """
@@ -22,11 +23,12 @@ import pandas as pd
 
 from forecast.backtest import rescore, simulate
 from forecast.data.bundled import load_bundled
-from strategies import LongOnly, LongShort
+from strategies import LongOnly, LongShort, ProbabilitySized
 
 GRIDS = {
     LongOnly: {"threshold": [0.45, 0.48, 0.5, 0.52, 0.55], "rebalance_band": [0.0, 0.05]},
     LongShort: {"upper": [0.52, 0.55, 0.6], "lower": [0.4, 0.45, 0.48]},
+    ProbabilitySized: {"gain": [1.0, 2.0, 4.0], "cap": [0.5, 1.0], "rebalance_band": [0.05, 0.2]},
 }
 COSTS = {"commission": [0.0, 0.0005, 0.001, 0.002], "slippage": [0.0, 0.0005, 0.001],
          "min_commission": [0.0, 1.0, 5.0]}
