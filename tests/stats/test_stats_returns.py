@@ -95,7 +95,8 @@ def test_label_tables_name_each_key_once_with_a_known_format(name):
     table = getattr(labels, name)
     keys = [key for key, _, _ in table]
     assert len(keys) == len(set(keys))
-    assert {kind for _, _, kind in table} <= {"pct", "spct", "num", "num3", "int", "money"}
+    # None: a text column (ticker, model, ...), printed as it is
+    assert {kind for _, _, kind in table} <= {"pct", "spct", "num", "num3", "int", "money", None}
 
 
 def test_importing_forecast_stats_imports_neither_scipy_nor_matplotlib():
