@@ -20,9 +20,9 @@ from forecast.models.inputs import INPUT_MODES, check_both_classes, check_X, che
 from forecast.models.params import check_params
 
 
-class Baseline(ClassifierMixin, BaseEstimator):
-    """Base of the baselines: subclasses are listed as kind "baseline" and evaluated
-    beside every model. Holds the common fit bookkeeping and predict."""
+class WindowClassifier(ClassifierMixin, BaseEstimator):
+    """The common fit bookkeeping and predict of the scikit-learn models: 3-D windows in,
+    (n, 2) probabilities out."""
 
     _parameter_constraints = {}
 
@@ -42,6 +42,11 @@ class Baseline(ClassifierMixin, BaseEstimator):
     def predict(self, X) -> np.ndarray:
         """Predicted class, 1 (up) when P(up) > 0.5."""
         return (self.predict_proba(X)[:, 1] > 0.5).astype(np.int64)
+
+
+class Baseline(WindowClassifier):
+    """Base of the baselines: subclasses are listed as kind "baseline" and evaluated
+    beside every model."""
 
 
 class MajorityBaseline(Baseline):
@@ -85,7 +90,7 @@ class MomentumBaseline(Baseline):
         return np.column_stack([1.0 - p, p])
 
 
-class _TabularBaseline(Baseline):
+class TabularClassifier(WindowClassifier):
     """A scikit-learn estimator on the latest row or the flattened window."""
 
     def _make_estimator(self):  # pragma: no cover - abstract
@@ -104,7 +109,7 @@ class _TabularBaseline(Baseline):
         return self.estimator_.predict_proba(to_tabular(X, self.input_mode))
 
 
-class LogRegBaseline(_TabularBaseline):
+class LogRegBaseline(TabularClassifier, Baseline):
     """Logistic regression (standardised) on the latest row or flattened window.
 
     The scaler is fitted inside fit, on training data only.
@@ -125,7 +130,7 @@ class LogRegBaseline(_TabularBaseline):
         return make_pipeline(StandardScaler(), LogisticRegression(C=self.C, max_iter=self.max_iter))
 
 
-class GBMBaseline(_TabularBaseline):
+class GBMBaseline(TabularClassifier, Baseline):
     """Histogram gradient boosting on the latest row or flattened window.
 
     Seeded, with its internal early stopping off: scikit-learn's own early stopping holds

@@ -22,6 +22,7 @@ from forecast.models.baselines import (
     MajorityBaseline,
     MomentumBaseline,
 )
+from forecast.models.forest import RandomForestModel
 from forecast.models.keras_base import KerasForecaster, fit_takes_callbacks
 from forecast.models.lstm import LSTMForecaster
 from forecast.models.mlp import MLPForecaster
@@ -32,6 +33,7 @@ from forecast.user_code import one_line, reference_of
 MODELS: dict[str, type] = {
     "mlp": MLPForecaster,
     "lstm": LSTMForecaster,
+    "rf": RandomForestModel,
     "logreg": LogRegBaseline,
     "gbm": GBMBaseline,
     "majority": MajorityBaseline,

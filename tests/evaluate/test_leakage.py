@@ -37,9 +37,10 @@ FAST = {
     "mlp": {"hidden_units": (16,), "epochs": 8, "patience": 3, "learning_rate": 0.01},
     "lstm": {"units": (8,), "epochs": 8, "patience": 3, "learning_rate": 0.01},
     "gbm": {"max_iter": 50},
+    "rf": {"n_estimators": 30, "max_depth": 8},
 }
-ALL_MODELS = ("mlp", "lstm", "logreg", "gbm", "majority", "momentum")
-LEARNERS = ("mlp", "lstm", "logreg")
+ALL_MODELS = ("mlp", "lstm", "rf", "logreg", "gbm", "majority", "momentum")
+LEARNERS = ("mlp", "lstm", "logreg", "rf")
 SCHEDULE = dict(window=5, test_days=600, retrain_every=300, seed=0)
 
 

@@ -23,6 +23,7 @@ FAST = {
     "lstm": dict(units=(8,), epochs=15, learning_rate=1e-2, batch_size=32, dropout=0.0),
     "logreg": {},
     "gbm": dict(max_iter=30),
+    "rf": dict(n_estimators=20, max_depth=6),
     "majority": {},
     "momentum": {},
 }
@@ -47,7 +48,7 @@ def noise_data(n=200, window=4, n_features=2, p_up=0.5, seed=1):
 
 def test_registry_names_kinds_and_defaults():
     listed = list_models()
-    assert [m["name"] for m in listed] == ["mlp", "lstm", "logreg", "gbm", "majority", "momentum"]
+    assert [m["name"] for m in listed] == ["mlp", "lstm", "rf", "logreg", "gbm", "majority", "momentum"]
     assert set(BASELINES) == {"logreg", "gbm", "majority", "momentum"}
     for entry in listed:
         cls = MODELS[entry["name"]]
@@ -60,7 +61,7 @@ def test_registry_names_kinds_and_defaults():
 
 
 def test_unknown_model_lists_valid_names():
-    with pytest.raises(ConfigError, match="unknown model 'transformer'.*mlp, lstm, logreg"):
+    with pytest.raises(ConfigError, match="unknown model 'transformer'.*mlp, lstm, rf, logreg"):
         make_model("transformer")
 
 

@@ -51,6 +51,7 @@ FAST = {
     "lstm": dict(units=(4,), epochs=2, batch_size=32),
     "logreg": dict(input_mode="flatten"),
     "gbm": dict(max_iter=10),
+    "rf": dict(n_estimators=6, max_depth=4),
     "majority": {},
     "momentum": {},
 }
