@@ -54,7 +54,7 @@ def fold_windows(member: Member, fold: Fold, spec: FeatureSpec, window: int) -> 
     # Bars up to the last training decision date: everything the pipeline may learn from.
     n_fit = int(np.searchsorted(cal_pos, fold.train_last, side="right"))
     train_idx = train_idx[train_idx >= window - 1 + spec.warmup]
-    if train_idx.size == 0 or n_fit - _fit_from(train_idx, spec, window) < spec.warmup + 2:
+    if train_idx.size == 0 or n_fit - _fit_from(train_idx, spec, window) < max(spec.warmup + 2, spec.min_fit):
         return None
     return _windows(member, train_idx, test_idx[test_idx >= window - 1], n_fit, spec, window)
 

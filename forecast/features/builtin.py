@@ -11,7 +11,7 @@ import dataclasses
 
 from forecast.features import indicators as ind
 from forecast.features.feature import Feature
-from forecast.features.garch import GarchParams, fit_garch_feature, garch_features
+from forecast.features.garch import MIN_RETURNS, GarchParams, fit_garch_feature, garch_features
 
 RETURNS = Feature(
     name="returns",
@@ -87,6 +87,7 @@ GARCH = Feature(
     dump=dataclasses.asdict,
     load=lambda d: GarchParams(**d),
     switch="garch",
+    min_fit=MIN_RETURNS + 1,  # bars: one more than the returns
 )
 DAY_OF_WEEK = Feature(
     name="day_of_week",

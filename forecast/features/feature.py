@@ -35,6 +35,8 @@ class Feature:
     * `scaled`: whether the pipeline z-scores its columns (False for bounded encodings).
     * `fit(bars, spec) -> state`: learn parameters on the fit span only (e.g. GARCH);
       `dump`/`load` turn that state into JSON-able data and back for saved models.
+    * `min_fit`: the fewest bars `fit` can learn from (a universe ticker with less history
+      before a fold is left out of that fold instead of failing the run).
     * `switch`: for the standard features only, the FeatureSpec option that turns it on
       (None: always on). Other features are turned on by naming them in `extra`.
     """
@@ -49,6 +51,7 @@ class Feature:
     dump: Callable[[Any], Any] = _identity
     load: Callable[[Any], Any] = _identity
     switch: str | None = None
+    min_fit: int = 0
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier():

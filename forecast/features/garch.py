@@ -20,6 +20,8 @@ from forecast.errors import DataError
 
 # arch fits best on returns in percent.
 SCALE = 100.0
+# Fewer returns than this give no usable GARCH(1,1) estimate.
+MIN_RETURNS = 100
 
 
 @dataclass(frozen=True)
@@ -38,8 +40,8 @@ def fit_garch(log_returns: pd.Series) -> GarchParams:
     from arch import arch_model  # lazy: arch is only needed when GARCH is switched on
 
     r = SCALE * log_returns.dropna().to_numpy(dtype="float64")
-    if len(r) < 100:
-        raise DataError(f"GARCH needs at least 100 returns in the fit span, got {len(r)}")
+    if len(r) < MIN_RETURNS:
+        raise DataError(f"GARCH needs at least {MIN_RETURNS} returns in the fit span, got {len(r)}")
     with warnings.catch_warnings():
         # Convergence chatter is not actionable for a feature; the fit is still usable.
         warnings.simplefilter("ignore")

@@ -176,6 +176,11 @@ class FeatureSpec:
         return [c for f in self.features() for c in f.column_names(self)]
 
     @property
+    def min_fit(self) -> int:
+        """The fewest bars the fitted features (e.g. GARCH) can learn from; 0 when none is fitted."""
+        return max((f.min_fit for f in self.features()), default=0)
+
+    @property
     def warmup(self) -> int:
         """Number of leading bars whose features are NaN (the first valid row's position)."""
         base = max(f.warmup_bars(self) for f in self.features())
