@@ -5,6 +5,7 @@ model and its baselines on the same dates, `direction_metrics` scores prediction
 Importing this package does not import TensorFlow.
 """
 
+from forecast.evaluate.ensemble import ensemble_predictions
 from forecast.evaluate.folds import Fold, plan_folds
 from forecast.evaluate.metrics import (
     METRIC_KEYS,
@@ -22,6 +23,7 @@ __all__ = [
     "EvaluationReport",
     "Fold",
     "direction_metrics",
+    "ensemble_predictions",
     "evaluate",
     "label_returns",
     "metrics_table",

@@ -1,0 +1,54 @@
+"""An equal-weight ensemble of forecasts: the mean of several models' out-of-sample P(up).
+
+Krauss, Do & Huck (2017) average their deep net's, gradient-boosted trees' and random
+forest's probabilities ("ENS"). Averaging predictions that are each out of sample adds no
+look-ahead, so the ensemble is built from the members' walk-forward frames (one ticker,
+indexed by date, or a universe, by date and ticker) instead of being trained: each member
+keeps its own cache entry, early-stopping gap and seed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from forecast.errors import ConfigError
+
+# Columns every member must agree on: what happened, not what was forecast.
+_OUTCOMES = ("actual_up", "realized", "fold")
+
+
+def ensemble_predictions(members: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """The equal-weight mean of the members' `prob_up`, on the rows they all forecast.
+
+    `members`: model name -> predictions frame (walk-forward output). The frames must
+    describe the same forecasts: the same rows (index) and the same outcomes (`actual_up`,
+    and `realized`/`fold` where present), else ConfigError. Attrs: the first member's
+    provenance, `model` = "ensemble(a+b+...)" and `members`.
+    """
+    if len(members) < 2:
+        raise ConfigError(f"an ensemble needs at least 2 members, got {len(members)}")
+    names = list(members)
+    first = members[names[0]]
+    for name in names[1:]:
+        other = members[name]
+        if not first.index.equals(other.index):
+            raise ConfigError(
+                f"ensemble: {name}'s forecasts cover other rows than {names[0]}'s "
+                f"({len(other)} against {len(first)}); run the members on the same data and schedule"
+            )
+        for col in _OUTCOMES:
+            if (col in first.columns) != (col in other.columns):
+                raise ConfigError(f"ensemble: column {col!r} is in only one of {names[0]} and {name}")
+            if col in first.columns and not first[col].equals(other[col]):
+                raise ConfigError(
+                    f"ensemble: {name} and {names[0]} disagree on {col!r}: not the same forecasts"
+                )
+    probs = np.column_stack([members[n]["prob_up"].to_numpy(dtype="float64") for n in names])
+    out = first.copy()
+    # NaN when any member has none: an average of fewer members would be another model.
+    out["prob_up"] = probs.mean(axis=1)
+    out.attrs = {**first.attrs, "model": f"ensemble({'+'.join(names)})", "members": names}
+    return out
