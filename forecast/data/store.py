@@ -92,10 +92,9 @@ class Store:
         with stack:
             yield
 
-    def write(self, frame: pd.DataFrame, ticker: str, source: str | None = None) -> StoredInfo:
-        """Validate and atomically write `frame` as the ticker's bars."""
+    def table(self, frame: pd.DataFrame, ticker: str, source: str | None = None):
+        """Validate `frame` and build what a write stores: (Arrow table with metadata, info)."""
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
         ticker = checked(ticker)
         source = source or frame.attrs.get("source", "unknown")
@@ -111,7 +110,14 @@ class Store:
         table = pa.Table.from_pandas(frame, preserve_index=True)
         meta = dict(table.schema.metadata or {})
         meta[_META_KEY] = json.dumps(asdict(info)).encode()
-        table = table.replace_schema_metadata(meta)
+        return table.replace_schema_metadata(meta), info
+
+    def write(self, frame: pd.DataFrame, ticker: str, source: str | None = None) -> StoredInfo:
+        """Validate and atomically write `frame` as the ticker's bars."""
+        import pyarrow.parquet as pq
+
+        ticker = checked(ticker)
+        table, info = self.table(frame, ticker, source)
         target = self.path(ticker)
         with self.lock(ticker):
             try:
