@@ -52,6 +52,11 @@ def main() -> int:
               f"{len(summary.refused)} refused, warnings "
               + ", ".join(f"{k} {len(v)}" for k, v in summary.warnings.items())
               + f": {import_s:.1f} s ({import_s / read_s:.0f}x the read; target < 60 s)")
+        reasons: dict[str, list[str]] = {}
+        for ticker, reason in summary.refused.items():
+            reasons.setdefault(reason.split(" on ")[0], []).append(ticker)
+        for reason, tickers in reasons.items():
+            print(f"  refused {len(tickers)}: {reason} ({', '.join(tickers[:6])})")
         t0 = time.perf_counter()
         again = import_universe("us_liquid", bars, membership, home=home)
         print(f"import again (replacing {len(again.replaced)} tickers): {time.perf_counter() - t0:.1f} s")
