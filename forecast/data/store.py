@@ -158,11 +158,16 @@ class Store:
 
     def read(self, ticker: str) -> pd.DataFrame:
         """The ticker's bars, validated as they enter from disk: a damaged file is never used silently."""
+        import pyarrow.parquet as pq
+
         ticker = checked(ticker)
         path = self.path(ticker)
-        info = self.info(ticker)
-        try:
-            frame = pd.read_parquet(path)
+        try:  # one open for the metadata and the bars: a universe reads hundreds
+            table = pq.read_table(path)
+            info = StoredInfo(**json.loads((table.schema.metadata or {})[_META_KEY]))
+            frame = table.to_pandas()
+        except FileNotFoundError:
+            raise StoreError(f"{ticker}: not in the store ({self.bars_dir})") from None
         except Exception as exc:
             raise StoreError(f"{ticker}: store file {path} is corrupted or unreadable") from exc
         try:

@@ -104,7 +104,7 @@ class StoredUniverse:
         """Tickers the membership names that have no bars in this universe."""
         return sorted(set(self.intervals["ticker"]) - set(self.tickers))
 
-    def load(self, tickers=None, *, start=None, end=None, workers: int = 8) -> dict[str, pd.DataFrame]:
+    def load(self, tickers=None, *, start=None, end=None, workers: int = 4) -> dict[str, pd.DataFrame]:
         """Validated bars of `tickers` (default: all with bars), in ticker order, from the
         store (read in threads: Parquet reading releases the GIL) or the bundle."""
         from concurrent.futures import ThreadPoolExecutor
