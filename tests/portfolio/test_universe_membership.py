@@ -105,3 +105,32 @@ def test_load_universe_resolves_a_stored_universe(tmp_path):
     assert load_universe("mine", home=tmp_path, start="2002-01-01").tickers == ["BBB", "CCC"]
     import_universe("plain", tmp_path / "bars.parquet", home=tmp_path)
     assert load_universe("plain", home=tmp_path).membership is None
+
+
+@pytest.mark.slow
+def test_fcast_portfolio_on_an_imported_universe_trades_members_only(tmp_path, capsys):
+    from cli_run import run
+
+    frames = []
+    for i, ticker in enumerate(("AAA", "BBB", "CCC", "DDD")):
+        one = random_walk_bars(700, seed=i, start="2001-01-02").reset_index()
+        one.insert(0, "ticker", ticker)
+        frames.append(one)
+    pd.concat(frames).to_parquet(tmp_path / "bars.parquet", index=False)
+    # forecasts start in April 2003: BBB leaves for six weeks, AAA joins in mid-June
+    (tmp_path / "m.csv").write_text("ticker,start,end\nBBB,2001-01-01,2003-05-31\nBBB,2003-07-15,\n"
+                                    "AAA,2003-06-16,\nCCC,2001-01-01,\nDDD,2001-01-01,\n")
+    assert run(capsys, "universe", "import", "mine", tmp_path / "bars.parquet", "--membership",
+               tmp_path / "m.csv")[0] == 0
+    code, _, err = run(capsys, "portfolio", "--universe", "mine", "--model", "logreg", "--strategy", "top-k",
+                       "--param", "k=2", "--test-days", "100", "--output", tmp_path / "out")
+    assert code == 0, err
+    weights = pd.read_csv(tmp_path / "out" / "weights.csv", index_col="date", parse_dates=True)
+    def member(day, ticker):
+        if ticker == "BBB":
+            return not (pd.Timestamp("2003-06-01") <= day <= pd.Timestamp("2003-07-14"))
+        return ticker != "AAA" or day >= pd.Timestamp("2003-06-16")
+
+    held = [(d, t) for d, row in weights.iterrows() for t, w in row.items() if abs(w) > 1e-12]
+    assert held and [(d, t) for d, t in held if not member(d, t)] == []
+    assert {"AAA", "BBB"} <= {t for _, t in held}  # both are traded, each while a member
