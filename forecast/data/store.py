@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -134,12 +135,13 @@ class Store:
         return StoreError(f"{ticker}: cannot write to the store directory {self.bars_dir}: {reason}")
 
     def _remove_stale_tmp(self) -> None:
-        """Delete temporary files that killed writes left behind (never a live write's)."""
+        """Delete temporary files (and a batch's staging folders) that killed writes left
+        behind, never a live write's."""
         now = time.time()
         for tmp in self.bars_dir.glob(".*.tmp"):
             try:
                 if now - tmp.stat().st_mtime > STALE_TMP_SECONDS or not _writer_alive(tmp.name):
-                    tmp.unlink()
+                    shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
             except OSError:
                 continue  # gone already, or not ours to delete: the write goes on
 

@@ -6,7 +6,9 @@ file into a hidden staging folder beside the bars, and commits by renaming them 
 place, keeping the files they replace. Any failure or interruption (Ctrl-C included)
 before the commit ends removes the staging folder; one during the commit puts every
 replaced file back and removes every new one. A hard kill (SIGKILL, power loss) in the
-middle of the renames is the one case left mixed; the renames take milliseconds.
+middle of the renames is the one case left mixed (each file whole, some new, some old, the
+universe folder not yet swapped in); the renames take milliseconds. A later write removes
+the staging folder a killed batch left.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class StoreBatch:
             for ticker in self.tickers:
                 self._stack.enter_context(self.store.lock(ticker))
             self.store.bars_dir.mkdir(parents=True, exist_ok=True)
+            self.store._remove_stale_tmp()  # a killed batch's staging folder, say
             self._staging = Path(tempfile.mkdtemp(prefix=f".batch.{os.getpid()}.", suffix=".tmp",
                                                   dir=self.store.bars_dir))
         except BaseException:

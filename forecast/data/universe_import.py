@@ -97,16 +97,12 @@ def _sources(bars: Path) -> Iterator[tuple[str, Callable[[], tuple[pd.DataFrame,
 def _prepare(ticker: str, read, source: str, aggregate_daily: bool):
     """(validated bars, [(kind, message)]) of one ticker, as `fcast data import` reads a file."""
     from forecast.data.checks import findings
-    from forecast.data.files import daily, normalize_columns
-    from forecast.data.frame import validate_bars
+    from forecast.data.files import bars_from_raw
 
     raw, sep = read()
     if raw.empty:
         raise DataError(f"{ticker}: no rows")
-    frame = normalize_columns(raw, ticker, sep=sep)
-    if {"open", "high", "low", "close", "volume"} <= set(frame.columns):
-        frame = daily(frame, ticker, aggregate=aggregate_daily)
-    frame = validate_bars(frame, ticker, source=source)
+    frame = bars_from_raw(raw, ticker, source=source, sep=sep, aggregate_daily=aggregate_daily)
     return frame, findings(frame, ticker)
 
 

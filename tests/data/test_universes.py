@@ -269,3 +269,15 @@ def test_bundled_dow30_is_a_universe_without_import(tmp_path):
     assert UniverseStore(tmp_path).names() == []
     mask = universe.mask(pd.bdate_range("2017-11-06", "2017-11-17"))
     assert mask.loc["2017-11-10"].all() and not mask.loc["2017-11-13"].any()
+
+
+def test_a_killed_batchs_staging_folder_is_removed_by_the_next(tmp_path):
+    home = tmp_path / "h"
+    dead = home / "bars" / ".batch.99999999.x1.tmp"  # no process has that id
+    (dead / "replaced").mkdir(parents=True)
+    (dead / "AAA.parquet").write_bytes(b"half")
+    long_file(tmp_path / "bars.parquet")
+    import_universe("u", tmp_path / "bars.parquet", home=home)
+    assert not dead.exists()
+    assert sorted(p.name for p in (home / "bars").iterdir() if not p.name.endswith(".lock")) == [
+        f"{t}.parquet" for t in TICKERS]
