@@ -130,11 +130,14 @@ class StoredUniverse:
 def year_coverage(universe: StoredUniverse) -> pd.DataFrame:
     """Per calendar year: members (some day of the year), members with stored bars in the
     year, and coverage: the share of member-days (calendar days of the membership intervals
-    in the year) that fall within the member's stored span."""
-    iv = universe.intervals.join(universe.spans()[["first", "last"]], on="ticker")
+    in the year, up to the universe's last stored bar) that fall within the member's stored
+    span."""
+    spans = universe.spans()
+    iv = universe.intervals.join(spans[["first", "last"]], on="ticker")
+    end_of_data = spans["last"].max() if len(spans) else pd.Timestamp.max
     rows = []
     for year in universe.years():
-        lo, hi = pd.Timestamp(f"{year}-01-01"), pd.Timestamp(f"{year}-12-31")
+        lo, hi = pd.Timestamp(f"{year}-01-01"), min(pd.Timestamp(f"{year}-12-31"), end_of_data)
         start, end = iv["start"].clip(lower=lo), iv["end"].clip(upper=hi)
         days = (end - start).dt.days + 1
         inside = days > 0
