@@ -46,7 +46,7 @@ PATHS = {
             f"from forecast.cli.app import main\nassert main({argv!r}) == 0, 'exit status not 0'",
             KERAS,
         )
-        for argv in (["data", "sample"], ["cache", "list"], ["runs", "list"])
+        for argv in (["data", "sample"], ["cache", "list"], ["runs", "list"], ["universe", "list"])
     },
 }
 

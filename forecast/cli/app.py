@@ -20,6 +20,7 @@ from forecast.cli import (
     portfolio_cmd,
     report_cmd,
     runs_cmd,
+    universe_cmd,
 )
 from forecast.cli.console import err
 from forecast.errors import FcastError
@@ -33,6 +34,7 @@ app = typer.Typer(
 app.add_typer(data_cmd.app, name="data")
 app.add_typer(cache_cmd.app, name="cache")
 app.add_typer(runs_cmd.app, name="runs")
+app.add_typer(universe_cmd.app, name="universe")
 
 
 @app.callback()

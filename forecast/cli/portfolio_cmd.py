@@ -23,7 +23,9 @@ IGNORED = (o.without("output", "force"), *o.model_option_rules(("epochs",)))
 
 # The options only `fcast portfolio` has, as types (see forecast/cli/options.py).
 Tickers = Annotated[list[str] | None, typer.Argument(help="Two or more tickers (or --universe).")]
-Universe = Annotated[str | None, typer.Option("--universe", help="A bundled universe: dow30 or bundled.")]
+Universe = Annotated[str | None, typer.Option(
+    "--universe", help="A universe: dow30, bundled, or one from `fcast universe import` (traded point in "
+    "time: a ticker only on days it is a member).")]
 Pooled = Annotated[bool, typer.Option(
     "--pooled/--per-ticker", help="One model over every ticker's windows (default), or one per ticker.")]
 Target = Annotated[str, typer.Option(

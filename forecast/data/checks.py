@@ -39,17 +39,30 @@ def _day(stamp) -> str:
     return str(pd.Timestamp(stamp).date())
 
 
+# The kinds of finding, in the order `findings` reports them (summaries count by kind).
+KINDS = ("extreme move", "future date", "weekend date", "gap", "absurd volume")
+
+
 def suspicious(frame: pd.DataFrame, ticker: str, today=None) -> list[str]:
     """One message per kind of suspicious data in validated bars (empty: nothing found)."""
+    return [message for _kind, message in findings(frame, ticker, today)]
+
+
+def findings(frame: pd.DataFrame, ticker: str, today=None) -> list[tuple[str, str]]:
+    """(kind, message) per kind of suspicious data found, kinds from `KINDS`."""
     today = pd.Timestamp.today().normalize() if today is None else pd.Timestamp(today)
     dates = frame.index
-    found = []
+    found: list[tuple[str, str]] = []
+
+    def add(kind: str, message: str) -> None:
+        found.append((kind, message))
 
     close = adjusted(frame)["close"]
     move = np.log(close).diff()
     jumps = move[move.abs() > MAX_LOG_MOVE]
     if len(jumps):
-        found.append(
+        add(
+            "extreme move",
             f"{ticker}: {len(jumps)} one-day close move(s) beyond -33%/+49% (an unadjusted "
             "split? a bad price?): "
             + _listed([f"{_day(d)} ({np.expm1(r):+.0%})" for d, r in jumps.items()])
@@ -57,18 +70,19 @@ def suspicious(frame: pd.DataFrame, ticker: str, today=None) -> list[str]:
 
     future = dates[dates > today]
     if len(future):
-        found.append(f"{ticker}: {len(future)} date(s) after today ({_day(today)}): "
+        add("future date", f"{ticker}: {len(future)} date(s) after today ({_day(today)}): "
                      + _listed([_day(d) for d in future]))
 
     weekend = dates[dates.dayofweek >= 5]
     if len(weekend):
-        found.append(f"{ticker}: {len(weekend)} date(s) on a Saturday or Sunday: "
+        add("weekend date", f"{ticker}: {len(weekend)} date(s) on a Saturday or Sunday: "
                      + _listed([f"{_day(d)} ({d.day_name()[:3]})" for d in weekend]))
 
     step = pd.Series(dates[1:] - dates[:-1], index=dates[1:]).dt.days
     gaps = step[step > MAX_GAP_DAYS]
     if len(gaps):
-        found.append(
+        add(
+            "gap",
             f"{ticker}: {len(gaps)} gap(s) of more than {MAX_GAP_DAYS} days between bars: "
             + _listed([f"{_day(d - pd.Timedelta(days=n))} to {_day(d)} ({n} days)"
                        for d, n in gaps.items()])
@@ -80,7 +94,8 @@ def suspicious(frame: pd.DataFrame, ticker: str, today=None) -> list[str]:
     spike = (volume > VOLUME_SPIKE * median) & (median > 0)
     absurd = volume[spike | (volume > MAX_VOLUME)]
     if len(absurd):
-        found.append(
+        add(
+            "absurd volume",
             f"{ticker}: {len(absurd)} absurd volume(s) (over {VOLUME_SPIKE:.0f}x the median of "
             f"the previous {VOLUME_WINDOW} bars, or over {MAX_VOLUME:,.0f}): "
             + _listed([f"{_day(d)} ({v:,.0f})" for d, v in absurd.items()])

@@ -222,9 +222,17 @@ def read_bars_file(path: str | Path, ticker: str, *, aggregate_daily: bool = Fal
     raw = _read_raw(path, ticker)
     if raw.empty:
         raise DataError(f"{ticker}: {path.name} has no rows")
-    frame = normalize_columns(raw, ticker, sep=raw.attrs.get("sep"))
-    if {"open", "high", "low", "close", "volume"} <= set(frame.columns):
-        frame = daily(frame, ticker, aggregate=aggregate_daily)
-    frame = validate_bars(frame, ticker, source=f"file:{path.name}")
+    frame = bars_from_raw(raw, ticker, source=f"file:{path.name}", sep=raw.attrs.get("sep"),
+                          aggregate_daily=aggregate_daily)
     warn_suspicious(frame, ticker)
     return frame
+
+
+def bars_from_raw(raw: pd.DataFrame, ticker: str, *, source: str, sep: str | None = None,
+                  aggregate_daily: bool = False) -> pd.DataFrame:
+    """A file's rows (as read, with a vendor's column spelling) as validated daily bars: the
+    one path of `fcast data import` and `fcast universe import`."""
+    frame = normalize_columns(raw, ticker, sep=sep)
+    if {"open", "high", "low", "close", "volume"} <= set(frame.columns):
+        frame = daily(frame, ticker, aggregate=aggregate_daily)
+    return validate_bars(frame, ticker, source=source)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -92,10 +93,9 @@ class Store:
         with stack:
             yield
 
-    def write(self, frame: pd.DataFrame, ticker: str, source: str | None = None) -> StoredInfo:
-        """Validate and atomically write `frame` as the ticker's bars."""
+    def table(self, frame: pd.DataFrame, ticker: str, source: str | None = None):
+        """Validate `frame` and build what a write stores: (Arrow table with metadata, info)."""
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
         ticker = checked(ticker)
         source = source or frame.attrs.get("source", "unknown")
@@ -111,7 +111,14 @@ class Store:
         table = pa.Table.from_pandas(frame, preserve_index=True)
         meta = dict(table.schema.metadata or {})
         meta[_META_KEY] = json.dumps(asdict(info)).encode()
-        table = table.replace_schema_metadata(meta)
+        return table.replace_schema_metadata(meta), info
+
+    def write(self, frame: pd.DataFrame, ticker: str, source: str | None = None) -> StoredInfo:
+        """Validate and atomically write `frame` as the ticker's bars."""
+        import pyarrow.parquet as pq
+
+        ticker = checked(ticker)
+        table, info = self.table(frame, ticker, source)
         target = self.path(ticker)
         with self.lock(ticker):
             try:
@@ -128,12 +135,13 @@ class Store:
         return StoreError(f"{ticker}: cannot write to the store directory {self.bars_dir}: {reason}")
 
     def _remove_stale_tmp(self) -> None:
-        """Delete temporary files that killed writes left behind (never a live write's)."""
+        """Delete temporary files (and a batch's staging folders) that killed writes left
+        behind, never a live write's."""
         now = time.time()
         for tmp in self.bars_dir.glob(".*.tmp"):
             try:
                 if now - tmp.stat().st_mtime > STALE_TMP_SECONDS or not _writer_alive(tmp.name):
-                    tmp.unlink()
+                    shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
             except OSError:
                 continue  # gone already, or not ours to delete: the write goes on
 
@@ -152,11 +160,16 @@ class Store:
 
     def read(self, ticker: str) -> pd.DataFrame:
         """The ticker's bars, validated as they enter from disk: a damaged file is never used silently."""
+        import pyarrow.parquet as pq
+
         ticker = checked(ticker)
         path = self.path(ticker)
-        info = self.info(ticker)
-        try:
-            frame = pd.read_parquet(path)
+        try:  # one open for the metadata and the bars: a universe reads hundreds
+            table = pq.read_table(path)
+            info = StoredInfo(**json.loads((table.schema.metadata or {})[_META_KEY]))
+            frame = table.to_pandas()
+        except FileNotFoundError:
+            raise StoreError(f"{ticker}: not in the store ({self.bars_dir})") from None
         except Exception as exc:
             raise StoreError(f"{ticker}: store file {path} is corrupted or unreadable") from exc
         try:

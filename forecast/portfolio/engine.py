@@ -104,19 +104,31 @@ def run_portfolio(
     rebalance_band: float = defaults.REBALANCE_BAND,
     max_fee_share: float = defaults.MAX_FEE_SHARE,
     risk_free: float = 0.0,
+    members: pd.DataFrame | None = None,
 ) -> PortfolioBacktest:
     """Trade the ranking strategy class `strategy` (a `strategies.portfolio.RankingStrategy`
     subclass, instantiated with `params`) on `prob` over `bars` (see the module's
     conventions). `bars`: canonical daily bars per ticker, calendars may differ; `prob`:
     indexed by decision date, one column per ticker of `bars`, NaN where there is no
     prediction (rows dated off the bars' union calendar are ignored: no ticker trades on
-    them). Returns a `PortfolioBacktest`. Raises ConfigError (one line) for bad input."""
+    them). `members` (optional): booleans per date and ticker, a universe's point-in-time
+    membership. A ticker is a candidate at the decision on day t only if it is a member on
+    t and on the next calendar day, the day the position is held (membership is a schedule
+    known a day ahead; no price of t+1 is read): otherwise its prob is ignored and a
+    position held in it is closed at the next open, so no end-of-day weight is ever held
+    on a day its ticker is not a member. Returns a `PortfolioBacktest`. Raises
+    ConfigError (one line) for bad input."""
     validate_broker(cash=cash, commission=commission, commission_per_share=None,
                     min_commission=min_commission, slippage=slippage)
     check_band(rebalance_band)
     check_fee_share(max_fee_share)
     ranker, name = _make_ranker(strategy, params)
     bars, probs = _inputs(bars, prob)
+    member = None
+    if members is not None:
+        member = members.reindex(index=probs.index, columns=probs.columns).fillna(False).astype(bool)
+        member &= member.shift(-1, fill_value=True)  # the last decision sends no order
+        probs = probs.where(member)
 
     has_bar = pd.DataFrame({t: pd.Series(True, index=b.index) for t, b in bars.items()})
     has_bar = has_bar.reindex(probs.index).fillna(False).astype(bool)
@@ -129,6 +141,7 @@ def run_portfolio(
         raise ConfigError("a portfolio backtest needs at least two days from the first prediction on")
     tickers = [t for t in bars if len(bars[t].loc[start:])]
     probs = probs.loc[calendar, tickers]
+    member = member.loc[calendar, tickers].to_numpy() if member is not None else None
 
     cerebro = bt.Cerebro(stdstats=False, cheat_on_open=True)
     for t in tickers:
@@ -137,7 +150,7 @@ def run_portfolio(
     configure_broker(cerebro, cash=cash, commission=commission, commission_per_share=None,
                      min_commission=min_commission, slippage=slippage)
     cerebro.addstrategy(_Runner, ranker=ranker, label=name, probs=probs, band=float(rebalance_band),
-                        fee_share=float(max_fee_share))
+                        fee_share=float(max_fee_share), members=member)
     run = cerebro.run()[0]
 
     dates = num_to_timestamps([r[0] for r in run.rows])
@@ -279,7 +292,8 @@ def _too_dear(value: float, rate: float, minimum: float, share: float) -> bool:
 class _Runner(bt.Strategy):
     """Decides at each union-calendar close, orders at the next day's open."""
 
-    params = (("ranker", None), ("label", ""), ("probs", None), ("band", 0.0), ("fee_share", 1.0))
+    params = (("ranker", None), ("label", ""), ("probs", None), ("band", 0.0), ("fee_share", 1.0),
+              ("members", None))
 
     def __init__(self):
         self.names = [d._name for d in self.datas]
@@ -310,7 +324,14 @@ class _Runner(bt.Strategy):
         self.targets.append(decided)
         live = [i for i, ok in enumerate(self._has_bar(now)) if ok and not math.isnan(row[i])]
         self._ruined = self._ruined or value <= 0  # ruined for good at the first close <= 0
-        if not live or self._ruined:
+        if self._ruined:
+            return
+        if self.p.members is not None:  # a position in a ticker that left the universe closes
+            member = self.p.members[self._row[now]]
+            for i in np.flatnonzero((sizes != 0) & ~member):
+                decided[i] = 0.0
+                self.pending[i] = 0.0
+        if not live:
             return
         probs = pd.Series(row[live], index=pd.Index([self.names[i] for i in live], dtype=object))
         held = [i for i in range(len(self.datas)) if sizes[i] != 0]

@@ -252,10 +252,14 @@ def score_portfolio(universe, preds: pd.DataFrame, cls, params: dict, *, model: 
 
     prob = preds["prob_up"].unstack("ticker")
     realized = preds["realized"].unstack("ticker")
+    members = None
+    if getattr(universe, "membership", None) is not None:  # point in time: members only
+        members = universe.membership.mask(prob.index, list(prob.columns))
+        prob = prob.where(members)
     check_universe_size(cls, params, len(universe.tickers))
     backtest = run_portfolio(dict(universe.bars), prob, cls, params, cash=cash, commission=commission,
                              slippage=slippage, min_commission=min_commission,
-                             rebalance_band=rebalance_band, max_fee_share=max_fee_share)
+                             rebalance_band=rebalance_band, max_fee_share=max_fee_share, members=members)
     ic = information_coefficients(prob, realized)
     returns = backtest.equity.pct_change().dropna()
     statistics = {

@@ -10,24 +10,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+# The bundled universes; a name imported with `fcast universe import` resolves too.
+from forecast.data.universes import BUNDLED_NAMES as UNIVERSE_NAMES
+from forecast.data.universes import ETFS, bundled_universe  # noqa: F401 - their home before
 from forecast.errors import ConfigError, FcastError
-
-UNIVERSE_NAMES = ("dow30", "bundled")
-# Bundled universes by name: the Dow 30 members of November 2017 (survivorship-biased, as
-# the bundle's SOURCE.md says) and everything converted into the bundle.
-ETFS = ("DIA", "IWM", "QQQ", "SPY")
-
-
-def bundled_universe(name: str) -> list[str]:
-    """The tickers of a bundled universe: ``dow30`` or ``bundled`` (all 34)."""
-    from forecast.data.bundled import read_bundle
-
-    converted = sorted(read_bundle()["ticker"].unique())
-    if name == "dow30":
-        return [t for t in converted if t not in ETFS]
-    if name == "bundled":
-        return converted
-    raise ConfigError(f"unknown universe {name!r}: use dow30 or bundled")
 
 
 @dataclass
@@ -36,6 +22,9 @@ class Universe:
 
     bars: dict[str, pd.DataFrame]
     calendar: pd.DatetimeIndex
+    # A stored universe's point-in-time membership (forecast.data.universes.StoredUniverse,
+    # read through its `mask`), or None: every ticker is a candidate whenever it has bars.
+    membership: object | None = None
 
     @property
     def tickers(self) -> list[str]:
@@ -62,20 +51,32 @@ def load_universe(
     end=None,
     home=None,
 ) -> Universe:
-    """Load a universe: a name ("dow30", "bundled") or a list of tickers.
+    """Load a universe: a name ("dow30", "bundled", or one imported with `fcast universe
+    import`) or a list of tickers.
 
-    Each ticker is loaded like `forecast.api.load` (split- and dividend-adjusted). A name
-    loads from the bundled history unless `source` says otherwise. Failures are one
-    ConfigError line naming every ticker that could not be loaded.
+    Each ticker is loaded like `forecast.api.load` (split- and dividend-adjusted). A bundled
+    name loads from the bundled history unless `source` says otherwise; an imported one from
+    the store, with the tickers that are members some day between `start` and `end`, and
+    keeps its membership (the portfolio trades a ticker only on days it is a member).
+    Failures are one ConfigError line naming every ticker that could not be loaded.
     """
     from forecast.data.frame import adjusted
     from forecast.data.loader import load_bars
     from forecast.data.store import Store
 
+    membership = None
+    named = isinstance(tickers_or_name, str) and "," not in tickers_or_name
+    if named and tickers_or_name not in UNIVERSE_NAMES:
+        stored = _stored(tickers_or_name, home)
+        if stored is not None:
+            membership = stored if stored.kind != "bars" else None
+            tickers_or_name = _members_between(stored, start, end)
+            source = source or "store"
     if isinstance(tickers_or_name, str):
         if tickers_or_name not in UNIVERSE_NAMES and "," not in tickers_or_name:
             raise ConfigError(
-                f"unknown universe {tickers_or_name!r}: use dow30, bundled or a list of tickers"
+                f"unknown universe {tickers_or_name!r}: use dow30, bundled, a universe imported "
+                "with `fcast universe import` or a list of tickers"
             )
         if "," in tickers_or_name:
             tickers = [t.strip() for t in tickers_or_name.split(",") if t.strip()]
@@ -102,4 +103,33 @@ def load_universe(
         bars[str(frame.attrs.get("ticker", ticker))] = frame
     if failed:
         raise ConfigError(f"could not load {len(failed)} ticker(s) of the universe: {'; '.join(failed)}")
-    return Universe.from_bars(bars)
+    universe = Universe.from_bars(bars)
+    universe.membership = membership
+    return universe
+
+
+def _stored(name: str, home):
+    """The universe imported under `name`, or None when there is none."""
+    from forecast.data.universes import UniverseStore, check_name
+
+    try:
+        check_name(name)
+    except ConfigError:
+        return None
+    store = UniverseStore(home)
+    return store.open(name) if store.has(name) else None
+
+
+def _members_between(stored, start, end) -> list[str]:
+    """The stored universe's tickers with bars that are members some day in [start, end]."""
+    from forecast.data.frame import parse_date
+
+    lo, hi = parse_date(start, "start"), parse_date(end, "end")
+    iv = stored.intervals
+    hit = pd.Series(True, index=iv.index)
+    if lo is not None:
+        hit &= iv["end"] >= lo
+    if hi is not None:
+        hit &= iv["start"] <= hi
+    members = set(iv.loc[hit, "ticker"])
+    return [t for t in stored.tickers if t in members]
