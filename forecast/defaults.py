@@ -33,3 +33,4 @@ SLIPPAGE = 0.0005  # fraction of the fill price
 MIN_COMMISSION = 0.0
 REBALANCE_BAND = 0.0
 MAX_FEE_SHARE = 1.0
+DOLLAR_VOLUME_WINDOW = 20  # bars in the portfolio's dollar-volume filter: about a trading month

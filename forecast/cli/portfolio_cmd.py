@@ -41,6 +41,16 @@ RebalanceBand = Annotated[float, typer.Option(
 MaxFeeShare = Annotated[float, typer.Option(
     "--max-fee-share", help="Skip an order whose fee would be more than this share of "
     "its value (0 < x <= 1; default 1: never pay more than the order is worth).")]
+MinPrice = Annotated[float | None, typer.Option(
+    "--min-price", help="Rank a ticker on a day only if its last close (as traded) is at least this.")]
+MinDollarVolume = Annotated[float | None, typer.Option(
+    "--min-dollar-volume", help="Rank a ticker on a day only if its median close x volume over "
+    "the last --dollar-volume-window bars is at least this.")]
+DollarVolumeWindow = Annotated[int, typer.Option(
+    "--dollar-volume-window", help="Bars in --min-dollar-volume's trailing median.")]
+DropExtremeMoves = Annotated[bool, typer.Option(
+    "--drop-extreme-moves", help="Do not rank a ticker on a day whose close moved beyond "
+    "-33%/+49% (the data checks' extreme move).")]
 Output = Annotated[Path | None, typer.Option(
     "--output", "-o", help="Write metrics.json and the equity, weights, trades, predictions "
     "and ic CSVs here.")]
@@ -64,6 +74,10 @@ def portfolio(
     min_commission: o.MinCommission = d.MIN_COMMISSION,
     rebalance_band: RebalanceBand = d.REBALANCE_BAND,
     max_fee_share: MaxFeeShare = d.MAX_FEE_SHARE,
+    min_price: MinPrice = None,
+    min_dollar_volume: MinDollarVolume = None,
+    dollar_volume_window: DollarVolumeWindow = d.DOLLAR_VOLUME_WINDOW,
+    drop_extreme_moves: DropExtremeMoves = False,
     window: o.Window = d.WINDOW,
     epochs: o.Epochs = None,
     test_days: o.TestDays = None,
@@ -87,6 +101,7 @@ def portfolio(
     from forecast.errors import ConfigError
     from forecast.output_dir import check_output
     from forecast.portfolio.engine import check_band, check_fee_share
+    from forecast.portfolio.filters import FilterSettings
     from forecast.portfolio.run import check_universe_size, run_portfolio_backtest
     from strategies.portfolio import load_portfolio_strategy, parse_portfolio_params
 
@@ -102,6 +117,8 @@ def portfolio(
     params = parse_portfolio_params(cls, param or [])
     check_band(rebalance_band)
     check_fee_share(max_fee_share)
+    filters = FilterSettings(min_price=min_price, min_dollar_volume=min_dollar_volume,
+                             dollar_volume_window=dollar_volume_window, drop_extreme_moves=drop_extreme_moves)
     if tickers:  # a named universe is checked once loaded, still before any training
         check_universe_size(cls, params, len(dict.fromkeys(t.upper() for t in tickers)))
     o.use_backend(backend, model)
@@ -117,7 +134,8 @@ def portfolio(
         names, model=model, pooled=pooled, target=target, strategy=strategy, params=params,
         model_params=model_params, walk_forward=wf.universe_kwargs(seed), source=source, start=start,
         end=end, home=ctx.obj["store"].home, rebalance_band=rebalance_band, max_fee_share=max_fee_share,
-        cache=not no_cache, **CostOptions(cash, commission, slippage, min_commission).broker(),
+        cache=not no_cache, filters=filters,
+        **CostOptions(cash, commission, slippage, min_commission).broker(),
     )
     if result.cache == "hit" and not as_json:
         err.print("forecasts: from the portfolio prediction cache (--no-cache recomputes)", markup=False)

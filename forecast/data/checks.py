@@ -39,6 +39,19 @@ def _day(stamp) -> str:
     return str(pd.Timestamp(stamp).date())
 
 
+def close_log_moves(frame: pd.DataFrame) -> pd.Series:
+    """Each bar's one-day log move of the adjusted close (NaN on the first bar)."""
+    return np.log(adjusted(frame)["close"]).diff()
+
+
+def extreme_moves(frame: pd.DataFrame, moves: pd.Series | None = None) -> pd.Series:
+    """Per bar, whether its close moved beyond MAX_LOG_MOVE from the previous bar's: the
+    "extreme move" rule, shared by `findings` and the portfolio's universe filter. A bar's
+    flag reads only that bar and the one before it."""
+    moves = close_log_moves(frame) if moves is None else moves
+    return moves.abs() > MAX_LOG_MOVE
+
+
 # The kinds of finding, in the order `findings` reports them (summaries count by kind).
 KINDS = ("extreme move", "future date", "weekend date", "gap", "absurd volume")
 
@@ -57,9 +70,8 @@ def findings(frame: pd.DataFrame, ticker: str, today=None) -> list[tuple[str, st
     def add(kind: str, message: str) -> None:
         found.append((kind, message))
 
-    close = adjusted(frame)["close"]
-    move = np.log(close).diff()
-    jumps = move[move.abs() > MAX_LOG_MOVE]
+    move = close_log_moves(frame)
+    jumps = move[extreme_moves(frame, move)]
     if len(jumps):
         add(
             "extreme move",

@@ -105,6 +105,7 @@ def run_portfolio(
     max_fee_share: float = defaults.MAX_FEE_SHARE,
     risk_free: float = 0.0,
     members: pd.DataFrame | None = None,
+    eligible: pd.DataFrame | None = None,
 ) -> PortfolioBacktest:
     """Trade the ranking strategy class `strategy` (a `strategies.portfolio.RankingStrategy`
     subclass, instantiated with `params`) on `prob` over `bars` (see the module's
@@ -116,8 +117,11 @@ def run_portfolio(
     t and on the next calendar day, the day the position is held (membership is a schedule
     known a day ahead; no price of t+1 is read): otherwise its prob is ignored and a
     position held in it is closed at the next open, so no end-of-day weight is ever held
-    on a day its ticker is not a member. Returns a `PortfolioBacktest`. Raises
-    ConfigError (one line) for bad input."""
+    on a day its ticker is not a member. `eligible` (optional): booleans per date and
+    ticker from the universe filters (`forecast.portfolio.filters`), read on t itself:
+    a ticker not eligible at the decision on t is not ranked and a position held in it
+    closes at the next open. Returns a `PortfolioBacktest`. Raises ConfigError (one
+    line) for bad input."""
     validate_broker(cash=cash, commission=commission, commission_per_share=None,
                     min_commission=min_commission, slippage=slippage)
     check_band(rebalance_band)
@@ -128,6 +132,10 @@ def run_portfolio(
     if members is not None:
         member = members.reindex(index=probs.index, columns=probs.columns).fillna(False).astype(bool)
         member &= member.shift(-1, fill_value=True)  # the last decision sends no order
+    if eligible is not None:  # the filters read bars <= t: never shifted like membership
+        ok = eligible.reindex(index=probs.index, columns=probs.columns).fillna(False).astype(bool)
+        member = ok if member is None else member & ok
+    if member is not None:
         probs = probs.where(member)
 
     has_bar = pd.DataFrame({t: pd.Series(True, index=b.index) for t, b in bars.items()})

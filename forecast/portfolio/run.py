@@ -198,12 +198,14 @@ def run_portfolio_backtest(
     max_fee_share: float = defaults.MAX_FEE_SHARE,
     progress: Callable[[int, int], None] | None = None,
     cache: bool = False,
+    filters=None,
 ) -> PortfolioResult:
     """Forecast every ticker of `tickers` (a list, or a universe name such as "dow30"),
     trade `strategy` on the forecasts and return a complete `PortfolioResult`.
 
     `cache`: read and keep the forecasts in the portfolio prediction cache under `home`
-    (keyed by every ticker's bars and every setting that shapes them)."""
+    (keyed by every ticker's bars and every setting that shapes them).
+    `filters`: a `forecast.portfolio.filters.FilterSettings` (which tickers may be ranked)."""
     from forecast.evaluate.pooled import portfolio_walk_forward
     from forecast.portfolio.engine import check_band, check_fee_share
     from forecast.portfolio.universe import load_universe
@@ -229,7 +231,7 @@ def run_portfolio_backtest(
                              strategy=strategy if isinstance(strategy, str) else cls.__name__,
                              cash=cash, commission=commission, slippage=slippage,
                              min_commission=min_commission, rebalance_band=rebalance_band,
-                             max_fee_share=max_fee_share, source=source, home=home)
+                             max_fee_share=max_fee_share, source=source, home=home, filters=filters)
     result.cache = store.last if store is not None else None
     return result
 
@@ -240,11 +242,12 @@ def score_portfolio(universe, preds: pd.DataFrame, cls, params: dict, *, model: 
                     min_commission: float = defaults.MIN_COMMISSION,
                     rebalance_band: float = defaults.REBALANCE_BAND,
                     max_fee_share: float = defaults.MAX_FEE_SHARE, source=None, home=None,
-                    market: pd.Series | None | bool = True) -> PortfolioResult:
+                    market: pd.Series | None | bool = True, filters=None) -> PortfolioResult:
     """Trade ranking strategy `cls` (with checked `params`) on forecasts `preds` of
     `portfolio_walk_forward` over `universe`: the backtest, IC, spread and statistics.
     An experiment calls it once per strategy, parameter and cost on one set of forecasts.
-    `market`: True loads SPY's buy-and-hold for the span, or give it (None: not available)."""
+    `market`: True loads SPY's buy-and-hold for the span, or give it (None: not available).
+    `filters`: a `FilterSettings` (None or inactive: none; recorded in settings when active)."""
     from forecast.data.sources import survivorship_biased
     from forecast.portfolio.engine import run_portfolio
     from forecast.portfolio.ic import ic_summary, information_coefficients
@@ -256,10 +259,17 @@ def score_portfolio(universe, preds: pd.DataFrame, cls, params: dict, *, model: 
     if getattr(universe, "membership", None) is not None:  # point in time: members only
         members = universe.membership.mask(prob.index, list(prob.columns))
         prob = prob.where(members)
+    eligible = None
+    if filters is not None and filters.active:  # IC and spread also count eligible tickers only
+        from forecast.portfolio.filters import eligibility
+
+        eligible = eligibility(universe.bars, prob.index, list(prob.columns), filters)
+        prob = prob.where(eligible)
     check_universe_size(cls, params, len(universe.tickers))
     backtest = run_portfolio(dict(universe.bars), prob, cls, params, cash=cash, commission=commission,
                              slippage=slippage, min_commission=min_commission,
-                             rebalance_band=rebalance_band, max_fee_share=max_fee_share, members=members)
+                             rebalance_band=rebalance_band, max_fee_share=max_fee_share, members=members,
+                             eligible=eligible)
     ic = information_coefficients(prob, realized)
     returns = backtest.equity.pct_change().dropna()
     statistics = {
@@ -278,7 +288,8 @@ def score_portfolio(universe, preds: pd.DataFrame, cls, params: dict, *, model: 
         statistics=statistics, spread=top_minus_bottom(prob, realized, k),
         settings={"cash": cash, "commission": commission, "slippage": slippage,
                   "min_commission": min_commission, "rebalance_band": rebalance_band,
-                  "max_fee_share": max_fee_share},
+                  "max_fee_share": max_fee_share,
+                  **({"filters": filters.as_dict()} if eligible is not None else {})},
         walk_forward={k_: v for k_, v in preds.attrs.items() if isinstance(v, str | int | float | bool)},
         survivorship_biased=survivorship_biased(universe.bars),
     )

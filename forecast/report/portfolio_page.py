@@ -136,6 +136,9 @@ def _meta(doc: dict) -> list[tuple[str, object]]:
         ("costs", costs),
         ("cash", keyed(doc, "settings.cash", "money")),
     ]
+    filters = (doc.get("settings") or {}).get("filters")
+    if filters:
+        meta.append(("filters", _filters_text(filters)))
     if wf:
         parts = [f"{k} {wf[k]}" for k in ("n_folds", "window", "retrain_every", "test_days", "embargo")
                  if k in wf]
@@ -145,6 +148,18 @@ def _meta(doc: dict) -> list[tuple[str, object]]:
                                             "time, so the ranking picks among names known to have survived",
                                     class_="warn")))
     return meta
+
+
+def _filters_text(filters: dict) -> str:
+    parts = []
+    if filters.get("min_price") is not None:
+        parts.append(f"close >= {filters['min_price']:g}")
+    if filters.get("min_dollar_volume") is not None:
+        parts.append(f"median close x volume over {filters.get('dollar_volume_window')} bars "
+                     f">= {filters['min_dollar_volume']:,.0f}")
+    if filters.get("drop_extreme_moves"):
+        parts.append("no extreme-move day")
+    return "; ".join(parts) + " (each read from bars up to the decision day)"
 
 
 # --- sections ---------------------------------------------------------------------------------
