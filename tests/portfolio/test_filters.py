@@ -274,3 +274,86 @@ def test_bad_settings_are_one_line(kw):
     with pytest.raises(ConfigError) as err:
         FilterSettings(**kw)
     assert "\n" not in str(err.value)
+
+
+# --- the run records its filters --------------------------------------------------------------
+
+
+def scored(filters):
+    from types import SimpleNamespace
+
+    from forecast.portfolio.run import score_portfolio
+
+    bars = universe()
+    prob = probs(bars)
+    realized = pd.DataFrame(np.random.default_rng(5).normal(0, 0.01, prob.shape), index=prob.index,
+                            columns=TICKERS)
+    preds = pd.DataFrame({"prob_up": prob.stack(), "realized": realized.stack()})
+    preds.index.names = ["date", "ticker"]
+    uni = SimpleNamespace(tickers=TICKERS, bars=bars, membership=None)
+    return score_portfolio(uni, preds, TopK, {"k": 2}, model="m", pooled=True, target="direction",
+                           strategy="top-k", market=None, filters=filters, **COSTS)
+
+
+@pytest.mark.slow
+def test_filters_are_recorded_and_defaults_change_nothing():
+    import json
+
+    from forecast.report.portfolio_page import _meta
+
+    plain = scored(None).to_dict()
+    assert json.dumps(scored(FilterSettings()).to_dict()) == json.dumps(plain)
+    assert "filters" not in plain["settings"]
+    filtered = scored(SETTINGS)
+    doc = filtered.to_dict()
+    assert doc["settings"]["filters"] == {"min_price": 15.0, "min_dollar_volume": 2.5e7,
+                                          "dollar_volume_window": 10, "drop_extreme_moves": True}
+    assert filtered.run_record().metrics["settings"]["filters"] == doc["settings"]["filters"]
+    assert doc["strategy"] != plain["strategy"]
+    eligible = eligibility(universe(), probs(universe()).index, TICKERS, SETTINGS)
+    assert ineligible_holdings(filtered.backtest, eligible) == []
+    # IC counts eligible tickers only
+    assert (filtered.ic["n"] == eligible.loc[filtered.ic.index].sum(axis=1)).all()
+    text = dict(_meta(doc))["filters"]
+    assert "close >= 15" in text and "over 10 bars" in text and "extreme-move" in text
+
+
+@pytest.mark.slow
+def test_bad_filter_option_is_one_line(capsys):
+    from forecast.cli.app import main
+
+    assert main(["portfolio", "KO", "MSFT", "--min-price", "-1"]) != 0
+    assert main(["portfolio", "KO", "MSFT", "--min-dollar-volume", "1e6", "--dollar-volume-window", "0"]) != 0
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("error:") == 2 and "min-price" in err
+
+
+@pytest.mark.slow
+def test_fcast_portfolio_with_filters_end_to_end(tmp_path, monkeypatch):
+    import json
+    from types import SimpleNamespace
+
+    from forecast.cli.app import main
+    from forecast.portfolio.universe import load_universe
+    from forecast.runs import list_runs
+
+    monkeypatch.setenv("FCAST_OFFLINE", "1")
+    names = ["KO", "MSFT", "AAPL", "IBM", "XOM"]
+    out = tmp_path / "out"
+    assert main(["--home", str(tmp_path / "home"), "portfolio", *names, "--source", "bundled",
+                 "--start", "2013-01-01", "--model", "logreg", "--strategy", "top-k", "--param", "k=2",
+                 "--test-days", "252", "--min-price", "60", "--min-dollar-volume", "5e8",
+                 "--drop-extreme-moves", "--output", str(out)]) == 0
+    doc = json.loads((out / "metrics.json").read_text())
+    want = {"min_price": 60.0, "min_dollar_volume": 5e8, "dollar_volume_window": 20,
+            "drop_extreme_moves": True}
+    assert doc["settings"]["filters"] == want
+    (record,) = list_runs(tmp_path / "home")
+    assert record["metrics"]["settings"]["filters"] == want
+    assert "median close x volume over 20 bars" in (out / "report.html").read_text()
+    weights = pd.read_csv(out / "weights.csv", index_col="date", parse_dates=True)
+    targets = pd.DataFrame(np.nan, index=weights.index, columns=weights.columns)  # weights carry the check
+    bars = load_universe(names, source="bundled", start="2013-01-01").bars
+    eligible = eligibility(bars, weights.index, list(weights.columns), FilterSettings(**want))
+    assert ineligible_holdings(SimpleNamespace(weights=weights, targets=targets), eligible) == []
+    assert not eligible.all().all() and (weights.abs() > 0).any().sum() >= 2
