@@ -7,7 +7,8 @@ bars' fingerprint (index and every value, so any change of span or of one bar mi
 the ticker, the feature spec, the checked walk-forward settings, the seed. For a
 universe: every ticker's name and bars fingerprint in universe order (a changed bar, a
 day added or removed, a ticker added, dropped or moved misses), the universe calendar,
-the target, the pooled flag, the seed, the feature spec, the checked schedule. For both:
+the target, the pooled flag, the seed, the feature spec, the checked schedule, and a
+stored universe's point-in-time membership on that calendar. For both:
 the code of user features, the model's class and full parameters (and the source file of
 a user's model), the Keras backend and device, fcast's version and a hash of its sources,
 and the versions of the libraries that compute the numbers. Progress callbacks are not
@@ -192,7 +193,14 @@ def _universe_fields(universe: Any, model: Any, **kwargs) -> dict:
     schedule = pooled.portfolio_schedule(universe, spec, **args)
     est, name, auto_gap = pooled.portfolio_estimator(model, model_params, seed, is_pooled)
     calendar = universe.calendar
+    # A stored universe's point-in-time membership, on the days and tickers the run uses:
+    # the forecasts belong to one membership (a training set that follows it would differ),
+    # so another membership is another key. Left out without one: every other key is as it was.
+    membership = getattr(universe, "membership", None)
+    members = {} if membership is None else {"membership": _mask_digest(membership.mask(calendar,
+                                                                                         list(universe.bars)))}
     return {
+        **members,
         "tickers": [str(t) for t in universe.bars],
         # In universe order: the same bars in another order are another key.
         "bars": [[str(t), bars_fingerprint(b)] for t, b in universe.bars.items()],
@@ -218,6 +226,12 @@ def _universe_fields(universe: Any, model: Any, **kwargs) -> dict:
 def _dates_digest(index) -> str:
     dates = pd.DatetimeIndex(index).as_unit("ns")
     return hashlib.sha256(np.ascontiguousarray(dates.asi8).tobytes()).hexdigest()
+
+
+def _mask_digest(mask: pd.DataFrame) -> str:
+    """Digest of a members-by-day mask (its shape and its booleans)."""
+    bits = np.packbits(mask.to_numpy(dtype=bool))
+    return hashlib.sha256(repr(mask.shape).encode() + bits.tobytes()).hexdigest()
 
 
 def _day(ts) -> str:

@@ -83,7 +83,7 @@ def run_cmd(
     o.refuse_ignored(ctx, *IGNORED)
     if output is not None:
         check_output(output, force)  # first: a bad path fails before the spec resolves its plugins
-    spec = ExperimentSpec.from_toml(spec_path)
+    spec = ExperimentSpec.from_toml(spec_path, home=ctx.obj["store"].home)
     models = ",".join(m.name for m in spec.models)
     o.refuse_ignored(ctx, o.Ignores(lambda p: o.no_keras_model(models), ("backend",),
                                     f"with no Keras model in {spec_path.name} ({models})"))
@@ -185,9 +185,15 @@ def plan(spec) -> str:
     if spec.portfolio_tasks():
         kinds = len({(t.target, t.pooled) for t in spec.portfolio_tasks()})
         parts.append(f"{axes} x {kinds} target/pooling setting(s) = {len(spec.portfolio_tasks())} "
-                     f"walk-forward run(s) over the universe of {len(spec.tickers)} tickers")
+                     f"walk-forward run(s) over {_universe_text(spec)}")
     n_configs = len(spec.configurations()) + len(spec.portfolio_configurations())
     return f"{' and '.join(parts)}; {n_configs} configuration(s)"
+
+
+def _universe_text(spec) -> str:
+    if spec.universe is None:
+        return f"the universe of {len(spec.tickers)} tickers"
+    return f"universe {spec.universe} ({len(spec.tickers)} tickers, members only: {spec.membership})"
 
 
 def _where(executor) -> str:

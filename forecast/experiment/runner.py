@@ -184,13 +184,15 @@ class _State:
         self.loaded_with: dict = {}  # home and source, for SPY beside the portfolios
         self.portfolio_store = None  # a universe PredictionCache when caching
         self.load_errors: dict[str, str] = {}  # ticker -> why it could not be loaded
+        self.universe = None  # a stored universe, loaded with its membership (load_universe)
 
     def load_all(self, *, home, source, path) -> dict[str, pd.DataFrame]:
         from forecast.api import load
-        from forecast.provenance import bars_fingerprint
 
-        loaded = {}
         self.loaded_with = {"home": home, "source": source}
+        if self.spec.universe is not None:
+            return self._load_stored(home=home, source=source, path=path)
+        loaded = {}
         outside = []  # tickers with bars, none of them in the span: the spec is wrong, say so now
         for ticker in self.spec.tickers:
             try:
@@ -213,9 +215,7 @@ class _State:
                             count(n_rows, "configuration"), error_line(exc))
                 continue
             loaded[ticker] = bars
-            self.spans[ticker] = {"start": str(bars.index[0].date()), "end": str(bars.index[-1].date()),
-                                  "bars": len(bars), "source": bars.attrs.get("source"),
-                                  "fingerprint": bars_fingerprint(bars)}
+            self.spans[ticker] = _span(bars)
         if outside:
             from forecast.errors import ConfigError
 
@@ -223,6 +223,22 @@ class _State:
             raise ConfigError(f"experiment {self.spec.name}: no bars from {span} for {', '.join(outside)}; "
                               "change the spec's start/end or drop the ticker(s) (nothing was trained)")
         return loaded
+
+    def _load_stored(self, *, home, source, path) -> dict[str, pd.DataFrame]:
+        """A stored universe's bars and membership, loaded as `fcast portfolio --universe`
+        loads them (`load_universe`): its portfolios trade members only."""
+        from forecast.errors import ConfigError
+        from forecast.portfolio.universe import load_universe
+
+        universe = load_universe(self.spec.universe, source=source, path=path, start=self.spec.start,
+                                 end=self.spec.end, home=home)
+        if tuple(universe.tickers) != self.spec.tickers:  # read from another home, or re-imported since
+            raise ConfigError(f"universe {self.spec.universe} has changed since the spec was read "
+                              "(nothing was trained); run it again")
+        self.universe = universe
+        for ticker, bars in universe.bars.items():
+            self.spans[ticker] = _span(bars)
+        return dict(universe.bars)
 
     @staticmethod
     def _has_bars(ticker: str, **where) -> bool:
@@ -250,8 +266,8 @@ class _State:
         kwargs = {"pooled": task.pooled, "target": task.target, "model_params": dict(task.model.params), **wf}
         key = fields = preds = None
         try:
-            universe = Universe.from_bars({t: bars_by_ticker[t] for t in self.spec.tickers
-                                           if t in bars_by_ticker})
+            universe = self.universe or Universe.from_bars({t: bars_by_ticker[t] for t in self.spec.tickers
+                                                            if t in bars_by_ticker})
             if self.portfolio_store is not None:
                 key, fields, preds = self._portfolio_lookup(universe, task, kwargs)
             cached = preds is not None
@@ -371,6 +387,14 @@ class _State:
                 folder = self.output / "runs" / run_directory(i, c)
                 result.write(folder, plot=False)
                 row["run"] = str(folder.relative_to(self.output))
+
+
+def _span(bars: pd.DataFrame) -> dict:
+    """A loaded ticker's span, source and fingerprint, for experiment.json."""
+    from forecast.provenance import bars_fingerprint
+
+    return {"start": str(bars.index[0].date()), "end": str(bars.index[-1].date()), "bars": len(bars),
+            "source": bars.attrs.get("source"), "fingerprint": bars_fingerprint(bars)}
 
 
 def _ticker(c: Configuration | PortfolioConfiguration) -> str:

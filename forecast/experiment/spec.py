@@ -262,30 +262,35 @@ class ExperimentSpec:
     broker: dict = field(default_factory=dict)  # min_commission, commission_per_share
     engine: str = defaults.ENGINE
     source: dict = field(default_factory=dict)  # where the spec came from (path), for the record
+    # A universe imported with `fcast universe import` (None for tickers or a bundled name):
+    # its name and membership kind ("years", "intervals" or "bars"); its portfolios trade
+    # members only, as `fcast portfolio --universe NAME` does.
+    universe: str | None = None
+    membership: str | None = None
 
     @classmethod
-    def from_toml(cls, path: str | Path) -> ExperimentSpec:
+    def from_toml(cls, path: str | Path, *, home: str | Path | None = None) -> ExperimentSpec:
+        """`home`: the fcast home a stored universe (`universe = "NAME"`) is read from."""
         from forecast.tomlfile import read_toml
 
         data = read_toml(path, "experiment spec")
         return cls.from_dict(data, base=Path(path).parent, default_name=Path(path).stem,
-                             source={"path": str(path)})
+                             source={"path": str(path)}, home=home)
 
     @classmethod
     def from_dict(cls, data: Mapping, *, base: Path | None = None, default_name: str = "experiment",
-                  source: dict | None = None) -> ExperimentSpec:
+                  source: dict | None = None, home: str | Path | None = None) -> ExperimentSpec:
         """Check every field (one ConfigError line naming the culprit) and build the spec."""
         _unknown(data, TOP_KEYS, "the experiment spec")
         if ("tickers" in data) == ("universe" in data):
             raise ConfigError("give either tickers = [...] or universe = \"dow30\", not both or neither")
+        stored = {}  # universe and membership, for a universe imported with `fcast universe import`
         if "tickers" in data:
             from forecast.data.tickers import normalize_ticker
 
             tickers = tuple(dict.fromkeys(normalize_ticker(t) for t in _as_list(data["tickers"], "tickers")))
         else:
-            from forecast.portfolio.universe import bundled_universe
-
-            tickers = tuple(bundled_universe(data["universe"]))
+            tickers, stored = _universe(data["universe"], home, data.get("start"), data.get("end"))
         if not data.get("models"):
             raise ConfigError("the experiment spec needs at least one [[models]] entry")
         models = _dedupe(_model(m) for m in _as_list(data["models"], "models"))
@@ -317,6 +322,7 @@ class ExperimentSpec:
         spec = cls(
             name=str(data.get("name", default_name)),
             tickers=tickers,
+            **stored,
             models=models,
             strategies=strategies,
             portfolios=portfolios,
@@ -355,6 +361,9 @@ class ExperimentSpec:
                 for value in values:
                     _check_strategy_value(cls, key, value)
             choose_engine(cls, self.engine)
+        if self.strategies and self.membership not in (None, "bars"):
+            raise ConfigError(f"universe {self.universe} has a point-in-time membership, which only "
+                              "[[portfolios]] follow: drop the [[strategies]] entries")
         self._check_portfolios()
         for commission, slippage in itertools.product(self.commissions, self.slippages):
             validate_costs(commission=commission, slippage=slippage,
@@ -460,7 +469,33 @@ class ExperimentSpec:
             "cash": self.cash,
             "walk_forward": self.walk_forward,
             "engine": self.engine,
+            # only for a stored universe: every other spec records what it always did
+            **({"universe": {"name": self.universe, "membership": self.membership}}
+               if self.universe is not None else {}),
         }
+
+
+def _universe(name, home, start, end) -> tuple[tuple[str, ...], dict]:
+    """(tickers, {universe, membership}) of `universe = NAME`: a bundled name's tickers, or a
+    stored universe's members in [start, end], resolved as `fcast portfolio --universe` does."""
+    from forecast.data.universes import BUNDLED_NAMES, UniverseStore
+    from forecast.portfolio.universe import bundled_universe, resolve_stored
+
+    if not isinstance(name, str):
+        raise ConfigError(f"universe must be a name, got {name!r}")
+    if name in BUNDLED_NAMES:
+        return tuple(bundled_universe(name)), {}
+    resolved = resolve_stored(name, home=home, start=_date(start, "start"), end=_date(end, "end"))
+    if resolved is None:
+        known = ", ".join([*BUNDLED_NAMES, *UniverseStore(home).names()])
+        raise ConfigError(f"unknown universe {name!r} (known: {known}); import one with "
+                          "`fcast universe import`")
+    tickers, membership = resolved
+    if not tickers:
+        raise ConfigError(f"universe {name} has no member with bars from {start or 'the first bar'} "
+                          f"to {end or 'the last bar'}")
+    kind = "bars" if membership is None else membership.kind
+    return tuple(tickers), {"universe": name, "membership": kind}
 
 
 def _check_strategy_value(cls: type, key: str, value) -> None:

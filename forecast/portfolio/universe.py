@@ -67,10 +67,9 @@ def load_universe(
     membership = None
     named = isinstance(tickers_or_name, str) and "," not in tickers_or_name
     if named and tickers_or_name not in UNIVERSE_NAMES:
-        stored = _stored(tickers_or_name, home)
-        if stored is not None:
-            membership = stored if stored.kind != "bars" else None
-            tickers_or_name = _members_between(stored, start, end)
+        resolved = resolve_stored(tickers_or_name, home=home, start=start, end=end)
+        if resolved is not None:
+            tickers_or_name, membership = resolved
             source = source or "store"
     if isinstance(tickers_or_name, str):
         if tickers_or_name not in UNIVERSE_NAMES and "," not in tickers_or_name:
@@ -108,6 +107,17 @@ def load_universe(
     return universe
 
 
+def resolve_stored(name: str, *, home=None, start=None, end=None) -> tuple[list[str], object] | None:
+    """(tickers, membership) of the universe imported under `name`, or None when there is
+    none: its tickers with bars that are members some day in [start, end], and its
+    StoredUniverse (None when its membership is "bars": a member whenever it has bars).
+    `load_universe` and an experiment spec's `universe = "NAME"` both resolve through it."""
+    stored = _stored(name, home)
+    if stored is None:
+        return None
+    return members_between(stored, start, end), (stored if stored.kind != "bars" else None)
+
+
 def _stored(name: str, home):
     """The universe imported under `name`, or None when there is none."""
     from forecast.data.universes import UniverseStore, check_name
@@ -120,7 +130,7 @@ def _stored(name: str, home):
     return store.open(name) if store.has(name) else None
 
 
-def _members_between(stored, start, end) -> list[str]:
+def members_between(stored, start, end) -> list[str]:
     """The stored universe's tickers with bars that are members some day in [start, end]."""
     from forecast.data.frame import parse_date
 
