@@ -137,6 +137,7 @@ def test_unknown_parameter_of_a_user_model_lists_its_parameters(user_file):
         make_model(f"{user_file}:LastRow", epochs=3)
 
 
+@pytest.mark.slow
 def test_progress_follows_the_class_not_a_list_of_names(user_file):
     assert is_keras_model("mlp") and is_keras_model("lstm") and not is_keras_model("gbm")
     assert is_keras_model(f"{user_file}:KerasLike")  # fit takes callbacks

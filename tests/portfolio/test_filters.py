@@ -255,6 +255,7 @@ def test_engine_reads_eligibility_on_the_decision_day_only():
     assert leaky.at[cut, "CCC"] == 0 and targets(bars).at[cut, "CCC"] > 0
 
 
+@pytest.mark.slow
 def test_no_filter_changes_nothing():
     bars = universe(seed=3)
     prob = probs(bars)

@@ -74,6 +74,7 @@ def test_a_folder_without_a_run_and_bad_axes_are_one_line(tmp_path, backtest_out
     assert not (tmp_path / "report.html").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind, names", [
     ("backtest", {"strategy": "strategy", "benchmark": "buy-and-hold"}),
     ("portfolio", {"strategy": "strategy", "benchmark": "equal-weight B&H", "market": "SPY B&H"}),

@@ -177,6 +177,7 @@ def test_thousands_of_trades_are_listed_up_to_a_cap(runs, tmp_path):
     assert f"first {MAX_LISTED:,} of the {n:,} trades" in page.text("trades")
 
 
+@pytest.mark.slow
 def test_only_an_open_trade(runs):
     trades = pd.read_csv(runs["trades"] / "trades.csv")
     assert len(trades) == 1 and bool(trades["open"].iloc[0])
