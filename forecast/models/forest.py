@@ -4,12 +4,13 @@ boosting (`gbm`) and the deep net (`mlp`).
 The paper grows 1,000 trees of depth up to 20 on floor(sqrt(31)) features per split. Here
 the default is 100 trees of that depth: scikit-learn grows 50 such trees on one study period
 of a 500-name universe in minutes on 2 cores, so the paper's 1,000 is a stated reduction for
-CPU time (`n_estimators=1000` restores it).
+CPU time (`n_estimators=1000` restores it). `max_samples` (a fraction) draws each tree's
+bootstrap from that share of the samples: a further stated reduction for CPU time.
 """
 
 from __future__ import annotations
 
-from numbers import Integral
+from numbers import Integral, Real
 
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -26,6 +27,7 @@ class RandomForestModel(TabularClassifier):
         "n_estimators": [Interval(Integral, 1, None, closed="left")],
         "max_depth": [Interval(Integral, 1, None, closed="left"), None],
         "min_samples_leaf": [Interval(Integral, 1, None, closed="left")],
+        "max_samples": [Interval(Real, 0, 1, closed="right"), None],
         "n_jobs": [Interval(Integral, -1, None, closed="left")],
         "seed": [Interval(Integral, 0, None, closed="left")],
     }
@@ -36,6 +38,7 @@ class RandomForestModel(TabularClassifier):
         n_estimators: int = 100,
         max_depth: int | None = 20,
         min_samples_leaf: int = 1,
+        max_samples: float | None = None,
         n_jobs: int = 1,
         seed: int = 0,
     ):
@@ -43,6 +46,7 @@ class RandomForestModel(TabularClassifier):
         self.n_estimators = n_estimators
         self.max_depth = max_depth
         self.min_samples_leaf = min_samples_leaf
+        self.max_samples = max_samples
         self.n_jobs = n_jobs
         self.seed = seed
 
@@ -54,6 +58,7 @@ class RandomForestModel(TabularClassifier):
             max_depth=self.max_depth,
             min_samples_leaf=self.min_samples_leaf,
             max_features="sqrt",
+            max_samples=self.max_samples,  # None: each tree's bootstrap is as large as the data
             n_jobs=self.n_jobs,
             random_state=self.seed,
         )

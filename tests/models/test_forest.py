@@ -42,3 +42,15 @@ def test_rf_is_a_model_not_a_baseline_and_checks_its_parameters():
     with pytest.raises(ConfigError, match="n_estimators"):
         make_model("rf", n_estimators=0).fit(*_data(50))
 
+
+
+def test_rf_max_samples_subsamples_each_bootstrap_as_scikit_learn_does():
+    X, y = _data()
+    mine = make_model("rf", n_estimators=10, max_samples=0.25, seed=3, input_mode="flatten").fit(X, y)
+    ref = RandomForestClassifier(n_estimators=10, max_depth=20, max_features="sqrt", max_samples=0.25,
+                                 random_state=3).fit(X.reshape(len(X), -1), y)
+    full = make_model("rf", n_estimators=10, seed=3, input_mode="flatten").fit(X, y)
+    np.testing.assert_array_equal(mine.predict_proba(X), ref.predict_proba(X.reshape(len(X), -1)))
+    assert not np.array_equal(mine.predict_proba(X), full.predict_proba(X))  # it does subsample
+    with pytest.raises(ConfigError, match="max_samples"):
+        make_model("rf", max_samples=1.5).fit(*_data(50))
