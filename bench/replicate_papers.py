@@ -96,6 +96,8 @@ def fischer_models(epochs: int = 10, seed: int = 0) -> dict[str, tuple[str, dict
     }
 
 
+COST_ORDER = ("logreg", "GBT", "DNN", "RF", "LSTM")  # the order models run in: cheapest first
+
 DESIGNS = {
     "krauss": {"spec": krauss_spec, "window": 1, "models": krauss_models,
                "ensemble": ("DNN", "GBT", "RF"), "default_k": (10, 50, 100, 150, 200)},
@@ -243,14 +245,17 @@ def score(name: str, preds: pd.DataFrame, universe, ks, filters, cost: float = C
     realized = preds["realized"].unstack("ticker")
     actual = preds["actual_up"].unstack("ticker")
     rows, daily = [], {}
+    ic = information_coefficients(prob, realized)
+    quality = {}  # per sub-period: IC and accuracy do not depend on k or costs
     for k in ks:
         gross, net, traded = long_short(prob, realized, k, cost)
         daily[name, k, 0] = gross
         daily[name, k, 1] = net
         for label, (a, b) in sub_periods(gross.index).items():
-            p, re = prob.loc[a:b], realized.loc[a:b]
-            ics = ic_summary(information_coefficients(p, re))
-            acc, acc_se = accuracy(p, actual.loc[a:b])
+            p = prob.loc[a:b]
+            if label not in quality:
+                quality[label] = (ic_summary(ic.loc[a:b]), accuracy(p, actual.loc[a:b]))
+            ics, (acc, acc_se) = quality[label]
             for costs, r in (("0 bp", gross.loc[a:b]), ("5 bp", net.loc[a:b])):
                 rows.append({
                     "model": name, "k": k, "costs": costs, "period": label, "days": len(r),
@@ -387,31 +392,42 @@ def run(design: str, *, home, out: Path | None, models=None, periods=None, start
         need |= set(d["ensemble"])
     if "reversal" in wanted and not need:
         need = {"logreg"}  # the reversal rule is scored on the rows the models forecast
-    preds, timing = {}, {}
-    for m in [m for m in catalogue if m in need]:
+    preds, timing, scored = {}, {}, {}
+    order = sorted((m for m in catalogue if m in need), key=COST_ORDER.index)  # cheapest first
+
+    def tables_now(final: bool) -> dict:
+        """The tables of the models forecast so far (ENS once its members are all in)."""
+        have = dict(preds)
+        if "ENS" in wanted and all(m in have for m in d["ensemble"]):
+            from forecast.evaluate.ensemble import ensemble_predictions
+
+            have["ENS"] = ensemble_predictions({m: have[m] for m in d["ensemble"]})
+        first = next(iter(have.values()))
+        if "reversal" in wanted:
+            have["reversal"] = reversal_predictions(universe, first)
+        shown = [m for m in wanted if m in have]
+        rows, daily = [], {}
+        for m in shown:
+            if m not in scored:  # each model is scored once
+                scored[m] = score(m, have[m], universe, ks, filters)
+            rows += scored[m][0]
+            daily.update(scored[m][1])
+        results = pd.DataFrame(rows)
+        checks = {m: engine_check(universe, have[m], filters) for m in shown} if engine and final else {}
+        return {"results": results, "dsr": deflated(results, daily), "daily": daily, "predictions": have,
+                "members": members_per_year(universe, first, filters), "timing": dict(timing),
+                "engine": checks, "periods": n, "test_start": universe.calendar[-n * TRADE_DAYS],
+                "models": shown, "complete": final,
+                "filters": filters.as_dict() if filters is not None else None,
+                "seconds": time.perf_counter() - t0}
+
+    for i, m in enumerate(order):
         model, params = catalogue[m]
         preds[m], timing[m] = forecasts(universe, model, params, wf, home=home, label=m, log=log)
-    if "ENS" in wanted:
-        from forecast.evaluate.ensemble import ensemble_predictions
-
-        preds["ENS"] = ensemble_predictions({m: preds[m] for m in d["ensemble"]})
-    any_preds = next(iter(preds.values()))
-    if "reversal" in wanted:
-        preds["reversal"] = reversal_predictions(universe, any_preds)
-    rows, daily = [], {}
-    for m in wanted:
-        r, dd = score(m, preds[m], universe, ks, filters)
-        rows += r
-        daily.update(dd)
-    results = pd.DataFrame(rows)
-    dsr = deflated(results, daily)
-    members = members_per_year(universe, any_preds, filters)
-    checks = {m: engine_check(universe, preds[m], filters) for m in wanted} if engine else {}
-    tables = {"results": results, "dsr": dsr, "daily": daily, "predictions": preds, "members": members,
-              "timing": timing, "engine": checks,
-              "periods": n, "test_start": universe.calendar[-n * TRADE_DAYS], "models": wanted,
-              "filters": filters.as_dict() if filters is not None else None,
-              "seconds": time.perf_counter() - t0}
+        if out is not None and i < len(order) - 1:  # partial tables, should the run stop early
+            write(tables_now(False), design, Path(out))
+            log(f"  partial tables in {out} ({', '.join(preds)})")
+    tables = tables_now(True)
     if out is not None:
         write(tables, design, Path(out))
     log(f"done in {tables['seconds']:.0f} s")
@@ -426,7 +442,9 @@ def write(tables: dict, design: str, out: Path) -> None:
     timing = pd.DataFrame(tables["timing"]).T
     timing.index.name = "model"
     timing.to_csv(out / f"{design}_timing.csv")
-    md = [f"# {design}: {tables['periods']} study periods, test span from {tables['test_start'].date()}",
+    state = "" if tables["complete"] else " (PARTIAL: the models forecast so far)"
+    start = tables["test_start"].date()
+    md = [f"# {design}: {tables['periods']} study periods, test span from {start}{state}",
           f"models {', '.join(tables['models'])}; filters {tables['filters']}", "",
           markdown(tables["results"], design), "", "## Deflated Sharpe ratio (whole span)", "",
           frame_md(tables["dsr"].set_index("model")), "", "## Members per year", "",
