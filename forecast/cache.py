@@ -189,6 +189,7 @@ def _universe_fields(universe: Any, model: Any, **kwargs) -> dict:
     args = {k: v for k, v in bound.arguments.items() if k not in ("universe", "model", *_UNIVERSE_NOT_IN_KEY)}
     target, is_pooled, seed = args.pop("target"), args.pop("pooled"), args.pop("seed")
     model_params = args.pop("model_params")
+    train_on = pooled.check_train_on(args.pop("train_on"))
     spec = pooled.check_portfolio_inputs(universe, target, is_pooled, args.pop("spec"))
     schedule = pooled.portfolio_schedule(universe, spec, **args)
     est, name, auto_gap = pooled.portfolio_estimator(model, model_params, seed, is_pooled)
@@ -197,8 +198,10 @@ def _universe_fields(universe: Any, model: Any, **kwargs) -> dict:
     # the forecasts belong to one membership (a training set that follows it would differ),
     # so another membership is another key. Left out without one: every other key is as it was.
     membership = getattr(universe, "membership", None)
-    members = {} if membership is None else {"membership": _mask_digest(membership.mask(calendar,
-                                                                                         list(universe.bars)))}
+    members = {} if membership is None else {
+        "membership": _mask_digest(membership.mask(calendar, list(universe.bars))),
+        "train_on": train_on,
+    }
     return {
         **members,
         "tickers": [str(t) for t in universe.bars],

@@ -24,6 +24,11 @@ DEVICE = "auto"
 STRATEGY = "long-only"
 PORTFOLIO_STRATEGY = "long-short"
 PORTFOLIO_TARGET = "direction"
+# Who a pooled universe model trains on when the universe has a point-in-time membership:
+# the members on the fold's last training decision date, as Krauss et al. (2017) and
+# Fischer & Krauss (2018) train on the constituents at the end of each training period.
+TRAIN_ON = "members"
+TRAIN_ON_CHOICES = ("members", "all")
 ENGINE = "auto"  # the vector engine where it reproduces the strategy, else backtrader
 
 # Money

@@ -31,6 +31,9 @@ Pooled = Annotated[bool, typer.Option(
 Target = Annotated[str, typer.Option(
     "--target", help="direction (each ticker's traded return > 0) or beats-median "
     "(beats the day's cross-sectional median, as Fischer & Krauss 2018).")]
+TrainOn = Annotated[str, typer.Option(
+    "--train-on", help="With --universe's membership: members (train on the members on each "
+    "study period's last training day, as the papers) or all (every ticker with bars).")]
 Strategy = Annotated[
     str, typer.Option("--strategy", "-s", help="top-k, long-short, topk-dropout or file.py:Class.")
 ]
@@ -64,6 +67,7 @@ def portfolio(
     model: o.Model = d.PORTFOLIO_MODEL,
     pooled: Pooled = True,
     target: Target = d.PORTFOLIO_TARGET,
+    train_on: TrainOn = d.TRAIN_ON,
     strategy: Strategy = d.PORTFOLIO_STRATEGY,
     param: Param = None,
     start: o.Start = None,
@@ -113,6 +117,8 @@ def portfolio(
         raise ConfigError("give two or more tickers or --universe NAME, not both or neither")
     if target not in ("direction", "beats-median"):
         raise ConfigError(f"--target must be direction or beats-median, not {target!r}")
+    if train_on not in d.TRAIN_ON_CHOICES:
+        raise ConfigError(f"--train-on must be one of {', '.join(d.TRAIN_ON_CHOICES)}, not {train_on!r}")
     cls = load_portfolio_strategy(strategy)
     params = parse_portfolio_params(cls, param or [])
     check_band(rebalance_band)
@@ -132,7 +138,8 @@ def portfolio(
                   f"{'pooled' if pooled else 'per-ticker'} {model}, target {target}", markup=False)
     result = run_portfolio_backtest(
         names, model=model, pooled=pooled, target=target, strategy=strategy, params=params,
-        model_params=model_params, walk_forward=wf.universe_kwargs(seed), source=source, start=start,
+        model_params=model_params, walk_forward={**wf.universe_kwargs(seed), "train_on": train_on},
+        source=source, start=start,
         end=end, home=ctx.obj["store"].home, rebalance_band=rebalance_band, max_fee_share=max_fee_share,
         cache=not no_cache, filters=filters,
         **CostOptions(cash, commission, slippage, min_commission).broker(),

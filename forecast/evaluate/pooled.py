@@ -21,6 +21,14 @@ bar dates with a known target, and test predictions on its own bar dates in the 
 ``pooled=True``: one model clone per fold, fitted on every ticker's training windows
 (concatenated in date, then ticker order); it predicts every ticker's test windows.
 ``pooled=False``: one model clone per ticker per fold.
+
+Point in time (a universe with a membership, `universe.membership`): with
+``train_on="members"`` (the default) a ticker trains in a fold only if it is a member on
+the fold's last training decision date, as the papers train on the constituents at the
+end of each training period; its bars before that date are all used (full history in the
+period). Pooled, every ticker is still forecast (trading keeps to members, see
+`forecast.portfolio.engine`); per ticker, a non-member has no model that fold.
+``train_on="all"`` trains on every ticker with bars. Without a membership both are the same.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from forecast import defaults
@@ -85,6 +94,24 @@ def portfolio_schedule(universe: Any, spec: FeatureSpec, *, window: int, test_da
     )
 
 
+def check_train_on(train_on: Any) -> str:
+    if train_on not in defaults.TRAIN_ON_CHOICES:
+        raise ConfigError(f"train_on must be one of {', '.join(defaults.TRAIN_ON_CHOICES)}, not {train_on!r}")
+    return train_on
+
+
+def training_members(universe: Any, tickers: list[str], train_on: str) -> np.ndarray | None:
+    """Calendar positions x `tickers` booleans: who may train on a fold whose last training
+    decision is at that position (None: everyone with bars, no membership or ``"all"``).
+    Membership is a schedule fixed before each year (never a price), read on the training
+    end date only."""
+    check_train_on(train_on)
+    membership = getattr(universe, "membership", None)
+    if membership is None or train_on == "all":
+        return None
+    return membership.mask(universe.calendar, tickers).to_numpy(dtype=bool)
+
+
 def portfolio_estimator(model: Any, model_params: dict | None, seed: int, pooled: bool
                         ) -> tuple[Any, str, bool]:
     """The unfitted estimator template, its name, and whether the early-stopping validation
@@ -112,6 +139,7 @@ def portfolio_walk_forward(
     min_train: int = defaults.MIN_TRAIN,
     embargo: int | None = None,
     seed: int = defaults.SEED,
+    train_on: str = defaults.TRAIN_ON,
     progress: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
     """Out-of-sample forecasts for every ticker of `universe`, without look-ahead.
@@ -143,9 +171,10 @@ def portfolio_walk_forward(
     # fold's (pooled: the one model; per ticker: that ticker's); see `FoldModels`.
     models = FoldModels(estimator)
     members = [Member(t, universe.bars[t], ticker_labels[t], positions[t]) for t in tickers]
+    train_mask = training_members(universe, tickers, train_on)
     forecasts, skipped = run_folds(members, folds, models, spec=spec, window=window, pooled=pooled,
                                    min_train=min_train, gap_per_member=LOOKAHEAD if auto_gap else None,
-                                   progress=progress)
+                                   progress=progress, train_mask=train_mask)
     frames = [_frame(f) for f in forecasts]
     if not frames:
         raise ConfigError("no ticker could be forecast: the universe's histories are too short")
@@ -163,6 +192,8 @@ def portfolio_walk_forward(
     record = schedule.record()
     record.update(label=target, label_definition=TARGET_DEFINITIONS[target], lookahead=LOOKAHEAD)
     forecast_tickers = int(out.index.get_level_values("ticker").nunique())
+    if train_mask is not None:  # left out without a membership: those runs' records are as they were
+        out.attrs["train_on"] = train_on
     out.attrs.update(model=name, pooled=pooled, target=target, warm_start=models.warm,
                      tickers=",".join(tickers), n_tickers=n_tickers, n_tickers_forecast=forecast_tickers,
                      n_folds=len(folds), skipped_ticker_folds=skipped, seed=seed, spec=spec.to_dict(),

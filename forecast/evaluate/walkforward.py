@@ -136,12 +136,18 @@ def run_folds(
     gap_per_member: int | None = None,
     callbacks: list | None = None,
     progress: Callable[[int, int], None] | None = None,
+    train_mask: np.ndarray | None = None,
 ) -> tuple[list[Forecast], int]:
     """The walk-forward loop of every shape: per fold (oldest first), each member's windows
     (`fold_windows`), then one model fitted on all of them (`pooled`; one ticker's
     walk-forward is a pool of one) or one per member. Returns the forecasts and how many
     member-folds were skipped (too little history, or per member: fewer than `min_train`
     training samples or one class).
+
+    `train_mask` (calendar positions x members, booleans): a member trains in a fold only
+    where it is True on the fold's last training decision (`fold.train_last`, a date
+    before the test block: nothing later is read). Pooled, every member is still
+    forecast; per member, one that does not train is skipped.
 
     `shuffle_seed`: permute each fold's training labels (seeded by it and the fold).
     `gap_per_member`: set the early-stopping `validation_gap` of the pooled model to that
@@ -152,12 +158,16 @@ def run_folds(
     for fold in folds:
         parts = [fold_windows(member, fold, spec, window) for member in members]
         skipped += sum(part is None for part in parts)
+        train_parts = [part for i, part in enumerate(parts)
+                       if part is not None and (train_mask is None or bool(train_mask[fold.train_last, i]))]
         parts = [part for part in parts if part is not None]
         if pooled:
             forecasts += fit_pooled_fold(parts, models, fold, one_class=one_class, shuffle_seed=shuffle_seed,
-                                         gap_per_member=gap_per_member, callbacks=callbacks)
+                                         gap_per_member=gap_per_member, callbacks=callbacks,
+                                         train_parts=None if train_mask is None else train_parts)
         else:
-            for part in parts:
+            skipped += len(parts) - len(train_parts)
+            for part in train_parts:
                 forecast = _fit_member_fold(part, models, fold, min_train)
                 skipped += forecast is None
                 forecasts += [forecast] if forecast is not None and len(part.X_test) else []
@@ -168,11 +178,14 @@ def run_folds(
 
 def fit_pooled_fold(parts: list[FoldWindows], models: FoldModels, fold: Fold, *, one_class: str,
                     shuffle_seed: int | None = None, gap_per_member: int | None = None,
-                    callbacks: list | None = None) -> list[Forecast]:
-    """Fit one model on every part's training windows and forecast every part's test windows."""
-    if not parts:
+                    callbacks: list | None = None, train_parts: list[FoldWindows] | None = None
+                    ) -> list[Forecast]:
+    """Fit one model on the training windows of `train_parts` (default: every part) and
+    forecast every part's test windows."""
+    train_parts = parts if train_parts is None else train_parts
+    if not train_parts:
         return []
-    X, y, _, _ = pooled_training_set(parts)
+    X, y, _, _ = pooled_training_set(train_parts)
     if shuffle_seed is not None:
         y = np.random.default_rng([shuffle_seed, fold.index]).permutation(y)
     if len(np.unique(y)) < 2:
@@ -182,7 +195,7 @@ def fit_pooled_fold(parts: list[FoldWindows], models: FoldModels, fold: Fold, *,
         # Early stopping holds out the last samples (in date order), up to one per ticker
         # of this fold a date: the gap counts the fold's tickers, not the universe's, whose
         # later listings are not known yet.
-        est.set_params(validation_gap=gap_per_member * len(parts))
+        est.set_params(validation_gap=gap_per_member * len(train_parts))
     fit_model(est, X, y, callbacks)
     models.keep(None, est)
     # predict_up refuses shapes and values a probability cannot have
