@@ -363,22 +363,26 @@ def frame_md(df: pd.DataFrame, floatfmt: str = ".3f") -> str:
     return "\n".join(lines)
 
 
-def default_filters():
-    """A $5 price floor and the extreme-move exclusion (the data's defects; see the doc)."""
+def default_filters(min_price: float | None = None):
+    """The extreme-move exclusion (the data's broken bars; see the doc). No price floor by
+    default: us_liquid's prices are adjusted backwards for later splits and dividends, so a
+    floor on them drops, years ahead, the names that will split most (28% of the member-days
+    of 1993 close under $5 adjusted): a selection on the future. `min_price` adds one."""
     from forecast.portfolio.filters import FilterSettings
 
-    return FilterSettings(min_price=5.0, drop_extreme_moves=True)
+    return FilterSettings(min_price=min_price, drop_extreme_moves=True)
 
 
 def run(design: str, *, home, out: Path | None, models=None, periods=None, start="1989-01-01",
         end=None, ks=None, epochs=10, rf_trees=100, rf_max_samples=0.1, universe=None,
-        name="us_liquid", filters="default", engine=0, seed=0, window=None, log=print) -> dict:
+        name="us_liquid", filters="default", engine=0, min_price=None, seed=0, window=None,
+        log=print) -> dict:
     """The whole replication of `design`; returns the tables (and writes them into `out`).
     `universe`: a loaded Universe instead of the stored `name` (the notebook's reduced run);
     `window`: another sequence length than the design's (the reduced LSTM)."""
     d = DESIGNS[design]
     spec, window = d["spec"](), window or d["window"]
-    filters = default_filters() if filters == "default" else filters
+    filters = default_filters(min_price) if filters == "default" else filters
     catalogue = (d["models"](epochs=epochs, rf_trees=rf_trees, rf_max_samples=rf_max_samples, seed=seed)
                  if design == "krauss" else d["models"](epochs=epochs, seed=seed))
     wanted = list(models) if models else [*catalogue, *(["ENS"] if d["ensemble"] else []), "reversal"]
@@ -477,7 +481,9 @@ def main(argv=None) -> int:
     ap.add_argument("--rf-trees", type=int, default=100)
     ap.add_argument("--rf-max-samples", type=float, default=0.1)
     ap.add_argument("--universe", default="us_liquid")
-    ap.add_argument("--no-filters", action="store_true", help="no price floor, no extreme-move exclusion")
+    ap.add_argument("--no-filters", action="store_true", help="no extreme-move exclusion (nor price floor)")
+    ap.add_argument("--min-price", type=float, default=None,
+                    help="a price floor on the last (adjusted) close; none by default, see the doc")
     ap.add_argument("--engine", type=int, default=0, metavar="DAYS",
                     help="also run the smallest k through the portfolio engine over the last DAYS days")
     ap.add_argument("--home", required=True, help="FCAST_HOME holding the imported universe")
@@ -490,7 +496,7 @@ def main(argv=None) -> int:
             models=a.models.split(",") if a.models else None, periods=a.periods, start=a.start,
             end=a.end, ks=[int(x) for x in a.k.split(",")] if a.k else None, epochs=a.epochs,
             rf_trees=a.rf_trees, rf_max_samples=a.rf_max_samples, name=a.universe,
-            filters=None if a.no_filters else "default", engine=a.engine,
+            filters=None if a.no_filters else "default", engine=a.engine, min_price=a.min_price,
             log=lambda s: print(s, flush=True))
     except FcastError as exc:
         print(f"error: {str(exc).splitlines()[0]}", file=sys.stderr)
