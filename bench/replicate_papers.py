@@ -448,6 +448,15 @@ def run(design: str, *, home, out: Path | None, models=None, periods=None, start
     return tables
 
 
+def dsr_wide(dsr: pd.DataFrame) -> pd.DataFrame:
+    """One row per (model, k): Sharpe and DSR before and after costs, and the trials."""
+    wide = dsr.pivot_table(index=["model", "k"], columns="costs", values=["Sharpe", "DSR"], sort=False)
+    wide.columns = [f"{a} {b}" for a, b in wide.columns]
+    wide.index = pd.Index([f"{m}, k={k}" for m, k in wide.index], name="model")
+    wide["trials"] = int(dsr["trials"].iloc[0])
+    return wide
+
+
 def write(tables: dict, design: str, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     tables["results"].to_csv(out / f"{design}_results.csv", index=False)
@@ -458,10 +467,17 @@ def write(tables: dict, design: str, out: Path) -> None:
     timing.to_csv(out / f"{design}_timing.csv")
     state = "" if tables["complete"] else " (PARTIAL: the models forecast so far)"
     start = tables["test_start"].date()
+    res, dsr = tables["results"], tables["dsr"]
+    k_main = int(res["k"].min())
     md = [f"# {design}: {tables['periods']} study periods, test span from {start}{state}",
           f"models {', '.join(tables['models'])}; filters {tables['filters']}", "",
-          markdown(tables["results"], design), "", "## Deflated Sharpe ratio (whole span)", "",
-          frame_md(tables["dsr"].set_index("model")), "", "## Members per year", "",
+          f"## k = {k_main}, by sub-period", "", markdown(res[res["k"] == k_main], design), ""]
+    if (res["k"] != k_main).any():
+        md += ["## Every k, whole span", "", markdown(res[res["period"] == "all"], design), ""]
+    md += ["## Deflated Sharpe ratio (whole span)", "",
+          "Each (model, k) against all the (model, k) of this run as trials.", "",
+          frame_md(dsr_wide(dsr)), "",
+          "## Members per year", "",
           frame_md(tables["members"], ".1f"), "", "## Time per model", "", frame_md(timing, ".1f")]
     if tables["engine"]:
         md += ["", "## Engine check, the smallest k, before costs", "",
