@@ -74,7 +74,7 @@ def fischer_spec():
     return FeatureSpec(return_lags=(1,), **OFF)
 
 
-def krauss_models(epochs: int = 10, rf_trees: int = 100, rf_max_samples: float | None = 0.1,
+def krauss_models(epochs: int = 10, rf_trees: int = 50, rf_max_samples: float | None = 0.1,
                   seed: int = 0) -> dict[str, tuple[str, dict]]:
     """Display name -> (fcast model, parameters). The reductions for CPU time are stated in
     docs/REPLICATION.md: DNN epochs, RF trees and bootstrap share."""
@@ -374,7 +374,7 @@ def default_filters(min_price: float | None = None):
 
 
 def run(design: str, *, home, out: Path | None, models=None, periods=None, start="1989-01-01",
-        end=None, ks=None, epochs=10, rf_trees=100, rf_max_samples=0.1, universe=None,
+        end=None, ks=None, epochs=10, rf_trees=50, rf_max_samples=0.1, universe=None,
         name="us_liquid", filters="default", engine=0, min_price=None, seed=0, window=None,
         log=print) -> dict:
     """The whole replication of `design`; returns the tables (and writes them into `out`).
@@ -494,7 +494,7 @@ def main(argv=None) -> int:
     ap.add_argument("--end", default=None)
     ap.add_argument("--k", default=None, help="comma-separated k (default: the paper's)")
     ap.add_argument("--epochs", type=int, default=10)
-    ap.add_argument("--rf-trees", type=int, default=100)
+    ap.add_argument("--rf-trees", type=int, default=50)
     ap.add_argument("--rf-max-samples", type=float, default=0.1)
     ap.add_argument("--universe", default="us_liquid")
     ap.add_argument("--no-filters", action="store_true", help="no extreme-move exclusion (nor price floor)")
