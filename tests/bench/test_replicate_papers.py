@@ -144,3 +144,26 @@ def test_candidates_apply_the_price_floor():
     closes = pd.DataFrame({t: b["close"].reindex(u.calendar).ffill() for t, b in u.bars.items()})
     expect = prob.where(closes >= floor)
     pd.testing.assert_frame_equal(out, expect, check_names=False)
+
+
+def test_score_rows_and_the_deflated_sharpe_ratio_agree_with_long_short():
+    rng = np.random.default_rng(5)
+    u = _universe(n_days=80)
+    dates = pd.bdate_range("2009-10-01", periods=80, name="date")
+    tickers = sorted(u.bars)
+    index = pd.MultiIndex.from_product([dates, tickers], names=["date", "ticker"])
+    n = len(index)
+    preds = pd.DataFrame({"prob_up": rng.uniform(size=n), "realized": rng.normal(0, 0.01, n),
+                          "actual_up": (rng.uniform(size=n) > 0.5).astype(float), "fold": 0}, index=index)
+    rows, daily = rp.score("m", preds, u, (1, 2), None)
+    res = pd.DataFrame(rows)
+    assert set(res["period"]) == {"all", "before 2010", "from 2010"}  # the span crosses 2010
+    gross, net, _ = rp.long_short(preds["prob_up"].unstack("ticker"), preds["realized"].unstack("ticker"), 2)
+    row = res[(res["k"] == 2) & (res["costs"] == "0 bp") & (res["period"] == "all")].iloc[0]
+    assert row["mean daily %"] == pytest.approx(100 * gross.mean(), abs=1e-12)
+    assert row["days"] == len(gross)
+    after = res[(res["k"] == 2) & (res["costs"] == "5 bp") & (res["period"] == "all")].iloc[0]
+    assert after["mean daily %"] == pytest.approx(100 * net.mean(), abs=1e-12)
+    dsr = rp.deflated(res, daily)
+    assert len(dsr) == 4 and (dsr["trials"] == 2).all()
+    assert dsr["DSR"].between(0, 1).all()
