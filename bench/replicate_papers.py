@@ -419,6 +419,8 @@ def run(design: str, *, home, out: Path | None, models=None, periods=None, start
         if "reversal" in wanted:
             have["reversal"] = reversal_predictions(universe, first)
         shown = [m for m in wanted if m in have]
+        if not shown:  # e.g. only ENS asked for, its members not all in yet
+            return None
         rows, daily = [], {}
         for m in shown:
             if m not in scored:  # each model is scored once
@@ -438,8 +440,9 @@ def run(design: str, *, home, out: Path | None, models=None, periods=None, start
     for i, m in enumerate(order):
         model, params = catalogue[m]
         preds[m], timing[m] = forecasts(universe, model, params, wf, home=home, label=m, log=log)
-        if out is not None and i < len(order) - 1:  # partial tables, should the run stop early
-            write(tables_now(False), design, Path(out))
+        partial = tables_now(False) if out is not None and i < len(order) - 1 else None
+        if partial is not None:  # partial tables, should the run stop early
+            write(partial, design, Path(out))
             log(f"  partial tables in {out} ({', '.join(preds)})")
     tables = tables_now(True)
     if out is not None:
