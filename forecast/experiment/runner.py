@@ -302,6 +302,7 @@ class _State:
 
     def score_portfolio(self, task: PortfolioTask, universe, preds: pd.DataFrame, *, cached: bool) -> None:
         from forecast.backtest.metrics import daily_returns
+        from forecast.portfolio.filters import FilterSettings
         from forecast.portfolio.run import score_portfolio
         from strategies.portfolio import load_portfolio_strategy, parse_portfolio_params
 
@@ -311,6 +312,7 @@ class _State:
         up = float(known["actual_up"].mean()) if len(known) else float("nan")
         majority = max(up, 1.0 - up)  # the accuracy of always saying the commoner outcome
         market = True  # SPY's buy-and-hold: loaded for the first row, the same span for the rest
+        filters = FilterSettings(**self.spec.filters) if self.spec.filters else None
         for i in self.by_task[task.key]:
             c = self.configs[i]
             row = self.rows[i]
@@ -322,7 +324,7 @@ class _State:
                     model=task.model.name, pooled=task.pooled, target=task.target, strategy=c.strategy.name,
                     cash=self.spec.cash, commission=c.commission, slippage=c.slippage,
                     min_commission=self.spec.broker.get("min_commission", 0.0),
-                    rebalance_band=c.strategy.rebalance_band, market=market,
+                    rebalance_band=c.strategy.rebalance_band, market=market, filters=filters,
                     **self.loaded_with)
             except Exception as exc:  # noqa: BLE001 - one failed configuration is one failed row
                 row["status"] = error_line(exc)
