@@ -4,6 +4,10 @@ An executor takes `Job`s (one walk-forward each: the expensive unit) and calls
 ``on_done(job, frame, error)`` in the driver as each finishes, in completion order.
 `error` is one line (the task's FcastError, or what killed it); the driver caches frames
 and scores them, so workers need no shared disk. Ray is imported only by `RayExecutor`.
+
+Both are also fold executors for a universe walk-forward (``map_tasks``, see
+`forecast.evaluate.fold_map`): the serial one runs its folds here, in order; the Ray one
+runs independent folds (and per-ticker models within a fold) as tasks.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+
+from forecast.evaluate.fold_map import InProcess, OnResult
 
 log = logging.getLogger("fcast")
 
@@ -60,6 +66,7 @@ class SerialExecutor:
 
     name = "serial"
     workers = 1
+    parallel = False  # a walk-forward given this runs its folds in process, in order
 
     def __enter__(self) -> SerialExecutor:
         return self
@@ -79,6 +86,8 @@ class SerialExecutor:
                 on_done(job, None, error_line(exc))
                 continue
             on_done(job, frame, None)
+
+    map_tasks = InProcess.map_tasks  # a universe walk-forward's folds, here and in order
 
 
 LOCAL_OBJECT_STORE = 512 * 2**20
@@ -118,6 +127,7 @@ class RayExecutor:
     """
 
     name = "ray"
+    parallel = True
 
     def __init__(self, workers: int | None = None, address: str | None = None):
         if workers is None and address is None:
@@ -166,6 +176,8 @@ class RayExecutor:
         return self._ray.put(bars)
 
     def run(self, jobs: Sequence[Job], on_done: OnDone) -> None:
+        from forecast.errors import FcastError
+
         ray = self._ray
         remote = ray.remote(num_cpus=1, max_retries=1, retry_exceptions=False)(compute_predictions)
         pending = {}
@@ -178,21 +190,51 @@ class RayExecutor:
                 for ref in done:
                     job = pending.pop(ref)
                     try:
-                        frame = ray.get(ref)
-                    except ray.exceptions.RayTaskError as exc:
-                        cause = getattr(exc, "cause", None)
-                        line = error_line(cause) if cause is not None else str(exc).splitlines()[0]
-                        on_done(job, None, line)
-                        continue
-                    except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError,
-                            ray.exceptions.TaskCancelledError) as exc:
-                        on_done(job, None, f"the worker died (retried once): {type(exc).__name__}")
-                        continue
-                    except ray.exceptions.RayError as exc:
-                        on_done(job, None, f"Ray failed the task: {type(exc).__name__}")
+                        frame = _outcome(ray, ref)
+                    except FcastError as exc:
+                        on_done(job, None, str(exc))
                         continue
                     on_done(job, frame, None)
         except KeyboardInterrupt:
             for ref in pending:
                 ray.cancel(ref, force=True)
             raise
+
+    def map_tasks(self, fn: Callable, arg_lists: Sequence[tuple], on_result: OnResult) -> None:
+        """Run ``fn(*args)`` for each as a Ray task (ObjectRefs among the args are resolved
+        in the worker) and call ``on_result(i, value)`` here as task i finishes. The first
+        failure cancels the rest and raises: the task's own FcastError as it was, anything
+        else as one FcastError line (a worker that died is retried once first)."""
+        ray = self._ray
+        remote = ray.remote(num_cpus=1, max_retries=1, retry_exceptions=False)(fn)
+        pending = {remote.remote(*args): i for i, args in enumerate(arg_lists)}
+        try:
+            while pending:
+                done, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
+                for ref in done:
+                    i = pending.pop(ref)
+                    value = _outcome(ray, ref)
+                    on_result(i, value)
+        except BaseException:
+            for ref in pending:  # a failure or Ctrl-C: nothing left running on the cluster
+                ray.cancel(ref, force=True)
+            raise
+
+
+def _outcome(ray, ref):
+    """A finished task's value; its failure as an FcastError: the task's own, or one line
+    saying what failed it (a worker that died was retried once first)."""
+    from forecast.errors import FcastError
+
+    try:
+        return ray.get(ref)
+    except ray.exceptions.RayTaskError as exc:
+        cause = getattr(exc, "cause", None)
+        if isinstance(cause, FcastError):
+            raise cause from None
+        raise FcastError(error_line(cause) if cause is not None else str(exc).splitlines()[0]) from None
+    except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError,
+            ray.exceptions.TaskCancelledError) as exc:
+        raise FcastError(f"the worker died (retried once): {type(exc).__name__}") from None
+    except ray.exceptions.RayError as exc:
+        raise FcastError(f"Ray failed the task: {type(exc).__name__}") from None
