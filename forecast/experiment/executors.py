@@ -117,6 +117,23 @@ def _quiet_ray_environment(local: bool) -> None:
             os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
 
 
+def _check_reachable(address: str) -> None:
+    """An explicit host:port that takes no connection fails here in seconds (Ray itself
+    retries for minutes); "auto" and anything else are Ray's to judge."""
+    import socket
+
+    from forecast.errors import ConfigError
+
+    host, _, port = address.split("://", 1)[-1].rpartition(":")
+    if not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=5).close()
+    except OSError as exc:
+        raise ConfigError(f"cannot reach the Ray cluster at {address}: "
+                          f"{getattr(exc, 'strerror', None) or exc}") from None
+
+
 class RayExecutor:
     """Run jobs as Ray tasks: on a local cluster of `workers` CPUs that this starts, or on
     the cluster at `address`.
@@ -140,6 +157,8 @@ class RayExecutor:
     def __enter__(self) -> RayExecutor:
         from forecast.errors import ConfigError
 
+        if self.address is not None:
+            _check_reachable(self.address)
         _quiet_ray_environment(local=self.address is None)
         import ray
 
@@ -206,6 +225,7 @@ class RayExecutor:
         failure cancels the rest and raises: the task's own FcastError as it was, anything
         else as one FcastError line (a worker that died is retried once first)."""
         ray = self._ray
+        _ship_user_files(ray)
         remote = ray.remote(num_cpus=1, max_retries=1, retry_exceptions=False)(fn)
         pending = {remote.remote(*args): i for i, args in enumerate(arg_lists)}
         try:
@@ -219,6 +239,18 @@ class RayExecutor:
             for ref in pending:  # a failure or Ctrl-C: nothing left running on the cluster
                 ray.cancel(ref, force=True)
             raise
+
+
+def _ship_user_files(ray) -> None:
+    """A task's arguments may hold a class from a user's file (``--model path/file.py:Class``):
+    its module exists only in this process, so its code travels with the task (by value)."""
+    import sys
+
+    from forecast.user_code import FILE_MODULE_PREFIX
+
+    for name, module in list(sys.modules.items()):
+        if name.startswith(FILE_MODULE_PREFIX):
+            ray.cloudpickle.register_pickle_by_value(module)
 
 
 def _outcome(ray, ref):
