@@ -109,6 +109,9 @@ def _quiet_ray_environment(local: bool) -> None:
         # cluster's processes but not this one, which then cannot authenticate.
         return
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    # A failed fold task stops the walk-forward with its one line; the tasks cancelled then
+    # (or failed too) would each print a traceback as their results are dropped.
+    os.environ.setdefault("RAY_IGNORE_UNHANDLED_ERRORS", "1")
     os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
     if local:
         os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")

@@ -8,8 +8,8 @@ import logging
 import numpy as np
 import pytest
 from leakage_shapes import universe
-from sklearn.base import BaseEstimator, ClassifierMixin
 from threadpoolctl import threadpool_limits
+from warm_models import WarmMean
 
 from forecast.data.synthetic import ar1_bars
 from forecast.evaluate import fold_map
@@ -64,26 +64,6 @@ class Backwards:
         results = [fn(*args) for args in arg_lists]
         for i in reversed(range(len(arg_lists))):
             on_result(i, results[i])
-
-
-class WarmMean(ClassifierMixin, BaseEstimator):
-    """A warm refit without Keras: each fit averages its labels into what it learnt before,
-    so a fold's forecasts depend on every earlier fold of the same model."""
-
-    warm_refits = True
-
-    def __init__(self, warm_start: bool = True):
-        self.warm_start = warm_start
-
-    def fit(self, X, y):
-        rate = float(np.mean(y))
-        self.rate_ = (self.rate_ + rate) / 2 if hasattr(self, "rate_") else rate
-        self.classes_ = np.array([0, 1])
-        return self
-
-    def predict_proba(self, X):
-        p = np.clip(self.rate_ + 0.01 * X.reshape(len(X), -1)[:, -1], 0.01, 0.99)
-        return np.column_stack([1 - p, p])
 
 
 @pytest.mark.slow
