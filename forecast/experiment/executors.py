@@ -227,10 +227,16 @@ class RayExecutor:
         in the worker) and call ``on_result(i, value)`` here as task i finishes. The first
         failure cancels the rest and raises: the task's own FcastError as it was, anything
         else as one FcastError line (a worker that died is retried once first)."""
+        from threadpoolctl import threadpool_info
+
         ray = self._ray
         _ship_user_files(ray)
-        remote = ray.remote(num_cpus=1, max_retries=1, retry_exceptions=False)(fn)
-        pending = {remote.remote(*args): i for i, args in enumerate(arg_lists)}
+        # The driver's BLAS and OpenMP thread counts (Ray gives a 1-CPU task one thread): a
+        # large product summed in other chunks differs in its last digits, and the forecasts
+        # must be the serial run's to the digit.
+        threads = {lib["prefix"]: lib["num_threads"] for lib in threadpool_info()}
+        remote = ray.remote(num_cpus=1, max_retries=1, retry_exceptions=False)(_with_threads)
+        pending = {remote.remote(threads, fn, *args): i for i, args in enumerate(arg_lists)}
         try:
             while pending:
                 done, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
@@ -242,6 +248,14 @@ class RayExecutor:
             for ref in pending:  # a failure or Ctrl-C: nothing left running on the cluster
                 ray.cancel(ref, force=True)
             raise
+
+
+def _with_threads(threads: dict, fn: Callable, *args):
+    """``fn(*args)`` with these thread counts per BLAS/OpenMP library (a task, on a worker)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=threads):
+        return fn(*args)
 
 
 def _ship_user_files(ray) -> None:

@@ -120,3 +120,19 @@ def test_an_experiments_portfolios_on_workers_equal_the_serial_rows(cluster):
     drop = ("seconds",)
     rows = [[{k: v for k, v in r.items() if k not in drop} for r in res.rows] for res in (serial, on_ray)]
     assert json.dumps(rows[1], default=repr) == json.dumps(rows[0], default=repr)
+
+
+
+def test_tasks_run_with_the_drivers_thread_counts(cluster):
+    """Ray gives a 1-CPU task one BLAS thread; a large product summed in other chunks differs
+    in its last digits (logreg on 100 tickers did), so tasks take the driver's counts."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def counts(info):
+        return {lib["prefix"]: lib["num_threads"] for lib in info}
+
+    for limit in (1, 2):
+        with threadpool_limits(limit):
+            seen = {}
+            cluster.map_tasks(threadpool_info, [(), ()], seen.__setitem__)
+            assert [counts(info) for info in seen.values()] == [counts(threadpool_info())] * 2
