@@ -113,11 +113,12 @@ def run_experiment(
             events.task_done(task, error, cached=False)
 
         executor.run(jobs, on_done)
-    # Universe-wide walk-forwards run here, in the driver (not on Ray: each needs every
-    # ticker's bars, and there is one per model, seed, target and pooling), cached like the rest.
-    for task in portfolio_tasks:
-        error, cached = state.run_portfolio(task, bars_by_ticker)
-        events.task_done(task, error, cached=cached)
+        # Universe-wide walk-forwards (one per model, seed, target and pooling) are driven
+        # from here, cached like the rest; their folds run on the executor (see
+        # `portfolio_walk_forward`).
+        for task in portfolio_tasks:
+            error, cached = state.run_portfolio(task, bars_by_ticker, executor=executor)
+            events.task_done(task, error, cached=cached)
     kwargs = {} if spa_reps is None else {"spa_reps": spa_reps}
     tests = judge(state.rows, state.returns, state.benchmarks, **kwargs)
     return ExperimentResult(
@@ -252,9 +253,11 @@ class _State:
             return False
         return True
 
-    def run_portfolio(self, task: PortfolioTask, bars_by_ticker: dict) -> tuple[str | None, bool]:
-        """Forecast the universe once for `task` (or read the cache), then score each of its
-        portfolio rows; (the error line when it fails, whether it came from the cache)."""
+    def run_portfolio(self, task: PortfolioTask, bars_by_ticker: dict,
+                      executor=None) -> tuple[str | None, bool]:
+        """Forecast the universe once for `task` (or read the cache; its folds on `executor`),
+        then score each of its portfolio rows; (the error line when it fails, whether it came
+        from the cache)."""
         from forecast.evaluate import pooled
         from forecast.portfolio.universe import Universe
 
@@ -272,7 +275,7 @@ class _State:
                 key, fields, preds = self._portfolio_lookup(universe, task, kwargs)
             cached = preds is not None
             if not cached:
-                preds = pooled.portfolio_walk_forward(universe, task.model.name, **kwargs)
+                preds = pooled.portfolio_walk_forward(universe, task.model.name, executor=executor, **kwargs)
         except Exception as exc:  # noqa: BLE001 - a failed walk-forward fails its rows, not the grid
             self.fail_task(task, error_line(exc))
             return error_line(exc), False
