@@ -6,10 +6,10 @@ fold trains on 750 decision dates and tests the next 250. The part measured is w
 `run_folds` does before fitting: `fold_windows` for every member and `pooled_training_set`.
 
 Each code tree (this one, and `--reference`, e.g. the main checkout, for the figure before
-a change) runs in its own child process, which loads the members from a pickle, notes its
-peak resident memory (ru_maxrss), gathers, and notes it again: the growth is the peak cost
-of the gathering. The pooled X's own size is printed beside it (the least any gathering
-can hold).
+a change) runs in its own child process, which loads the members from a pickle, gathers once for
+the time (features computed), then again under tracemalloc (numpy reports its buffers to
+it): the peak of memory allocated while gathering. The pooled X's own size is printed
+beside it (the least any gathering can hold).
 
     .venv/bin/python bench/bench_pooled_memory.py [--reference ../main] [--names 500]
 """
@@ -32,7 +32,7 @@ DEFAULT = HERE / ".." / "shared" / "data" / "us_liquid"
 WINDOW, TRAIN, TEST, GAP = 240, 750, 250, 2
 
 CHILD = r"""
-import json, pickle, resource, sys, time
+import json, pickle, sys, time, tracemalloc
 sys.path.insert(0, sys.argv[1])
 import numpy as np
 from forecast.evaluate.fold_windows import Member, fold_windows
@@ -45,13 +45,18 @@ members = [Member(t, bars, labels, pos) for t, bars, labels, pos in data["member
 fold = Fold(**data["fold"])
 spec = FeatureSpec(return_lags=(1,), vol_windows=(), volume=False, rsi=False, macd=False,
                    bollinger=False, atr=False, hl_range=False, gap=False)
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def gather():
+    parts = [p for m in members if (p := fold_windows(m, fold, spec, data["window"])) is not None]
+    return parts, pooled_training_set(parts)
 t0 = time.perf_counter()
-parts = [p for m in members if (p := fold_windows(m, fold, spec, data["window"])) is not None]
-X, y, dates, names = pooled_training_set(parts)
+parts, (X, y, dates, names) = gather()
 secs = time.perf_counter() - t0
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"before_kib": before, "after_kib": after, "secs": secs, "X_bytes": X.nbytes,
+del parts, X, y, dates, names
+tracemalloc.start()  # numpy reports its buffers to tracemalloc
+parts, (X, y, dates, names) = gather()
+peak = tracemalloc.get_traced_memory()[1]
+tracemalloc.stop()
+print(json.dumps({"peak": peak, "secs": secs, "X_bytes": X.nbytes,
                   "n": len(y), "parts": len(parts), "digest": float(np.sum(X[:, -1, 0]))}))
 """
 
@@ -104,15 +109,14 @@ def main() -> int:
         results = {}
         for label, code in trees:
             r = results[label] = measure(code, pickled)
-            grew = (r["after_kib"] - r["before_kib"]) / 1024
+            peak = r["peak"] / 2**20
             print(f"{label} ({code}): {r['parts']} names, {r['n']:,} training windows of {WINDOW} rows; "
-                  f"pooled X {r['X_bytes'] / 2**20:.0f} MiB; peak resident memory grew {grew:.0f} MiB "
-                  f"({grew / (r['X_bytes'] / 2**20):.2f}x X) while gathering; {r['secs']:.2f} s")
+                  f"pooled X {r['X_bytes'] / 2**20:.0f} MiB; peak memory allocated while gathering "
+                  f"{peak:.0f} MiB ({peak / (r['X_bytes'] / 2**20):.2f}x X); {r['secs']:.2f} s")
         if len(results) == 2:
             a, b = results["this tree"], results["reference"]
             same = a["n"] == b["n"] and a["digest"] == b["digest"]
-            print(f"peak growth this tree / reference: "
-                  f"{(a['after_kib'] - a['before_kib']) / max(1, b['after_kib'] - b['before_kib']):.2f}; "
+            print(f"peak this tree / reference: {a['peak'] / b['peak']:.2f}; "
                   f"time {a['secs'] / b['secs']:.2f}; same windows: {same}")
     return 0
 
