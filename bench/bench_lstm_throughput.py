@@ -101,9 +101,15 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=512)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--steps-per-call", type=int, default=None,
+                        help="override fcast's training batches per compiled call (a diagnosis)")
     parser.add_argument("--backend", default=None, help="default: KERAS_BACKEND or tensorflow")
     args = parser.parse_args()
     backend = select_backend(args.backend)
+    if args.steps_per_call is not None:
+        from forecast.models import keras_base
+
+        keras_base.STEPS_PER_CALL = args.steps_per_call
     from forecast.models.backend import keras as keras_module
     from forecast.models.device import describe_device
 
