@@ -17,6 +17,7 @@ from forecast.evaluate.folds import Fold, Schedule
 from forecast.features.indicators import check_bars
 from forecast.features.spec import FeatureSpec, as_spec
 from forecast.features.target import make_target
+from forecast.features.windows import gather_windows
 from forecast.models.fitting import fit_model, predict_up, purge_validation_overlap
 from forecast.models.params import check_int
 from forecast.models.resolve import FoldModels, resolve_estimator
@@ -284,7 +285,7 @@ def fit_pooled_fold(parts: list[FoldWindows], models: FoldModels, fold: Fold, *,
     fit_model(est, X, y, callbacks)
     models.keep(None, est)
     # predict_up refuses shapes and values a probability cannot have
-    return [Forecast(fold, p, predict_up(est, p.X_test)) for p in parts if len(p.X_test)]
+    return [Forecast(fold, p, predict_up(est, p.X_test)) for p in parts if len(p.test_pos)]
 
 
 def _fit_member_fold(part: FoldWindows, models: FoldModels, fold: Fold, min_train: int) -> Forecast | None:
@@ -301,10 +302,19 @@ def _fit_member_fold(part: FoldWindows, models: FoldModels, fold: Fold, min_trai
 
 
 def pooled_training_set(parts: list[FoldWindows]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Every part's training windows stacked, sorted by date then ticker: X, y, dates, tickers."""
-    X = np.concatenate([p.X_train for p in parts])
+    """Every part's training windows stacked, sorted by date then ticker: X, y, dates, tickers.
+
+    X is cut once, in its final order, from the parts' feature rows stacked end to end (a
+    window never crosses two parts: each starts inside its own part's rows); no per-part
+    copies are gathered and reordered.
+    """
     y = np.concatenate([p.y_train for p in parts])
     dates = np.concatenate([p.train_dates.to_numpy() for p in parts])
     names = np.concatenate([np.full(len(p.y_train), p.ticker, dtype=object) for p in parts])
     order = np.lexsort((names.astype(str), dates))
-    return X[order], y[order], dates[order], names[order]
+    starts = np.cumsum([0] + [len(p.features) for p in parts[:-1]])
+    # Row in the stacked features where each window ends.
+    ends = np.concatenate([p.train_pos - p.offset + s for p, s in zip(parts, starts, strict=True)])
+    window = parts[0].window
+    X = gather_windows(np.concatenate([p.features for p in parts]), window, ends[order])
+    return X, y[order], dates[order], names[order]
