@@ -53,7 +53,7 @@ _NOT_IN_KEY = ("progress", "callbacks")
 _UNIVERSE_META_KEY = b"fcast-portfolio-cache"
 UNIVERSE_COLUMNS = ("prob_up", "actual_up", "realized", "fold")
 UNIVERSE_INDEX = ("date", "ticker")
-_UNIVERSE_NOT_IN_KEY = ("progress",)
+_UNIVERSE_NOT_IN_KEY = ("progress", "executor")  # where it runs: same frame
 
 log = logging.getLogger("fcast")
 

@@ -16,6 +16,7 @@ from forecast.errors import ConfigError
 
 # Modules imported from a user's file are named this plus a hash of the file's path.
 _FILE_MODULE = "fcast_user_"
+FILE_MODULE_PREFIX = _FILE_MODULE  # what a module imported from a user's file is named
 
 
 def is_reference(spec: str) -> bool:

@@ -48,6 +48,12 @@ PATHS = {
         )
         for argv in (["data", "sample"], ["cache", "list"], ["runs", "list"], ["universe", "list"])
     },
+    # Ray only with --workers or --ray-address
+    "fcast portfolio (serial)": (
+        "from forecast.cli.app import main\nassert main(['portfolio', 'KO', 'MSFT', 'AAPL', '--source', "
+        "'bundled', '--start', '2016-01-01', '--param', 'k=1', '--test-days', '63', '--json']) == 0",
+        (*KERAS, "ray"),
+    ),
 }
 
 # Runs each step in turn and writes, per step, the forbidden modules it imported, those

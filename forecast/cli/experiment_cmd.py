@@ -20,17 +20,6 @@ RUN_PAGES = 10  # configuration pages built with an experiment's --output (the b
 
 app = typer.Typer(help="Grids of tickers x models x seeds x strategies x costs.", no_args_is_help=True)
 
-Workers = Annotated[
-    int | None,
-    typer.Option("--workers", min=1, help="Run the walk-forwards on a local Ray cluster of N CPUs "
-                 "(default: serial, in this process, no Ray)."),
-]
-RayAddress = Annotated[
-    str | None,
-    typer.Option("--ray-address", help="Run on the existing Ray cluster at ADDRESS (e.g. ray://host:10001 "
-                 "or auto); see docs/SCALING.md."),
-]
-
 
 def _help() -> str:
     from rich.markup import escape
@@ -57,8 +46,8 @@ IGNORED = (
 def run_cmd(
     ctx: typer.Context,
     spec_path: Annotated[Path, typer.Argument(metavar="SPEC.toml", help="The experiment's TOML file.")],
-    workers: Workers = None,
-    ray_address: RayAddress = None,
+    workers: o.Workers = None,
+    ray_address: o.RayAddress = None,
     source: o.Source = None,
     backend: o.Backend = None,
     output: Annotated[
@@ -95,7 +84,6 @@ def run_spec(ctx, spec, *, workers=None, ray_address=None, source=None, path=Non
              output=None, force=False, as_json=False, top=None, no_cache=False,
              run_pages=None) -> None:
     """Run a checked spec the way `fcast experiment run` does (also `fcast backtest` with lists)."""
-    from forecast.experiment import RayExecutor, SerialExecutor
     from forecast.models.registry import is_keras_model
     from forecast.output_dir import check_output
 
@@ -103,12 +91,9 @@ def run_spec(ctx, spec, *, workers=None, ray_address=None, source=None, path=Non
         check_output(output, force)  # before the backend or anything heavy
     if any(is_keras_model(m.name) for m in spec.models) or backend is not None:
         o.use_backend(backend, None)
-    if workers is not None and ray_address is not None:
-        raise typer.BadParameter("give --workers or --ray-address, not both")
-    executor = (RayExecutor(workers=workers, address=ray_address)
-                if workers is not None or ray_address is not None else SerialExecutor())
+    executor = o.executor(workers, ray_address)
     if not as_json:
-        err.print(f"experiment {spec.name}: {plan(spec)}; {_where(executor)}", markup=False)
+        err.print(f"experiment {spec.name}: {plan(spec)}; {o.where(executor)}", markup=False)
     pages = RUN_PAGES if run_pages is None else run_pages
     if output is None:
         result = _run(ctx, spec, executor, source=source, path=path, no_cache=no_cache, quiet=as_json)
@@ -194,14 +179,6 @@ def _universe_text(spec) -> str:
     if spec.universe is None:
         return f"the universe of {len(spec.tickers)} tickers"
     return f"universe {spec.universe} ({len(spec.tickers)} tickers, members only: {spec.membership})"
-
-
-def _where(executor) -> str:
-    if executor.name == "serial":
-        return "serial, in this process"
-    if executor.address:
-        return f"on Ray at {executor.address}"
-    return f"on a local Ray cluster of {count(executor.workers, 'CPU')}"
 
 
 class _Progress:

@@ -12,6 +12,7 @@ import typer
 
 from forecast import defaults
 from forecast.data.sources import source_help
+from forecast.formatting import count
 from forecast.settings import ModelOptions, WalkForwardOptions
 
 # Each option is a type: a command declares `model: o.Model = "lstm"` (Typer's Annotated
@@ -126,6 +127,39 @@ def use_backend(backend: str | None, model: str | None) -> None:
 
     if backend is not None or (model is not None and is_keras_model(model)):
         select_backend(backend)
+Workers = Annotated[
+    int | None,
+    typer.Option("--workers", min=1, help="Run the walk-forwards on a local Ray cluster of N CPUs "
+                 "(default: serial, in this process, no Ray)."),
+]
+RayAddress = Annotated[
+    str | None,
+    typer.Option("--ray-address", help="Run on the existing Ray cluster at ADDRESS (e.g. ray://host:10001 "
+                 "or auto); see docs/SCALING.md."),
+]
+
+
+def executor(workers: int | None, ray_address: str | None):
+    """What --workers / --ray-address ask for: a `RayExecutor` (entered by the caller), or
+    the serial one without either (Ray is then never imported)."""
+    from forecast.experiment.executors import RayExecutor, SerialExecutor
+
+    if workers is not None and ray_address is not None:
+        raise typer.BadParameter("give --workers or --ray-address, not both")
+    if workers is None and ray_address is None:
+        return SerialExecutor()
+    return RayExecutor(workers=workers, address=ray_address)
+
+
+def where(executor) -> str:
+    """Where the walk-forwards run, as the first line says it."""
+    if executor.name == "serial":
+        return "serial, in this process"
+    if executor.address:
+        return f"on Ray at {executor.address}"
+    return f"on a local Ray cluster of {count(executor.workers, 'CPU')}"
+
+
 NoCache = Annotated[
     bool,
     typer.Option("--no-cache", help="Recompute walk-forward predictions instead of reusing cached ones."),

@@ -3,19 +3,26 @@
 Every walk-forward builds its windows here: one ticker's (its bars are the fold plan's
 positions) and each ticker of a universe (the plan is in calendar positions; a ticker's
 missing days are simply absent, never filled).
+
+A ticker's raw standard features are computed once per walk-forward (`Member.raw`) and
+sliced for every fold; only the scaling (and fitted features such as GARCH) is learnt per
+fold. The slices equal to the last bit what computing on the fold's bars gives (trailing
+computations start at the first bar; with a rolling training window only `start_invariant`
+features are reused for the fit span). A fold keeps the scaled feature rows its windows
+need and the windows' end positions; windows are cut from them when asked for.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from forecast.evaluate.folds import Fold
-from forecast.features.pipeline import FeaturePipeline
+from forecast.features.pipeline import FeaturePipeline, precomputable, precompute, precomputed_span
 from forecast.features.spec import FeatureSpec
-from forecast.features.windows import decision_windows
+from forecast.features.windows import complete_windows, gather_windows
 
 
 @dataclass(frozen=True)
@@ -27,19 +34,42 @@ class Member:
     bars: pd.DataFrame
     labels: np.ndarray
     positions: np.ndarray | None = None
+    _raw: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def raw(self, spec: FeatureSpec) -> dict[str, np.ndarray]:
+        """The raw precomputable features over all the bars, computed on first use per spec."""
+        if spec not in self._raw:
+            self._raw[spec] = precompute(self.bars, spec)
+        return self._raw[spec]
 
 
 @dataclass
 class FoldWindows:
-    """One ticker's share of a fold: labelled training windows, and test windows."""
+    """One ticker's share of a fold: labelled training windows, and test windows.
+
+    `features` holds the scaled feature rows from bar `offset` on, enough for every window;
+    `train_pos`/`test_pos` are the bar numbers the windows end at (their decisions).
+    """
 
     ticker: str | None
-    X_train: np.ndarray
+    features: np.ndarray
+    offset: int
+    window: int
+    train_pos: np.ndarray
     y_train: np.ndarray
     train_dates: pd.DatetimeIndex
-    X_test: np.ndarray
+    test_pos: np.ndarray
     test_dates: pd.DatetimeIndex
-    test_pos: np.ndarray  # bar numbers of the test windows' decisions
+
+    @property
+    def X_train(self) -> np.ndarray:
+        """The training windows (a new array each time)."""
+        return gather_windows(self.features, self.window, self.train_pos - self.offset)
+
+    @property
+    def X_test(self) -> np.ndarray:
+        """The test windows (a new array each time)."""
+        return gather_windows(self.features, self.window, self.test_pos - self.offset)
 
 
 def fold_windows(member: Member, fold: Fold, spec: FeatureSpec, window: int) -> FoldWindows | None:
@@ -67,22 +97,40 @@ def _fit_from(train_idx: np.ndarray, spec: FeatureSpec, window: int) -> int:
 def _windows(member: Member, train_idx: np.ndarray, test_idx: np.ndarray, n_fit: int,
              spec: FeatureSpec, window: int) -> FoldWindows:
     bars, labels = member.bars, member.labels
-    # The scaler (and GARCH) learn from bars up to the last training decision only.
-    pipe = FeaturePipeline(spec).fit(bars.iloc[_fit_from(train_idx, spec, window) : n_fit])
+    fit_from = _fit_from(train_idx, spec, window)
+    cached = member.raw(spec)
+    # The scaler (and GARCH) learn from bars up to the last training decision only; a rolling
+    # window's fit span starts late, and only what does not depend on the start is reused.
+    pipe = FeaturePipeline(spec).fit(bars.iloc[fit_from:n_fit],
+                                     raw=precomputed_span(bars, spec, cached, fit_from, n_fit))
     stop = int(test_idx[-1]) + 1 if test_idx.size else n_fit
-    # Features are trailing: transforming up to the block's end leaks nothing into earlier
-    # rows, and bars after the block are never touched.
-    feats = pipe.transform(bars.iloc[:stop]).to_numpy()
-    X_train, train_pos = decision_windows(feats, window, train_idx)
-    known = ~np.isnan(labels[train_pos])
-    X_train, train_pos = X_train[known], train_pos[known]
-    X_test, test_pos = decision_windows(feats, window, test_idx)
+    first = int(min(train_idx[0], test_idx[0] if test_idx.size else train_idx[0])) - (window - 1)
+    # Features are trailing: rows up to the block's end read no bar after it.
+    feats, offset = _feature_rows(pipe, bars, cached, spec, max(first, 0), stop)
+    train_pos = train_idx[complete_windows(feats, window, train_idx - offset)]
+    train_pos = train_pos[~np.isnan(labels[train_pos])]
+    test_pos = test_idx[complete_windows(feats, window, test_idx - offset)]
     return FoldWindows(
         ticker=member.ticker,
-        X_train=X_train,
+        features=feats,
+        offset=offset,
+        window=window,
+        train_pos=train_pos,
         y_train=labels[train_pos].astype("int64"),
         train_dates=bars.index[train_pos],
-        X_test=X_test,
-        test_dates=bars.index[test_pos],
         test_pos=test_pos,
+        test_dates=bars.index[test_pos],
     )
+
+
+def _feature_rows(pipe: FeaturePipeline, bars: pd.DataFrame, cached: dict, spec: FeatureSpec,
+                  first: int, stop: int) -> tuple[np.ndarray, int]:
+    """Scaled feature rows `first` .. `stop` - 1 (and the row number of the first).
+
+    Only precomputed features scaled by fitted statistics can start at `first`: the others
+    (fitted ones such as GARCH, user features) and rolling normalisation run from bar 0.
+    """
+    from_start = spec.normalize != "fit" or len(precomputable(spec)) < len(spec.features())
+    lo = 0 if from_start else first
+    feats = pipe.transform(bars.iloc[lo:stop], raw={c: v[lo:stop] for c, v in cached.items()}).to_numpy()
+    return np.ascontiguousarray(feats[first - lo:]), first

@@ -141,6 +141,7 @@ def portfolio_walk_forward(
     seed: int = defaults.SEED,
     train_on: str = defaults.TRAIN_ON,
     progress: Callable[[int, int], None] | None = None,
+    executor: Any = None,
 ) -> pd.DataFrame:
     """Out-of-sample forecasts for every ticker of `universe`, without look-ahead.
 
@@ -152,6 +153,11 @@ def portfolio_walk_forward(
     `min_train` labelled training samples (and both classes); with ``pooled=True`` every
     ticker whose features can be fitted before the fold contributes and is predicted.
     No prediction dated t depends on any bar (of any ticker) after t.
+
+    `progress(k, n_folds)` runs after k + 1 folds are done. `executor`: where the folds run
+    (see `run_folds`): None in this process, in order; a parallel one (a `RayExecutor`)
+    runs cold folds, and per-ticker models within a fold, at once. The result is the same
+    frame either way (and the prediction cache's key leaves it out).
     """
     spec = check_portfolio_inputs(universe, target, pooled, spec)
     schedule = portfolio_schedule(universe, spec, window=window, test_days=test_days,
@@ -174,7 +180,7 @@ def portfolio_walk_forward(
     train_mask = training_members(universe, tickers, train_on)
     forecasts, skipped = run_folds(members, folds, models, spec=spec, window=window, pooled=pooled,
                                    min_train=min_train, gap_per_member=LOOKAHEAD if auto_gap else None,
-                                   progress=progress, train_mask=train_mask)
+                                   progress=progress, train_mask=train_mask, executor=executor)
     frames = [_frame(f) for f in forecasts]
     if not frames:
         raise ConfigError("no ticker could be forecast: the universe's histories are too short")

@@ -11,11 +11,13 @@ import pandas as pd
 
 from forecast import defaults
 from forecast.errors import ConfigError
+from forecast.evaluate import fold_map
 from forecast.evaluate.fold_windows import FoldWindows, Member, fold_windows
 from forecast.evaluate.folds import Fold, Schedule
 from forecast.features.indicators import check_bars
 from forecast.features.spec import FeatureSpec, as_spec
 from forecast.features.target import make_target
+from forecast.features.windows import gather_windows
 from forecast.models.fitting import fit_model, predict_up, purge_validation_overlap
 from forecast.models.params import check_int
 from forecast.models.resolve import FoldModels, resolve_estimator
@@ -113,13 +115,42 @@ def walk_forward(
     return out
 
 
+@dataclass(frozen=True)
+class TestPart:
+    """What the collectors read of a fold's windows once the model has predicted (the
+    training and test arrays dropped: a task on a cluster sends back only this)."""
+
+    ticker: str | None
+    test_dates: pd.DatetimeIndex
+    test_pos: np.ndarray
+
+
 @dataclass
 class Forecast:
     """One ticker's test-window probabilities from one fold's model."""
 
     fold: Fold
-    part: FoldWindows
+    part: FoldWindows | TestPart
     prob_up: np.ndarray
+
+    def slim(self) -> Forecast:
+        part = self.part
+        return Forecast(self.fold, TestPart(part.ticker, part.test_dates, part.test_pos), self.prob_up)
+
+
+@dataclass(frozen=True)
+class FoldSettings:
+    """What every fold task of one walk-forward shares (see `run_folds`)."""
+
+    spec: FeatureSpec
+    window: int
+    pooled: bool
+    min_train: int
+    one_class: str
+    shuffle_seed: int | None
+    gap_per_member: int | None
+    # fold index -> booleans per member: who trains in that fold (None: everyone)
+    trains: dict[int, np.ndarray] | None = None
 
 
 def run_folds(
@@ -137,6 +168,7 @@ def run_folds(
     callbacks: list | None = None,
     progress: Callable[[int, int], None] | None = None,
     train_mask: np.ndarray | None = None,
+    executor: Any = None,
 ) -> tuple[list[Forecast], int]:
     """The walk-forward loop of every shape: per fold (oldest first), each member's windows
     (`fold_windows`), then one model fitted on all of them (`pooled`; one ticker's
@@ -152,28 +184,82 @@ def run_folds(
     `shuffle_seed`: permute each fold's training labels (seeded by it and the fold).
     `gap_per_member`: set the early-stopping `validation_gap` of the pooled model to that
     many samples per member in the fold. `one_class`: the error when a pooled fold's
-    training labels hold one class. `progress(k, n_folds)` runs after fold k.
+    training labels hold one class. `progress(k, n_folds)` runs after k + 1 folds are done.
+
+    `executor` (see `forecast.evaluate.fold_map`): None runs the folds here, in order. A
+    parallel one runs cold folds at once (pooled: a task per fold; per ticker: a task per
+    fold and group of tickers) and warm per-ticker models as a task per group of tickers;
+    a warm pooled model chains every fold and runs here. Members are shipped once; each
+    fold's model starts from the same template (and seed) as in the serial loop, and the
+    forecasts are collected in the serial order, so the result is the same.
     """
-    forecasts, skipped = [], 0
-    for fold in folds:
-        parts = [fold_windows(member, fold, spec, window) for member in members]
-        skipped += sum(part is None for part in parts)
-        train_parts = [part for i, part in enumerate(parts)
-                       if part is not None and (train_mask is None or bool(train_mask[fold.train_last, i]))]
-        parts = [part for part in parts if part is not None]
+    # Who trains in each fold, read on its last training decision only (None: everyone).
+    trains = None if train_mask is None else {fold.index: train_mask[fold.train_last] for fold in folds}
+    settings = FoldSettings(spec, window, pooled, min_train, one_class, shuffle_seed, gap_per_member, trains)
+    parallel = fold_map.is_parallel(executor)
+    if parallel and models.warm:
+        fold_map.log.warning(fold_map.warm_note(pooled))
         if pooled:
-            forecasts += fit_pooled_fold(parts, models, fold, one_class=one_class, shuffle_seed=shuffle_seed,
-                                         gap_per_member=gap_per_member, callbacks=callbacks,
-                                         train_parts=None if train_mask is None else train_parts)
+            parallel = False
+    if not parallel:
+        executor = fold_map.InProcess()
+    else:
+        callbacks = None  # observers in this process (progress bars) cannot follow a remote fit
+    tasks = fold_map.plan_tasks(folds, len(members), pooled=pooled, warm=models.warm,
+                                workers=getattr(executor, "workers", 1), parallel=parallel)
+    refs = [executor.put(member) for member in members]
+    results: list = [None] * len(tasks)
+    waiting = {fold.index: 0 for fold in folds}
+    for task_folds, _ in tasks:
+        for fold in task_folds:
+            waiting[fold.index] += 1
+    done = 0
+
+    def on_result(i: int, result) -> None:
+        nonlocal done
+        results[i] = result
+        for fold in tasks[i][0]:
+            waiting[fold.index] -= 1
+            if waiting[fold.index] == 0:
+                done += 1
+                if progress is not None:
+                    progress(done - 1, len(folds))
+
+    executor.map_tasks(fold_task, [(settings, models, task_folds, ids, callbacks, *(refs[j] for j in ids))
+                                   for task_folds, ids in tasks], on_result)
+    # The serial order: oldest fold first, then members in order (a stable sort).
+    tagged = sorted((t for r in results for t in r[0]), key=lambda t: (t[0], t[1]))
+    return [t[2] for t in tagged], sum(r[1] for r in results)
+
+
+def fold_task(settings: FoldSettings, models: FoldModels, folds: list[Fold], ids: list[int],
+              callbacks: list | None, *members: Member) -> tuple[list[tuple[int, int, Forecast]], int]:
+    """One task: `folds` (oldest first) for `members` (indices `ids` in the walk-forward).
+    Returns ((fold index, member index, slim forecast) in serial order, member-folds skipped)."""
+    out, skipped = [], 0
+    for fold in folds:
+        parts = [fold_windows(member, fold, settings.spec, settings.window) for member in members]
+        skipped += sum(part is None for part in parts)
+        kept = [(i, part) for i, part in zip(ids, parts, strict=True) if part is not None]
+        trains = settings.trains
+        training = kept if trains is None else [(i, p) for i, p in kept if trains[fold.index][i]]
+        if settings.pooled:
+            forecasts = fit_pooled_fold([part for _, part in kept], models, fold,
+                                        one_class=settings.one_class, shuffle_seed=settings.shuffle_seed,
+                                        gap_per_member=settings.gap_per_member, callbacks=callbacks,
+                                        train_parts=None if trains is None else [p for _, p in training])
+            # fit_pooled_fold forecasts the parts that have test windows, in order (none
+            # when nobody trains this fold)
+            tested = [i for i, part in kept if len(part.X_test)] if forecasts else []
+            out += [(fold.index, i, f.slim()) for i, f in zip(tested, forecasts, strict=True)]
         else:
-            skipped += len(parts) - len(train_parts)
-            for part in train_parts:
-                forecast = _fit_member_fold(part, models, fold, min_train)
+            skipped += len(kept) - len(training)
+            for i, part in training:
+                forecast = _fit_member_fold(part, models, fold, settings.min_train)
                 skipped += forecast is None
-                forecasts += [forecast] if forecast is not None and len(part.X_test) else []
-        if progress is not None:
-            progress(fold.index, len(folds))
-    return forecasts, skipped
+                if forecast is not None and len(part.X_test):
+                    out.append((fold.index, i, forecast.slim()))
+    return out, skipped
 
 
 def fit_pooled_fold(parts: list[FoldWindows], models: FoldModels, fold: Fold, *, one_class: str,
@@ -199,7 +285,7 @@ def fit_pooled_fold(parts: list[FoldWindows], models: FoldModels, fold: Fold, *,
     fit_model(est, X, y, callbacks)
     models.keep(None, est)
     # predict_up refuses shapes and values a probability cannot have
-    return [Forecast(fold, p, predict_up(est, p.X_test)) for p in parts if len(p.X_test)]
+    return [Forecast(fold, p, predict_up(est, p.X_test)) for p in parts if len(p.test_pos)]
 
 
 def _fit_member_fold(part: FoldWindows, models: FoldModels, fold: Fold, min_train: int) -> Forecast | None:
@@ -216,10 +302,19 @@ def _fit_member_fold(part: FoldWindows, models: FoldModels, fold: Fold, min_trai
 
 
 def pooled_training_set(parts: list[FoldWindows]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Every part's training windows stacked, sorted by date then ticker: X, y, dates, tickers."""
-    X = np.concatenate([p.X_train for p in parts])
+    """Every part's training windows stacked, sorted by date then ticker: X, y, dates, tickers.
+
+    X is cut once, in its final order, from the parts' feature rows stacked end to end (a
+    window never crosses two parts: each starts inside its own part's rows); no per-part
+    copies are gathered and reordered.
+    """
     y = np.concatenate([p.y_train for p in parts])
     dates = np.concatenate([p.train_dates.to_numpy() for p in parts])
     names = np.concatenate([np.full(len(p.y_train), p.ticker, dtype=object) for p in parts])
     order = np.lexsort((names.astype(str), dates))
-    return X[order], y[order], dates[order], names[order]
+    starts = np.cumsum([0] + [len(p.features) for p in parts[:-1]])
+    # Row in the stacked features where each window ends.
+    ends = np.concatenate([p.train_pos - p.offset + s for p, s in zip(parts, starts, strict=True)])
+    window = parts[0].window
+    X = gather_windows(np.concatenate([p.features for p in parts]), window, ends[order])
+    return X, y[order], dates[order], names[order]

@@ -4,6 +4,10 @@ An executor takes `Job`s (one walk-forward each: the expensive unit) and calls
 ``on_done(job, frame, error)`` in the driver as each finishes, in completion order.
 `error` is one line (the task's FcastError, or what killed it); the driver caches frames
 and scores them, so workers need no shared disk. Ray is imported only by `RayExecutor`.
+
+Both are also fold executors for a universe walk-forward (``map_tasks``, see
+`forecast.evaluate.fold_map`): the serial one runs its folds here, in order; the Ray one
+runs independent folds (and per-ticker models within a fold) as tasks.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+
+from forecast.evaluate.fold_map import InProcess, OnResult
 
 log = logging.getLogger("fcast")
 
@@ -60,6 +66,7 @@ class SerialExecutor:
 
     name = "serial"
     workers = 1
+    parallel = False  # a walk-forward given this runs its folds in process, in order
 
     def __enter__(self) -> SerialExecutor:
         return self
@@ -79,6 +86,8 @@ class SerialExecutor:
                 on_done(job, None, error_line(exc))
                 continue
             on_done(job, frame, None)
+
+    map_tasks = InProcess.map_tasks  # a universe walk-forward's folds, here and in order
 
 
 LOCAL_OBJECT_STORE = 512 * 2**20
@@ -100,12 +109,32 @@ def _quiet_ray_environment(local: bool) -> None:
         # cluster's processes but not this one, which then cannot authenticate.
         return
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    # A failed fold task stops the walk-forward with its one line; the tasks cancelled then
+    # (or failed too) would each print a traceback as their results are dropped.
+    os.environ.setdefault("RAY_IGNORE_UNHANDLED_ERRORS", "1")
     os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
     if local:
         os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
         if "RAY_AUTH_MODE" not in os.environ:
             os.environ["RAY_AUTH_MODE"] = "token"
             os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
+
+
+def _check_reachable(address: str) -> None:
+    """An explicit host:port that takes no connection fails here in seconds (Ray itself
+    retries for minutes); "auto" and anything else are Ray's to judge."""
+    import socket
+
+    from forecast.errors import ConfigError
+
+    host, _, port = address.split("://", 1)[-1].rpartition(":")
+    if not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=5).close()
+    except OSError as exc:
+        raise ConfigError(f"cannot reach the Ray cluster at {address}: "
+                          f"{getattr(exc, 'strerror', None) or exc}") from None
 
 
 class RayExecutor:
@@ -118,6 +147,7 @@ class RayExecutor:
     """
 
     name = "ray"
+    parallel = True
 
     def __init__(self, workers: int | None = None, address: str | None = None):
         if workers is None and address is None:
@@ -130,6 +160,8 @@ class RayExecutor:
     def __enter__(self) -> RayExecutor:
         from forecast.errors import ConfigError
 
+        if self.address is not None:
+            _check_reachable(self.address)
         _quiet_ray_environment(local=self.address is None)
         import ray
 
@@ -166,6 +198,8 @@ class RayExecutor:
         return self._ray.put(bars)
 
     def run(self, jobs: Sequence[Job], on_done: OnDone) -> None:
+        from forecast.errors import FcastError
+
         ray = self._ray
         remote = ray.remote(num_cpus=1, max_retries=1, retry_exceptions=False)(compute_predictions)
         pending = {}
@@ -178,21 +212,78 @@ class RayExecutor:
                 for ref in done:
                     job = pending.pop(ref)
                     try:
-                        frame = ray.get(ref)
-                    except ray.exceptions.RayTaskError as exc:
-                        cause = getattr(exc, "cause", None)
-                        line = error_line(cause) if cause is not None else str(exc).splitlines()[0]
-                        on_done(job, None, line)
-                        continue
-                    except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError,
-                            ray.exceptions.TaskCancelledError) as exc:
-                        on_done(job, None, f"the worker died (retried once): {type(exc).__name__}")
-                        continue
-                    except ray.exceptions.RayError as exc:
-                        on_done(job, None, f"Ray failed the task: {type(exc).__name__}")
+                        frame = _outcome(ray, ref)
+                    except FcastError as exc:
+                        on_done(job, None, str(exc))
                         continue
                     on_done(job, frame, None)
         except KeyboardInterrupt:
             for ref in pending:
                 ray.cancel(ref, force=True)
             raise
+
+    def map_tasks(self, fn: Callable, arg_lists: Sequence[tuple], on_result: OnResult) -> None:
+        """Run ``fn(*args)`` for each as a Ray task (ObjectRefs among the args are resolved
+        in the worker) and call ``on_result(i, value)`` here as task i finishes. The first
+        failure cancels the rest and raises: the task's own FcastError as it was, anything
+        else as one FcastError line (a worker that died is retried once first)."""
+        from threadpoolctl import threadpool_info
+
+        ray = self._ray
+        _ship_user_files(ray)
+        # The driver's BLAS and OpenMP thread counts (Ray gives a 1-CPU task one thread): a
+        # large product summed in other chunks differs in its last digits, and the forecasts
+        # must be the serial run's to the digit.
+        threads = {lib["prefix"]: lib["num_threads"] for lib in threadpool_info()}
+        remote = ray.remote(num_cpus=1, max_retries=1, retry_exceptions=False)(_with_threads)
+        pending = {remote.remote(threads, fn, *args): i for i, args in enumerate(arg_lists)}
+        try:
+            while pending:
+                done, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
+                for ref in done:
+                    i = pending.pop(ref)
+                    value = _outcome(ray, ref)
+                    on_result(i, value)
+        except BaseException:
+            for ref in pending:  # a failure or Ctrl-C: nothing left running on the cluster
+                ray.cancel(ref, force=True)
+            raise
+
+
+def _with_threads(threads: dict, fn: Callable, *args):
+    """``fn(*args)`` with these thread counts per BLAS/OpenMP library (a task, on a worker)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=threads):
+        return fn(*args)
+
+
+def _ship_user_files(ray) -> None:
+    """A task's arguments may hold a class from a user's file (``--model path/file.py:Class``):
+    its module exists only in this process, so its code travels with the task (by value)."""
+    import sys
+
+    from forecast.user_code import FILE_MODULE_PREFIX
+
+    for name, module in list(sys.modules.items()):
+        if name.startswith(FILE_MODULE_PREFIX):
+            ray.cloudpickle.register_pickle_by_value(module)
+
+
+def _outcome(ray, ref):
+    """A finished task's value; its failure as an FcastError: the task's own, or one line
+    saying what failed it (a worker that died was retried once first)."""
+    from forecast.errors import FcastError
+
+    try:
+        return ray.get(ref)
+    except ray.exceptions.RayTaskError as exc:
+        cause = getattr(exc, "cause", None)
+        if isinstance(cause, FcastError):
+            raise cause from None
+        raise FcastError(error_line(cause) if cause is not None else str(exc).splitlines()[0]) from None
+    except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError,
+            ray.exceptions.TaskCancelledError) as exc:
+        raise FcastError(f"the worker died (retried once): {type(exc).__name__}") from None
+    except ray.exceptions.RayError as exc:
+        raise FcastError(f"Ray failed the task: {type(exc).__name__}") from None

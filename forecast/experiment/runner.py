@@ -113,11 +113,12 @@ def run_experiment(
             events.task_done(task, error, cached=False)
 
         executor.run(jobs, on_done)
-    # Universe-wide walk-forwards run here, in the driver (not on Ray: each needs every
-    # ticker's bars, and there is one per model, seed, target and pooling), cached like the rest.
-    for task in portfolio_tasks:
-        error, cached = state.run_portfolio(task, bars_by_ticker)
-        events.task_done(task, error, cached=cached)
+        # Universe-wide walk-forwards (one per model, seed, target and pooling) are driven
+        # from here, cached like the rest; their folds run on the executor (see
+        # `portfolio_walk_forward`).
+        for task in portfolio_tasks:
+            error, cached = state.run_portfolio(task, bars_by_ticker, executor=executor)
+            events.task_done(task, error, cached=cached)
     kwargs = {} if spa_reps is None else {"spa_reps": spa_reps}
     tests = judge(state.rows, state.returns, state.benchmarks, **kwargs)
     return ExperimentResult(
@@ -252,9 +253,11 @@ class _State:
             return False
         return True
 
-    def run_portfolio(self, task: PortfolioTask, bars_by_ticker: dict) -> tuple[str | None, bool]:
-        """Forecast the universe once for `task` (or read the cache), then score each of its
-        portfolio rows; (the error line when it fails, whether it came from the cache)."""
+    def run_portfolio(self, task: PortfolioTask, bars_by_ticker: dict,
+                      executor=None) -> tuple[str | None, bool]:
+        """Forecast the universe once for `task` (or read the cache; its folds on `executor`),
+        then score each of its portfolio rows; (the error line when it fails, whether it came
+        from the cache)."""
         from forecast.evaluate import pooled
         from forecast.portfolio.universe import Universe
 
@@ -272,7 +275,7 @@ class _State:
                 key, fields, preds = self._portfolio_lookup(universe, task, kwargs)
             cached = preds is not None
             if not cached:
-                preds = pooled.portfolio_walk_forward(universe, task.model.name, **kwargs)
+                preds = pooled.portfolio_walk_forward(universe, task.model.name, executor=executor, **kwargs)
         except Exception as exc:  # noqa: BLE001 - a failed walk-forward fails its rows, not the grid
             self.fail_task(task, error_line(exc))
             return error_line(exc), False
@@ -302,6 +305,7 @@ class _State:
 
     def score_portfolio(self, task: PortfolioTask, universe, preds: pd.DataFrame, *, cached: bool) -> None:
         from forecast.backtest.metrics import daily_returns
+        from forecast.portfolio.filters import FilterSettings
         from forecast.portfolio.run import score_portfolio
         from strategies.portfolio import load_portfolio_strategy, parse_portfolio_params
 
@@ -311,6 +315,7 @@ class _State:
         up = float(known["actual_up"].mean()) if len(known) else float("nan")
         majority = max(up, 1.0 - up)  # the accuracy of always saying the commoner outcome
         market = True  # SPY's buy-and-hold: loaded for the first row, the same span for the rest
+        filters = FilterSettings(**self.spec.filters) if self.spec.filters else None
         for i in self.by_task[task.key]:
             c = self.configs[i]
             row = self.rows[i]
@@ -322,7 +327,7 @@ class _State:
                     model=task.model.name, pooled=task.pooled, target=task.target, strategy=c.strategy.name,
                     cash=self.spec.cash, commission=c.commission, slippage=c.slippage,
                     min_commission=self.spec.broker.get("min_commission", 0.0),
-                    rebalance_band=c.strategy.rebalance_band, market=market,
+                    rebalance_band=c.strategy.rebalance_band, market=market, filters=filters,
                     **self.loaded_with)
             except Exception as exc:  # noqa: BLE001 - one failed configuration is one failed row
                 row["status"] = error_line(exc)

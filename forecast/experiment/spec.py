@@ -28,7 +28,7 @@ from forecast.errors import ConfigError
 from forecast.settings import WalkForwardOptions
 
 TOP_KEYS = {"name", "tickers", "universe", "start", "end", "seeds", "cash", "walk_forward",
-            "models", "strategies", "portfolios", "costs", "engine"}
+            "models", "strategies", "portfolios", "costs", "engine", "filters"}
 PORTFOLIO_KEYS = {"name", "params", "target", "pooled", "rebalance_band"}
 PORTFOLIO_TICKER = "portfolio"  # the `ticker` of a portfolio configuration's row
 WALK_FORWARD_KEYS = {"window", "test_days", "folds", "retrain_every", "train_window", "label", "features"}
@@ -267,6 +267,9 @@ class ExperimentSpec:
     # members only, as `fcast portfolio --universe NAME` does.
     universe: str | None = None
     membership: str | None = None
+    # [filters]: the universe filters of every portfolio (forecast.portfolio.filters), as
+    # `fcast portfolio --min-price ...`; empty: none (and no "filters" key in to_dict).
+    filters: dict = field(default_factory=dict)
 
     @classmethod
     def from_toml(cls, path: str | Path, *, home: str | Path | None = None) -> ExperimentSpec:
@@ -316,6 +319,7 @@ class ExperimentSpec:
         _unknown(wf, WALK_FORWARD_KEYS, "[walk_forward]")
         if "features" in wf and base is not None and not Path(wf["features"]).is_absolute():
             wf["features"] = str((base / wf["features"]).resolve())  # relative to the spec file
+        filters = _filters(_table(data, "filters"), bool(portfolios))
         cash = data.get("cash", defaults.CASH)
         if isinstance(cash, bool) or not isinstance(cash, int | float) or cash <= 0:
             raise ConfigError(f"cash must be a number > 0, got {cash!r}")
@@ -326,6 +330,7 @@ class ExperimentSpec:
             models=models,
             strategies=strategies,
             portfolios=portfolios,
+            filters=filters,
             seeds=tuple(dict.fromkeys(seeds)),
             commissions=_unique(_number_list(costs.get("commission", defaults.COMMISSION),
                                              "costs.commission")),
@@ -472,7 +477,21 @@ class ExperimentSpec:
             # only for a stored universe: every other spec records what it always did
             **({"universe": {"name": self.universe, "membership": self.membership}}
                if self.universe is not None else {}),
+            **({"filters": self.filters} if self.filters else {}),
         }
+
+
+def _filters(table: dict, has_portfolios: bool) -> dict:
+    """The checked [filters] table (every field filled in), or {} when it filters nothing."""
+    from forecast.portfolio.filters import FilterSettings
+
+    if not table:
+        return {}
+    if not has_portfolios:
+        raise ConfigError("[filters] choose which tickers a portfolio may rank: "
+                          "add [[portfolios]] or drop it")
+    settings = FilterSettings.from_table(table)
+    return settings.as_dict() if settings.active else {}
 
 
 def _universe(name, home, start, end) -> tuple[tuple[str, ...], dict]:

@@ -1,7 +1,8 @@
 """The standard features, one `Feature` each, in output-column order.
 
 `ret_1` comes first (the contract); each is switched on by the FeatureSpec option named
-in `switch` (returns and volatility are always on). Warm-ups count the leading NaN
+in `switch` (returns and volatility are always on). `start_invariant` marks the pointwise and
+fixed-lag ones (tests/features/test_precomputed.py holds them to it). Warm-ups count the leading NaN
 bars of the computation (tests/features/test_features.py checks each against it).
 """
 
@@ -18,6 +19,7 @@ RETURNS = Feature(
     columns=lambda s: [f"ret_{k}" for k in s.return_lags],
     compute=ind.return_features,
     warmup=lambda s: max(s.return_lags),
+    start_invariant=True,
 )
 VOLATILITY = Feature(
     name="volatility",
@@ -69,6 +71,7 @@ HL_RANGE = Feature(
     compute=ind.hl_range_features,
     inputs=("high", "low"),
     switch="hl_range",
+    start_invariant=True,
 )
 GAP = Feature(
     name="gap",
@@ -77,6 +80,7 @@ GAP = Feature(
     inputs=("open", "close"),
     warmup=1,
     switch="gap",
+    start_invariant=True,
 )
 GARCH = Feature(
     name="garch",
@@ -96,6 +100,7 @@ DAY_OF_WEEK = Feature(
     inputs=(),
     scaled=False,  # already bounded in [-1, 1]
     switch="day_of_week",
+    start_invariant=True,
 )
 
 STANDARD = (RETURNS, VOLATILITY, VOLUME, RSI, MACD, BOLLINGER, ATR, HL_RANGE, GAP, GARCH, DAY_OF_WEEK)

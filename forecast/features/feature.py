@@ -39,6 +39,11 @@ class Feature:
       before a fold is left out of that fold instead of failing the run).
     * `switch`: for the standard features only, the FeatureSpec option that turns it on
       (None: always on). Other features are turned on by naming them in `extra`.
+    * `start_invariant`: its value at bar t is the same to the last bit whichever bar the
+      series starts at (given its warm-up): pointwise and fixed-lag functions, not rolling
+      sums or exponential averages, whose rounding carries from the first bar. A walk-forward
+      with a rolling training window reuses such a feature's precomputed values for the
+      fit span (forecast.evaluate.fold_windows); others are recomputed on it.
     """
 
     name: str
@@ -52,6 +57,7 @@ class Feature:
     load: Callable[[Any], Any] = _identity
     switch: str | None = None
     min_fit: int = 0
+    start_invariant: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier():

@@ -29,13 +29,64 @@ def raw_features(
     return _compute(bars, spec, states or {})
 
 
-def _compute(bars: pd.DataFrame, spec: FeatureSpec, states: dict) -> pd.DataFrame:
+def precomputable(spec: FeatureSpec) -> list[Feature]:
+    """Features whose whole-series values can be computed once and sliced for any fold: the
+    standard ones (held to being trailing by the test suite) without fitted state."""
+    return [f for f in spec.features() if f.fit is None and any(f is g for g in STANDARD)]
+
+
+def precompute(bars: pd.DataFrame, spec: FeatureSpec) -> dict[str, np.ndarray]:
+    """The raw columns of `precomputable(spec)` over all of `bars`, by column name.
+
+    A row at t reads bars up to t only, and (trailing computations run from the first bar)
+    equals to the last bit what the pipeline computes on any prefix of `bars`; rows from a
+    later start equal it only for `start_invariant` features.
+    """
+    check_bars(bars, spec)
+    cols: dict = {}
+    for feature in precomputable(spec):
+        cols.update(feature.values(bars, spec))
+    return {c: np.asarray(v, dtype="float64") for c, v in cols.items()}
+
+
+def precomputed_span(bars: pd.DataFrame, spec: FeatureSpec, cached: dict, start: int, stop: int) -> dict:
+    """The columns of `cached` (`precompute(bars, spec)`) that equal, to the last bit, what
+    computing on `bars[start:stop]` alone gives, for that span.
+
+    From the first bar every precomputed column qualifies (a prefix). From a later start only
+    `start_invariant` features do, and their first warm-up rows, NaN when computed on the
+    span alone, are computed on those few bars.
+    """
+    out: dict = {}
+    for feature in precomputable(spec):
+        names = feature.column_names(spec)
+        if start == 0:
+            out.update({c: cached[c][:stop] for c in names})
+        elif feature.start_invariant:
+            head = min(feature.warmup_bars(spec), stop - start)
+            first = feature.values(bars.iloc[start : start + head], spec) if head else {}
+            for c in names:
+                rest = cached[c][start + head : stop]
+                out[c] = np.concatenate([np.asarray(first[c], dtype="float64"), rest]) if head else rest
+    return out
+
+
+def _compute(bars: pd.DataFrame, spec: FeatureSpec, states: dict, raw=None) -> pd.DataFrame:
     cols: dict = {}
     for feature in spec.features():
+        names = feature.column_names(spec)
+        if raw is not None and all(c in raw for c in names):
+            cols.update({c: raw[c] for c in names})  # precomputed for these very bars
+            continue
         if feature.fit is not None and states.get(feature.name) is None:
             raise ConfigError(f"feature {feature.name} needs to be fitted first (FeaturePipeline.fit)")
         cols.update(feature.values(bars, spec, states.get(feature.name)))
     return pd.DataFrame(cols, index=bars.index, dtype="float64")
+
+
+def _check_raw(bars: pd.DataFrame, raw) -> None:
+    if raw is not None and any(len(v) != len(bars) for v in raw.values()):
+        raise ConfigError("precomputed features must have one row per bar")
 
 
 def _centred_columns(spec: FeatureSpec) -> list[str]:
@@ -71,15 +122,20 @@ class FeaturePipeline(BaseEstimator):
         spec = self.spec_ if hasattr(self, "spec_") else as_spec(self.spec)
         return spec.warmup
 
-    def fit(self, bars: pd.DataFrame, y=None) -> FeaturePipeline:
-        """Learn features' fitted state and scaling statistics from `bars` (the training span) only."""
+    def fit(self, bars: pd.DataFrame, y=None, *, raw: dict | None = None) -> FeaturePipeline:
+        """Learn features' fitted state and scaling statistics from `bars` (the training span) only.
+
+        `raw`: columns already computed for exactly these bars (column name -> values, e.g.
+        slices of `precompute`); the features they cover are not computed again.
+        """
         spec = as_spec(self.spec)
         check_bars(bars, spec)
+        _check_raw(bars, raw)
         states = {f.name: f.fit_state(bars, spec) for f in spec.features() if f.fit is not None}
         for f in spec.features():
             if not any(f is g for g in STANDARD):  # the test suite holds the standard ones to it
                 f.check_trailing(bars, spec, states.get(f.name))
-        raw = _compute(bars, spec, states)
+        raw = _compute(bars, spec, states, raw)
         valid = raw.notna().all(axis=1).to_numpy()
         if valid.sum() < 2:
             raise ConfigError(
@@ -104,12 +160,16 @@ class FeaturePipeline(BaseEstimator):
         self.ret_scaler_ = ret_scaler
         return self
 
-    def transform(self, bars: pd.DataFrame) -> pd.DataFrame:
-        """Scaled features indexed like `bars`, `ret_1` first, NaN in warm-up rows."""
+    def transform(self, bars: pd.DataFrame, *, raw: dict | None = None) -> pd.DataFrame:
+        """Scaled features indexed like `bars`, `ret_1` first, NaN in warm-up rows.
+
+        `raw`: precomputed columns for exactly these bars, as for `fit`.
+        """
         self._check_fitted("transform")
         spec = self.spec_
         check_bars(bars, spec)
-        raw = _compute(bars, spec, self.states_)
+        _check_raw(bars, raw)
+        raw = _compute(bars, spec, self.states_, raw)
         out = raw.copy()
         centred = _centred_columns(spec)
         if spec.normalize == "fit":

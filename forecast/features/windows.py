@@ -29,6 +29,29 @@ def make_windows(values: np.ndarray | pd.DataFrame, window: int) -> np.ndarray:
     return np.moveaxis(sliding_window_view(arr, window, axis=0), -1, 1)
 
 
+def complete_windows(features: np.ndarray, window: int, positions: np.ndarray) -> np.ndarray:
+    """Which of the windows ending at `positions` hold no NaN or inf (a boolean mask), found
+    from a running count of bad rows without cutting the windows."""
+    arr = np.asarray(features)
+    arr = arr[:, None] if arr.ndim == 1 else arr
+    positions = _checked_positions(positions, window, len(arr))
+    bad = np.concatenate([[0], np.cumsum(~np.isfinite(arr).all(axis=1))])
+    return bad[positions + 1] == bad[positions + 1 - window]
+
+
+def gather_windows(features: np.ndarray, window: int, positions: np.ndarray) -> np.ndarray:
+    """The windows ending at `positions`, `(len(positions), window, f)`, in one new array."""
+    windows = make_windows(features, window)  # windows[i] ends at position i + window - 1
+    return windows[_checked_positions(positions, window, len(windows) + window - 1) - (window - 1)]
+
+
+def _checked_positions(positions, window: int, n: int) -> np.ndarray:
+    positions = np.asarray(positions, dtype="int64")
+    if positions.size and (positions.min() < window - 1 or positions.max() >= n):
+        raise ConfigError(f"window end positions must lie in {window - 1} .. {n - 1}")
+    return positions
+
+
 def decision_windows(
     features: np.ndarray, window: int, positions: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -14,6 +14,7 @@ The engine ANDs this mask with the point-in-time membership (see `run_portfolio`
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import asdict, dataclass
 
@@ -22,6 +23,8 @@ import pandas as pd
 from forecast import defaults
 from forecast.data.checks import extreme_moves
 from forecast.errors import ConfigError
+
+log = logging.getLogger("fcast")
 
 
 @dataclass(frozen=True)
@@ -39,13 +42,27 @@ class FilterSettings:
             number = isinstance(value, int | float) and not isinstance(value, bool)
             if value is not None and not (number and math.isfinite(value) and value > 0):
                 raise ConfigError(f"{name.replace('_', '-')} must be a number > 0, not {value!r}")
+            if value is not None:  # 60 from a spec and 60.0 from the CLI are one setting, one record
+                object.__setattr__(self, name, float(value))
         window = self.dollar_volume_window
         if isinstance(window, bool) or not isinstance(window, int) or window < 1:
             raise ConfigError(f"dollar-volume-window must be a whole number >= 1, not {window!r}")
+        if window != defaults.DOLLAR_VOLUME_WINDOW and self.min_dollar_volume is None:
+            # Valid but surely not meant: say so rather than ignore it silently.
+            log.warning("dollar-volume-window %d has no effect without min-dollar-volume", window)
 
     @property
     def active(self) -> bool:
         return self.min_price is not None or self.min_dollar_volume is not None or self.drop_extreme_moves
+
+    @classmethod
+    def from_table(cls, table: dict, where: str = "[filters]") -> FilterSettings:
+        """From a spec's table (keys as the fields), one ConfigError line for an unknown key."""
+        unknown = sorted(set(table) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise ConfigError(f"unknown key(s) in {where}: {', '.join(unknown)} "
+                              f"(known: {', '.join(cls.__dataclass_fields__)})")
+        return cls(**table)
 
     def as_dict(self) -> dict:
         """What the run records (metrics.json, run.json)."""

@@ -199,13 +199,16 @@ def run_portfolio_backtest(
     progress: Callable[[int, int], None] | None = None,
     cache: bool = False,
     filters=None,
+    executor=None,
 ) -> PortfolioResult:
     """Forecast every ticker of `tickers` (a list, or a universe name such as "dow30"),
     trade `strategy` on the forecasts and return a complete `PortfolioResult`.
 
     `cache`: read and keep the forecasts in the portfolio prediction cache under `home`
     (keyed by every ticker's bars and every setting that shapes them).
-    `filters`: a `forecast.portfolio.filters.FilterSettings` (which tickers may be ranked)."""
+    `filters`: a `forecast.portfolio.filters.FilterSettings` (which tickers may be ranked).
+    `executor`: where the walk-forward's folds run (see `portfolio_walk_forward`; an entered
+    `forecast.experiment.RayExecutor`, say); None: here, in order."""
     from forecast.evaluate.pooled import portfolio_walk_forward
     from forecast.portfolio.engine import check_band, check_fee_share
     from forecast.portfolio.universe import load_universe
@@ -218,7 +221,7 @@ def run_portfolio_backtest(
     universe = load_universe(tickers, source=source, path=path, start=start, end=end, home=home)
     check_universe_size(cls, typed, len(universe.tickers))
     kwargs = {"pooled": pooled, "target": target, "model_params": model_params, "progress": progress,
-              **(walk_forward or {})}
+              "executor": executor, **(walk_forward or {})}
     store = None
     if cache:
         from forecast.cache import PredictionCache

@@ -74,12 +74,12 @@ def _check_ar1_learnt(bars: pd.DataFrame, pred: pd.DataFrame, name: str) -> None
     assert agreement >= 0.85, f"{name}: calls agree with today's sign on only {agreement:.3f}"
 
 
-def _stale_by_one_bar(decision_windows):
+def _stale_by_one_bar(feature_rows):
     """A planted bug: every feature window ends one bar before its decision date."""
 
-    def stale(values, window, positions=None):
-        v = np.asarray(values, dtype="float64")
-        return decision_windows(np.vstack([np.full((1, v.shape[1]), np.nan), v[:-1]]), window, positions)
+    def stale(*args):
+        v, offset = feature_rows(*args)
+        return np.vstack([np.full((1, v.shape[1]), np.nan), v[:-1]]), offset
 
     return stale
 
@@ -104,7 +104,7 @@ def test_ar1_direction_is_learnt(ar1, ar1_predictions, name):
 def test_ar1_check_catches_features_one_bar_stale(ar1, monkeypatch, name):
     from forecast.evaluate import fold_windows
 
-    monkeypatch.setattr(fold_windows, "decision_windows", _stale_by_one_bar(fold_windows.decision_windows))
+    monkeypatch.setattr(fold_windows, "_feature_rows", _stale_by_one_bar(fold_windows._feature_rows))
     stale = _run(ar1, name, label="close")
     with pytest.raises(AssertionError):
         _check_ar1_learnt(ar1, stale, name)

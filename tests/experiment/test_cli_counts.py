@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from forecast.cli.experiment_cmd import _where
+from forecast.cli.options import where as _where
 from forecast.experiment import RayExecutor, SerialExecutor
 
 

@@ -130,9 +130,9 @@ def test_pooled_training_sees_every_tickers_samples_and_respects_the_embargo(mon
     fitted: list = []
 
     class Recording(FeaturePipeline):
-        def fit(self, bars, y=None):
+        def fit(self, bars, y=None, **kw):
             fitted.append((bars.attrs["ticker"], bars.index))
-            return super().fit(bars)
+            return super().fit(bars, **kw)
 
     monkeypatch.setattr(fold_windows_mod, "FeaturePipeline", Recording)
     Recorder.fits = []
