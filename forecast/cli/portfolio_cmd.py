@@ -46,7 +46,7 @@ MaxFeeShare = Annotated[float, typer.Option(
     "--max-fee-share", help="Skip an order whose fee would be more than this share of "
     "its value (0 < x <= 1; default 1: never pay more than the order is worth).")]
 MinPrice = Annotated[float | None, typer.Option(
-    "--min-price", help="Rank a ticker on a day only if its last close (as traded) is at least this.")]
+    "--min-price", help="Rank a ticker on a day only if its last (adjusted) close is at least this.")]
 MinDollarVolume = Annotated[float | None, typer.Option(
     "--min-dollar-volume", help="Rank a ticker on a day only if its median close x volume over "
     "the last --dollar-volume-window bars is at least this.")]

@@ -1,11 +1,17 @@
 """Universe filters: which tickers may be ranked on each decision day.
 
 A ticker is eligible on day t when, from its own bars dated <= t only:
-- its last close (as traded, not adjusted) is >= `min_price`;
-- the median of close x volume (as traded) over its last `dollar_volume_window` bars
+- its last `close` is >= `min_price`;
+- the median of close x volume over its last `dollar_volume_window` bars
   is >= `min_dollar_volume` (fewer bars than the window: not eligible);
 - with `drop_extreme_moves`, its last bar does not fail the data checks' extreme-move
   rule (`forecast.data.checks.extreme_moves`: |log move of the adjusted close| > 0.4).
+
+`close` is the column of the frames given: `fcast portfolio` and experiments pass the
+split- and dividend-adjusted bars they trade, so on back-adjusted history (as in the bundled
+data and us_liquid) an old close is not the price that traded then, and a price floor over
+a long history selects on splits that came later. Frames that still carry `adj_close` are
+read as traded (and the extreme-move rule reads `adj_close`).
 
 On a calendar day without a bar of its own the ticker keeps its last bar's answer
 (a forward fill, so still only bars <= t); before its first bar it is not eligible.
