@@ -250,14 +250,14 @@ def fold_task(settings: FoldSettings, models: FoldModels, folds: list[Fold], ids
                                         train_parts=None if trains is None else [p for _, p in training])
             # fit_pooled_fold forecasts the parts that have test windows, in order (none
             # when nobody trains this fold)
-            tested = [i for i, part in kept if len(part.X_test)] if forecasts else []
+            tested = [i for i, part in kept if len(part.test_pos)] if forecasts else []
             out += [(fold.index, i, f.slim()) for i, f in zip(tested, forecasts, strict=True)]
         else:
             skipped += len(kept) - len(training)
             for i, part in training:
                 forecast = _fit_member_fold(part, models, fold, settings.min_train)
                 skipped += forecast is None
-                if forecast is not None and len(part.X_test):
+                if forecast is not None and len(part.test_pos):
                     out.append((fold.index, i, forecast.slim()))
     return out, skipped
 
@@ -291,7 +291,7 @@ def fit_pooled_fold(parts: list[FoldWindows], models: FoldModels, fold: Fold, *,
 def _fit_member_fold(part: FoldWindows, models: FoldModels, fold: Fold, min_train: int) -> Forecast | None:
     """One ticker's own model for the fold and its forecasts; None when it has fewer than
     `min_train` training samples or one class (a ticker without test windows fits nothing)."""
-    if not len(part.X_test):
+    if not len(part.test_pos):
         return Forecast(fold, part, np.empty(0))
     if len(part.y_train) < min_train or len(np.unique(part.y_train)) < 2:
         return None
