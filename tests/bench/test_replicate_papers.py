@@ -1,5 +1,5 @@
 """bench/replicate_papers.py: the papers' long-short returns, the reversal rule and the
-candidate mask, against independent computations on small synthetic data (never ../shared)."""
+candidate mask, against independent computations on small synthetic data."""
 
 from __future__ import annotations
 
