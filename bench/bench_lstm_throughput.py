@@ -10,6 +10,8 @@ per second of
 - `LSTMForecaster.fit` (its chronological validation tail scored every epoch for early
   stopping, as walk-forwards run it);
 - the same without a validation tail (`validation_fraction=0`, the same training windows);
+- `LSTMForecaster.fit` on the same windows as a `WindowSource` (a pooled universe's path:
+  each batch cut from the stacked rows when trained on);
 - a bare `keras.Model.fit` of the same architecture on the training head, without and with
   the same validation data;
 
@@ -119,26 +121,37 @@ def main() -> None:
     print(f"data: {args.samples:,} windows x {args.window} x {args.features} (float32), LSTM {UNITS}, "
           f"batch {args.batch_size}, {args.epochs} epochs (the first left out), "
           f"quickest epoch of {args.repeats} interleaved runs")
-    runs: dict[str, list[float]] = {"fcast": [], "noval": [], "bare": [], "bare+val": []}
+    runs: dict[str, list[float]] = {"fcast": [], "noval": [], "bare": [], "bare+val": [], "stream": []}
+    # The same windows as a WindowSource (how a pooled universe fit gets them): window i is
+    # rows i*window .. i*window + window - 1 of the stacked rows.
+    from forecast.models.window_source import WindowSource
+
+    source = WindowSource(X.reshape(-1, X.shape[2]), np.arange(len(X)) * args.window + args.window - 1,
+                          args.window)
     for _ in range(args.repeats):  # interleaved, so background load hits all alike
         ours, n_train = fcast_fit(keras, X, y, args)
         runs["fcast"].append(ours)
+        runs["stream"].append(fcast_fit(keras, source, y, args)[0])
         head = slice(len(X) - n_val(X, args) - n_train, len(X) - n_val(X, args))
         runs["noval"].append(fcast_fit(keras, X[head], y[head], args, 0.0)[0])
         runs["bare"].append(bare_fit(keras, X, y, n_train, args, validation=False))
         runs["bare+val"].append(bare_fit(keras, X, y, n_train, args, validation=True))
-    ours, no_val, bare, bare_val = (min(runs[k]) for k in ("fcast", "noval", "bare", "bare+val"))
+    ours, no_val, bare, bare_val, streamed = (min(runs[k]) for k in ("fcast", "noval", "bare", "bare+val",
+                                                                     "stream"))
     rate = {k: n_train / v for k, v in (("fcast", ours), ("bare", bare), ("bare+val", bare_val),
-                                         ("fcast-noval", no_val))}
+                                         ("fcast-noval", no_val), ("stream", streamed))}
     print(f"LSTMForecaster.fit: {rate['fcast']:,.0f} training samples/s ({ours:.2f} s an epoch, "
           f"{n_train:,} training + {n_val(X, args):,} validation windows)")
     print(f"LSTMForecaster.fit, validation_fraction=0 (same training windows): "
           f"{rate['fcast-noval']:,.0f} samples/s ({no_val:.2f} s an epoch)")
+    print(f"LSTMForecaster.fit on a WindowSource (pooled universes: batches cut as trained): "
+          f"{rate['stream']:,.0f} samples/s ({streamed:.2f} s an epoch)")
     print(f"bare keras fit, no validation: {rate['bare']:,.0f} samples/s ({bare:.2f} s an epoch)")
     print(f"bare keras fit, same validation: {rate['bare+val']:,.0f} samples/s ({bare_val:.2f} s an epoch)")
     print(f"ratio fcast / bare: {rate['fcast'] / rate['bare']:.2f} (goal >= 0.9); "
           f"fcast / bare with validation: {rate['fcast'] / rate['bare+val']:.2f}; without validation "
-          f"on both sides: {rate['fcast-noval'] / rate['bare']:.2f}")
+          f"on both sides: {rate['fcast-noval'] / rate['bare']:.2f}; streamed / bare: "
+          f"{rate['stream'] / rate['bare']:.2f}")
 
 
 if __name__ == "__main__":

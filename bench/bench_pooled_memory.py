@@ -5,7 +5,9 @@ The Fischer & Krauss design (return_lags=(1,), every other feature off): the mem
 `--history-from` to the year's end. `--folds` quarterly folds (the last one tests the year's
 last quarter), each training on the 750 decision dates before a 2-day gap. The part measured
 is what `run_folds` does before fitting: `fold_windows` for every member and
-`pooled_training_set`; timed over all the folds, its memory measured on the last.
+`pooled_training_source` (the stacked rows a Keras model streams its batches from, plus one
+batch of 512 windows) or, in a tree from before streaming, `pooled_training_set` (every window
+gathered); timed over all the folds, its memory measured on the last.
 
 Each code tree (this one, and `--reference`, e.g. the main checkout, for the figure before
 a change) runs in its own child process, which loads the members from a pickle, gathers once for
@@ -37,9 +39,9 @@ CHILD = r"""
 import json, pickle, sys, time, tracemalloc
 sys.path.insert(0, sys.argv[1])
 import numpy as np
+from forecast.evaluate import walkforward as wfm
 from forecast.evaluate.fold_windows import Member, fold_windows
 from forecast.evaluate.folds import Fold
-from forecast.evaluate.walkforward import pooled_training_set
 from forecast.features.spec import FeatureSpec
 with open(sys.argv[2], "rb") as fh:
     data = pickle.load(fh)
@@ -47,20 +49,33 @@ members = [Member(t, bars, labels, pos) for t, bars, labels, pos in data["member
 folds = [Fold(**f) for f in data["folds"]]
 spec = FeatureSpec(return_lags=(1,), vol_windows=(), volume=False, rsi=False, macd=False,
                    bollinger=False, atr=False, hl_range=False, gap=False)
+# A tree with pooled_training_source streams (what a Keras model trains from: the stacked
+# rows plus one 512-window batch at a time); an older one gathers every window.
+stream = hasattr(wfm, "pooled_training_source")
 def gather(fold):
     parts = [p for m in members if (p := fold_windows(m, fold, spec, data["window"])) is not None]
-    return parts, pooled_training_set(parts)
+    if stream:
+        src, y = wfm.pooled_training_source(parts)
+        return parts, (src, y, src.take(np.arange(min(512, len(src)))))
+    return parts, wfm.pooled_training_set(parts)
 t0 = time.perf_counter()
 for fold in folds:
-    parts, (X, y, dates, names) = gather(fold)
-    del parts, X, y, dates, names
+    parts, out = gather(fold)
+    del parts, out
 secs = time.perf_counter() - t0
 tracemalloc.start()  # numpy reports its buffers to tracemalloc
-parts, (X, y, dates, names) = gather(folds[-1])
+parts, out = gather(folds[-1])
 peak = tracemalloc.get_traced_memory()[1]
 tracemalloc.stop()
-print(json.dumps({"peak": peak, "secs": secs, "X_bytes": X.nbytes,
-                  "n": len(y), "parts": len(parts), "digest": float(np.sum(X[:, -1, 0]))}))
+if stream:
+    src, y, _ = out
+    n, w, f = src.shape
+    x_bytes, digest = n * w * f * 8, float(np.sum(src.features[src.ends, 0]))
+else:
+    X, y = out[0], out[1]
+    x_bytes, digest = X.nbytes, float(np.sum(X[:, -1, 0]))
+print(json.dumps({"peak": peak, "secs": secs, "X_bytes": x_bytes, "stream": stream,
+                  "n": len(y), "parts": len(parts), "digest": digest}))
 """
 
 
@@ -121,7 +136,8 @@ def main() -> int:
             r = results[label] = measure(code, pickled)
             peak = r["peak"] / 2**20
             print(f"{label} ({code}): {r['parts']} names, {r['n']:,} training windows of {WINDOW} rows; "
-                  f"pooled X {r['X_bytes'] / 2**20:.0f} MiB; peak memory allocated while gathering "
+                  f"gathered X {r['X_bytes'] / 2**20:.0f} MiB; peak memory allocated while "
+                  f"{'streaming' if r.get('stream') else 'gathering'} "
                   f"{peak:.0f} MiB ({peak / (r['X_bytes'] / 2**20):.2f}x X); {args.folds} quarterly folds' "
                   f"windows (features included) in {r['secs']:.1f} s")
         if len(results) == 2:

@@ -17,10 +17,10 @@ from forecast.evaluate.folds import Fold, Schedule
 from forecast.features.indicators import check_bars
 from forecast.features.spec import FeatureSpec, as_spec
 from forecast.features.target import make_target
-from forecast.features.windows import gather_windows
 from forecast.models.fitting import fit_model, predict_up, purge_validation_overlap
 from forecast.models.params import check_int
 from forecast.models.resolve import FoldModels, resolve_estimator
+from forecast.models.window_source import WindowSource, streams_windows
 
 
 def walk_forward(
@@ -271,12 +271,18 @@ def fit_pooled_fold(parts: list[FoldWindows], models: FoldModels, fold: Fold, *,
     train_parts = parts if train_parts is None else train_parts
     if not train_parts:
         return []
-    X, y, _, _ = pooled_training_set(train_parts)
+    est = models.start(None)
+    # On a universe a Keras model cuts its batches from the stacked feature rows as it
+    # trains (the gathered windows would copy every row `window` times); one ticker's set
+    # is small, and its models train on the gathered windows as they always have.
+    if streams_windows(est) and train_parts[0].ticker is not None:
+        X, y = pooled_training_source(train_parts)
+    else:
+        X, y, _, _ = pooled_training_set(train_parts)
     if shuffle_seed is not None:
         y = np.random.default_rng([shuffle_seed, fold.index]).permutation(y)
     if len(np.unique(y)) < 2:
         raise ConfigError(f"fold {fold.index}: {one_class}")
-    est = models.start(None)
     if gap_per_member is not None:
         # Early stopping holds out the last samples (in date order), up to one per ticker
         # of this fold a date: the gap counts the fold's tickers, not the universe's, whose
@@ -308,6 +314,18 @@ def pooled_training_set(parts: list[FoldWindows]) -> tuple[np.ndarray, np.ndarra
     window never crosses two parts: each starts inside its own part's rows); no per-part
     copies are gathered and reordered.
     """
+    source, y, dates, names = _pooled_rows(parts)
+    return source.take(slice(None)), y, dates, names
+
+
+def pooled_training_source(parts: list[FoldWindows]) -> tuple[WindowSource, np.ndarray]:
+    """`pooled_training_set`'s windows and labels, the windows left uncut: a WindowSource on
+    the parts' feature rows stacked once (no copy of each row per window that reads it)."""
+    source, y, _, _ = _pooled_rows(parts)
+    return source, y
+
+
+def _pooled_rows(parts: list[FoldWindows]) -> tuple[WindowSource, np.ndarray, np.ndarray, np.ndarray]:
     y = np.concatenate([p.y_train for p in parts])
     dates = np.concatenate([p.train_dates.to_numpy() for p in parts])
     names = np.concatenate([np.full(len(p.y_train), p.ticker, dtype=object) for p in parts])
@@ -315,6 +333,5 @@ def pooled_training_set(parts: list[FoldWindows]) -> tuple[np.ndarray, np.ndarra
     starts = np.cumsum([0] + [len(p.features) for p in parts[:-1]])
     # Row in the stacked features where each window ends.
     ends = np.concatenate([p.train_pos - p.offset + s for p, s in zip(parts, starts, strict=True)])
-    window = parts[0].window
-    X = gather_windows(np.concatenate([p.features for p in parts]), window, ends[order])
-    return X, y[order], dates[order], names[order]
+    source = WindowSource(np.concatenate([p.features for p in parts]), ends[order], parts[0].window)
+    return source, y[order], dates[order], names[order]

@@ -20,11 +20,46 @@ from forecast.errors import DataError
 from forecast.models.device import DEVICES, device_scope, use_mixed_precision
 from forecast.models.inputs import check_X, check_y
 from forecast.models.params import check_fraction, check_int, check_params
+from forecast.models.window_source import WindowSource
 
 PREDICT_BATCH = 4096
 # Training batches run per call into the compiled step: the per-call Python and dispatch
 # cost, not the arithmetic, dominated a small network's epoch. Same updates, same order.
 STEPS_PER_CALL = 16
+
+
+# Training samples are shuffled every epoch (tests turn it off to compare the array and
+# the streamed paths batch for batch).
+SHUFFLE = True
+
+
+def window_batches(keras, source: WindowSource, labels: np.ndarray, part: slice, batch_size: int,
+                   prepare, shuffle_seed=None):
+    """A `keras.utils.PyDataset` of samples `part` of `source`, each batch cut when asked for.
+
+    With `shuffle_seed` the samples are put in a new random order before every epoch (a
+    generator seeded once, so a fit is reproducible); without, they stay in time order.
+    """
+
+    class WindowBatches(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__(workers=1, use_multiprocessing=False)
+            self.order = np.arange(part.start, part.stop)
+            self.rng = None if shuffle_seed is None else np.random.default_rng(shuffle_seed)
+            self.on_epoch_end()
+
+        def __len__(self):
+            return -(-len(self.order) // batch_size)
+
+        def __getitem__(self, i):
+            idx = self.order[i * batch_size:(i + 1) * batch_size]
+            return prepare(source.take(idx)).astype(np.float32), labels[idx]
+
+        def on_epoch_end(self):
+            if self.rng is not None:
+                self.rng.shuffle(self.order)
+
+    return WindowBatches()
 
 
 def chronological_split(
@@ -93,6 +128,8 @@ class KerasForecaster(ClassifierMixin, BaseEstimator):
 
     # Walk-forward may hand this fitted instance the next fold (see `warm_start`).
     warm_refits = True
+    # Pooled walk-forwards hand `fit` a WindowSource instead of gathered windows.
+    streams_windows = True
 
     dropout: float = 0.1
     learning_rate: float = 1e-3
@@ -143,13 +180,16 @@ class KerasForecaster(ClassifierMixin, BaseEstimator):
         extra Keras callbacks, e.g. a progress reporter.
         """
         check_params(self)
-        X = check_X(X)
+        # A WindowSource (pooled universe training) is cut into windows batch by batch.
+        streamed = isinstance(X, WindowSource)
+        X = X.check() if streamed else check_X(X)
         y = check_y(y, len(X))
         train, val = chronological_split(len(X), self.validation_fraction, self.validation_gap)
         # Whole batches only: every fold then feeds the compiled step the same shapes, so
         # it is not retraced (TensorFlow) or recompiled (JAX) for a ragged last batch.
         train, val = whole_batches(train, self.batch_size), whole_batches(val, self.batch_size)
-        inputs = self._prepare(X).astype(np.float32)
+        inputs = None if streamed else self._prepare(X).astype(np.float32)
+        input_shape = (self._prepare(X.take(slice(0, 1))) if streamed else inputs).shape[1:]
         labels = y.astype(np.float32)
         # Weights come from the training head only: the validation tail is "later".
         cw = balanced_class_weight(y[train]) if self.class_weight == "balanced" else None
@@ -169,22 +209,34 @@ class KerasForecaster(ClassifierMixin, BaseEstimator):
                 # Same network, optimizer and compiled train step: no rebuild, no retrace.
                 model, epochs = self.model_, self.warm_epochs
             else:
-                model, epochs = self._compiled(keras, inputs.shape[1:], mixed), self.epochs
+                model, epochs = self._compiled(keras, input_shape, mixed), self.epochs
             stopper = keras.callbacks.EarlyStopping(
                 monitor="val_loss" if has_val else "loss",
                 patience=self.patience,
                 restore_best_weights=True,
             )
+            if streamed:
+                data = dict(
+                    x=window_batches(keras, X, labels, train, self.batch_size, self._prepare,
+                                     shuffle_seed=self.seed if SHUFFLE else None),
+                    validation_data=window_batches(keras, X, labels, val, PREDICT_BATCH, self._prepare)
+                    if has_val else None,
+                    shuffle=False,  # the batches shuffle their own sample order
+                )
+            else:
+                data = dict(
+                    x=inputs[train],
+                    y=labels[train],
+                    validation_data=(inputs[val], labels[val]) if has_val else None,
+                    batch_size=self.batch_size,
+                    # Scoring the validation tail in one batch, not batch_size ones, halves
+                    # an epoch's time on a CPU; it changes no number.
+                    validation_batch_size=PREDICT_BATCH,
+                    shuffle=SHUFFLE,
+                )
             history = model.fit(
-                inputs[train],
-                labels[train],
-                validation_data=(inputs[val], labels[val]) if has_val else None,
+                **data,
                 epochs=epochs,
-                batch_size=self.batch_size,
-                # Scoring the validation tail in one batch, not batch_size ones, halves
-                # an epoch's time on a CPU; it changes no number.
-                validation_batch_size=PREDICT_BATCH,
-                shuffle=True,
                 class_weight=cw,
                 callbacks=[stopper, *(callbacks or [])],
                 verbose=self.verbose,
