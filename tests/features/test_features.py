@@ -16,6 +16,7 @@ SPECS = {
     "default": FeatureSpec.default(),
     "garch_dow": FeatureSpec(garch=True, day_of_week=True, return_lags=(1, 3, 60)),
     "rolling": FeatureSpec(normalize="rolling", scale_window=60, garch=True),
+    "alpha158": FeatureSpec.from_option("alpha158"),
 }
 
 
@@ -186,6 +187,24 @@ def test_lookahead_check_catches_a_garch_feature_that_peeks(monkeypatch):
     monkeypatch.setattr(garch_mod, "garch_volatility", peeking)
     with pytest.raises(AssertionError):
         _check_no_lookahead(pipe, bars, 640)
+
+
+def test_lookahead_check_catches_an_alpha158_mean_that_is_centred(monkeypatch):
+    """The check can fail for the alpha158 set too: its window means (MA, STD, VMA, ...)
+    taken over a window centred on t, which reads bars after t."""
+    from forecast.features import window_ops
+
+    def centred(x, w):
+        s = pd.Series(x).rolling(w, center=True)
+        return s.mean().to_numpy(), s.std().to_numpy()
+
+    spec = SPECS["alpha158"]
+    bars = garch_bars(400, seed=5)
+    pipe = FeaturePipeline(spec).fit(bars.iloc[:250])
+    _check_no_lookahead(pipe, bars, 300)
+    monkeypatch.setattr(window_ops, "window_mean_std", centred)
+    with pytest.raises(AssertionError):
+        _check_no_lookahead(pipe, bars, 300)
 
 
 def test_degenerate_garch_fit_gives_finite_constant_volatility():
