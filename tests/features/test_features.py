@@ -180,13 +180,19 @@ def test_lookahead_check_catches_a_garch_feature_that_peeks(monkeypatch):
     def peeking(log_returns, params):
         return honest(log_returns.shift(-1).fillna(0.0), params)
 
-    spec = SPECS["garch_dow"]
-    bars = garch_bars(900, seed=5)
-    pipe = FeaturePipeline(spec).fit(bars.iloc[:500])
-    _check_no_lookahead(pipe, bars, 640)
-    monkeypatch.setattr(garch_mod, "garch_volatility", peeking)
+    _assert_check_catches(monkeypatch, "garch_dow", (900, 500, 640), garch_mod, "garch_volatility", peeking)
+
+
+def _assert_check_catches(monkeypatch, spec_name, sizes, module, name, planted) -> None:
+    """The check passes, then fails once `module.name` is replaced by `planted`; `sizes`:
+    bars, fit span, the date t checked."""
+    n, fit, t = sizes
+    bars = garch_bars(n, seed=5)
+    pipe = FeaturePipeline(SPECS[spec_name]).fit(bars.iloc[:fit])
+    _check_no_lookahead(pipe, bars, t)
+    monkeypatch.setattr(module, name, planted)
     with pytest.raises(AssertionError):
-        _check_no_lookahead(pipe, bars, 640)
+        _check_no_lookahead(pipe, bars, t)
 
 
 def test_lookahead_check_catches_an_alpha158_mean_that_is_centred(monkeypatch):
@@ -198,13 +204,7 @@ def test_lookahead_check_catches_an_alpha158_mean_that_is_centred(monkeypatch):
         s = pd.Series(x).rolling(w, center=True)
         return s.mean().to_numpy(), s.std().to_numpy()
 
-    spec = SPECS["alpha158"]
-    bars = garch_bars(400, seed=5)
-    pipe = FeaturePipeline(spec).fit(bars.iloc[:250])
-    _check_no_lookahead(pipe, bars, 300)
-    monkeypatch.setattr(window_ops, "window_mean_std", centred)
-    with pytest.raises(AssertionError):
-        _check_no_lookahead(pipe, bars, 300)
+    _assert_check_catches(monkeypatch, "alpha158", (400, 250, 300), window_ops, "window_mean_std", centred)
 
 
 def test_degenerate_garch_fit_gives_finite_constant_volatility():
