@@ -14,7 +14,8 @@ import pytest
 from scipy.stats import percentileofscore
 
 from forecast.data.synthetic import random_walk_bars
-from forecast.features import FeatureSpec, raw_features
+from forecast.errors import ConfigError
+from forecast.features import FeatureSpec, as_spec, raw_features
 from forecast.features.alpha158 import column_warmup, columns
 from forecast.features.builtin import ALPHA158
 from forecast.features.pipeline import precomputable, precompute
@@ -166,3 +167,31 @@ def test_presets_are_named_sets_and_extra_can_name_alpha158(name):
     mixed = FeatureSpec(extra=("alpha158",))
     assert mixed.columns()[: len(FeatureSpec().columns())] == FeatureSpec().columns()
     assert mixed.columns()[-158:] == columns()
+
+
+def test_a_preset_name_a_file_and_an_unknown_name(tmp_path):
+    file = tmp_path / "spec.toml"
+    file.write_text('[features]\npreset = "alpha158"\ncross_section = "rank"\nreturn_lags = [1, 5]\n')
+    spec = FeatureSpec.from_option(str(file))
+    assert spec.extra == ("alpha158",) and spec.cross_section == "rank" and spec.return_lags == (1, 5)
+    assert as_spec("alpha158") == FeatureSpec.from_option("alpha158")
+    presets = r"\(alpha158, default\)"
+    with pytest.raises(ConfigError, match=r"'alpha15': no such file, and not a feature preset " + presets):
+        FeatureSpec.from_option("alpha15")
+    with pytest.raises(ConfigError, match="unknown feature preset 'nope'"):
+        FeatureSpec.from_dict({"preset": "nope"})
+
+
+def test_experiment_specs_name_a_preset_as_it_is_and_files_relative_to_the_spec(tmp_path):
+    from forecast.experiment.spec import ExperimentSpec
+
+    (tmp_path / "feat.toml").write_text("return_lags = [1, 2]\n")
+    resolved = str((tmp_path / "feat.toml").resolve())
+    for features, expected in (("alpha158", "alpha158"), ("feat.toml", resolved)):
+        path = tmp_path / "exp.toml"
+        path.write_text('tickers = ["KO"]\n[[models]]\nname = "logreg"\n'
+                        f'[walk_forward]\nfeatures = "{features}"\n')
+        assert ExperimentSpec.from_toml(path).walk_forward["features"] == expected
+    with pytest.raises(ConfigError, match="not a feature preset"):
+        ExperimentSpec.from_dict({"tickers": ["KO"], "models": [{"name": "logreg"}],
+                                  "walk_forward": {"features": "alpha157"}})
