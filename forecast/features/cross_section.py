@@ -49,7 +49,9 @@ def normalise(values: np.ndarray, members: np.ndarray, mode: str) -> np.ndarray:
     from forecast.features import cross_section_kernels as kernels  # numba: loaded when used
 
     if mode == "rank":
-        return kernels.centred_rank(x, m) * RANK_SCALE
+        # numpy's sort is the fast part (vectorised); the loop assigns ranks from it.
+        order = np.argsort(np.where(m, x, np.nan), axis=1)
+        return kernels.centred_rank(x, m, order) * RANK_SCALE
     if mode == "zscore":
         return kernels.zscore(x, m)
     raise ConfigError(f"cross_section mode must be rank or zscore, not {mode!r}")
