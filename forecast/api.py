@@ -45,7 +45,8 @@ def load(
 
 def build_features(bars: pd.DataFrame, spec=None) -> pd.DataFrame:
     """The feature table of `bars`, scaled on `bars` themselves (for exploration only:
-    evaluation refits the scaling on each training span)."""
+    evaluation refits the scaling on each training span). `spec`: a FeatureSpec, a mapping,
+    or a preset name ("alpha158") or TOML file, as `--features` takes."""
     from forecast.features import FeaturePipeline
 
     return FeaturePipeline(spec).fit_transform(bars)

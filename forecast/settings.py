@@ -47,7 +47,7 @@ class WalkForwardOptions:
     retrain_every: int = defaults.RETRAIN_EVERY
     train_window: int | None = defaults.TRAIN_WINDOW
     label: str = defaults.LABEL
-    features: str | None = None  # a TOML file declaring the feature spec
+    features: str | None = None  # a feature preset (alpha158) or a TOML file declaring the spec
 
     @classmethod
     def from_table(cls, table: Mapping) -> WalkForwardOptions:
@@ -63,12 +63,12 @@ class WalkForwardOptions:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
     def feature_spec(self):
-        """The FeatureSpec of the `features` file, or None for the default spec."""
+        """The FeatureSpec `features` names (a preset or a file), or None for the default spec."""
         if not self.features:
             return None
         from forecast.features import FeatureSpec
 
-        return FeatureSpec.from_toml(self.features)
+        return FeatureSpec.from_option(self.features)
 
     def kwargs(self, seed: int | None) -> dict:
         """`walk_forward` keyword arguments for one seed (reads the feature spec's file)."""

@@ -48,7 +48,8 @@ TrainWindow = Annotated[
     int | None,
     typer.Option("--train-window", min=1, help="Rolling training window in bars (default: expanding)."),
 ]
-Features = Annotated[str | None, typer.Option("--features", help="TOML file declaring the feature spec.")]
+Features = Annotated[str | None, typer.Option(
+    "--features", help="Feature set: a preset (alpha158, default) or a TOML file declaring the spec.")]
 Label = Annotated[
     str,
     typer.Option(

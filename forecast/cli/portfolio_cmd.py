@@ -88,6 +88,7 @@ def portfolio(
     test_days: o.TestDays = None,
     retrain_every: o.RetrainEvery = d.RETRAIN_EVERY,
     train_window: o.TrainWindow = d.TRAIN_WINDOW,
+    features: o.Features = None,
     seed: o.Seed = d.SEED,
     backend: o.Backend = None,
     source: o.Source = None,
@@ -138,7 +139,7 @@ def portfolio(
     model_params = o.model_options(model, epochs=epochs, seed=seed, device=d.DEVICE,
                                    mixed_precision=False).params()
     wf = o.walk_forward_options(window=window, test_days=test_days, retrain_every=retrain_every,
-                                train_window=train_window)
+                                train_window=train_window, features=features)
     executor = o.executor(workers, ray_address)
     names = universe if universe else list(tickers)
     if not as_json:

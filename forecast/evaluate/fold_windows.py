@@ -10,6 +10,11 @@ fold. The slices equal to the last bit what computing on the fold's bars gives (
 computations start at the first bar; with a rolling training window only `start_invariant`
 features are reused for the fit span). A fold keeps the scaled feature rows its windows
 need and the windows' end positions; windows are cut from them when asked for.
+
+With a cross-sectional spec (`FeatureSpec.cross_section`) the universe walk-forward hands each
+member its columns over all its bars, already normalised across tickers (`Member.given`):
+those are sliced for every fold as they are (never recomputed on a fold's span: a rolling
+training window starts no feature afresh), and only `ret_1` is scaled on the fold.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from forecast.errors import ConfigError
 from forecast.evaluate.folds import Fold
 from forecast.features.pipeline import FeaturePipeline, precomputable, precompute, precomputed_span
 from forecast.features.spec import FeatureSpec
@@ -28,16 +34,24 @@ from forecast.features.windows import complete_windows, gather_windows
 @dataclass(frozen=True)
 class Member:
     """One ticker's walk-forward inputs: its bars, its labels aligned with them (NaN when
-    unknown), and the calendar position of each bar (None: the bars are the calendar)."""
+    unknown), and the calendar position of each bar (None: the bars are the calendar).
+
+    `given`: every feature column over all the bars, cross-sectional ones normalised across
+    the universe (`forecast.features.cross_section.universe_columns`); None: computed here.
+    """
 
     ticker: str | None
     bars: pd.DataFrame
     labels: np.ndarray
     positions: np.ndarray | None = None
+    given: dict | None = field(default=None, repr=False, compare=False)
     _raw: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def raw(self, spec: FeatureSpec) -> dict[str, np.ndarray]:
-        """The raw precomputable features over all the bars, computed on first use per spec."""
+        """The raw precomputable features over all the bars, computed on first use per spec
+        (the `given` columns when there are)."""
+        if self.given is not None:
+            return self.given
         if spec not in self._raw:
             self._raw[spec] = precompute(self.bars, spec)
         return self._raw[spec]
@@ -75,6 +89,11 @@ class FoldWindows:
 def fold_windows(member: Member, fold: Fold, spec: FeatureSpec, window: int) -> FoldWindows | None:
     """`member`'s windows for `fold`; None when a universe ticker has too little history
     before the fold's last training decision to fit its features."""
+    if spec.cross_section != "none" and member.given is None:
+        raise ConfigError(
+            f"feature option cross_section = {spec.cross_section!r} normalises across a universe's "
+            "tickers each day: use it in a universe walk-forward (fcast portfolio), not on one ticker"
+        )
     if member.positions is None:
         return _windows(member, np.arange(fold.train_start, fold.train_last + 1),
                         np.arange(fold.test_start, fold.test_stop), fold.train_last + 1, spec, window)
@@ -101,8 +120,11 @@ def _windows(member: Member, train_idx: np.ndarray, test_idx: np.ndarray, n_fit:
     cached = member.raw(spec)
     # The scaler (and GARCH) learn from bars up to the last training decision only; a rolling
     # window's fit span starts late, and only what does not depend on the start is reused.
-    pipe = FeaturePipeline(spec).fit(bars.iloc[fit_from:n_fit],
-                                     raw=precomputed_span(bars, spec, cached, fit_from, n_fit))
+    if member.given is not None:  # whole-history values, as they are (see the module docstring)
+        fit_raw = {c: v[fit_from:n_fit] for c, v in cached.items()}
+    else:
+        fit_raw = precomputed_span(bars, spec, cached, fit_from, n_fit)
+    pipe = FeaturePipeline(spec).fit(bars.iloc[fit_from:n_fit], raw=fit_raw)
     stop = int(test_idx[-1]) + 1 if test_idx.size else n_fit
     first = int(min(train_idx[0], test_idx[0] if test_idx.size else train_idx[0])) - (window - 1)
     # Features are trailing: rows up to the block's end read no bar after it.

@@ -29,6 +29,13 @@ end of each training period; its bars before that date are all used (full histor
 period). Pooled, every ticker is still forecast (trading keeps to members, see
 `forecast.portfolio.engine`); per ticker, a non-member has no model that fold.
 ``train_on="all"`` trains on every ticker with bars. Without a membership both are the same.
+
+Cross-sectional features (`FeatureSpec.cross_section` "rank" or "zscore"): every ticker's
+features are computed once over its bars, then each date's values are normalised across the
+members on that date (`forecast.features.cross_section`; the membership whatever `train_on`
+says, everyone with bars without one). This replaces the per-ticker scaling of those columns
+(which would take each ticker's own mean back out of a comparison across tickers); `ret_1`
+is still scaled per ticker on each fold's training span.
 """
 
 from __future__ import annotations
@@ -112,6 +119,24 @@ def training_members(universe: Any, tickers: list[str], train_on: str) -> np.nda
     return membership.mask(universe.calendar, tickers).to_numpy(dtype=bool)
 
 
+def cross_sectional_columns(universe: Any, tickers: list[str], positions: dict[str, np.ndarray],
+                            spec: FeatureSpec) -> list[dict | None]:
+    """Per ticker, its feature columns over all its bars with the cross-sectional ones
+    normalised across each date's members; None each without a cross-sectional spec."""
+    if spec.cross_section == "none":
+        return [None] * len(tickers)
+    from forecast.features.cross_section import universe_columns
+    from forecast.features.pipeline import raw_features
+
+    raw = []
+    for t in tickers:
+        frame = raw_features(universe.bars[t], spec)
+        raw.append({c: frame[c].to_numpy(dtype="float64") for c in frame.columns})
+    membership = getattr(universe, "membership", None)
+    mask = None if membership is None else membership.mask(universe.calendar, tickers).to_numpy(dtype=bool)
+    return universe_columns(raw, [positions[t] for t in tickers], len(universe.calendar), mask, spec)
+
+
 def portfolio_estimator(model: Any, model_params: dict | None, seed: int, pooled: bool
                         ) -> tuple[Any, str, bool]:
     """The unfitted estimator template, its name, and whether the early-stopping validation
@@ -176,7 +201,9 @@ def portfolio_walk_forward(
     # Warm refits (the Keras forecasters' default): a fold's model continues the previous
     # fold's (pooled: the one model; per ticker: that ticker's); see `FoldModels`.
     models = FoldModels(estimator)
-    members = [Member(t, universe.bars[t], ticker_labels[t], positions[t]) for t in tickers]
+    given = cross_sectional_columns(universe, tickers, positions, spec)
+    members = [Member(t, universe.bars[t], ticker_labels[t], positions[t], given=g)
+               for t, g in zip(tickers, given, strict=True)]
     train_mask = training_members(universe, tickers, train_on)
     forecasts, skipped = run_folds(members, folds, models, spec=spec, window=window, pooled=pooled,
                                    min_train=min_train, gap_per_member=LOOKAHEAD if auto_gap else None,

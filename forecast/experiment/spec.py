@@ -317,7 +317,8 @@ class ExperimentSpec:
                 raise ConfigError(f"costs.{key} takes one number, not a list")
         wf = _table(data, "walk_forward")
         _unknown(wf, WALK_FORWARD_KEYS, "[walk_forward]")
-        if "features" in wf and base is not None and not Path(wf["features"]).is_absolute():
+        if "features" in wf and base is not None and not _is_preset(wf["features"]) \
+                and not Path(wf["features"]).is_absolute():
             wf["features"] = str((base / wf["features"]).resolve())  # relative to the spec file
         filters = _filters(_table(data, "filters"), bool(portfolios))
         cash = data.get("cash", defaults.CASH)
@@ -534,6 +535,12 @@ def _check_strategy_value(cls: type, key: str, value) -> None:
         raise ConfigError(f"parameter {key!r} of {cls.__name__} takes {kind}, got {value!r}")
 
 
+def _is_preset(features) -> bool:
+    from forecast.features.presets import PRESETS
+
+    return isinstance(features, str) and features in PRESETS
+
+
 def _check_walk_forward(wf: dict) -> None:
     from forecast.features.target import LABELS
 
@@ -548,7 +555,7 @@ def _check_walk_forward(wf: dict) -> None:
     if wf.get("features"):
         from forecast.features import FeatureSpec
 
-        FeatureSpec.from_toml(wf["features"])  # a missing or bad file fails here, in one line
+        FeatureSpec.from_option(wf["features"])  # a bad preset name or file fails here, in one line
 
 
 def _date(value, what: str) -> str | None:

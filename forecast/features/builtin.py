@@ -1,4 +1,5 @@
-"""The standard features, one `Feature` each, in output-column order.
+"""The built-in features, one `Feature` each: the standard ones in output-column order, and
+the built-in sets named in a spec's `extra` (`alpha158`).
 
 `ret_1` comes first (the contract); each is switched on by the FeatureSpec option named
 in `switch` (returns and volatility are always on). `start_invariant` marks the pointwise and
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from forecast.features import alpha158 as a158
 from forecast.features import indicators as ind
 from forecast.features.feature import Feature
 from forecast.features.garch import MIN_RETURNS, GarchParams, fit_garch_feature, garch_features
@@ -104,3 +106,19 @@ DAY_OF_WEEK = Feature(
 )
 
 STANDARD = (RETURNS, VOLATILITY, VOLUME, RSI, MACD, BOLLINGER, ATR, HL_RANGE, GAP, GARCH, DAY_OF_WEEK)
+
+# Qlib's 158 factors (forecast.features.alpha158): turned on by `extra = ["alpha158"]` or the
+# `alpha158` preset. Every windowed statistic is computed afresh per window: start-invariant
+# (tests/features/test_alpha158.py holds it to that, to the bit).
+ALPHA158 = Feature(
+    name="alpha158",
+    columns=tuple(a158.columns()),
+    compute=a158.alpha158_features,
+    inputs=("open", "high", "low", "close", "volume"),
+    warmup=a158.WARMUP,
+    start_invariant=True,
+)
+
+# Built-in features named in `extra` (held to being trailing by the test suite, like STANDARD).
+EXTRA = (ALPHA158,)
+BUILTIN = STANDARD + EXTRA

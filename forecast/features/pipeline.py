@@ -9,9 +9,11 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from forecast.errors import ConfigError
+from forecast.features import cross_section
 from forecast.features.builtin import STANDARD
 from forecast.features.feature import Feature
 from forecast.features.indicators import check_bars, rolling_zscore
+from forecast.features.registry import is_builtin
 from forecast.features.scaling import Standardisation
 from forecast.features.spec import FeatureSpec, as_spec
 
@@ -31,8 +33,8 @@ def raw_features(
 
 def precomputable(spec: FeatureSpec) -> list[Feature]:
     """Features whose whole-series values can be computed once and sliced for any fold: the
-    standard ones (held to being trailing by the test suite) without fitted state."""
-    return [f for f in spec.features() if f.fit is None and any(f is g for g in STANDARD)]
+    built-in ones (held to being trailing by the test suite) without fitted state."""
+    return [f for f in spec.features() if f.fit is None and is_builtin(f)]
 
 
 def precompute(bars: pd.DataFrame, spec: FeatureSpec) -> dict[str, np.ndarray]:
@@ -90,8 +92,22 @@ def _check_raw(bars: pd.DataFrame, raw) -> None:
 
 
 def _centred_columns(spec: FeatureSpec) -> list[str]:
-    """Columns z-scored on the fit span: every scaled column but `ret_1` (scaled, not centred)."""
-    return [c for f in spec.features() if f.scaled for c in f.column_names(spec) if c != "ret_1"]
+    """Columns z-scored on the fit span: every scaled column but `ret_1` (scaled, not centred)
+    and those normalised across a universe's tickers instead (`cross_section`)."""
+    across = set(cross_section.columns(spec))
+    return [c for f in spec.features() if f.scaled for c in f.column_names(spec)
+            if c != "ret_1" and c not in across]
+
+
+def _check_cross_section(spec: FeatureSpec, raw) -> None:
+    """Cross-sectional columns come normalised from the universe walk-forward (`raw`); the
+    pipeline alone sees one ticker and cannot make them."""
+    missing = [c for c in cross_section.columns(spec) if raw is None or c not in raw]
+    if missing:
+        raise ConfigError(
+            f"feature option cross_section = {spec.cross_section!r} normalises across a universe's "
+            "tickers each day: use it in a universe walk-forward (fcast portfolio), not on one ticker"
+        )
 
 
 def _stateful_features(spec: FeatureSpec) -> list[Feature]:
@@ -131,9 +147,10 @@ class FeaturePipeline(BaseEstimator):
         spec = as_spec(self.spec)
         check_bars(bars, spec)
         _check_raw(bars, raw)
+        _check_cross_section(spec, raw)
         states = {f.name: f.fit_state(bars, spec) for f in spec.features() if f.fit is not None}
         for f in spec.features():
-            if not any(f is g for g in STANDARD):  # the test suite holds the standard ones to it
+            if not is_builtin(f):  # the test suite holds the built-in ones to it
                 f.check_trailing(bars, spec, states.get(f.name))
         raw = _compute(bars, spec, states, raw)
         valid = raw.notna().all(axis=1).to_numpy()
@@ -169,6 +186,7 @@ class FeaturePipeline(BaseEstimator):
         spec = self.spec_
         check_bars(bars, spec)
         _check_raw(bars, raw)
+        _check_cross_section(spec, raw)
         raw = _compute(bars, spec, self.states_, raw)
         out = raw.copy()
         centred = _centred_columns(spec)

@@ -14,8 +14,10 @@ from typing import Any
 from forecast.errors import ConfigError
 from forecast.features import registry
 from forecast.features.feature import Feature
+from forecast.features.presets import PRESETS, preset_options
 
 NORMALIZE_MODES = ("fit", "rolling")
+CROSS_SECTION_MODES = ("none", "rank", "zscore")
 
 # Fields holding a tuple of positive window lengths.
 _TUPLE_FIELDS = ("return_lags", "vol_windows")
@@ -49,6 +51,12 @@ class FeatureSpec:
 
     `extra` names further features, after the standard ones: registered names or user
     code as `module:name` / `path/to/file.py:name` (resolved when the spec is built).
+
+    `cross_section` (universe walk-forwards only, see `forecast.features.cross_section`):
+      * ``"none"``: each ticker's columns are scaled on its own training span (above).
+      * ``"rank"`` / ``"zscore"``: every scaled column but `ret_1` is instead replaced, each
+        date, by its rank or z-score across that date's universe members; `ret_1` keeps its
+        per-ticker, sign-preserving scaling and unscaled columns are left as they are.
     """
 
     return_lags: tuple[int, ...] = (1, 2, 5, 10, 20)
@@ -73,6 +81,7 @@ class FeatureSpec:
     normalize: str = "fit"
     scale_window: int = 252
     extra: tuple[str, ...] = ()
+    cross_section: str = "none"
 
     def __post_init__(self) -> None:
         for name in _TUPLE_FIELDS:
@@ -111,6 +120,17 @@ class FeatureSpec:
                 f"not {self.normalize!r}"
             )
         self._check_extra()
+        if self.cross_section not in CROSS_SECTION_MODES:
+            raise ConfigError(
+                f"feature option cross_section must be one of {', '.join(CROSS_SECTION_MODES)}, "
+                f"not {self.cross_section!r}"
+            )
+        fitted = [f.name for f in self.features() if f.fit is not None]
+        if self.cross_section != "none" and fitted:
+            raise ConfigError(
+                f"feature option cross_section cannot normalise fitted features ({', '.join(fitted)}): "
+                "their values depend on each fold's fit"
+            )
 
     def _check_extra(self) -> None:
         value = self.extra
@@ -133,9 +153,16 @@ class FeatureSpec:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FeatureSpec:
-        """Build a spec from a plain mapping (as produced by `to_dict` or read from TOML)."""
+        """Build a spec from a plain mapping (as produced by `to_dict` or read from TOML).
+
+        A `preset` key starts from that named set (`forecast.features.presets`); the other
+        keys override its options.
+        """
         if not isinstance(data, dict):
             raise ConfigError("a feature spec must be a mapping of option names to values")
+        if "preset" in data:
+            data = dict(data)
+            data = {**preset_options(data.pop("preset")), **data}
         names = {f.name for f in dataclasses.fields(cls)}
         extra = sorted(set(data) - names)
         if extra:
@@ -152,15 +179,28 @@ class FeatureSpec:
             data = data["features"]
         return cls.from_dict(data)
 
+    @classmethod
+    def from_option(cls, value: str | Path) -> FeatureSpec:
+        """What `--features` (or a spec's `features`) names: a preset (`alpha158`, `default`)
+        or a TOML file declaring the spec. Raises ConfigError in one line."""
+        if isinstance(value, str) and value in PRESETS:
+            return cls.from_dict({"preset": value})
+        if not Path(value).is_file():
+            raise ConfigError(f"cannot read feature spec {str(value)!r}: no such file, and not a "
+                              f"feature preset ({', '.join(sorted(PRESETS))})")
+        return cls.from_toml(value)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-able mapping that `from_dict` turns back into an equal spec."""
         out = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             out[f.name] = list(value) if isinstance(value, tuple) else value
+        # Specs without extra features or a cross-section keep the form saved models recorded.
         if not self.extra:
-            # Specs without extra features keep the form saved models recorded.
             del out["extra"]
+        if self.cross_section == "none":
+            del out["cross_section"]
         return out
 
     def features(self) -> list[Feature]:
@@ -189,15 +229,18 @@ class FeatureSpec:
         return base
 
 
-def as_spec(spec: FeatureSpec | dict | None) -> FeatureSpec:
-    """`spec` as a FeatureSpec: None is the default spec, a mapping goes through `from_dict`."""
+def as_spec(spec: FeatureSpec | dict | str | None) -> FeatureSpec:
+    """`spec` as a FeatureSpec: None is the default spec, a mapping goes through `from_dict`,
+    a string through `from_option` (a preset name such as "alpha158", or a TOML file)."""
     if spec is None:
         return FeatureSpec.default()
+    if isinstance(spec, str | Path):
+        return FeatureSpec.from_option(spec)
     if isinstance(spec, dict):
         return FeatureSpec.from_dict(spec)
     if isinstance(spec, FeatureSpec):
         return spec
-    raise ConfigError(f"spec must be a FeatureSpec or a mapping, not {type(spec).__name__}")
+    raise ConfigError(f"spec must be a FeatureSpec, a mapping or a preset name, not {type(spec).__name__}")
 
 
 def _check_window(name: str, value: Any) -> None:

@@ -275,3 +275,14 @@ def test_train_names_a_user_models_default_file_by_its_class(capsys, stored, tmp
     code, out, err = run(capsys, "train", "SYN", "--model", f"{path}:LastRow", "--end", "2014-06-30")
     assert code == 0, err
     assert (Store().home / "models" / "SYN-LastRow" / "manifest.json").is_file()
+
+
+@pytest.mark.slow
+def test_features_takes_a_preset_name_and_refuses_an_unknown_one_in_a_line(capsys, stored):
+    code, out, err = run(capsys, "evaluate", "SYN", "--model", "logreg", "--json", "--features", "alpha158",
+                         *FAST)
+    assert code == 0, err
+    assert json.loads(out)["settings"]["spec"]["extra"] == ["alpha158"]
+    code, _, err = run(capsys, "evaluate", "SYN", "--model", "logreg", "--features", "alpha1588", *FAST)
+    assert code == 1 and "alpha158, default" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1

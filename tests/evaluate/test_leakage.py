@@ -9,10 +9,11 @@
 3. Shuffling the training labels takes that skill back to chance.
 4. Changing bars after date t changes no prediction dated t or earlier, for every
    walk-forward shape (tests/leakage_shapes.py: one ticker, a pooled universe, a universe
-   ticker by ticker), and for one ticker with the traded (open-to-open) label and no
+   ticker by ticker), with the alpha158 set and with cross-sectional (rank, z-score)
+   features in the universe shapes, and for one ticker with the traded (open-to-open) label and no
    embargo, where its extra bar of look-ahead matters. Planted leaks (features fitted on
    the whole span, training labels reaching into the test block, a fold plan that forgets
-   the fill bar) show the check fails, for each shape.
+   the fill bar, a cross-section read from the next day) show the check fails, for each shape.
 5. Warm-started refits (each fold continues the previous fold's network) pass check 4 over
    three folds, in every shape; a planted walk-forward that warm-starts from later folds
    fails it.
@@ -139,6 +140,13 @@ NO_LOOKAHEAD = [
       for shape in ("pooled", "per-ticker") for target in ("direction", "beats-median")],
     *[(shape, "logreg", {"target": "beats-median", "train_window": 150}, ("second",))
       for shape in ("pooled", "per-ticker")],
+    # Cross-sectional features: each day's rank / z-score across the universe's tickers.
+    *[(shape, "logreg", {"spec": FeatureSpec(cross_section=mode), "train_window": 150}, ("second", "mid1"))
+      for shape in ("pooled", "per-ticker") for mode in ("rank", "zscore")],
+    ("pooled", "logreg", {"spec": FeatureSpec.from_dict({"preset": "alpha158", "cross_section": "rank"})},
+     ("second",)),
+    ("ticker", "logreg", {"horizon": 2, "spec": FeatureSpec.from_option("alpha158"), "train_window": 400},
+     ("first", "last0")),
 ]
 
 
@@ -150,9 +158,13 @@ def _model_params(shape, model):
 WARM_MLP = {"epochs": 2, "warm_epochs": 1, "hidden_units": (8,), "patience": 1, "warm_start": True}
 
 
+def _spec_id(spec: FeatureSpec) -> str:
+    return "-".join(["spec", *spec.extra, *([spec.cross_section] if spec.cross_section != "none" else [])])
+
+
 def _id(case):
     shape, model, kw, _ = case
-    settings = [f"{k}={v}" if k != "spec" else "spec" for k, v in kw.items()]
+    settings = [f"{k}={v}" if k != "spec" else _spec_id(v) for k, v in kw.items()]
     return "-".join([shape, model, *settings])
 
 
@@ -166,13 +178,36 @@ def test_future_bars_do_not_change_past_predictions(shape, model, kw, cuts):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("cross_section", ["none", "zscore"])
 @pytest.mark.parametrize("shape", ["pooled", "per-ticker"])
-def test_one_tickers_future_changes_no_past_prediction_of_any(shape):
+def test_one_tickers_future_changes_no_past_prediction_of_any(shape, cross_section):
     """Perturbing one ticker alone (BBB, listed late) moves no earlier forecast of any ticker,
-    pooled (through the shared model) or not."""
+    pooled (through the shared model) or not, nor through the others' cross-sectional features."""
     data = shapes.inputs(shape)
-    base = shapes.run(shape, data)
-    assert shapes.past_unchanged(shape, data, shapes.cut_dates(base, "second"), which=["BBB"], base=base)
+    kw = {"spec": FeatureSpec(cross_section=cross_section)}
+    base = shapes.run(shape, data, **kw)
+    assert shapes.past_unchanged(shape, data, shapes.cut_dates(base, "second"), which=["BBB"], base=base,
+                                 **kw)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("shape", ["pooled", "per-ticker"])
+def test_the_check_catches_a_cross_section_of_the_next_day(monkeypatch, shape):
+    """Planted: each date's features normalised with the next date's cross-section."""
+    from forecast.features import cross_section
+
+    real = cross_section.normalise
+
+    def next_day(values, members, mode):
+        return real(np.vstack([values[1:], values[-1:]]), np.vstack([members[1:], members[-1:]]), mode)
+
+    kw = {"spec": FeatureSpec(cross_section="rank")}
+    data = shapes.inputs(shape)
+    base = shapes.run(shape, data, **kw)
+    assert shapes.past_unchanged(shape, data, shapes.cut_dates(base, "second"), base=base, **kw)
+    monkeypatch.setattr(cross_section, "normalise", next_day)
+    base = shapes.run(shape, data, **kw)
+    assert not shapes.past_unchanged(shape, data, shapes.cut_dates(base, "second"), base=base, **kw)
 
 
 def _leak_whole_span(monkeypatch):

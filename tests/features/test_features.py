@@ -16,6 +16,7 @@ SPECS = {
     "default": FeatureSpec.default(),
     "garch_dow": FeatureSpec(garch=True, day_of_week=True, return_lags=(1, 3, 60)),
     "rolling": FeatureSpec(normalize="rolling", scale_window=60, garch=True),
+    "alpha158": FeatureSpec.from_option("alpha158"),
 }
 
 
@@ -179,13 +180,31 @@ def test_lookahead_check_catches_a_garch_feature_that_peeks(monkeypatch):
     def peeking(log_returns, params):
         return honest(log_returns.shift(-1).fillna(0.0), params)
 
-    spec = SPECS["garch_dow"]
-    bars = garch_bars(900, seed=5)
-    pipe = FeaturePipeline(spec).fit(bars.iloc[:500])
-    _check_no_lookahead(pipe, bars, 640)
-    monkeypatch.setattr(garch_mod, "garch_volatility", peeking)
+    _assert_check_catches(monkeypatch, "garch_dow", (900, 500, 640), garch_mod, "garch_volatility", peeking)
+
+
+def _assert_check_catches(monkeypatch, spec_name, sizes, module, name, planted) -> None:
+    """The check passes, then fails once `module.name` is replaced by `planted`; `sizes`:
+    bars, fit span, the date t checked."""
+    n, fit, t = sizes
+    bars = garch_bars(n, seed=5)
+    pipe = FeaturePipeline(SPECS[spec_name]).fit(bars.iloc[:fit])
+    _check_no_lookahead(pipe, bars, t)
+    monkeypatch.setattr(module, name, planted)
     with pytest.raises(AssertionError):
-        _check_no_lookahead(pipe, bars, 640)
+        _check_no_lookahead(pipe, bars, t)
+
+
+def test_lookahead_check_catches_an_alpha158_mean_that_is_centred(monkeypatch):
+    """The check can fail for the alpha158 set too: its window means (MA, STD, VMA, ...)
+    taken over a window centred on t, which reads bars after t."""
+    from forecast.features import window_ops
+
+    def centred(x, w):
+        s = pd.Series(x).rolling(w, center=True)
+        return s.mean().to_numpy(), s.std().to_numpy()
+
+    _assert_check_catches(monkeypatch, "alpha158", (400, 250, 300), window_ops, "window_mean_std", centred)
 
 
 def test_degenerate_garch_fit_gives_finite_constant_volatility():
