@@ -10,7 +10,7 @@ stopped run keeps what it finished.
 
     python bench/bench_zoo.py --home FCAST_HOME --out OUT [--models logreg,gbm,lgbm,mlp,lstm,...]
         [--features returns,alpha158] [--targets beats-median,return] [--seeds 5]
-        [--test-from 2010-01-01] [--periods N] [--names N] [--epochs E] [--k 50]
+        [--test-from 2010-01-01 | --periods N] [--epochs E] [--k 50]
 
 The design (docs/BENCHMARKS.md states every difference from Qlib's):
 - study periods as Krauss et al.: 750 training days, a fresh model every 250 trading days
@@ -86,14 +86,11 @@ def feature_set(name: str, model: str) -> tuple[object, int, dict]:
 
 
 def alpha158_spec():
-    """The alpha158-style feature set, as this fcast names it."""
-    from forecast.features import spec as spec_module
+    """The alpha158-style feature set (the `alpha158` preset: Qlib's 158 factors and ret_1)."""
+    from forecast.features import FeatureSpec
+    from forecast.features.presets import preset_options
 
-    for attr in ("preset", "feature_preset", "named_spec"):
-        fn = getattr(spec_module, attr, None)
-        if callable(fn):
-            return fn("alpha158")
-    raise SystemExit("this fcast has no alpha158 feature set")
+    return FeatureSpec(**preset_options("alpha158"))
 
 
 def model_params(model: str, seed: int, epochs: int) -> dict:
@@ -211,6 +208,8 @@ def main(argv=None) -> int:
     ap.add_argument("--targets", default="beats-median")
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--test-from", default="2010-01-01")
+    ap.add_argument("--periods", type=int, default=None,
+                    help="only the last N study periods of 250 days (a sample of the full run)")
     ap.add_argument("--start", default="2005-01-01", help="first bar loaded (750 training days + warm-up)")
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--k", type=int, default=K)
@@ -219,9 +218,10 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     universe = rp.load(args.home, args.universe, start=args.start)
     cal = universe.calendar
-    test_days = int((cal >= pd.Timestamp(args.test_from)).sum())
+    from_date = int((cal >= pd.Timestamp(args.test_from)).sum())
+    test_days = args.periods * TRADE_DAYS if args.periods else from_date
     print(f"universe {args.universe}: {len(universe.bars)} tickers, {len(cal):,} days; test span "
-          f"{test_days:,} days from {args.test_from} (loaded in {time.perf_counter() - t0:.0f} s)",
+          f"{test_days:,} days from {cal[-test_days].date()} (loaded in {time.perf_counter() - t0:.0f} s)",
           flush=True)
     filters = rp.default_filters()
     rows, daily = [], []
