@@ -43,6 +43,7 @@ def walk_forward(
     shuffle_train_labels: bool = False,
     progress: Callable[[int, int], None] | None = None,
     callbacks: list | None = None,
+    tune: Any = None,
 ) -> pd.DataFrame:
     """Out-of-sample direction probabilities from periodic refits, without look-ahead.
 
@@ -78,6 +79,11 @@ def walk_forward(
     `callbacks` (e.g. a Keras epoch-progress callback) go to the model's `fit` when it
     accepts them; baselines ignore them.
 
+    `tune` (a `forecast.tune.TuneSettings`): nested tuning. Each fold first searches the
+    model's parameters on its own training rows (an inner walk-forward with the same gap,
+    see docs/TUNING.md), then fits the best on its whole training span; refits are cold.
+    `attrs["tune"]` records the settings, the trials spent and each fold's parameters.
+
     Hence no prediction for date t depends on any bar after t. `progress(k, n_folds)` is
     called after fold k (0-based) finishes. `shuffle_train_labels` permutes each fold's
     training labels (seeded by `seed` and the fold), which must leave no skill.
@@ -97,7 +103,8 @@ def walk_forward(
     estimator, name = resolve_estimator(model, model_params, seed)
     estimator = purge_validation_overlap(estimator, model_params, schedule.lookahead)
     labels = make_target(bars, horizon, threshold, symmetric=symmetric, label=label).to_numpy()
-    models = FoldModels(estimator)
+    models = FoldModels(estimator) if tune is None else _tuned_models(
+        estimator, name, model_params, tune, schedule, bars, seed, len(folds))
     forecasts, _ = run_folds(
         [Member(None, bars, labels)], folds, models, spec=spec, window=window, pooled=True,
         one_class="the training labels hold one class only; lower the threshold or give a longer span",
@@ -112,7 +119,26 @@ def walk_forward(
     out.index.name = "date"
     out.attrs.update(model=name, ticker=bars.attrs.get("ticker"), **schedule.record(),
                      warm_start=models.warm, seed=seed, spec=spec.to_dict())
+    if tune is not None:
+        out.attrs["tune"] = {**tune.record(models.space_table), **models.summary()}
     return out
+
+
+def _tuned_models(estimator, name: str, model_params: dict | None, tune, schedule: Schedule,
+                  bars: pd.DataFrame, seed: int, n_folds: int) -> FoldModels:
+    """The fold models of a tuned walk-forward: a search per fold, with the outer gap."""
+    from forecast.features.target import forward_return
+    from forecast.tune.fold_models import TunedFoldModels, resolve_space
+    from forecast.tune.settings import TuneSettings
+
+    if not isinstance(tune, TuneSettings):
+        raise ConfigError(f"tune must be a TuneSettings, not {type(tune).__name__}")
+    dims = resolve_space(estimator, tune, name, model_params)
+    returns = forward_return(bars, schedule.horizon, schedule.label).to_numpy()
+    models = TunedFoldModels(estimator, dims, tune, seed=seed, gap=schedule.lookahead + schedule.embargo,
+                             block=tune.inner_block or schedule.retrain_every, returns=returns)
+    models.n_folds = n_folds
+    return models
 
 
 @dataclass(frozen=True)
@@ -276,7 +302,7 @@ def fit_pooled_fold(parts: list[FoldWindows], models: FoldModels, fold: Fold, *,
         y = np.random.default_rng([shuffle_seed, fold.index]).permutation(y)
     if len(np.unique(y)) < 2:
         raise ConfigError(f"fold {fold.index}: {one_class}")
-    est = models.start(None)
+    est = models.prepare(models.start(None), fold, train_parts)
     if gap_per_member is not None:
         # Early stopping holds out the last samples (in date order), up to one per ticker
         # of this fold a date: the gap counts the fold's tickers, not the universe's, whose
