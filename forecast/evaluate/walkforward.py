@@ -119,8 +119,8 @@ def walk_forward(
     out.index.name = "date"
     out.attrs.update(model=name, ticker=bars.attrs.get("ticker"), **schedule.record(),
                      warm_start=models.warm, seed=seed, spec=spec.to_dict())
-    if tune is not None:
-        out.attrs["tune"] = {**tune.record(models.space_table), **models.summary()}
+    if tune is not None:  # named apart from the untuned model, which evaluate runs beside it
+        out.attrs.update(model=f"{name}-tuned", tune={**tune.record(models.space_table), **models.summary()})
     return out
 
 
