@@ -20,8 +20,7 @@ import tune_planted
 from forecast.data.synthetic import ar1_bars, random_walk_bars
 from forecast.evaluate import direction_metrics, walk_forward
 from forecast.features.target import make_target
-from forecast.tune import TuneSettings
-from forecast.tune import fold_models, search
+from forecast.tune import TuneSettings, fold_models, search
 
 SEED_SPACE = {"seed": {"low": 0, "high": 100_000}}
 TINY_RF = {"n_estimators": 3, "max_depth": 2}
