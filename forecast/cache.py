@@ -169,7 +169,7 @@ def _ticker_fields(bars: pd.DataFrame, model: Any, **kwargs) -> dict:
     est = purge_validation_overlap(est, model_params, schedule.lookahead)
     spec_dict = spec.to_dict()
     # Only a tuned run has the field: every untuned key stays what it was.
-    tuned = {} if tune is None else {"tune": _tune_fields(tune, est, name, model_params)}
+    tuned = {} if tune is None else {"tune": _normal(tune.key_fields(est, name, model_params))}
     return {
         "bars": bars_fingerprint(bars),
         "ticker": bars.attrs.get("ticker"),
@@ -183,15 +183,6 @@ def _ticker_fields(bars: pd.DataFrame, model: Any, **kwargs) -> dict:
         "shuffle_train_labels": bool(shuffle),
         **tuned,
     }
-
-
-def _tune_fields(tune: Any, est: Any, name: str, model_params: dict | None) -> dict:
-    """Nested tuning's settings with the space it resolves to (a model's declared default
-    space changing is another key); the progress callback is not part of it."""
-    from forecast.tune.fold_models import resolve_space
-    from forecast.tune.space import space_to_dict
-
-    return _normal(tune.record(space_to_dict(resolve_space(est, tune, name, model_params))))
 
 
 def _universe_fields(universe: Any, model: Any, **kwargs) -> dict:

@@ -103,8 +103,11 @@ def walk_forward(
     estimator, name = resolve_estimator(model, model_params, seed)
     estimator = purge_validation_overlap(estimator, model_params, schedule.lookahead)
     labels = make_target(bars, horizon, threshold, symmetric=symmetric, label=label).to_numpy()
-    models = FoldModels(estimator) if tune is None else _tuned_models(
-        estimator, name, model_params, tune, schedule, bars, seed, len(folds))
+    if tune is not None and not callable(getattr(tune, "fold_models", None)):
+        raise ConfigError(f"tune must be a forecast.tune.TuneSettings, not {type(tune).__name__}")
+    # The settings build their own fold models (forecast.tune sits above this layer).
+    models = FoldModels(estimator) if tune is None else tune.fold_models(
+        estimator, name, model_params, schedule=schedule, bars=bars, seed=seed, n_folds=len(folds))
     forecasts, _ = run_folds(
         [Member(None, bars, labels)], folds, models, spec=spec, window=window, pooled=True,
         one_class="the training labels hold one class only; lower the threshold or give a longer span",
@@ -122,23 +125,6 @@ def walk_forward(
     if tune is not None:  # named apart from the untuned model, which evaluate runs beside it
         out.attrs.update(model=f"{name}-tuned", tune={**tune.record(models.space_table), **models.summary()})
     return out
-
-
-def _tuned_models(estimator, name: str, model_params: dict | None, tune, schedule: Schedule,
-                  bars: pd.DataFrame, seed: int, n_folds: int) -> FoldModels:
-    """The fold models of a tuned walk-forward: a search per fold, with the outer gap."""
-    from forecast.features.target import forward_return
-    from forecast.tune.fold_models import TunedFoldModels, resolve_space
-    from forecast.tune.settings import TuneSettings
-
-    if not isinstance(tune, TuneSettings):
-        raise ConfigError(f"tune must be a TuneSettings, not {type(tune).__name__}")
-    dims = resolve_space(estimator, tune, name, model_params)
-    returns = forward_return(bars, schedule.horizon, schedule.label).to_numpy()
-    models = TunedFoldModels(estimator, dims, tune, seed=seed, gap=schedule.lookahead + schedule.embargo,
-                             block=tune.inner_block or schedule.retrain_every, returns=returns)
-    models.n_folds = n_folds
-    return models
 
 
 @dataclass(frozen=True)

@@ -9,15 +9,17 @@ There is one walk-forward; tuning adds a step inside its fold loop.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from forecast.errors import ConfigError
 from forecast.models.resolve import FoldModels
 from forecast.tune.search import FoldSearch, Searcher, TrainingRows
-from forecast.tune.settings import TuneSettings
 from forecast.tune.space import Dimension, declared_space, parse_space, space_to_dict
+
+if TYPE_CHECKING:  # the settings build these lazily: no import cycle
+    from forecast.tune.settings import TuneSettings
 
 
 def resolve_space(template: Any, settings: TuneSettings, name: str, fixed: dict | None = None
@@ -64,3 +66,17 @@ class TunedFoldModels(FoldModels):
         folds = [s.record() for s in self.searches]
         return {"trials": sum(f["trials"] for f in folds), "trials_per_fold": [f["trials"] for f in folds],
                 "params_per_fold": [f["best_params"] for f in folds], "folds": folds}
+
+
+def tuned_fold_models(template: Any, name: str, model_params: dict | None, settings: TuneSettings, *,
+                      schedule, bars, seed: int, n_folds: int) -> TunedFoldModels:
+    """The fold models of a tuned walk-forward: a search per fold, with the outer gap
+    (label look-ahead + embargo) between inner training sets and their blocks."""
+    from forecast.features.target import forward_return
+
+    dims = resolve_space(template, settings, name, model_params)
+    returns = forward_return(bars, schedule.horizon, schedule.label).to_numpy()
+    models = TunedFoldModels(template, dims, settings, seed=seed, gap=schedule.lookahead + schedule.embargo,
+                             block=settings.inner_block or schedule.retrain_every, returns=returns)
+    models.n_folds = n_folds
+    return models

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.base import clone
@@ -23,8 +24,10 @@ from sklearn.base import clone
 from forecast.errors import ConfigError
 from forecast.models.fitting import fit_model, predict_up
 from forecast.tune.inner import InnerSplit, inner_splits
-from forecast.tune.settings import TuneSettings
 from forecast.tune.space import Dimension
+
+if TYPE_CHECKING:  # the settings build these lazily: no import cycle
+    from forecast.tune.settings import TuneSettings
 
 PERIODS = 252  # trading days a year: the trials' Sharpe ratios are annualised
 PBO_SPLITS = 16

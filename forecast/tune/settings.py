@@ -62,6 +62,23 @@ class TuneSettings:
                 "metric": self.metric, "inner_folds": self.inner_folds, "inner_block": self.inner_block,
                 "prune": self.prune, "sampler": "tpe", "pruner": "median" if self.prune else None}
 
+    def fold_models(self, template: Any, name: str, model_params: dict | None, *, schedule, bars,
+                    seed: int, n_folds: int):
+        """The `FoldModels` a tuned walk-forward runs its folds with (walk_forward calls this:
+        the walk-forward layer does not import this package)."""
+        from forecast.tune.fold_models import tuned_fold_models
+
+        return tuned_fold_models(template, name, model_params, self, schedule=schedule, bars=bars,
+                                 seed=seed, n_folds=n_folds)
+
+    def key_fields(self, template: Any, name: str, model_params: dict | None) -> dict:
+        """What the prediction cache keys a tuned run by: `record()` with the resolved space
+        (a model's declared default space changing is another key)."""
+        from forecast.tune.fold_models import resolve_space
+        from forecast.tune.space import space_to_dict
+
+        return self.record(space_to_dict(resolve_space(template, self, name, model_params)))
+
     @classmethod
     def from_table(cls, table: Mapping, *, where: str = "[tune]") -> TuneSettings:
         """From a spec's `[tune]` table (its `model` aside); one ConfigError line per mistake."""
