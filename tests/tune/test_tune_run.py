@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,6 +21,7 @@ from forecast.data.synthetic import random_walk_bars
 from forecast.errors import ConfigError
 from forecast.experiment import ExperimentSpec, run_experiment
 from forecast.models.registry import MODELS, default_params
+from forecast.runs import list_runs
 from forecast.tune import TuneSettings
 from forecast.tune.api import tune_model
 from forecast.tune.space import declared_space, parse_space
@@ -111,7 +113,7 @@ def test_tuned_runs_are_cached_under_their_own_key(walk, tmp_path):
 # --- the CLI ---------------------------------------------------------------------------------
 
 @pytest.mark.slow
-def test_cli_json_has_evaluates_fields_plus_the_trials_and_records_the_run(capsys):
+def test_cli_json_has_evaluates_fields_plus_the_trials_and_records_the_run(capsys, isolated_home):
     code, out, err = run(capsys, "tune", "KO", "--model", "logreg", "--trials", "3", "--json", *CLI)
     assert code == 0, err
     d = json.loads(out)
@@ -122,6 +124,12 @@ def test_cli_json_has_evaluates_fields_plus_the_trials_and_records_the_run(capsy
     assert len(d["params_per_fold"]) == len(d["trials_per_fold"]) == 2
     code, listed, _ = run(capsys, "runs", "list")
     assert "logreg-tuned" in listed
+    (recorded,) = list_runs(isolated_home)
+    assert recorded["kind"] == "tune" and recorded["trials"] == d["trials"]
+    kept = json.loads((Path(recorded["path"]) / "tune.json").read_text())
+    assert kept["params_per_fold"] == d["params_per_fold"] and kept["trials"] == d["trials"]
+    code, shown, _ = run(capsys, "runs", "show", recorded["id"])
+    assert code == 0 and f"tuned: {d['trials']} trials" in shown
 
 
 @pytest.mark.slow
