@@ -105,6 +105,8 @@ def walk_forward(
     labels = make_target(bars, horizon, threshold, symmetric=symmetric, label=label).to_numpy()
     if tune is not None and not callable(getattr(tune, "fold_models", None)):
         raise ConfigError(f"tune must be a forecast.tune.TuneSettings, not {type(tune).__name__}")
+    if tune is not None and shuffle_train_labels:  # the search would score on the true labels
+        raise ConfigError("shuffle_train_labels and tune do not go together")
     # The settings build their own fold models (forecast.tune sits above this layer).
     models = FoldModels(estimator) if tune is None else tune.fold_models(
         estimator, name, model_params, schedule=schedule, bars=bars, seed=seed, n_folds=len(folds))
