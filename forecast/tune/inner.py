@@ -5,8 +5,8 @@ The outer fold's training decisions are cut like the outer walk-forward cuts its
 trained on the rows before it. Between an inner training set and its validation block lies
 the outer fold's own gap, label look-ahead + embargo in bars: every inner training label
 ends `embargo` bars before the block it is scored on, as every outer one does before the
-test block. The gap is checked on bar positions, so rows missing from the training set
-(incomplete windows) can only widen it.
+test block. The gap is cut on bar positions, so rows missing from the training set
+(incomplete windows) never narrow it.
 """
 
 from __future__ import annotations
@@ -50,10 +50,11 @@ def inner_splits(positions: np.ndarray, *, n_blocks: int, block: int, gap: int,
             f"{block} after {MIN_INNER_TRAIN} training rows and a gap of {gap} (need {need}); "
             "lower the inner folds or block, or give a longer span"
         )
-    splitter = WalkForwardSplit(test_days=n_blocks * block, retrain_every=block, gap=max(gap - 1, 0))
+    # The blocks from the walk-forward's splitter; the gap is then cut in bars, not rows, so
+    # that rows missing before a block neither shrink it nor drop more rows than it needs.
+    splitter = WalkForwardSplit(test_days=n_blocks * block, retrain_every=block, gap=0)
     out = []
     for train, validate in splitter.split(positions):
-        # Purge by position: what the sample count misses where rows are absent.
         train = train[positions[train] + gap <= positions[validate[0]]]
         if len(train) < MIN_INNER_TRAIN:
             raise ConfigError(f"{where}an inner training set holds {len(train)} rows, fewer than "
