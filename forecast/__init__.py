@@ -28,6 +28,8 @@ _API = {
     "plot_equity": "forecast.api",
     "predict": "forecast.api",
     "ensemble_predictions": "forecast.evaluate.ensemble",
+    "tune_model": "forecast.tune.api",
+    "TuneSettings": "forecast.tune",
     "Predictions": "forecast.evaluate.predictions",
     "predict_forward": "forecast.training",
     "save_trained": "forecast.training",

@@ -163,10 +163,13 @@ def _ticker_fields(bars: pd.DataFrame, model: Any, **kwargs) -> dict:
     model_params = args.pop("model_params")
     seed = args.pop("seed")
     shuffle = args.pop("shuffle_train_labels")
+    tune = args.pop("tune")
     schedule = Schedule.checked(n_bars=len(bars), warmup=spec.warmup, **args)
     est, name = resolve_estimator(model, model_params, seed)
     est = purge_validation_overlap(est, model_params, schedule.lookahead)
     spec_dict = spec.to_dict()
+    # Only a tuned run has the field: every untuned key stays what it was.
+    tuned = {} if tune is None else {"tune": _normal(tune.key_fields(est, name, model_params))}
     return {
         "bars": bars_fingerprint(bars),
         "ticker": bars.attrs.get("ticker"),
@@ -178,6 +181,7 @@ def _ticker_fields(bars: pd.DataFrame, model: Any, **kwargs) -> dict:
         **model_fields(est, name),
         "seed": seed,
         "shuffle_train_labels": bool(shuffle),
+        **tuned,
     }
 
 

@@ -258,6 +258,8 @@ def key_figures(doc: dict) -> dict[str, Any]:
     if doc.get("kind") == "experiment":
         return _experiment_figures(doc)
     m = doc.get("metrics") or {}
+    if doc.get("kind") == "tune":  # the trials behind the figures are part of what they mean
+        doc = {**doc, "strategy": f"{doc.get('strategy')}, tuned: {doc.get('trials')} trials"}
     if doc.get("kind") == "portfolio":
         universe = doc.get("universe") or []
         doc = {**doc, "ticker": f"{len(universe)} tickers", "strategy": f"portfolio {doc.get('strategy')}"}

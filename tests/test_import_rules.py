@@ -57,6 +57,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("backtest", ("forecast.backtest",)),
     ("strategies", ("strategies",)),
     ("api", ("forecast.api",)),
+    # nested tuning: its fold hook is handed to the walk-forward, which never imports it
+    ("tune", ("forecast.tune",)),
     ("portfolio", ("forecast.portfolio",)),
     ("experiment", ("forecast.experiment",)),
     # what `fcast backtest` runs: one ticker, several, or a grid (an experiment)

@@ -44,10 +44,15 @@ PATHS = {
     **{
         f"fcast {' '.join(argv)}": (
             f"from forecast.cli.app import main\nassert main({argv!r}) == 0, 'exit status not 0'",
-            KERAS,
+            (*KERAS, "optuna"),
         )
         for argv in (["data", "sample"], ["cache", "list"], ["runs", "list"], ["universe", "list"])
     },
+    # Optuna only when a search runs
+    "importing forecast.tune, its API and fcast tune's command": (
+        "import forecast.tune, forecast.tune.api, forecast.tune.fold_models, forecast.cli.tune_cmd",
+        (*KERAS, "optuna"),
+    ),
     # Ray only with --workers or --ray-address
     "fcast portfolio (serial)": (
         "from forecast.cli.app import main\nassert main(['portfolio', 'KO', 'MSFT', 'AAPL', '--source', "

@@ -20,6 +20,7 @@ from forecast.cli import (
     portfolio_cmd,
     report_cmd,
     runs_cmd,
+    tune_cmd,
     universe_cmd,
 )
 from forecast.cli.console import err
@@ -70,7 +71,7 @@ def _show_library_notes() -> None:
     logger.propagate = False
 
 
-for _module in (model_cmd, backtest_cmd, experiment_cmd, portfolio_cmd, report_cmd):
+for _module in (model_cmd, tune_cmd, backtest_cmd, experiment_cmd, portfolio_cmd, report_cmd):
     _module.register(app)
 
 

@@ -293,7 +293,10 @@ def test_lines(result) -> list[str]:
              + ("" if cache.get("enabled") else " (cache off)")
              + f"; {result.seconds:.1f} s"]
     if t.get("best"):
-        lines.append(f"judged on the {t['n_days']} days all {t['n_trials']} configurations share; "
+        tuned = t.get("tuning_trials") or 0
+        configs = t.get("n_configurations", t["n_trials"])
+        counted = f" (+ {tuned} tuning trials: {t['n_trials']} in all)" if tuned else ""
+        lines.append(f"judged on the {t['n_days']} days all {configs} configurations share{counted}; "
                      f"deflated Sharpe ratio of the best: {fmt(t['dsr'], 'num')}")
         pbo = t["pbo"]
         if pbo.get("value") is not None:

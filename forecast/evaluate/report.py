@@ -84,6 +84,7 @@ def evaluate(
     baseline_params: dict[str, dict] | None = None,
     progress: Callable[[int, int], None] | None = None,
     cache: Any = None,
+    tune: Any = None,
     **walk_forward_kwargs: Any,
 ) -> EvaluationReport:
     """Walk `model` and every baseline forward on the same dates and score them.
@@ -92,7 +93,9 @@ def evaluate(
     `model_params` among them goes to `model` only, `baseline_params[name]` to a baseline.
     A baseline with the model's own name is skipped. `progress(done, total)` counts folds
     across all models. `cache`: a `forecast.cache.PredictionCache` to read and keep
-    every model's walk-forward predictions (None: no cache).
+    every model's walk-forward predictions (None: no cache). `tune` (a
+    `forecast.tune.TuneSettings`): the model is tuned inside its walk-forward; the
+    baselines are not, and the untuned model is one of them when it is a baseline.
     """
     baseline_params = dict(baseline_params or {})
     model_params = walk_forward_kwargs.pop("model_params", None)
@@ -101,7 +104,7 @@ def evaluate(
         raise ConfigError(f"baseline_params names unknown baseline(s): {', '.join(sorted(unknown))}")
 
     runs: list[tuple[Any, dict | None]] = [(model, model_params)]
-    runs += [(b, baseline_params.get(b)) for b in baselines if b != model]
+    runs += [(b, baseline_params.get(b)) for b in baselines if b != model or tune is not None]
     predictions: dict[str, pd.DataFrame] = {}
     for m, (spec_model, params) in enumerate(runs):
         hook = None
@@ -111,7 +114,8 @@ def evaluate(
                 progress(_m * n_folds + k, n_folds * len(runs))
 
         run = walk_forward if cache is None else cache.walk_forward
-        pred = run(bars, spec_model, model_params=params, progress=hook, **walk_forward_kwargs)
+        extra = {"tune": tune} if tune is not None and m == 0 else {}
+        pred = run(bars, spec_model, model_params=params, progress=hook, **extra, **walk_forward_kwargs)
         name = pred.attrs["model"]
         if name in predictions:
             raise ConfigError(f"two models are named {name!r}; give distinct names")

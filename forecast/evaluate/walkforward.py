@@ -43,6 +43,7 @@ def walk_forward(
     shuffle_train_labels: bool = False,
     progress: Callable[[int, int], None] | None = None,
     callbacks: list | None = None,
+    tune: Any = None,
 ) -> pd.DataFrame:
     """Out-of-sample direction probabilities from periodic refits, without look-ahead.
 
@@ -78,6 +79,11 @@ def walk_forward(
     `callbacks` (e.g. a Keras epoch-progress callback) go to the model's `fit` when it
     accepts them; baselines ignore them.
 
+    `tune` (a `forecast.tune.TuneSettings`): nested tuning. Each fold first searches the
+    model's parameters on its own training rows (an inner walk-forward with the same gap,
+    see docs/TUNING.md), then fits the best on its whole training span; refits are cold.
+    `attrs["tune"]` records the settings, the trials spent and each fold's parameters.
+
     Hence no prediction for date t depends on any bar after t. `progress(k, n_folds)` is
     called after fold k (0-based) finishes. `shuffle_train_labels` permutes each fold's
     training labels (seeded by `seed` and the fold), which must leave no skill.
@@ -97,7 +103,13 @@ def walk_forward(
     estimator, name = resolve_estimator(model, model_params, seed)
     estimator = purge_validation_overlap(estimator, model_params, schedule.lookahead)
     labels = make_target(bars, horizon, threshold, symmetric=symmetric, label=label).to_numpy()
-    models = FoldModels(estimator)
+    if tune is not None and not callable(getattr(tune, "fold_models", None)):
+        raise ConfigError(f"tune must be a forecast.tune.TuneSettings, not {type(tune).__name__}")
+    if tune is not None and shuffle_train_labels:  # the search would score on the true labels
+        raise ConfigError("shuffle_train_labels and tune do not go together")
+    # The settings build their own fold models (forecast.tune sits above this layer).
+    models = FoldModels(estimator) if tune is None else tune.fold_models(
+        estimator, name, model_params, schedule=schedule, bars=bars, seed=seed, n_folds=len(folds))
     forecasts, _ = run_folds(
         [Member(None, bars, labels)], folds, models, spec=spec, window=window, pooled=True,
         one_class="the training labels hold one class only; lower the threshold or give a longer span",
@@ -112,6 +124,8 @@ def walk_forward(
     out.index.name = "date"
     out.attrs.update(model=name, ticker=bars.attrs.get("ticker"), **schedule.record(),
                      warm_start=models.warm, seed=seed, spec=spec.to_dict())
+    if tune is not None:  # named apart from the untuned model, which evaluate runs beside it
+        out.attrs.update(model=f"{name}-tuned", tune={**tune.record(models.space_table), **models.summary()})
     return out
 
 
@@ -283,6 +297,10 @@ def fit_pooled_fold(parts: list[FoldWindows], models: FoldModels, fold: Fold, *,
         y = np.random.default_rng([shuffle_seed, fold.index]).permutation(y)
     if len(np.unique(y)) < 2:
         raise ConfigError(f"fold {fold.index}: {one_class}")
+<<<<<<< HEAD
+=======
+    est = models.prepare(models.start(None), fold, train_parts)
+>>>>>>> i23-tune
     if gap_per_member is not None:
         # Early stopping holds out the last samples (in date order), up to one per ticker
         # of this fold a date: the gap counts the fold's tickers, not the universe's, whose

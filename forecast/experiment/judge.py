@@ -33,11 +33,13 @@ def common_days(returns: dict[int, pd.Series]) -> pd.DataFrame:
 
 
 def judge(rows: list[dict], returns: dict[int, pd.Series], benchmarks: dict[int, pd.Series],
-          *, spa_reps: int = SPA_REPS) -> dict:
+          *, spa_reps: int = SPA_REPS, tuning_trials: int = 0) -> dict:
     """`tests` of experiment.json: best, n_trials, dsr, pbo, spa and the verdict line.
 
     `rows` are the experiment's rows (those with status "ok" count as trials); `returns`
     and `benchmarks` map a row's index to its strategy's and its buy-and-hold's daily returns.
+    `tuning_trials`: trials spent by [tune]'s nested searches behind those rows; they are
+    trials too, so n_trials (and the DSR's N) is the configurations plus these.
     """
     from forecast.stats import (
         deflated_sharpe_ratio,
@@ -49,9 +51,12 @@ def judge(rows: list[dict], returns: dict[int, pd.Series], benchmarks: dict[int,
     )
 
     ok = [i for i, row in enumerate(rows) if row.get("status") == "ok" and i in returns]
-    out: dict = {"n_trials": len(ok), "n_days": 0, "best": None, "dsr": None,
+    n_trials = len(ok) + (tuning_trials if ok else 0)
+    out: dict = {"n_trials": n_trials, "n_days": 0, "best": None, "dsr": None,
                  "pbo": {"value": None, "by_ticker": {}, "note": None},
                  "spa": {"pvalue": None, "note": None}, "verdict": None}
+    if tuning_trials:  # only a spec with [tune] has them: every other experiment.json is as it was
+        out.update(n_configurations=len(ok), tuning_trials=tuning_trials)
     if not ok:
         out["verdict"] = "no configuration finished: nothing to judge"
         return out
@@ -69,7 +74,7 @@ def judge(rows: list[dict], returns: dict[int, pd.Series], benchmarks: dict[int,
     out["best"] = {"row": best, "label": rows[best]["label"], "sharpe": sharpes[best],
                    "sharpe_se": sharpe_se(strat[best])}
     out["dsr"] = deflated_sharpe_ratio(strat[best], list(finite.values()) or [sharpes[best]],
-                                       n_trials=len(ok))
+                                       n_trials=n_trials)
     out["pbo"] = _pbo(rows, ok, strat, probability_of_backtest_overfitting)
     excess = strat - bench
     try:
@@ -79,7 +84,8 @@ def judge(rows: list[dict], returns: dict[int, pd.Series], benchmarks: dict[int,
                       "seed": SPA_SEED, "note": None}
     except ConfigError as exc:
         out["spa"] = {"pvalue": None, "note": str(exc)}
-    out["verdict"] = verdict_line(out["best"], len(ok), out["dsr"], out["pbo"]["value"], out["spa"]["pvalue"])
+    out["verdict"] = verdict_line(out["best"], n_trials, out["dsr"], out["pbo"]["value"],
+                                  out["spa"]["pvalue"])
     return out
 
 

@@ -80,7 +80,7 @@ def run_experiment(
             bars = bars_by_ticker.get(task.ticker)
             if bars is None:
                 continue
-            wf = spec.walk_forward_kwargs(task.seed)
+            wf = spec.task_walk_forward(task)
             key = fields = None
             if store is not None:
                 key, fields, frame, error = _lookup(store, bars, task, wf)
@@ -120,7 +120,7 @@ def run_experiment(
             error, cached = state.run_portfolio(task, bars_by_ticker, executor=executor)
             events.task_done(task, error, cached=cached)
     kwargs = {} if spa_reps is None else {"spa_reps": spa_reps}
-    tests = judge(state.rows, state.returns, state.benchmarks, **kwargs)
+    tests = judge(state.rows, state.returns, state.benchmarks, tuning_trials=state.tuning_trials(), **kwargs)
     return ExperimentResult(
         id=run_id or new_run_id(),
         spec=spec,
@@ -186,6 +186,12 @@ class _State:
         self.portfolio_store = None  # a universe PredictionCache when caching
         self.load_errors: dict[str, str] = {}  # ticker -> why it could not be loaded
         self.universe = None  # a stored universe, loaded with its membership (load_universe)
+        self.tuned: dict[str, int] = {}  # task.key -> trials its nested tuning spent
+
+    def tuning_trials(self) -> int:
+        """Trials spent tuning the tasks that have a row judged (status ok)."""
+        ok = {c.task.key for c, row in zip(self.configs, self.rows, strict=True) if row.get("status") == "ok"}
+        return sum(n for key, n in self.tuned.items() if key in ok)
 
     def load_all(self, *, home, source, path) -> dict[str, pd.DataFrame]:
         from forecast.api import load
@@ -364,6 +370,9 @@ class _State:
 
         if cached:
             self.hits += 1
+        trials = (frame.attrs.get("tune") or {}).get("trials")
+        if trials is not None:
+            self.tuned[task.key] = int(trials)
         predictions = Predictions.from_frame(frame, bars)
         for i in self.by_task[task.key]:
             c = self.configs[i]
@@ -386,6 +395,7 @@ class _State:
                 benchmark_return=b.get("total_return"), benchmark_sharpe=b.get("sharpe"),
                 accuracy=(result.forecast_metrics or {}).get("accuracy"),
                 engine=result.engine, status="ok",
+                **({"tuning_trials": int(trials)} if trials is not None else {}),
             )
             self.returns[i], self.benchmarks[i] = strat, bench
             if self.output is not None:
@@ -409,6 +419,8 @@ def _ticker(c: Configuration | PortfolioConfiguration) -> str:
 def _base_row(c: Configuration | PortfolioConfiguration, spec: ExperimentSpec) -> dict:
     # The label names the seed and the costs when those axes vary, so a line can say which row.
     label = c.label
+    if spec.tune and isinstance(c, Configuration) and c.task.model.name == spec.tune["model"]:
+        label = f"{c.task.ticker} {c.task.model.label} tuned {c.strategy.label}"
     if len(spec.seeds) > 1:
         label += f" seed {c.task.seed}"
     if len(spec.commissions) > 1 or len(spec.slippages) > 1:

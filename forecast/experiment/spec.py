@@ -28,7 +28,7 @@ from forecast.errors import ConfigError
 from forecast.settings import WalkForwardOptions
 
 TOP_KEYS = {"name", "tickers", "universe", "start", "end", "seeds", "cash", "walk_forward",
-            "models", "strategies", "portfolios", "costs", "engine", "filters"}
+            "models", "strategies", "portfolios", "costs", "engine", "filters", "tune"}
 PORTFOLIO_KEYS = {"name", "params", "target", "pooled", "rebalance_band"}
 PORTFOLIO_TICKER = "portfolio"  # the `ticker` of a portfolio configuration's row
 WALK_FORWARD_KEYS = {"window", "test_days", "folds", "retrain_every", "train_window", "label", "features"}
@@ -270,6 +270,10 @@ class ExperimentSpec:
     # [filters]: the universe filters of every portfolio (forecast.portfolio.filters), as
     # `fcast portfolio --min-price ...`; empty: none (and no "filters" key in to_dict).
     filters: dict = field(default_factory=dict)
+    # [tune]: the model (a [[models]] name) tuned inside each of its walk-forwards, and the
+    # table of its settings (forecast.tune.TuneSettings); {} without tuning. Its trials
+    # count toward the experiment's number of trials.
+    tune: dict = field(default_factory=dict)
 
     @classmethod
     def from_toml(cls, path: str | Path, *, home: str | Path | None = None) -> ExperimentSpec:
@@ -294,6 +298,9 @@ class ExperimentSpec:
             tickers = tuple(dict.fromkeys(normalize_ticker(t) for t in _as_list(data["tickers"], "tickers")))
         else:
             tickers, stored = _universe(data["universe"], home, data.get("start"), data.get("end"))
+        tune = _tune(_table(data, "tune"))
+        if not data.get("models") and tune:
+            data = {**data, "models": [tune["model"]]}  # [tune] alone names the one model
         if not data.get("models"):
             raise ConfigError("the experiment spec needs at least one [[models]] entry")
         models = _dedupe(_model(m) for m in _as_list(data["models"], "models"))
@@ -332,6 +339,7 @@ class ExperimentSpec:
             strategies=strategies,
             portfolios=portfolios,
             filters=filters,
+            tune=tune,
             seeds=tuple(dict.fromkeys(seeds)),
             commissions=_unique(_number_list(costs.get("commission", defaults.COMMISSION),
                                              "costs.commission")),
@@ -376,11 +384,49 @@ class ExperimentSpec:
                            min_commission=self.broker.get("min_commission", 0.0),
                            commission_per_share=self.broker.get("commission_per_share"))
         _check_walk_forward(self.walk_forward)
+        self._check_tune()
         for seed in self.seeds:
             if not 0 <= seed < 2**32:
                 raise ConfigError(f"seeds must lie in [0, 2**32), got {seed}")
         if self.start and self.end and self.start >= self.end:
             raise ConfigError(f"start {self.start} is not before end {self.end}")
+
+    def _check_tune(self) -> None:
+        """[tune] names a per-ticker model of the spec, whose space fits its parameters."""
+        if not self.tune:
+            return
+        from forecast.models.resolve import resolve_estimator
+        from forecast.tune.fold_models import resolve_space
+
+        name = self.tune["model"]
+        tuned = [m for m in self.models if m.name == name]
+        if not tuned:
+            raise ConfigError(f"[tune] model {name} is not one of the [[models]] "
+                              f"({', '.join(m.name for m in self.models)})")
+        if not self.strategies:
+            raise ConfigError("[tune] tunes per-ticker walk-forwards: add [[strategies]]")
+        for model in tuned:
+            est, label = resolve_estimator(model.name, dict(model.params), 0)
+            try:
+                resolve_space(est, self.tune_settings(), label, dict(model.params))
+            except ConfigError as exc:
+                raise ConfigError(f"[tune]: {exc}") from None
+
+    def tune_settings(self):
+        """The `TuneSettings` of [tune] (None without it)."""
+        if not self.tune:
+            return None
+        from forecast.tune.settings import TuneSettings
+
+        return TuneSettings.from_table({k: v for k, v in self.tune.items() if k != "model"})
+
+    def task_walk_forward(self, task: PredictionTask) -> dict:
+        """`walk_forward` keyword arguments of one task: the seed's, with [tune]'s settings
+        when the task's model is the tuned one."""
+        wf = self.walk_forward_kwargs(task.seed)
+        if self.tune and task.model.name == self.tune["model"]:
+            wf["tune"] = self.tune_settings()
+        return wf
 
     def _check_portfolios(self) -> None:
         from strategies.portfolio import load_portfolio_strategy, parse_portfolio_params
@@ -479,6 +525,7 @@ class ExperimentSpec:
             **({"universe": {"name": self.universe, "membership": self.membership}}
                if self.universe is not None else {}),
             **({"filters": self.filters} if self.filters else {}),
+            **({"tune": self.tune} if self.tune else {}),
         }
 
 
@@ -493,6 +540,19 @@ def _filters(table: dict, has_portfolios: bool) -> dict:
                           "add [[portfolios]] or drop it")
     settings = FilterSettings.from_table(table)
     return settings.as_dict() if settings.active else {}
+
+
+def _tune(table: dict) -> dict:
+    """The checked [tune] table ({} without one): a model name and the settings."""
+    if not table:
+        return {}
+    from forecast.tune.settings import TuneSettings
+
+    model = table.get("model")
+    if not isinstance(model, str) or not model:
+        raise ConfigError(f"[tune] needs model = \"NAME\" (one of the [[models]]), got {model!r}")
+    TuneSettings.from_table({k: v for k, v in table.items() if k != "model"})  # one line per mistake
+    return dict(table)
 
 
 def _universe(name, home, start, end) -> tuple[tuple[str, ...], dict]:

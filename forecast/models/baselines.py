@@ -6,6 +6,7 @@ A forecaster is only interesting if it beats these.
 from __future__ import annotations
 
 from numbers import Integral, Real
+from typing import ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -120,6 +121,11 @@ class LogRegBaseline(TabularClassifier, Baseline):
         "C": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
     }
+    # What `fcast tune` searches by default (forecast.tune.space).
+    search_space: ClassVar[dict] = {
+        "C": {"low": 1e-4, "high": 10.0, "log": True},
+        "input_mode": {"choices": ["latest", "flatten"]},
+    }
 
     def __init__(self, input_mode: str = "latest", C: float = 1.0, max_iter: int = 1000):
         self.input_mode = input_mode
@@ -144,6 +150,11 @@ class GBMBaseline(TabularClassifier, Baseline):
         "learning_rate": [Interval(Real, 0, 1, closed="right")],
         "max_depth": [Interval(Integral, 1, None, closed="left"), None],
         "seed": [Interval(Integral, 0, None, closed="left")],
+    }
+    search_space: ClassVar[dict] = {
+        "max_iter": {"low": 20, "high": 200, "log": True},
+        "learning_rate": {"low": 0.01, "high": 0.3, "log": True},
+        "max_depth": {"low": 1, "high": 6},
     }
 
     def __init__(

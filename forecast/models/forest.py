@@ -11,6 +11,7 @@ bootstrap from that share of the samples: a further stated reduction for CPU tim
 from __future__ import annotations
 
 from numbers import Integral, Real
+from typing import ClassVar
 
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -30,6 +31,12 @@ class RandomForestModel(TabularClassifier):
         "max_samples": [Interval(Real, 0, 1, closed="right"), None],
         "n_jobs": [Interval(Integral, -1, None, closed="left")],
         "seed": [Interval(Integral, 0, None, closed="left")],
+    }
+    # What `fcast tune` searches by default (forecast.tune.space).
+    search_space: ClassVar[dict] = {
+        "n_estimators": {"low": 50, "high": 300, "log": True},
+        "max_depth": {"low": 2, "high": 20},
+        "min_samples_leaf": {"low": 1, "high": 100, "log": True},
     }
 
     def __init__(

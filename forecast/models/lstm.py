@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -26,6 +27,12 @@ class LSTMForecaster(KerasForecaster):
     _parameter_constraints = {
         **KerasForecaster._parameter_constraints,
         "units": [LayerSizes()],
+    }
+    # What `fcast tune` searches by default (forecast.tune.space): one LSTM layer's width.
+    search_space: ClassVar[dict] = {
+        "units": {"choices": [16, 32, 64]},
+        "dropout": {"low": 0.0, "high": 0.5},
+        "learning_rate": {"low": 1e-4, "high": 1e-2, "log": True},
     }
 
     def _prepare(self, X: np.ndarray) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 from sklearn.utils._param_validation import StrOptions
@@ -28,6 +29,12 @@ class MLPForecaster(KerasForecaster):
         **KerasForecaster._parameter_constraints,
         "hidden_units": [LayerSizes()],
         "input_mode": [StrOptions(set(INPUT_MODES))],
+    }
+    # What `fcast tune` searches by default (forecast.tune.space): one hidden layer's width.
+    search_space: ClassVar[dict] = {
+        "hidden_units": {"choices": [16, 32, 64, 128]},
+        "dropout": {"low": 0.0, "high": 0.5},
+        "learning_rate": {"low": 1e-4, "high": 1e-2, "log": True},
     }
 
     def _prepare(self, X: np.ndarray) -> np.ndarray:

@@ -81,3 +81,9 @@ class FoldModels:
 
     def keep(self, key: Hashable, fitted: Any) -> None:
         self._fitted[key] = fitted
+
+    def prepare(self, estimator: Any, fold: Any, parts: list) -> Any:
+        """The fold's estimator just before it is fitted on `parts` (the fold's training
+        windows): unchanged here; nested tuning sets its searched parameters
+        (`forecast.tune.fold_models.TunedFoldModels`)."""
+        return estimator

@@ -175,7 +175,9 @@ def _summary(doc: dict) -> Html:
     costs = spec.get("costs") or {}
     grid = [
         ("configurations", keyed(doc, "n_configurations", "int")),
-        ("trials (configurations with returns)", keyed(doc, "n_trials", "int")),
+        # a spec with [tune] counts its tuning trials too (tests.tuning_trials)
+        ("trials (configurations with returns" + (" + tuning trials)" if (doc.get("tests") or {}).get(
+            "tuning_trials") else ")"), keyed(doc, "n_trials", "int")),
         ("failed", keyed(doc, "n_failed", "int")),
         ("days all trials share", keyed(doc, "tests.n_days", "int")),
         ("walk-forward runs from the cache", keyed(doc, "cache.hits", "int")),

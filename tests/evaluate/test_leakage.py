@@ -17,6 +17,8 @@
 5. Warm-started refits (each fold continues the previous fold's network) pass check 4 over
    three folds, in every shape; a planted walk-forward that warm-starts from later folds
    fails it.
+6. Nested tuning (`tune=`) passes check 4; a planted search that scores its trials on the
+   fold's test block fails it (tests/tune/test_nested.py checks what each search reads).
 
 Networks are tiny and trained for a few epochs over two or three folds to stay fast on CPU.
 """
@@ -33,6 +35,7 @@ import pytest
 from forecast.data.synthetic import ar1_bars, random_walk_bars
 from forecast.evaluate import direction_metrics, walk_forward
 from forecast.features import FeatureSpec
+from forecast.tune import TuneSettings
 
 FAST = {
     "mlp": {"hidden_units": (16,), "epochs": 8, "patience": 3, "learning_rate": 0.01},
@@ -131,6 +134,8 @@ NO_LOOKAHEAD = [
      ("first", "mid", "last0")),
     ("ticker", "mlp", {"horizon": 2, "spec": FeatureSpec(normalize="rolling", scale_window=60)}, ("mid",)),
     ("ticker", "lstm", {"horizon": 2, "train_window": 400}, ("mid",)),
+    # Nested tuning: each fold's search (inner walk-forward with the same gap) sees its training span only.
+    ("ticker", "logreg", {"horizon": 2, "tune": TuneSettings(trials=3, inner_block=60)}, ("first", "mid")),
     # The traded label reads open[t+1+h]: with no embargo its training labels end right at the
     # block's first bar.
     ("ticker", "logreg", {"horizon": 1, "embargo": 0, "label": "open"}, ("first", "last0")),
@@ -164,7 +169,7 @@ def _spec_id(spec: FeatureSpec) -> str:
 
 def _id(case):
     shape, model, kw, _ = case
-    settings = [f"{k}={v}" if k != "spec" else _spec_id(v) for k, v in kw.items()]
+    settings = [_spec_id(v) if k == "spec" else k if k == "tune" else f"{k}={v}" for k, v in kw.items()]
     return "-".join([shape, model, *settings])
 
 
@@ -249,6 +254,23 @@ def test_the_check_sits_exactly_on_the_causal_boundary(monkeypatch, shape):
     data = shapes.inputs(shape)
     base = shapes.run(shape, data)
     assert shapes.past_unchanged(shape, data, shapes.cut_dates(base, "second"), base=base)
+
+
+@pytest.mark.slow
+def test_the_check_catches_a_tuning_search_that_peeks_at_the_test_block(monkeypatch):
+    """Planted: each fold's trials are scored on its own test block (tests/tune_planted.py)."""
+    import tune_planted
+
+    from forecast.features.target import make_target
+    from forecast.tune import fold_models
+
+    data = shapes.inputs("ticker")
+    labels = make_target(data, 1, 0.0, label="open").to_numpy()
+    monkeypatch.setattr(fold_models, "TunedFoldModels", tune_planted.peeking_models(labels))
+    kw = {"tune": TuneSettings(trials=6, space={"C": {"low": 1e-4, "high": 10.0, "log": True}},
+                               metric="accuracy", prune=False)}
+    base = shapes.run("ticker", data, **kw)
+    assert not shapes.past_unchanged("ticker", data, shapes.cut_dates(base, "mid"), base=base, **kw)
 
 
 def test_perturbation_check_catches_a_fold_plan_that_forgets_the_fill_bar(monkeypatch):
