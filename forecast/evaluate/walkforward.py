@@ -285,7 +285,8 @@ def fit_pooled_fold(parts: list[FoldWindows], models: FoldModels, fold: Fold, *,
     train_parts = parts if train_parts is None else train_parts
     if not train_parts:
         return []
-    est = models.start(None)
+    # (a tuned walk-forward searches this fold's parameters here, on its training parts)
+    est = models.prepare(models.start(None), fold, train_parts)
     # On a universe a Keras model cuts its batches from the stacked feature rows as it
     # trains (the gathered windows would copy every row `window` times); one ticker's set
     # is small, and its models train on the gathered windows as they always have.
@@ -297,10 +298,6 @@ def fit_pooled_fold(parts: list[FoldWindows], models: FoldModels, fold: Fold, *,
         y = np.random.default_rng([shuffle_seed, fold.index]).permutation(y)
     if len(np.unique(y)) < 2:
         raise ConfigError(f"fold {fold.index}: {one_class}")
-<<<<<<< HEAD
-=======
-    est = models.prepare(models.start(None), fold, train_parts)
->>>>>>> i23-tune
     if gap_per_member is not None:
         # Early stopping holds out the last samples (in date order), up to one per ticker
         # of this fold a date: the gap counts the fold's tickers, not the universe's, whose
