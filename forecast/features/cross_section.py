@@ -17,10 +17,14 @@ never moves them:
     (ddof 1); 0 when they have no spread (fewer than two members, or all equal).
 A date without a member with a value leaves every ticker's value NaN (a warm-up row).
 
-Which columns: every scaled column but `ret_1` (`columns`); `ret_1` keeps its per-ticker
-scaling (the contract: its sign survives) and unscaled encodings (day of week) stay as they
-are. The per-ticker scaling of the pipeline is skipped for these columns: it would take each
-ticker's own mean back out of a comparison across tickers.
+Which columns: every scaled column but `ret_1` and the levels (`columns`); `ret_1` keeps its
+per-ticker scaling (the contract: its sign survives) and unscaled encodings (day of week) stay
+as they are. `log_volume` is a level in shares: split-adjusted history (us_liquid's, Yahoo's)
+multiplies every volume before a split by its ratio, a constant per-ticker centring takes out
+but a comparison across tickers keeps, so its rank dated t would say the ticker splits after t;
+it keeps the per-ticker scaling (tests/features/test_cross_section.py, the split test).
+The per-ticker scaling of the pipeline is skipped for the normalised columns: it would take
+each ticker's own mean back out of a comparison across tickers.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ import numpy as np
 
 from forecast.errors import ConfigError
 
+# Levels that split adjustment rescales by later splits (see the module docstring).
+LEVELS = ("log_volume",)
 RANK_SCALE = float(np.sqrt(12.0))  # the standard deviation of a uniform on (-0.5, 0.5) is 1/sqrt(12)
 
 
@@ -36,7 +42,8 @@ def columns(spec) -> list[str]:
     """The columns `spec` normalises across tickers (none when `cross_section` is "none")."""
     if spec.cross_section == "none":
         return []
-    return [c for f in spec.features() if f.scaled for c in f.column_names(spec) if c != "ret_1"]
+    return [c for f in spec.features() if f.scaled for c in f.column_names(spec)
+            if c != "ret_1" and c not in LEVELS]
 
 
 def normalise(values: np.ndarray, members: np.ndarray, mode: str) -> np.ndarray:

@@ -54,9 +54,10 @@ class FeatureSpec:
 
     `cross_section` (universe walk-forwards only, see `forecast.features.cross_section`):
       * ``"none"``: each ticker's columns are scaled on its own training span (above).
-      * ``"rank"`` / ``"zscore"``: every scaled column but `ret_1` is instead replaced, each
-        date, by its rank or z-score across that date's universe members; `ret_1` keeps its
-        per-ticker, sign-preserving scaling and unscaled columns are left as they are.
+      * ``"rank"`` / ``"zscore"``: every scaled column but `ret_1` and `log_volume` (a level
+        that split adjustment shifts by later splits) is instead replaced, each date, by its
+        rank or z-score across that date's universe members; those two keep their per-ticker
+        scaling (`ret_1` sign-preserving) and unscaled columns are left as they are.
     """
 
     return_lags: tuple[int, ...] = (1, 2, 5, 10, 20)

@@ -233,10 +233,6 @@ def _fold_rows(universe, spec, split_at):
     return out
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "look-ahead: log_volume is a level; on split-adjusted history a ticker's level before a split "
-    "is shifted by log(ratio), which per-ticker scaling centres away but a cross-sectional rank or "
-    "z-score keeps, so every value dated before the split says that the ticker will split"))
 @pytest.mark.parametrize("mode", ["rank", "zscore"])
 def test_a_later_split_moves_no_value_dated_before_it(mode):
     """A split on day 120 is not known before it: the history as it was before the split
