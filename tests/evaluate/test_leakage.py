@@ -19,6 +19,8 @@
    fails it.
 6. Nested tuning (`tune=`) passes check 4; a planted search that scores its trials on the
    fold's test block fails it (tests/tune/test_nested.py checks what each search reads).
+7. A point-in-time membership rewritten after day t (who is in the cross-sections, who
+   trains) moves no pooled prediction dated t; the rewrite from before t does.
 
 Networks are tiny and trained for a few epochs over two or three folds to stay fast on CPU.
 """
@@ -325,3 +327,46 @@ def test_newest_first_folds_are_harmless_when_refits_are_cold(monkeypatch):
     kw = {"model_params": {**FAST["mlp"], "warm_start": False}, **_warm_kw("ticker")}
     base = shapes.run("ticker", data, "mlp", **kw)
     assert shapes.past_unchanged("ticker", data, shapes.cut_dates(base, "first"), "mlp", base=base, **kw)
+
+
+# -- 7: a membership changed after t moves no prediction dated t ---------------------------------
+
+def _with_membership(universe, changed_from=None):
+    """`universe` with a point-in-time membership (CCC joins on day 150, T03 on day 380);
+    `changed_from`: that membership rewritten after that day (AAA leaves, T03 joins the day
+    after it), as a later revision of the index would."""
+    from forecast.data import membership as ms
+
+    day = universe.calendar
+    end_aaa, start_t03 = ms.OPEN_END, day[380]
+    if changed_from is not None:
+        end_aaa, start_t03 = day[changed_from], day[changed_from + 1]
+    intervals = pd.DataFrame({"ticker": ["AAA", "BBB", "CCC", "T03"],
+                              "start": [day[0], day[0], day[150], start_t03],
+                              "end": [end_aaa, ms.OPEN_END, ms.OPEN_END, ms.OPEN_END]})
+    out = shapes.Universe.from_bars(dict(universe.bars))
+    out.membership = type("Membership", (), {"mask": lambda self, dates, tickers=None:
+                                             ms.member_mask(intervals, dates, tickers)})()
+    return out
+
+
+def _membership_moves_the_past(change_at: int, cut_at: int, mode: str, train_on: str) -> bool:
+    data = shapes.universe(k=4)
+    kw = {**shapes.SCHEDULES["pooled"], "spec": FeatureSpec(cross_section=mode), "train_on": train_on}
+    base = shapes.run("pooled", _with_membership(data), **kw)
+    other = shapes.run("pooled", _with_membership(data, changed_from=change_at), **kw)
+    cut = data.calendar[cut_at]
+    a, b = base[shapes.dates(base) <= cut], other[shapes.dates(other) <= cut]
+    assert len(a) > 0 and len(base) > len(a)
+    assert not np.array_equal(base["prob_up"].to_numpy(), other["prob_up"].to_numpy())
+    return not (a.index.equals(b.index) and np.array_equal(a["prob_up"].to_numpy(), b["prob_up"].to_numpy()))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode, train_on", [("rank", "members"), ("zscore", "all")])
+def test_a_later_membership_change_moves_no_past_prediction(mode, train_on):
+    """The membership of day t is known on t: rewriting it after day 340 moves no forecast
+    dated 340 or earlier, through the cross-sections or who trains; the same rewrite after
+    day 330 (before the cut) does (the check can fail)."""
+    assert not _membership_moves_the_past(340, 340, mode, train_on)
+    assert _membership_moves_the_past(330, 340, mode, train_on)
