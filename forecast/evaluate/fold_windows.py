@@ -28,12 +28,14 @@ from forecast.features.windows import complete_windows, gather_windows
 @dataclass(frozen=True)
 class Member:
     """One ticker's walk-forward inputs: its bars, its labels aligned with them (NaN when
-    unknown), and the calendar position of each bar (None: the bars are the calendar)."""
+    unknown), and the calendar position of each bar (None: the bars are the calendar).
+    `regression`: the labels are a return or rank (kept as floats), not 0/1 directions."""
 
     ticker: str | None
     bars: pd.DataFrame
     labels: np.ndarray
     positions: np.ndarray | None = None
+    regression: bool = False
     _raw: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def raw(self, spec: FeatureSpec) -> dict[str, np.ndarray]:
@@ -116,7 +118,7 @@ def _windows(member: Member, train_idx: np.ndarray, test_idx: np.ndarray, n_fit:
         offset=offset,
         window=window,
         train_pos=train_pos,
-        y_train=labels[train_pos].astype("int64"),
+        y_train=labels[train_pos].astype("float64" if member.regression else "int64"),
         train_dates=bars.index[train_pos],
         test_pos=test_pos,
         test_dates=bars.index[test_pos],
