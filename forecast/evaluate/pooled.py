@@ -47,6 +47,7 @@ from forecast.evaluate.folds import Fold, Schedule
 from forecast.evaluate.walkforward import Forecast, run_folds
 from forecast.features.indicators import check_bars
 from forecast.features.spec import FeatureSpec, as_spec
+from forecast.features.target import is_regression
 from forecast.features.universe_target import (
     LOOKAHEAD,
     TARGET_DEFINITIONS,
@@ -56,7 +57,6 @@ from forecast.features.universe_target import (
     target_frame,
     traded_returns,
 )
-from forecast.features.target import is_regression
 from forecast.models.resolve import FoldModels, resolve_estimator, validation_gap_is_free
 
 

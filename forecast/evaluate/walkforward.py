@@ -16,7 +16,7 @@ from forecast.evaluate.fold_windows import FoldWindows, Member, fold_windows
 from forecast.evaluate.folds import Fold, Schedule
 from forecast.features.indicators import check_bars
 from forecast.features.spec import FeatureSpec, as_spec
-from forecast.features.target import forward_return, is_regression, make_labels, make_target
+from forecast.features.target import is_regression, make_labels, make_target
 from forecast.features.windows import gather_windows
 from forecast.models.fitting import fit_model, predict_score, predict_up, purge_validation_overlap
 from forecast.models.params import check_int

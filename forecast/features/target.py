@@ -123,5 +123,6 @@ def make_labels(bars: pd.DataFrame | pd.Series, horizon: int = 1, threshold: flo
     if not is_regression(check_target(target)):
         return make_target(bars, horizon, threshold, symmetric=symmetric, label=label)
     if threshold != 0.0 or symmetric:
-        raise ConfigError("threshold and symmetric shape the direction label; the return target takes neither")
+        raise ConfigError("threshold and symmetric shape the direction label; "
+                          "the return target takes neither")
     return forward_return(bars, horizon, label).rename("target")
