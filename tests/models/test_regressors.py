@@ -170,3 +170,11 @@ def test_evaluate_target_return_json(capsys, stored):
 def test_bad_targets_are_one_line(capsys, args, message):
     code, out, err = run(capsys, *args)
     assert code != 0 and message in err and "Traceback" not in err
+
+
+def test_a_single_ticker_backtest_refuses_scores_in_one_line():
+    from forecast.api import run_backtest
+
+    bars = random_walk_bars(700, seed=3)
+    with pytest.raises(ConfigError, match="single-ticker strategies trade P\\(up\\)"):
+        run_backtest(bars, model="logreg", walk_forward_kwargs=dict(window=5, test_days=150, target="return"))
