@@ -58,9 +58,12 @@ def to_tabular(X: np.ndarray, input_mode: str) -> np.ndarray:
 def check_values(y, n_samples: int) -> np.ndarray:
     """Return y as a float vector of length `n_samples` (a regression target); raise on
     anything else."""
-    y = np.asarray(y, dtype="float64") if np.asarray(y).dtype != object else np.asarray(y)
+    try:
+        y = np.asarray(y, dtype="float64")
+    except (TypeError, ValueError):
+        raise DataError("y must hold numbers (a return or rank target)") from None
     if y.ndim != 1 or len(y) != n_samples:
         raise DataError(f"y must be 1-D with {n_samples} targets to match X, got shape {y.shape}")
-    if not np.issubdtype(y.dtype, np.number) or not np.isfinite(y).all():
+    if not np.isfinite(y).all():
         raise DataError("y must hold finite numbers (NaN targets must be dropped first)")
-    return y.astype(np.float64, copy=False)
+    return y
