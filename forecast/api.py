@@ -178,6 +178,11 @@ def run_backtest(
                               **(walk_forward_kwargs or {}))
     elif not isinstance(predictions, Predictions):
         predictions = Predictions.from_frame(predictions, bars)
+    if "prob_up" not in predictions.frame.columns:
+        from forecast.errors import ConfigError
+
+        raise ConfigError("single-ticker strategies trade P(up): these predictions hold a return "
+                          "target's scores; run the walk-forward with target='direction'")
     result = simulate(bars, predictions, cls, params, name=strategy_label(strategy, cls), engine=engine,
                       **broker_kwargs)
     # Provenance of the bars (run.json keeps it too), for metrics.json and its report.

@@ -47,6 +47,8 @@ from forecast.provenance import bars_fingerprint, fcast_code_digest, fcast_versi
 
 _META_KEY = b"fcast-cache"
 COLUMNS = ("prob_up", "actual_up", "fold")
+# A return or rank target's frames (`walk_forward`, `portfolio_walk_forward`): a score, not P(up).
+SCORE_COLUMNS = ("score", "actual_up", "realized", "fold")
 # walk_forward arguments that do not change the predictions.
 _NOT_IN_KEY = ("progress", "callbacks")
 # The same for a universe's walk-forward (`forecast.evaluate.pooled.portfolio_walk_forward`).
@@ -152,6 +154,7 @@ def prediction_key(inputs: Any, model: Any = None, *, universe: bool = False, **
 def _ticker_fields(bars: pd.DataFrame, model: Any, **kwargs) -> dict:
     from forecast.evaluate.walkforward import Schedule, walk_forward
     from forecast.features.spec import as_spec
+    from forecast.features.target import check_target, is_regression
     from forecast.models.fitting import purge_validation_overlap
     from forecast.models.resolve import resolve_estimator
 
@@ -164,8 +167,9 @@ def _ticker_fields(bars: pd.DataFrame, model: Any, **kwargs) -> dict:
     seed = args.pop("seed")
     shuffle = args.pop("shuffle_train_labels")
     tune = args.pop("tune")
+    target = check_target(args.pop("target"))
     schedule = Schedule.checked(n_bars=len(bars), warmup=spec.warmup, **args)
-    est, name = resolve_estimator(model, model_params, seed)
+    est, name = resolve_estimator(model, model_params, seed, is_regression(target))
     est = purge_validation_overlap(est, model_params, schedule.lookahead)
     spec_dict = spec.to_dict()
     # Only a tuned run has the field: every untuned key stays what it was.
@@ -182,6 +186,8 @@ def _ticker_fields(bars: pd.DataFrame, model: Any, **kwargs) -> dict:
         "seed": seed,
         "shuffle_train_labels": bool(shuffle),
         **tuned,
+        # Only another target is keyed: direction keys stay what they were.
+        **({} if target == "direction" else {"target": target}),
     }
 
 
@@ -196,7 +202,7 @@ def _universe_fields(universe: Any, model: Any, **kwargs) -> dict:
     train_on = pooled.check_train_on(args.pop("train_on"))
     spec = pooled.check_portfolio_inputs(universe, target, is_pooled, args.pop("spec"))
     schedule = pooled.portfolio_schedule(universe, spec, **args)
-    est, name, auto_gap = pooled.portfolio_estimator(model, model_params, seed, is_pooled)
+    est, name, auto_gap = pooled.portfolio_estimator(model, model_params, seed, is_pooled, target)
     calendar = universe.calendar
     # A stored universe's point-in-time membership, on the days and tickers the run uses:
     # the forecasts belong to one membership (a training set that follows it would differ),
@@ -271,12 +277,21 @@ def _backend_and_device(est) -> dict:
     return {"backend": backend_name(), "device": resolve_device(device)}
 
 
+def frame_columns(attrs: dict | None, universe: bool) -> tuple[str, ...]:
+    """The columns an entry keeps: P(up)'s, or a return or rank target's score columns."""
+    from forecast.features.target import is_regression
+
+    if is_regression((attrs or {}).get("target")):
+        return SCORE_COLUMNS
+    return UNIVERSE_COLUMNS if universe else COLUMNS
+
+
 def _values_digest(frame: pd.DataFrame, attrs: dict | None = None) -> str:
     h = hashlib.sha256()
     # The provenance served with the frame is covered too: an edited label is a damaged entry.
     h.update(json.dumps(attrs or {}, sort_keys=True, default=repr).encode())
     h.update(np.ascontiguousarray(pd.DatetimeIndex(frame.index).asi8).tobytes())
-    for col in COLUMNS:
+    for col in frame_columns(attrs, False):
         h.update(np.ascontiguousarray(frame[col].to_numpy(), dtype="float64").tobytes())
     return h.hexdigest()
 
@@ -291,7 +306,7 @@ def _universe_values_digest(frame: pd.DataFrame, attrs: dict | None = None) -> s
     h.update(np.ascontiguousarray(dates.asi8).tobytes())
     for ticker in frame.index.get_level_values("ticker"):
         h.update(str(ticker).encode() + b"\0")
-    for col in UNIVERSE_COLUMNS:
+    for col in frame_columns(attrs, True):
         values = frame[col].to_numpy()
         h.update(f"{col}:{values.dtype}\0".encode())
         h.update(np.ascontiguousarray(values).tobytes())
@@ -409,13 +424,14 @@ class PredictionCache:
         if meta.get("key") != key:
             raise CacheError("key mismatch")
         frame = table.to_pandas()
-        missing = [c for c in self.COLUMNS if c not in frame.columns]
+        columns = frame_columns(meta.get("attrs"), self.universe)
+        missing = [c for c in columns if c not in frame.columns]
         if missing:
             raise CacheError(f"missing column(s) {', '.join(missing)}")
         self.check_frame(frame)
         if len(frame) != meta.get("rows", len(frame)):
             raise CacheError("row count mismatch")
-        frame = frame.loc[:, list(self.COLUMNS)]
+        frame = frame.loc[:, list(columns)]
         if self.digest(frame, meta.get("attrs")) != meta.get("values"):
             raise CacheError("hash mismatch")
         frame.attrs = dict(meta.get("attrs") or {})
@@ -429,7 +445,7 @@ class PredictionCache:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        data = frame.loc[:, list(self.COLUMNS)].copy()
+        data = frame.loc[:, list(frame_columns(frame.attrs, self.universe))].copy()
         data.attrs = {}
         table = pa.Table.from_pandas(data, preserve_index=True)
         attrs = json.loads(json.dumps(frame.attrs, default=repr))

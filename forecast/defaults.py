@@ -13,6 +13,10 @@ MIN_TRAIN = 252  # at least a year of training decisions per fold
 TRAIN_WINDOW = None  # None: expanding training span
 TEST_SHARE = 0.2  # share of bars with valid features tested when test_days is not given
 LABEL = "open"
+# What a walk-forward learns: the direction of the traded return (P(up), what single-ticker
+# strategies trade), or the return itself, or (universes) its cross-sectional rank that day.
+TARGET = "direction"
+REGRESSION_TARGETS = ("return", "rank")
 SEED = 0
 
 # Models

@@ -106,14 +106,15 @@ def past_unchanged(shape: str, data, cuts: list, model="logreg", which=None, bas
     cut (`base`: the run on `data`, when already made). Asserts that the test covers
     forecasts on both sides of each cut and that the perturbation moved a later one."""
     base = run(shape, data, model, **kw) if base is None else base
+    col = "score" if "score" in base.columns else "prob_up"  # a return or rank target's forecast
     for cut in cuts:
         other = run(shape, changed_after(data, cut, which), model, **kw)
         a, b = base[dates(base) <= cut], other[dates(other) <= cut]
         assert len(a) > 0 and len(base) > len(a)
-        if not (a.index.equals(b.index) and np.array_equal(a["prob_up"].to_numpy(), b["prob_up"].to_numpy())):
+        if not (a.index.equals(b.index) and np.array_equal(a[col].to_numpy(), b[col].to_numpy())):
             return False
         moved = not (base.index.equals(other.index)
-                     and np.array_equal(base["prob_up"].to_numpy(), other["prob_up"].to_numpy()))
+                     and np.array_equal(base[col].to_numpy(), other[col].to_numpy()))
         assert moved, f"perturbing the bars after {cut.date()} moved no prediction at all"
     return True
 

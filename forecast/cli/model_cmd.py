@@ -13,7 +13,7 @@ from forecast.cli import options as o
 from forecast.cli.console import out, print_catalogue
 from forecast.cli.progress import report_device, training_progress
 from forecast.formatting import fmt
-from forecast.stats.labels import MODEL_COLUMNS
+from forecast.stats.labels import MODEL_COLUMNS, SCORE_MODEL_COLUMNS
 
 models_app = typer.Typer(help="The model registry.", no_args_is_help=True)
 
@@ -143,6 +143,7 @@ def evaluate(
     train_window: o.TrainWindow = None,
     features: o.Features = None,
     label: o.Label = d.LABEL,
+    target: o.TickerTarget = d.TARGET,
     source: o.Source = None,
     file: o.File = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
@@ -150,6 +151,7 @@ def evaluate(
 ):
     """Walk-forward evaluation of a model beside every baseline, on identical dates."""
     from forecast.api import evaluate_model
+    from forecast.features.target import check_target
 
     o.refuse_ignored(ctx, *EVALUATE_IGNORED)
     o.check_dates(start=start, end=end)
@@ -158,6 +160,8 @@ def evaluate(
                              mixed_precision=mixed_precision).params()
     wf = o.walk_forward_options(window=window, test_days=test_days, folds=folds, retrain_every=retrain_every,
                                 train_window=train_window, features=features, label=label).kwargs(seed)
+    if check_target(target) != d.TARGET:
+        wf["target"] = target
     bars = _bars(ctx, ticker, source, file, start, end)
     if not as_json:
         report_device(model, device, mixed_precision)
@@ -185,11 +189,12 @@ def render_evaluation(report, summary) -> None:
         f"{summary['start']} to {summary['end']} ({summary['n_scored']} scored days)"
     )
     table.add_column("model")
-    for _, label, _ in MODEL_COLUMNS:
+    columns = SCORE_MODEL_COLUMNS if "ic" in report.metrics.columns else MODEL_COLUMNS
+    for _, label, _ in columns:
         table.add_column(label, justify="right")
     for name, row in report.metrics.iterrows():
         style = "bold" if name == report.model else None
-        table.add_row(name, *(fmt(row[key], kind) for key, _, kind in MODEL_COLUMNS), style=style)
+        table.add_row(name, *(fmt(row[key], kind) for key, _, kind in columns), style=style)
     out.print(table)
     for line in report.verdict():
         style = "yellow" if line.startswith("warning:") else None

@@ -58,6 +58,14 @@ Label = Annotated[
         "after it, default); close = close to next close.",
     ),
 ]
+TickerTarget = Annotated[
+    str,
+    typer.Option(
+        "--target",
+        help="What the model learns: direction (P(up) of the traded return, default) or return "
+        "(the traded return itself, with the model's regression twin; scored by IC).",
+    ),
+]
 Backend = Annotated[
     str | None,
     typer.Option(

@@ -30,8 +30,10 @@ Universe = Annotated[str | None, typer.Option(
 Pooled = Annotated[bool, typer.Option(
     "--pooled/--per-ticker", help="One model over every ticker's windows (default), or one per ticker.")]
 Target = Annotated[str, typer.Option(
-    "--target", help="direction (each ticker's traded return > 0) or beats-median "
-    "(beats the day's cross-sectional median, as Fischer & Krauss 2018).")]
+    "--target", help="direction (each ticker's traded return > 0), beats-median "
+    "(beats the day's cross-sectional median, as Fischer & Krauss 2018), return (the traded return "
+    "itself) or rank (its percentile among the day's members): the last two fit the model's "
+    "regression twin and rank by its predicted score.")]
 TrainOn = Annotated[str, typer.Option(
     "--train-on", help="With --universe's membership: members (train on the members on each "
     "study period's last training day, as the papers) or all (every ticker with bars).")]
@@ -123,8 +125,10 @@ def portfolio(
         check_output(output, force)  # first: a bad path fails before anything loads or trains
     if bool(tickers) == bool(universe):
         raise ConfigError("give two or more tickers or --universe NAME, not both or neither")
-    if target not in ("direction", "beats-median"):
-        raise ConfigError(f"--target must be direction or beats-median, not {target!r}")
+    from forecast.features.universe_target import TARGETS
+
+    if target not in TARGETS:
+        raise ConfigError(f"--target must be one of {', '.join(TARGETS)}, not {target!r}")
     if train_on not in d.TRAIN_ON_CHOICES:
         raise ConfigError(f"--train-on must be one of {', '.join(d.TRAIN_ON_CHOICES)}, not {train_on!r}")
     cls = load_portfolio_strategy(strategy)
@@ -204,7 +208,8 @@ def render(result) -> None:
     out.print(f"forecasts ({how}): IC {_ic_text(ic, '', 'mean_ic')}, rank IC "
               f"{_ic_text(ic, 'rank_', 'mean_rank_ic')} over {days} days", markup=False)
     sp = doc["spread"]
-    out.print(f"top-{sp['k']} minus bottom-{sp['k']} by prob_up: {fmt(sp.get('mean'), 'spct')} a day "
+    by = "score" if "score" in result.predictions.columns else "prob_up"
+    out.print(f"top-{sp['k']} minus bottom-{sp['k']} by {by}: {fmt(sp.get('mean'), 'spct')} a day "
               f"(t {fmt(sp.get('t_stat'), 'num')}), before costs", markup=False)
     out.print(f"PSR vs 0: {fmt(s.get('psr'), 'num')}; vs equal-weight buy-and-hold: "
               f"{fmt(s.get('psr_vs_benchmark'), 'num')}", markup=False)

@@ -21,7 +21,8 @@ _OUTCOMES = ("actual_up", "realized", "fold")
 
 
 def ensemble_predictions(members: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """The equal-weight mean of the members' `prob_up`, on the rows they all forecast.
+    """The equal-weight mean of the members' `prob_up` (or `score`, for a return or rank
+    target), on the rows they all forecast.
 
     `members`: model name -> predictions frame (walk-forward output). The frames must
     describe the same forecasts: the same rows (index) and the same outcomes (`actual_up`,
@@ -46,9 +47,13 @@ def ensemble_predictions(members: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
                 raise ConfigError(
                     f"ensemble: {name} and {names[0]} disagree on {col!r}: not the same forecasts"
                 )
-    probs = np.column_stack([members[n]["prob_up"].to_numpy(dtype="float64") for n in names])
+    # A return or rank target's members average their predicted scores.
+    column = "score" if "score" in first.columns else "prob_up"
+    if any(column not in members[n].columns for n in names):
+        raise ConfigError(f"ensemble: every member needs a {column!r} column (one target for all)")
+    probs = np.column_stack([members[n][column].to_numpy(dtype="float64") for n in names])
     out = first.copy()
     # NaN when any member has none: an average of fewer members would be another model.
-    out["prob_up"] = probs.mean(axis=1)
+    out[column] = probs.mean(axis=1)
     out.attrs = {**first.attrs, "model": f"ensemble({'+'.join(names)})", "members": names}
     return out

@@ -38,6 +38,7 @@ class Member:
 
     `given`: every feature column over all the bars, cross-sectional ones normalised across
     the universe (`forecast.features.cross_section.universe_columns`); None: computed here.
+    `regression`: the labels are a return or rank (kept as floats), not 0/1 directions.
     """
 
     ticker: str | None
@@ -45,6 +46,7 @@ class Member:
     labels: np.ndarray
     positions: np.ndarray | None = None
     given: dict | None = field(default=None, repr=False, compare=False)
+    regression: bool = False
     _raw: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def raw(self, spec: FeatureSpec) -> dict[str, np.ndarray]:
@@ -138,7 +140,7 @@ def _windows(member: Member, train_idx: np.ndarray, test_idx: np.ndarray, n_fit:
         offset=offset,
         window=window,
         train_pos=train_pos,
-        y_train=labels[train_pos].astype("int64"),
+        y_train=labels[train_pos].astype("float64" if member.regression else "int64"),
         train_dates=bars.index[train_pos],
         test_pos=test_pos,
         test_dates=bars.index[test_pos],

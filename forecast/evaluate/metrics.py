@@ -1,4 +1,4 @@
-"""Scores for out-of-sample direction probabilities."""
+"""Scores for out-of-sample direction probabilities, and for the scores of a return target."""
 
 from __future__ import annotations
 
@@ -99,6 +99,78 @@ def direction_metrics(
     return {k: float(v) if k != "n" else int(v) for k, v in out.items()}
 
 
+SCORE_METRIC_KEYS = (
+    "n",
+    "ic",
+    "rank_ic",
+    "accuracy",
+    "accuracy_se",
+    "base_rate",
+    "majority_rate",
+    "p_value",
+    "mean_ret_up",
+    "mean_ret_down",
+)
+
+
+def score_metrics(
+    score: pd.Series | np.ndarray,
+    actual_up: pd.Series | np.ndarray,
+    realized: pd.Series | np.ndarray,
+    cut: float = 0.0,
+) -> dict[str, float]:
+    """Score predicted returns (a return target) against what happened, over the rows whose
+    outcome is known.
+
+    Keys of `SCORE_METRIC_KEYS`: n; ic (Pearson correlation of score and `realized`, the
+    label's return) and rank_ic (Spearman), over time for one ticker, NaN without spread;
+    accuracy of the sign call "up when score > `cut`" against `actual_up` and its standard
+    error, base_rate, majority_rate and the one-sided binomial p-value against it (as
+    `direction_metrics`); mean_ret_up / mean_ret_down, the mean realized return on rows
+    called up / down. The same independence caveat as `direction_metrics` applies.
+    """
+    s = np.asarray(score, dtype="float64")
+    y = np.asarray(actual_up, dtype="float64")
+    r = np.asarray(realized, dtype="float64")
+    if not (s.shape == y.shape == r.shape) or s.ndim != 1:
+        raise ConfigError("score, actual_up and realized must be 1-D and of equal length")
+    known = ~np.isnan(y) & ~np.isnan(r)
+    if not np.isfinite(s[known]).all():
+        raise ConfigError("score must hold finite numbers where the outcome is known")
+    s, y, r = s[known], y[known], r[known]
+    out = dict.fromkeys(SCORE_METRIC_KEYS, math.nan)
+    out["n"] = n = len(y)
+    if n == 0:
+        return out
+    if n > 2 and s.std() > 0 and r.std() > 0:
+        out["ic"] = float(np.corrcoef(s, r)[0, 1])
+        ranks = pd.DataFrame({"s": s, "r": r}).rank()
+        out["rank_ic"] = float(np.corrcoef(ranks["s"], ranks["r"])[0, 1])
+    pred = (s > cut).astype("float64")
+    correct = int((pred == y).sum())
+    acc = correct / n
+    base = float(y.mean())
+    majority = max(base, 1.0 - base)
+    out.update(
+        accuracy=acc,
+        accuracy_se=math.sqrt(acc * (1.0 - acc) / n),
+        base_rate=base,
+        majority_rate=majority,
+        p_value=binomtest(correct, n, majority, alternative="greater").pvalue if majority < 1.0 else 1.0,
+        mean_ret_up=float(r[pred == 1.0].mean()) if (pred == 1.0).any() else math.nan,
+        mean_ret_down=float(r[pred == 0.0].mean()) if (pred == 0.0).any() else math.nan,
+    )
+    return {k: float(v) if k != "n" else int(v) for k, v in out.items()}
+
+
+def prediction_metrics(pred: pd.DataFrame, next_return: pd.Series | None = None) -> dict[str, float]:
+    """`score_metrics` of a frame with a `score` (a return target), else `direction_metrics`."""
+    if "score" in pred.columns:
+        return score_metrics(pred["score"], pred["actual_up"], pred["realized"])
+    r = None if next_return is None else next_return.reindex(pred.index)
+    return direction_metrics(pred["prob_up"], pred["actual_up"], r)
+
+
 def next_day_returns(bars: pd.DataFrame, label: str = "close") -> pd.Series:
     """The one-bar return a label is made of, indexed by its decision bar t.
 
@@ -111,11 +183,11 @@ def next_day_returns(bars: pd.DataFrame, label: str = "close") -> pd.Series:
 
 
 def metrics_table(predictions: dict[str, pd.DataFrame], next_return: pd.Series | None = None) -> pd.DataFrame:
-    """One row of `direction_metrics` per model, from predictions frames (contract shape)."""
-    rows = {}
-    for name, pred in predictions.items():
-        r = None if next_return is None else next_return.reindex(pred.index)
-        rows[name] = direction_metrics(pred["prob_up"], pred["actual_up"], r)
-    table = pd.DataFrame.from_dict(rows, orient="index", columns=list(METRIC_KEYS))
+    """One row of `direction_metrics` per model, from predictions frames (contract shape);
+    of `score_metrics` when they hold scores (a return target)."""
+    rows = {name: prediction_metrics(pred, next_return) for name, pred in predictions.items()}
+    scores = any("score" in pred.columns for pred in predictions.values())
+    keys = SCORE_METRIC_KEYS if scores else METRIC_KEYS
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=list(keys))
     table.index.name = "model"
     return table

@@ -54,11 +54,13 @@ from forecast.evaluate.folds import Fold, Schedule
 from forecast.evaluate.walkforward import Forecast, run_folds
 from forecast.features.indicators import check_bars
 from forecast.features.spec import FeatureSpec, as_spec
+from forecast.features.target import is_regression
 from forecast.features.universe_target import (
     LOOKAHEAD,
     TARGET_DEFINITIONS,
     calendar_positions,
     check_target,
+    direction_frame,
     target_frame,
     traded_returns,
 )
@@ -137,12 +139,12 @@ def cross_sectional_columns(universe: Any, tickers: list[str], positions: dict[s
     return universe_columns(raw, [positions[t] for t in tickers], len(universe.calendar), mask, spec)
 
 
-def portfolio_estimator(model: Any, model_params: dict | None, seed: int, pooled: bool
-                        ) -> tuple[Any, str, bool]:
-    """The unfitted estimator template, its name, and whether the early-stopping validation
-    gap is set automatically (per ticker: LOOKAHEAD; pooled: per fold, LOOKAHEAD per ticker
-    in the fold)."""
-    estimator, name = resolve_estimator(model, model_params, seed)
+def portfolio_estimator(model: Any, model_params: dict | None, seed: int, pooled: bool,
+                        target: str = defaults.PORTFOLIO_TARGET) -> tuple[Any, str, bool]:
+    """The unfitted estimator template (the regression twin for a return or rank target),
+    its name, and whether the early-stopping validation gap is set automatically (per
+    ticker: LOOKAHEAD; pooled: per fold, LOOKAHEAD per ticker in the fold)."""
+    estimator, name = resolve_estimator(model, model_params, seed, is_regression(target))
     auto_gap = validation_gap_is_free(estimator, model_params)
     if auto_gap and not pooled:
         estimator.set_params(validation_gap=LOOKAHEAD)
@@ -173,6 +175,9 @@ def portfolio_walk_forward(
     Returns a long DataFrame indexed by (`date`, `ticker`), sorted, with `prob_up`,
     `actual_up` (the target, NaN when unknown), `realized` (the traded return of
     `traded_returns`, NaN when unknown) and `fold`. `attrs` records the settings.
+    A ``return`` or ``rank`` target (`target_frame`) trains the model's regression twin on
+    the number itself; the frame then holds `score` (the predicted return or rank) instead
+    of `prob_up`, and `actual_up` is the outcome's direction (`direction_frame`).
 
     With ``pooled=False`` a ticker is modelled in a fold only when it has at least
     `min_train` labelled training samples (and both classes); with ``pooled=True`` every
@@ -189,9 +194,10 @@ def portfolio_walk_forward(
                                   retrain_every=retrain_every, train_window=train_window,
                                   min_train=min_train, embargo=embargo)
     folds = plan_universe_folds(universe, schedule, spec)
-    estimator, name, auto_gap = portfolio_estimator(model, model_params, seed, pooled)
+    estimator, name, auto_gap = portfolio_estimator(model, model_params, seed, pooled, target)
     tickers = sorted(universe.bars)  # deterministic order, whatever the dict's
     n_tickers = len(tickers)
+    regression = is_regression(target)
 
     labels = target_frame(universe, target)
     realized = traded_returns(universe)
@@ -202,13 +208,15 @@ def portfolio_walk_forward(
     # fold's (pooled: the one model; per ticker: that ticker's); see `FoldModels`.
     models = FoldModels(estimator)
     given = cross_sectional_columns(universe, tickers, positions, spec)
-    members = [Member(t, universe.bars[t], ticker_labels[t], positions[t], given=g)
+    members = [Member(t, universe.bars[t], ticker_labels[t], positions[t], given=g, regression=regression)
                for t, g in zip(tickers, given, strict=True)]
     train_mask = training_members(universe, tickers, train_on)
     forecasts, skipped = run_folds(members, folds, models, spec=spec, window=window, pooled=pooled,
                                    min_train=min_train, gap_per_member=LOOKAHEAD if auto_gap else None,
-                                   progress=progress, train_mask=train_mask, executor=executor)
-    frames = [_frame(f) for f in forecasts]
+                                   progress=progress, train_mask=train_mask, executor=executor,
+                                   regression=regression)
+    column = "score" if regression else "prob_up"
+    frames = [_frame(f, column) for f in forecasts]
     if not frames:
         raise ConfigError("no ticker could be forecast: the universe's histories are too short")
     out = pd.concat(frames).sort_index()
@@ -219,9 +227,10 @@ def portfolio_walk_forward(
             "the test span holds forecasts for one ticker a day at most, so nothing can be ranked; "
             f"the histories end at different dates ({ends}): pass an earlier end"
         )
-    out["actual_up"] = labels.stack(future_stack=True).reindex(out.index).to_numpy()
+    outcome = direction_frame(universe, target) if regression else labels
+    out["actual_up"] = outcome.stack(future_stack=True).reindex(out.index).to_numpy()
     out["realized"] = realized.stack(future_stack=True).reindex(out.index).to_numpy()
-    out = out[["prob_up", "actual_up", "realized", "fold"]]
+    out = out[[column, "actual_up", "realized", "fold"]]
     record = schedule.record()
     record.update(label=target, label_definition=TARGET_DEFINITIONS[target], lookahead=LOOKAHEAD)
     forecast_tickers = int(out.index.get_level_values("ticker").nunique())
@@ -239,8 +248,8 @@ def portfolio_walk_forward(
 # where the function is wrapped (a test counting runs, say).
 SIGNATURE = inspect.signature(portfolio_walk_forward)
 
-def _frame(forecast: Forecast) -> pd.DataFrame:
+def _frame(forecast: Forecast, column: str) -> pd.DataFrame:
     part = forecast.part
     dates = pd.DatetimeIndex(part.test_dates)
     index = pd.MultiIndex.from_arrays([dates, [part.ticker] * len(dates)], names=["date", "ticker"])
-    return pd.DataFrame({"prob_up": forecast.prob_up, "fold": forecast.fold.index}, index=index)
+    return pd.DataFrame({column: forecast.values, "fold": forecast.fold.index}, index=index)

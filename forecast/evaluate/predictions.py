@@ -55,13 +55,14 @@ class Predictions:
         return ret.reindex(self.frame.index).rename("next_return")
 
     def metrics(self, bars: pd.DataFrame) -> dict:
-        """Direction metrics (`direction_metrics`) against the label and its return."""
-        from forecast.evaluate.metrics import direction_metrics
+        """Direction metrics (`direction_metrics`) against the label and its return; for a
+        return target's scores, `score_metrics`."""
+        from forecast.evaluate.metrics import prediction_metrics
 
         # Holding `bars` keeps its id from being reused: `is` cannot match another frame.
         if self._scored and self._scored[0][0] is bars:
             return dict(self._scored[0][1])
-        scored = direction_metrics(self.frame["prob_up"], self.frame["actual_up"], self.label_returns(bars))
+        scored = prediction_metrics(self.frame, self.label_returns(bars))
         self._scored[:] = [(bars, scored)]
         return dict(scored)
 

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from forecast.errors import ConfigError
-from forecast.evaluate.metrics import METRIC_KEYS, metrics_table
+from forecast.evaluate.metrics import metrics_table
 from forecast.evaluate.predictions import label_returns
 from forecast.evaluate.walkforward import walk_forward
 from forecast.jsonsafe import json_safe
@@ -24,7 +24,8 @@ class EvaluationReport:
     """Predictions and scores of one model and its baselines.
 
     `predictions` maps model name to a predictions frame (the model first); `metrics` has
-    one row per model (index `model`) and the columns of `METRIC_KEYS`.
+    one row per model (index `model`) and the columns of `METRIC_KEYS` (of
+    `SCORE_METRIC_KEYS` for a return target's scores).
     """
 
     ticker: str | None
@@ -49,6 +50,9 @@ class EvaluationReport:
         beats = "beats" if lo > base else "does not beat"
         lines = [f"{self.model} accuracy {acc:.3f} (95% CI {lo:.3f}-{hi:.3f}) {beats} the "
                  f"majority-class rate {base:.3f}; p = {row['p_value']:.3g}."]
+        if "ic" in row.index and pd.notna(row["ic"]):
+            lines.append(f"{self.model} predicted returns: IC {row['ic']:.3f}, rank IC {row['rank_ic']:.3f} "
+                         "against the realised traded return.")
         if acc > LEAK_SUSPECT_ACCURACY:
             lines.append(f"warning: accuracy above {LEAK_SUSPECT_ACCURACY:.2f} on daily direction "
                          "is more often a leak than skill; check the data and features.")
@@ -58,7 +62,8 @@ class EvaluationReport:
         """JSON-able summary: the model's metrics at top level, baselines nested.
 
         Keys: ticker, model, n_predictions (all out-of-sample rows), n_scored (rows with
-        a known outcome), start, end (ISO dates), every key of `METRIC_KEYS`,
+        a known outcome), start, end (ISO dates), every metric column (`METRIC_KEYS`; a
+        return target: "target" and `SCORE_METRIC_KEYS`),
         baselines {name: metric keys}, settings. NaN becomes None.
         """
         pred = self.predictions[self.model]
@@ -70,6 +75,8 @@ class EvaluationReport:
             "start": pred.index[0].date().isoformat() if len(pred) else None,
             "end": pred.index[-1].date().isoformat() if len(pred) else None,
         }
+        if "score" in pred.columns:
+            out["target"] = "return"
         out.update(_row(self.metrics, self.model))
         out["baselines"] = {b: _row(self.metrics, b) for b in self.baselines}
         out["settings"] = json_safe(self.settings)
@@ -139,4 +146,4 @@ def evaluate(
 
 
 def _row(table: pd.DataFrame, name: str) -> dict[str, Any]:
-    return {k: json_safe(table.loc[name, k]) for k in METRIC_KEYS}
+    return {k: json_safe(table.loc[name, k]) for k in table.columns}

@@ -16,8 +16,8 @@ from forecast.evaluate.fold_windows import FoldWindows, Member, fold_windows
 from forecast.evaluate.folds import Fold, Schedule
 from forecast.features.indicators import check_bars
 from forecast.features.spec import FeatureSpec, as_spec
-from forecast.features.target import make_target
-from forecast.models.fitting import fit_model, predict_up, purge_validation_overlap
+from forecast.features.target import is_regression, make_labels, make_target
+from forecast.models.fitting import fit_model, predict_score, predict_up, purge_validation_overlap
 from forecast.models.params import check_int
 from forecast.models.resolve import FoldModels, resolve_estimator
 from forecast.models.window_source import WindowSource, streams_windows
@@ -34,6 +34,7 @@ def walk_forward(
     label: str = defaults.LABEL,
     threshold: float = 0.0,
     symmetric: bool = False,
+    target: str = defaults.TARGET,
     test_days: int | None = None,
     retrain_every: int = defaults.RETRAIN_EVERY,
     train_window: int | None = defaults.TRAIN_WINDOW,
@@ -83,13 +84,18 @@ def walk_forward(
     model's parameters on its own training rows (an inner walk-forward with the same gap,
     see docs/TUNING.md), then fits the best on its whole training span; refits are cold.
     `attrs["tune"]` records the settings, the trials spent and each fold's parameters.
+    ``target="return"``: the model is the name's regression twin (`regressor_class`), trained
+    on the label's return itself (the same prices, so the same schedule and purge) instead
+    of its direction; see `make_labels`.
 
     Hence no prediction for date t depends on any bar after t. `progress(k, n_folds)` is
     called after fold k (0-based) finishes. `shuffle_train_labels` permutes each fold's
     training labels (seeded by `seed` and the fold), which must leave no skill.
 
     Returns a DataFrame indexed by decision date `date` with `prob_up`, `actual_up`,
-    `fold` (see docs/CONTRACTS.md); `attrs` records the model name and the settings.
+    `fold` (see docs/CONTRACTS.md); for ``target="return"``: `score` (the predicted return),
+    `actual_up` (its direction), `realized` (the return) and `fold`. `attrs` records the
+    model name and the settings.
     """
     spec = as_spec(spec)
     check_bars(bars, spec)
@@ -100,29 +106,39 @@ def walk_forward(
         min_train=min_train, test_days=test_days, n_bars=len(bars), warmup=spec.warmup,
     )
     folds = schedule.folds(len(bars), spec.warmup)
-    estimator, name = resolve_estimator(model, model_params, seed)
+    regression = is_regression(target)
+    labels = make_labels(bars, horizon, threshold, symmetric=symmetric, label=label, target=target).to_numpy()
+    estimator, name = resolve_estimator(model, model_params, seed, regression)
     estimator = purge_validation_overlap(estimator, model_params, schedule.lookahead)
-    labels = make_target(bars, horizon, threshold, symmetric=symmetric, label=label).to_numpy()
     if tune is not None and not callable(getattr(tune, "fold_models", None)):
         raise ConfigError(f"tune must be a forecast.tune.TuneSettings, not {type(tune).__name__}")
+    if tune is not None and regression:  # the search scores direction calls
+        raise ConfigError(f"tuning searches direction models; target {target!r} is not tuned")
     if tune is not None and shuffle_train_labels:  # the search would score on the true labels
         raise ConfigError("shuffle_train_labels and tune do not go together")
     # The settings build their own fold models (forecast.tune sits above this layer).
     models = FoldModels(estimator) if tune is None else tune.fold_models(
         estimator, name, model_params, schedule=schedule, bars=bars, seed=seed, n_folds=len(folds))
     forecasts, _ = run_folds(
-        [Member(None, bars, labels)], folds, models, spec=spec, window=window, pooled=True,
+        [Member(None, bars, labels, regression=regression)], folds, models, spec=spec, window=window,
+        pooled=True, regression=regression,
         one_class="the training labels hold one class only; lower the threshold or give a longer span",
         shuffle_seed=seed if shuffle_train_labels else None, callbacks=callbacks, progress=progress,
     )
+    if regression:
+        up = make_target(bars, horizon, label=label).to_numpy()
+        columns = {"score": None, "actual_up": up, "realized": labels}
+    else:
+        columns = {"prob_up": None, "actual_up": labels}
     frames = [
-        pd.DataFrame({"prob_up": f.prob_up, "actual_up": labels[f.part.test_pos], "fold": f.fold.index},
-                     index=f.part.test_dates)
+        pd.DataFrame({**{c: f.values if v is None else v[f.part.test_pos] for c, v in columns.items()},
+                      "fold": f.fold.index}, index=f.part.test_dates)
         for f in forecasts
     ]
     out = pd.concat(frames).sort_index()
     out.index.name = "date"
-    out.attrs.update(model=name, ticker=bars.attrs.get("ticker"), **schedule.record(),
+    record = {"target": target} if regression else {}  # left out for direction: as it was
+    out.attrs.update(model=name, ticker=bars.attrs.get("ticker"), **schedule.record(), **record,
                      warm_start=models.warm, seed=seed, spec=spec.to_dict())
     if tune is not None:  # named apart from the untuned model, which evaluate runs beside it
         out.attrs.update(model=f"{name}-tuned", tune={**tune.record(models.space_table), **models.summary()})
@@ -141,15 +157,16 @@ class TestPart:
 
 @dataclass
 class Forecast:
-    """One ticker's test-window probabilities from one fold's model."""
+    """One ticker's test-window forecasts from one fold's model: P(up), or for a return or
+    rank target the predicted score."""
 
     fold: Fold
     part: FoldWindows | TestPart
-    prob_up: np.ndarray
+    values: np.ndarray
 
     def slim(self) -> Forecast:
         part = self.part
-        return Forecast(self.fold, TestPart(part.ticker, part.test_dates, part.test_pos), self.prob_up)
+        return Forecast(self.fold, TestPart(part.ticker, part.test_dates, part.test_pos), self.values)
 
 
 @dataclass(frozen=True)
@@ -165,6 +182,7 @@ class FoldSettings:
     gap_per_member: int | None
     # fold index -> booleans per member: who trains in that fold (None: everyone)
     trains: dict[int, np.ndarray] | None = None
+    regression: bool = False  # a return or rank target: float labels, scores out
 
 
 def run_folds(
@@ -183,6 +201,7 @@ def run_folds(
     progress: Callable[[int, int], None] | None = None,
     train_mask: np.ndarray | None = None,
     executor: Any = None,
+    regression: bool = False,
 ) -> tuple[list[Forecast], int]:
     """The walk-forward loop of every shape: per fold (oldest first), each member's windows
     (`fold_windows`), then one model fitted on all of them (`pooled`; one ticker's
@@ -196,6 +215,8 @@ def run_folds(
     forecast; per member, one that does not train is skipped.
 
     `shuffle_seed`: permute each fold's training labels (seeded by it and the fold).
+    `regression`: the labels are a return or rank (members built with ``regression=True``):
+    no one-class check, and the models' `predict` scores are forecast instead of P(up).
     `gap_per_member`: set the early-stopping `validation_gap` of the pooled model to that
     many samples per member in the fold. `one_class`: the error when a pooled fold's
     training labels hold one class. `progress(k, n_folds)` runs after k + 1 folds are done.
@@ -209,7 +230,8 @@ def run_folds(
     """
     # Who trains in each fold, read on its last training decision only (None: everyone).
     trains = None if train_mask is None else {fold.index: train_mask[fold.train_last] for fold in folds}
-    settings = FoldSettings(spec, window, pooled, min_train, one_class, shuffle_seed, gap_per_member, trains)
+    settings = FoldSettings(spec, window, pooled, min_train, one_class, shuffle_seed, gap_per_member, trains,
+                            regression)
     parallel = fold_map.is_parallel(executor)
     if parallel and models.warm:
         fold_map.log.warning(fold_map.warm_note(pooled))
@@ -261,7 +283,8 @@ def fold_task(settings: FoldSettings, models: FoldModels, folds: list[Fold], ids
             forecasts = fit_pooled_fold([part for _, part in kept], models, fold,
                                         one_class=settings.one_class, shuffle_seed=settings.shuffle_seed,
                                         gap_per_member=settings.gap_per_member, callbacks=callbacks,
-                                        train_parts=None if trains is None else [p for _, p in training])
+                                        train_parts=None if trains is None else [p for _, p in training],
+                                        regression=settings.regression)
             # fit_pooled_fold forecasts the parts that have test windows, in order (none
             # when nobody trains this fold)
             tested = [i for i, part in kept if len(part.test_pos)] if forecasts else []
@@ -269,7 +292,7 @@ def fold_task(settings: FoldSettings, models: FoldModels, folds: list[Fold], ids
         else:
             skipped += len(kept) - len(training)
             for i, part in training:
-                forecast = _fit_member_fold(part, models, fold, settings.min_train)
+                forecast = _fit_member_fold(part, models, fold, settings.min_train, settings.regression)
                 skipped += forecast is None
                 if forecast is not None and len(part.test_pos):
                     out.append((fold.index, i, forecast.slim()))
@@ -278,10 +301,10 @@ def fold_task(settings: FoldSettings, models: FoldModels, folds: list[Fold], ids
 
 def fit_pooled_fold(parts: list[FoldWindows], models: FoldModels, fold: Fold, *, one_class: str,
                     shuffle_seed: int | None = None, gap_per_member: int | None = None,
-                    callbacks: list | None = None, train_parts: list[FoldWindows] | None = None
-                    ) -> list[Forecast]:
+                    callbacks: list | None = None, train_parts: list[FoldWindows] | None = None,
+                    regression: bool = False) -> list[Forecast]:
     """Fit one model on the training windows of `train_parts` (default: every part) and
-    forecast every part's test windows."""
+    forecast every part's test windows (P(up), or with `regression` the predicted score)."""
     train_parts = parts if train_parts is None else train_parts
     if not train_parts:
         return []
@@ -296,7 +319,7 @@ def fit_pooled_fold(parts: list[FoldWindows], models: FoldModels, fold: Fold, *,
         X, y, _, _ = pooled_training_set(train_parts)
     if shuffle_seed is not None:
         y = np.random.default_rng([shuffle_seed, fold.index]).permutation(y)
-    if len(np.unique(y)) < 2:
+    if not regression and len(np.unique(y)) < 2:
         raise ConfigError(f"fold {fold.index}: {one_class}")
     if gap_per_member is not None:
         # Early stopping holds out the last samples (in date order), up to one per ticker
@@ -305,21 +328,24 @@ def fit_pooled_fold(parts: list[FoldWindows], models: FoldModels, fold: Fold, *,
         est.set_params(validation_gap=gap_per_member * len(train_parts))
     fit_model(est, X, y, callbacks)
     models.keep(None, est)
-    # predict_up refuses shapes and values a probability cannot have
-    return [Forecast(fold, p, predict_up(est, p.X_test)) for p in parts if len(p.test_pos)]
+    # predict_up / predict_score refuse shapes and values a forecast cannot have
+    predict = predict_score if regression else predict_up
+    return [Forecast(fold, p, predict(est, p.X_test)) for p in parts if len(p.test_pos)]
 
 
-def _fit_member_fold(part: FoldWindows, models: FoldModels, fold: Fold, min_train: int) -> Forecast | None:
+def _fit_member_fold(part: FoldWindows, models: FoldModels, fold: Fold, min_train: int,
+                     regression: bool = False) -> Forecast | None:
     """One ticker's own model for the fold and its forecasts; None when it has fewer than
-    `min_train` training samples or one class (a ticker without test windows fits nothing)."""
+    `min_train` training samples or (direction) one class (a ticker without test windows
+    fits nothing)."""
     if not len(part.test_pos):
         return Forecast(fold, part, np.empty(0))
-    if len(part.y_train) < min_train or len(np.unique(part.y_train)) < 2:
+    if len(part.y_train) < min_train or (not regression and len(np.unique(part.y_train)) < 2):
         return None
     est = models.start(part.ticker)
     fit_model(est, part.X_train, part.y_train)
     models.keep(part.ticker, est)
-    return Forecast(fold, part, predict_up(est, part.X_test))
+    return Forecast(fold, part, (predict_score if regression else predict_up)(est, part.X_test))
 
 
 def pooled_training_set(parts: list[FoldWindows]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -312,11 +312,11 @@ class _State:
     def score_portfolio(self, task: PortfolioTask, universe, preds: pd.DataFrame, *, cached: bool) -> None:
         from forecast.backtest.metrics import daily_returns
         from forecast.portfolio.filters import FilterSettings
-        from forecast.portfolio.run import score_portfolio
+        from forecast.portfolio.run import forecast_column, score_portfolio, up_cut
         from strategies.portfolio import load_portfolio_strategy, parse_portfolio_params
 
         known = preds.dropna(subset=["actual_up"])
-        hits = (known["prob_up"] > 0.5) == (known["actual_up"] > 0.5)
+        hits = (known[forecast_column(preds)] > up_cut(task.target)) == (known["actual_up"] > 0.5)
         accuracy = float(hits.mean()) if len(known) else None
         up = float(known["actual_up"].mean()) if len(known) else float("nan")
         majority = max(up, 1.0 - up)  # the accuracy of always saying the commoner outcome

@@ -95,3 +95,34 @@ def make_target(
     if symmetric:
         up = up.where((fwd > threshold) | (fwd < -threshold))
     return up.where(fwd.notna()).rename("target")
+
+
+# What a single ticker's walk-forward learns (a universe adds more, see universe_target).
+TARGETS = ("direction", "return")
+
+
+def check_target(target: str) -> str:
+    if target not in TARGETS:
+        more = " (rank is a universe's target: fcast portfolio)" if target == "rank" else ""
+        raise ConfigError(f"target must be one of {', '.join(TARGETS)}, not {target!r}{more}")
+    return target
+
+
+def is_regression(target: str) -> bool:
+    """Whether a target is a number to predict (return, rank) rather than a direction."""
+    return target in defaults.REGRESSION_TARGETS
+
+
+def make_labels(bars: pd.DataFrame | pd.Series, horizon: int = 1, threshold: float = 0.0, *,
+                symmetric: bool = False, label: str = DEFAULT_LABEL,
+                target: str = defaults.TARGET) -> pd.Series:
+    """What a model trains on for each decision bar t: `make_target`'s 0/1 direction, or
+    with ``target="return"`` the `forward_return` that direction is the sign of (the same
+    prices, so the same look-ahead). A threshold or dead zone belongs to the direction
+    label and is refused with a return target."""
+    if not is_regression(check_target(target)):
+        return make_target(bars, horizon, threshold, symmetric=symmetric, label=label)
+    if threshold != 0.0 or symmetric:
+        raise ConfigError("threshold and symmetric shape the direction label; "
+                          "the return target takes neither")
+    return forward_return(bars, horizon, label).rename("target")

@@ -27,7 +27,11 @@ LOOKAHEAD = 2
 TARGET_DEFINITIONS = {
     "direction": "up if open[t+2] / open[t+1] - 1 > 0 (calendar positions)",
     "beats-median": "up if open[t+2] / open[t+1] - 1 > the cross-sectional median that day",
+    "return": "open[t+2] / open[t+1] - 1 (calendar positions)",
+    "rank": "percentile rank in [0, 1] of open[t+2] / open[t+1] - 1 among that day's members",
 }
+# Fewer returns than this on a day: no cross-sectional target (beats-median, rank) that day.
+MIN_CROSS_SECTION = 3
 
 
 def membership(universe) -> pd.DataFrame:
@@ -62,26 +66,65 @@ def traded_returns(universe) -> pd.DataFrame:
 
 
 def target_frame(universe, target: str = "direction") -> pd.DataFrame:
-    """Calendar x ticker 1.0/0.0 labels of the decision at t, NaN when unknown.
+    """Calendar x ticker targets of the decision at t, NaN when unknown.
 
-    ``direction``: traded return > 0. ``beats-median``: traded return > the cross-sectional
-    median of the traded returns of the tickers that have one that day (Fischer & Krauss
-    2018), NaN on days fewer than 3 tickers have one. Both read prices up to calendar
-    position t + 2 (`LOOKAHEAD`).
+    ``direction``: 1.0/0.0, traded return > 0. ``beats-median``: 1.0/0.0, traded return >
+    the cross-sectional median of the traded returns of the tickers that have one that day
+    (Fischer & Krauss 2018), NaN on days fewer than 3 tickers have one. ``return``: the
+    traded return itself. ``rank``: its percentile rank among that day's members
+    (`cross_sectional_rank`). All read prices up to calendar position t + 2 (`LOOKAHEAD`).
     """
     check_target(target)
     ret = traded_returns(universe)
+    if target == "return":
+        return ret
+    if target == "rank":
+        return cross_sectional_rank(ret, day_members(universe))
     known = ret.notna()
     if target == "direction":
         up = ret > 0
     else:
         up = ret.gt(ret.median(axis=1, skipna=True), axis=0)
         # A median of one or two returns says little (one return never beats itself).
-        known = known & (known.sum(axis=1) >= 3).to_numpy()[:, None]
+        known = known & (known.sum(axis=1) >= MIN_CROSS_SECTION).to_numpy()[:, None]
     return up.astype("float64").where(known)
 
 
-TARGETS = ("direction", "beats-median")
+def day_members(universe) -> pd.DataFrame | None:
+    """Calendar x ticker booleans of a point-in-time membership (None: none, everyone with
+    bars counts). A schedule fixed before each year, never a price."""
+    membership = getattr(universe, "membership", None)
+    if membership is None:
+        return None
+    return membership.mask(universe.calendar, list(universe.bars)).astype(bool)
+
+
+def cross_sectional_rank(returns: pd.DataFrame, members: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per day (row), each return's percentile rank among that day's members with a return:
+    (average rank - 1) / (n - 1), in [0, 1] (lowest 0, highest 1, ties share their mean);
+    NaN for non-members, for missing returns and on days with fewer than
+    `MIN_CROSS_SECTION` such returns. Only the row's own values are read."""
+    ret = returns if members is None else returns.where(
+        members.reindex(index=returns.index, columns=returns.columns, fill_value=False).astype(bool))
+    n = ret.notna().sum(axis=1)
+    rank = (ret.rank(axis=1, method="average") - 1.0).div(n - 1, axis=0)
+    rank.loc[n < MIN_CROSS_SECTION] = np.nan
+    return rank
+
+
+def direction_frame(universe, target: str = "direction") -> pd.DataFrame:
+    """The 0/1 outcome scored beside a target (`actual_up`): the target itself for the
+    direction targets, the traded return's direction for ``return`` and beating that day's
+    members' median (rank above 1/2) for ``rank``."""
+    if target == "return":
+        return target_frame(universe, "direction")
+    if target == "rank":
+        rank = target_frame(universe, "rank")
+        return (rank > 0.5).astype("float64").where(rank.notna())
+    return target_frame(universe, target)
+
+
+TARGETS = ("direction", "beats-median", "return", "rank")
 
 
 def check_target(target: str) -> str:

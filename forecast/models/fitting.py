@@ -73,6 +73,28 @@ def predict_up(estimator, X) -> np.ndarray:
     return p
 
 
+def predict_score(estimator, X) -> np.ndarray:
+    """The predicted return or rank for each window of X (`predict` of a regression twin).
+
+    ConfigError (one line, naming the model) when predict raises (a user's model), or
+    returns other than one finite number per window."""
+    label = model_label(estimator)
+    try:
+        score = np.asarray(estimator.predict(X), dtype="float64")
+    except Exception as exc:
+        if isinstance(exc, FcastError) or not _is_users(estimator):
+            raise
+        raise ConfigError(f"model {label}: predict failed: {one_line(exc)}") from None
+    score = score.reshape(-1) if score.ndim == 2 and score.shape[1:] == (1,) else score
+    if score.shape != (len(X),):
+        raise ConfigError(f"model {label}: predict returned an array of shape {score.shape} for "
+                          f"{len(X)} windows; expected ({len(X)},), one score per window")
+    if not np.isfinite(score).all():
+        raise ConfigError(f"model {label}: predict gave {int((~np.isfinite(score)).sum())} of "
+                          f"{len(score)} scores that are NaN or infinite")
+    return score
+
+
 def purge_validation_overlap(estimator: Any, params: dict | None, lookahead: int) -> Any:
     """Gap an early-stopping split by lookahead - 1 samples, unless the caller set one.
 

@@ -53,3 +53,17 @@ def to_tabular(X: np.ndarray, input_mode: str) -> np.ndarray:
     if input_mode == "latest":
         return X[:, -1, :]
     return X.reshape(X.shape[0], -1)
+
+
+def check_values(y, n_samples: int) -> np.ndarray:
+    """Return y as a float vector of length `n_samples` (a regression target); raise on
+    anything else."""
+    try:
+        y = np.asarray(y, dtype="float64")
+    except (TypeError, ValueError):
+        raise DataError("y must hold numbers (a return or rank target)") from None
+    if y.ndim != 1 or len(y) != n_samples:
+        raise DataError(f"y must be 1-D with {n_samples} targets to match X, got shape {y.shape}")
+    if not np.isfinite(y).all():
+        raise DataError("y must hold finite numbers (NaN targets must be dropped first)")
+    return y

@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.validation import check_is_fitted
 
-from forecast.errors import DataError
+from forecast.errors import ConfigError, DataError
 from forecast.models.device import DEVICES, device_scope, use_mixed_precision
-from forecast.models.inputs import check_X, check_y
+from forecast.models.inputs import check_values, check_X, check_y
 from forecast.models.params import check_fraction, check_int, check_params
 from forecast.models.window_source import WindowSource
 
@@ -130,6 +130,8 @@ class KerasForecaster(ClassifierMixin, BaseEstimator):
     warm_refits = True
     # Pooled walk-forwards hand `fit` a WindowSource instead of gathered windows.
     streams_windows = True
+    # A regression twin (`KerasScore`): a linear output trained on squared error.
+    regression = False
 
     dropout: float = 0.1
     learning_rate: float = 1e-3
@@ -171,6 +173,13 @@ class KerasForecaster(ClassifierMixin, BaseEstimator):
     def _build_network(self, keras, input_shape, dtype):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _output(self, keras, h):
+        """The network's one output unit: a sigmoid giving P(up), or for a regression twin
+        a linear score. It stays float32 so mixed precision keeps the loss stable."""
+        if self.regression:
+            return keras.layers.Dense(1, dtype="float32", name="score")(h)
+        return keras.layers.Dense(1, activation="sigmoid", dtype="float32", name="prob_up")(h)
+
     # --- training -------------------------------------------------------------------
     def fit(self, X, y, callbacks=None):
         """Train on windows X `(samples, window, features)` and 0/1 labels y, in time order.
@@ -183,13 +192,21 @@ class KerasForecaster(ClassifierMixin, BaseEstimator):
         # A WindowSource (pooled universe training) is cut into windows batch by batch.
         streamed = isinstance(X, WindowSource)
         X = X.check() if streamed else check_X(X)
-        y = check_y(y, len(X))
+        y = check_values(y, len(X)) if self.regression else check_y(y, len(X))
+        if self.regression and self.class_weight is not None:
+            raise ConfigError("class_weight weighs direction labels; a return or rank target takes none")
         train, val = chronological_split(len(X), self.validation_fraction, self.validation_gap)
         # Whole batches only: every fold then feeds the compiled step the same shapes, so
         # it is not retraced (TensorFlow) or recompiled (JAX) for a ragged last batch.
         train, val = whole_batches(train, self.batch_size), whole_batches(val, self.batch_size)
         inputs = None if streamed else self._prepare(X).astype(np.float32)
         input_shape = (self._prepare(X.take(slice(0, 1))) if streamed else inputs).shape[1:]
+        if self.regression:
+            # Daily returns are ~0.01: standardised (on the training head only, the
+            # validation tail being "later") the squared error is of order one.
+            self.y_mean_ = float(y[train].mean())
+            self.y_scale_ = float(y[train].std()) or 1.0
+            y = (y - self.y_mean_) / self.y_scale_
         labels = y.astype(np.float32)
         # Weights come from the training head only: the validation tail is "later".
         cw = balanced_class_weight(y[train]) if self.class_weight == "balanced" else None
@@ -243,7 +260,8 @@ class KerasForecaster(ClassifierMixin, BaseEstimator):
             )
 
         self.model_ = model
-        self.classes_ = np.array([0, 1])
+        if not self.regression:
+            self.classes_ = np.array([0, 1])
         self.input_shape_ = tuple(X.shape[1:])
         self.n_features_in_ = X.shape[2]
         self.class_weight_ = cw
@@ -272,7 +290,8 @@ class KerasForecaster(ClassifierMixin, BaseEstimator):
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
         from forecast.models.backend import jit_compile, steps_per_execution
 
-        model.compile(optimizer=optimizer, loss="binary_crossentropy", metrics=["accuracy"],
+        loss, metrics = ("mse", []) if self.regression else ("binary_crossentropy", ["accuracy"])
+        model.compile(optimizer=optimizer, loss=loss, metrics=metrics,
                       jit_compile=jit_compile(self.device_),
                       steps_per_execution=steps_per_execution(STEPS_PER_CALL))
         return model
@@ -280,6 +299,11 @@ class KerasForecaster(ClassifierMixin, BaseEstimator):
     # --- prediction -----------------------------------------------------------------
     def predict_proba(self, X) -> np.ndarray:
         """Probabilities `(n, 2)`: columns are P(down), P(up)."""
+        p = np.clip(self._outputs(X), 0.0, 1.0)
+        return np.column_stack([1.0 - p, p])
+
+    def _outputs(self, X) -> np.ndarray:
+        """The output unit's value for each window, as float64."""
         check_is_fitted(self, "model_")
         X = check_X(X, self.input_shape_)
         inputs = self._prepare(X).astype(np.float32)
@@ -291,9 +315,24 @@ class KerasForecaster(ClassifierMixin, BaseEstimator):
                 p = self.model_.predict_on_batch(inputs)
             else:
                 p = self.model_.predict(inputs, batch_size=PREDICT_BATCH, verbose=0)
-        p = np.clip(np.asarray(p, dtype=np.float64).reshape(-1), 0.0, 1.0)
-        return np.column_stack([1.0 - p, p])
+        return np.asarray(p, dtype=np.float64).reshape(-1)
 
     def predict(self, X) -> np.ndarray:
         """Predicted class, 1 (up) when P(up) > 0.5."""
         return (self.predict_proba(X)[:, 1] > 0.5).astype(np.int64)
+
+
+class KerasScore(RegressorMixin):
+    """Mixin making a Keras forecaster its own regression twin: a linear output trained on
+    squared error against the standardised target, the same chronological early-stopping
+    tail (and `validation_gap`) as for direction, `predict` giving the score in the
+    target's units. List it first: `class MLPScore(KerasScore, MLPForecaster)`."""
+
+    regression = True
+
+    def predict(self, X) -> np.ndarray:
+        """The predicted target (a return, or a rank) for each window."""
+        return self._outputs(X) * self.y_scale_ + self.y_mean_
+
+    def predict_proba(self, X):
+        raise ConfigError(f"{type(self).__name__} predicts a return or rank, not P(up)")

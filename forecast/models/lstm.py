@@ -7,7 +7,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from forecast.models.keras_base import KerasForecaster
+from forecast.models.keras_base import KerasForecaster, KerasScore
 from forecast.models.params import LayerSizes, layer_sizes
 
 # Longer windows stay rolled: an unrolled graph grows with every step.
@@ -53,5 +53,9 @@ class LSTMForecaster(KerasForecaster):
                                   dtype=dtype)(h)
             if self.dropout > 0:
                 h = keras.layers.Dropout(self.dropout, dtype=dtype)(h)
-        out = keras.layers.Dense(1, activation="sigmoid", dtype="float32", name="prob_up")(h)
+        out = self._output(keras, h)
         return keras.Model(inputs, out, name="lstm_forecaster")
+
+
+class LSTMScore(KerasScore, LSTMForecaster):
+    """Keras stacked LSTM regressing the target: `lstm`'s twin (same parameters)."""

@@ -9,7 +9,7 @@ import numpy as np
 from sklearn.utils._param_validation import StrOptions
 
 from forecast.models.inputs import INPUT_MODES, to_tabular
-from forecast.models.keras_base import KerasForecaster
+from forecast.models.keras_base import KerasForecaster, KerasScore
 from forecast.models.params import LayerSizes, layer_sizes
 
 
@@ -47,6 +47,9 @@ class MLPForecaster(KerasForecaster):
             h = keras.layers.Dense(units, activation="relu", dtype=dtype)(h)
             if self.dropout > 0:
                 h = keras.layers.Dropout(self.dropout, dtype=dtype)(h)
-        # The output stays float32 so mixed precision keeps a stable sigmoid/loss.
-        out = keras.layers.Dense(1, activation="sigmoid", dtype="float32", name="prob_up")(h)
+        out = self._output(keras, h)
         return keras.Model(inputs, out, name="mlp_forecaster")
+
+
+class MLPScore(KerasScore, MLPForecaster):
+    """Keras dense network regressing the target: `mlp`'s twin (same parameters)."""

@@ -12,6 +12,7 @@ fit/predict only.
 
 from __future__ import annotations
 
+from sklearn.base import RegressorMixin
 from sklearn.utils._param_validation import HasMethods
 
 from forecast.errors import ConfigError
@@ -24,9 +25,10 @@ from forecast.models.baselines import (
 )
 from forecast.models.forest import RandomForestModel
 from forecast.models.keras_base import KerasForecaster, fit_takes_callbacks
-from forecast.models.lstm import LSTMForecaster
-from forecast.models.mlp import MLPForecaster
+from forecast.models.lstm import LSTMForecaster, LSTMScore
+from forecast.models.mlp import MLPForecaster, MLPScore
 from forecast.models.params import check_params
+from forecast.models.regressors import ForestScore, GBMScore, MeanScore, MomentumScore, RidgeScore
 from forecast.plugins import PluginKind, resolve
 from forecast.user_code import one_line, reference_of
 
@@ -40,8 +42,20 @@ MODELS: dict[str, type] = {
     "momentum": MomentumBaseline,
 }
 
+# What a model name fits for a return or rank target (README, "Regression targets").
+REGRESSORS: dict[str, type] = {
+    "mlp": MLPScore,
+    "lstm": LSTMScore,
+    "rf": ForestScore,
+    "logreg": RidgeScore,
+    "gbm": GBMScore,
+    "majority": MeanScore,
+    "momentum": MomentumScore,
+}
+
 # What `fcast` calls on a model (README, "Adding a model").
 CLASSIFIER_CONTRACT = HasMethods(["fit", "predict_proba", "get_params"])
+REGRESSOR_CONTRACT = HasMethods(["fit", "predict", "get_params"])
 
 
 def model_kind(cls: type) -> str:
@@ -78,6 +92,34 @@ MODEL = PluginKind(
 )
 
 
+def _twin_of(cls) -> type | None:
+    """A class's regression twin: itself for a scikit-learn regressor, else its `regressor`."""
+    if not isinstance(cls, type):
+        return None
+    twin = cls if issubclass(cls, RegressorMixin) else getattr(cls, "regressor", None)
+    return twin if isinstance(twin, type) and REGRESSOR_CONTRACT.is_satisfied_by(twin) else None
+
+
+REGRESSOR = PluginKind(
+    "model",
+    lambda: REGRESSORS,
+    check=lambda obj: _twin_of(obj) is not None,
+    contract=("a model for a return or rank target: a scikit-learn regressor (fit, predict), "
+              "or a classifier naming one in its `regressor` attribute"),
+    unknown=lambda kind, name: (
+        f"model {name!r} cannot fit a return or rank target; choose one of: {', '.join(REGRESSORS)} "
+        "(or give module:Class of a scikit-learn regressor)"
+    ),
+)
+
+
+def regressor_class(name_or_ref) -> type:
+    """The class a model name or reference fits for a return or rank target: the built-in
+    twin (`REGRESSORS`), a user's regressor, or the twin a user's classifier names in
+    `regressor`. ConfigError (one line) for a model that has none."""
+    return _twin_of(resolve(REGRESSOR, name_or_ref))
+
+
 def resolve_model(name_or_ref) -> type:
     """The model class for a registry name, `package.module:Class`,
     `path/to/file.py:Class`, or a class itself.
@@ -106,13 +148,15 @@ def is_keras_model(name_or_ref) -> bool:
     return issubclass(cls, KerasForecaster) or fit_takes_callbacks(cls)
 
 
-def make_model(name_or_ref, **params):
-    """Build the model `name_or_ref` (see `resolve_model`) with `params`, checked up front.
+def make_model(name_or_ref, regression: bool = False, **params):
+    """Build the model `name_or_ref` (see `resolve_model`; with `regression`, its twin for
+    a return or rank target, see `regressor_class`) with `params`, checked up front.
 
     Unknown names, unknown parameters and bad values raise ConfigError naming the
     valid choices.
     """
-    cls, label = resolve_model(name_or_ref), _label(name_or_ref)
+    cls = regressor_class(name_or_ref) if regression else resolve_model(name_or_ref)
+    label = _label(name_or_ref)
     valid = list(_defaults(cls, label))
     unknown = sorted(set(params) - set(valid))
     if unknown:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Any
 
-from sklearn.base import clone
+from sklearn.base import RegressorMixin, clone
 
 from forecast.errors import ConfigError
 
@@ -13,21 +13,29 @@ from forecast.errors import ConfigError
 SEED_PARAMS = ("random_state", "seed")
 
 
-def resolve_estimator(model: Any, params: dict | None, seed: int) -> tuple[Any, str]:
+def resolve_estimator(model: Any, params: dict | None, seed: int, regression: bool = False
+                      ) -> tuple[Any, str]:
     """An unfitted estimator template and its display name.
 
     `model` is a registry name (built with `make_model(model, **params)`) or a scikit-learn
     classifier (cloned; `params` go to `set_params`). `seed` is written to the estimator's
     `random_state`/`seed` unless `params` sets it (for an instance: only where it is None).
+    `regression` (a return or rank target): the name's regression twin, or an instance
+    that is a scikit-learn regressor (`fit`, `predict`).
     """
     params = dict(params or {})
     if isinstance(model, str):
         from forecast.models.registry import make_model  # lazy: may pull in TensorFlow
 
-        est = make_model(model, **params)
+        est = make_model(model, regression=regression, **params)
         free = {p: seed for p in SEED_PARAMS if p in est.get_params(deep=False) and p not in params}
         return (est.set_params(**free) if free else est), model
-    if not (hasattr(model, "fit") and hasattr(model, "predict_proba") and hasattr(model, "get_params")):
+    if regression and not (isinstance(model, RegressorMixin) and hasattr(model, "get_params")):
+        raise ConfigError(f"a return or rank target needs a registry name or a scikit-learn regressor, "
+                          f"not {type(model).__name__}")
+    if not regression and not (
+        hasattr(model, "fit") and hasattr(model, "predict_proba") and hasattr(model, "get_params")
+    ):
         raise ConfigError(
             f"model must be a registry name or a scikit-learn classifier, not {type(model).__name__}"
         )

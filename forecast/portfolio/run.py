@@ -36,12 +36,12 @@ class PortfolioResult:
     strategy: str
     params: dict
     backtest: Any  # forecast.portfolio.engine.PortfolioBacktest
-    predictions: pd.DataFrame  # long: (date, ticker) -> prob_up, actual_up, realized, fold
+    predictions: pd.DataFrame  # long: (date, ticker) -> prob_up (or score), actual_up, realized, fold
     ic: pd.DataFrame  # date -> ic, rank_ic, n
     ic_summary: dict
     market: pd.Series | None  # SPY buy-and-hold equity on the strategy's dates (None: not available)
     statistics: dict  # Sharpe SE, PSR vs 0 and vs the equal-weight benchmark
-    spread: dict  # top-minus-bottom by prob_up, independent of the strategy
+    spread: dict  # top-minus-bottom by prob_up (or score), independent of the strategy
     settings: dict = field(default_factory=dict)
     walk_forward: dict = field(default_factory=dict)
     # True: bundled stocks (today's Dow members, filled back in time); None: unknown (user data)
@@ -110,7 +110,8 @@ class PortfolioResult:
         trades = getattr(self.backtest, "trades", None)
         if trades is None:
             trades = self.backtest.fills
-        preds = self.predictions.reset_index()[["date", "ticker", "prob_up", "realized"]]
+        column = forecast_column(self.predictions)
+        preds = self.predictions.reset_index()[["date", "ticker", column, "realized"]]
         writers = {
             "metrics.json": lambda p: p.write_text(json.dumps(self.to_dict(), indent=2, allow_nan=False)),
             "equity.csv": lambda p: self.equity.to_csv(p, **dates),
@@ -136,6 +137,23 @@ def check_universe_size(cls, params: dict, n: int) -> None:
         k = {**cls.param_defaults(), **params}.get("k")
         raise ConfigError(f"{cls.__name__} with k={k} needs {needed} tickers, the universe has {n} "
                           f"(lower k to at most {k * n // needed})")
+
+
+def forecast_column(preds: pd.DataFrame) -> str:
+    """What a universe's forecasts rank by: `score` (a return or rank target), else `prob_up`."""
+    return "score" if "score" in preds.columns else "prob_up"
+
+
+def up_cut(target: str) -> float:
+    """Where a forecast calls "up": P(up) or a predicted rank above 1/2, a predicted return above 0."""
+    return 0.0 if target == "return" else 0.5
+
+
+def daily_ranks(score: pd.DataFrame) -> pd.DataFrame:
+    """Each day's scores as percentile ranks in (0, 1] across that row's tickers (NaN stays
+    NaN): the same order each day, in the range the portfolio engine takes, so a ranking
+    strategy holds the same names as it would ranking the scores themselves (ties tie)."""
+    return score.rank(axis=1, method="average", pct=True)
 
 
 def top_minus_bottom(prob: pd.DataFrame, realized: pd.DataFrame, k: int) -> dict:
@@ -256,7 +274,8 @@ def score_portfolio(universe, preds: pd.DataFrame, cls, params: dict, *, model: 
     from forecast.portfolio.ic import ic_summary, information_coefficients
     from forecast.stats import probabilistic_sharpe_ratio, psr_vs_benchmark, sharpe_se
 
-    prob = preds["prob_up"].unstack("ticker")
+    # A return or rank target ranks by its score; IC and spread read the score itself.
+    prob = preds[forecast_column(preds)].unstack("ticker")
     realized = preds["realized"].unstack("ticker")
     members = None
     if getattr(universe, "membership", None) is not None:  # point in time: members only
@@ -269,7 +288,9 @@ def score_portfolio(universe, preds: pd.DataFrame, cls, params: dict, *, model: 
         eligible = eligibility(universe.bars, prob.index, list(prob.columns), filters)
         prob = prob.where(eligible)
     check_universe_size(cls, params, len(universe.tickers))
-    backtest = run_portfolio(dict(universe.bars), prob, cls, params, cash=cash, commission=commission,
+    # The engine takes values in [0, 1]: a score trades as its rank among the day's rankable names.
+    signal = daily_ranks(prob) if forecast_column(preds) == "score" else prob
+    backtest = run_portfolio(dict(universe.bars), signal, cls, params, cash=cash, commission=commission,
                              slippage=slippage, min_commission=min_commission,
                              rebalance_band=rebalance_band, max_fee_share=max_fee_share, members=members,
                              eligible=eligible)

@@ -285,7 +285,9 @@ def daily_spread(predictions: pd.DataFrame, k: int) -> pd.Series:
     """Each day's mean realised return of the k names with the highest prob_up minus the k
     lowest (ties in ticker order, k at most half the names with both), as the run's
     ``spread`` figure is computed; days with fewer than two such names are left out."""
-    prob = predictions.pivot_table(index="date", columns="ticker", values="prob_up", aggfunc="first",
+    # A return or rank target's run wrote its `score` in place of prob_up.
+    values = "score" if "score" in predictions.columns else "prob_up"
+    prob = predictions.pivot_table(index="date", columns="ticker", values=values, aggfunc="first",
                                    dropna=False)
     realised = predictions.pivot_table(index="date", columns="ticker", values="realised_return",
                                        aggfunc="first", dropna=False).reindex(index=prob.index,

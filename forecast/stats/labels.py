@@ -84,6 +84,16 @@ MODEL_COLUMNS = (
     ("mean_ret_up", "ret | up", "spct"),
     ("mean_ret_down", "ret | down", "spct"),
 )
+# The same table for a return target's predicted returns (`score_metrics`).
+SCORE_MODEL_COLUMNS = (
+    ("ic", "IC", "num3"),
+    ("rank_ic", "rank IC", "num3"),
+    ("accuracy", "sign acc.", "num3"),
+    ("accuracy_se", "± se", "num3"),
+    ("p_value", "p (> majority)", "num3"),
+    ("mean_ret_up", "ret | up", "spct"),
+    ("mean_ret_down", "ret | down", "spct"),
+)
 
 # --- portfolios and experiments ---------------------------------------------------------------
 

@@ -13,7 +13,8 @@
    features in the universe shapes, and for one ticker with the traded (open-to-open) label and no
    embargo, where its extra bar of look-ahead matters. Planted leaks (features fitted on
    the whole span, training labels reaching into the test block, a fold plan that forgets
-   the fill bar, a cross-section read from the next day) show the check fails, for each shape.
+   the fill bar, a cross-section read from the next day) show the check fails, for each shape. The
+   same holds for the regression targets (the traded return, a universe's daily rank), pooled.
 5. Warm-started refits (each fold continues the previous fold's network) pass check 4 over
    three folds, in every shape; a planted walk-forward that warm-starts from later folds
    fails it.
@@ -154,6 +155,12 @@ NO_LOOKAHEAD = [
      ("second",)),
     ("ticker", "logreg", {"horizon": 2, "spec": FeatureSpec.from_option("alpha158"), "train_window": 400},
      ("first", "last0")),
+    # Regression targets: the traded return itself (one ticker, no embargo: its training
+    # returns end right at the block's first open) and a universe's return and daily rank.
+    ("ticker", "gbm", {"target": "return", "embargo": 0}, ("first", "last0")),
+    *[("pooled", model, {"target": target}, ("second", "mid1"))
+      for model in ("logreg", "gbm") for target in ("return", "rank")],
+    ("per-ticker", "logreg", {"target": "rank"}, ("second",)),
 ]
 
 
@@ -244,6 +251,31 @@ def test_the_check_catches_planted_leaks(monkeypatch, shape, leak):
     kw = {"embargo": 0} if shape == "ticker" else {}
     base = shapes.run(shape, data, **kw)
     assert not shapes.past_unchanged(shape, data, shapes.cut_dates(base, "second"), base=base, **kw)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", ["return", "rank"])
+def test_the_check_catches_regression_labels_reaching_into_the_block(monkeypatch, target):
+    """Planted: the pooled training returns (or ranks) run to the day before the test block,
+    so the last ones read its opens; the same check catches it for a regression target."""
+    data = shapes.inputs("pooled")
+    _leak_into_the_block(monkeypatch)
+    base = shapes.run("pooled", data, target=target)
+    assert "score" in base.columns
+    assert not shapes.past_unchanged("pooled", data, shapes.cut_dates(base, "second"), base=base,
+                                     target=target)
+
+
+@pytest.mark.parametrize("target", ["return", "rank"])
+def test_regression_targets_sit_on_the_causal_boundary_too(monkeypatch, target):
+    """One decision closer than the embargo asks is still causal for the return and rank
+    targets (their labels read opens up to t + 2, as direction's): the check agrees."""
+    from forecast.evaluate import folds
+
+    monkeypatch.setattr(folds, "plan_folds", shapes.train_one_closer(folds.plan_folds))
+    data = shapes.inputs("pooled")
+    base = shapes.run("pooled", data, target=target)
+    assert shapes.past_unchanged("pooled", data, shapes.cut_dates(base, "second"), base=base, target=target)
 
 
 @pytest.mark.parametrize("shape", shapes.SHAPES)

@@ -213,3 +213,25 @@ def test_a_portfolio_never_runs_on_fewer_names_than_the_spec_lists(tmp_path, mon
     for row in result.rows:
         assert row["status"].startswith("the universe is incomplete: ") and "ZZZZ" in row["status"]
     assert result.n_trials == 0 and result.cache["trained"] == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", ["return", "rank"])
+def test_a_regression_target_portfolio_row_equals_an_independent_run(tmp_path, target):
+    """A `target = "return"` or `"rank"` portfolio entry trains the model's regression twin
+    and ranks by its score: its row is what `run_portfolio_backtest` gives alone."""
+    from forecast.portfolio.run import run_portfolio_backtest
+
+    data = spec_dict(portfolios=[{"name": "long-short", "params": {"k": 1}, "target": target}],
+                     costs={"commission": [0.001]})
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FCAST_OFFLINE", "1")
+        result = run_experiment(ExperimentSpec.from_dict(data), home=tmp_path / "home", source="bundled",
+                                output=tmp_path / "out", spa_reps=50)
+        alone = run_portfolio_backtest(TICKERS, model="logreg", strategy="long-short", params={"k": 1},
+                                       target=target, source="bundled", start=START, commission=0.001,
+                                       walk_forward={"test_days": TEST_DAYS, "seed": 0})
+    (row,) = [r for r in result.rows if r["ticker"] == "portfolio"]
+    assert row["status"] == "ok" and row["portfolio"]["target"] == target
+    assert "score" in alone.predictions.columns and alone.ic_summary["n_days"] > 100
+    assert row["total_return"] == pytest.approx(alone.backtest.metrics["strategy"]["total_return"], rel=1e-12)
