@@ -105,9 +105,9 @@ def test_per_ticker_models_skip_non_members(monkeypatch):
     fitted: list[tuple[int, str]] = []
     real = wf._fit_member_fold
 
-    def spy(part, models, fold, min_train):
+    def spy(part, models, fold, *rest):
         fitted.append((fold.index, part.ticker))
-        return real(part, models, fold, min_train)
+        return real(part, models, fold, *rest)
 
     monkeypatch.setattr(wf, "_fit_member_fold", spy)
     preds = portfolio_walk_forward(universe, "logreg", pooled=False, **WF)
