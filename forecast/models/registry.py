@@ -24,6 +24,7 @@ from forecast.models.baselines import (
 )
 from forecast.models.forest import RandomForestModel
 from forecast.models.keras_base import KerasForecaster, fit_takes_callbacks
+from forecast.models.lgbm import LightGBMModel
 from forecast.models.lstm import LSTMForecaster
 from forecast.models.mlp import MLPForecaster
 from forecast.models.params import check_params
@@ -34,6 +35,7 @@ MODELS: dict[str, type] = {
     "mlp": MLPForecaster,
     "lstm": LSTMForecaster,
     "rf": RandomForestModel,
+    "lgbm": LightGBMModel,
     "logreg": LogRegBaseline,
     "gbm": GBMBaseline,
     "majority": MajorityBaseline,

@@ -38,9 +38,10 @@ FAST = {
     "lstm": {"units": (8,), "epochs": 8, "patience": 3, "learning_rate": 0.01},
     "gbm": {"max_iter": 50},
     "rf": {"n_estimators": 30, "max_depth": 8},
+    "lgbm": {"n_estimators": 40, "num_leaves": 15},
 }
-ALL_MODELS = ("mlp", "lstm", "rf", "logreg", "gbm", "majority", "momentum")
-LEARNERS = ("mlp", "lstm", "logreg", "rf")
+ALL_MODELS = ("mlp", "lstm", "rf", "lgbm", "logreg", "gbm", "majority", "momentum")
+LEARNERS = ("mlp", "lstm", "logreg", "rf", "lgbm")
 SCHEDULE = dict(window=5, test_days=600, retrain_every=300, seed=0)
 
 
@@ -135,6 +136,8 @@ NO_LOOKAHEAD = [
     ("ticker", "logreg", {"horizon": 1, "embargo": 0, "label": "open"}, ("first", "last0")),
     ("ticker", "gbm", {"horizon": 2, "embargo": 0, "label": "open"}, ("first", "last0")),
     ("ticker", "mlp", {"horizon": 1, "embargo": 0, "label": "open"}, ("first", "last0")),
+    ("ticker", "lgbm", {"horizon": 1, "embargo": 0, "label": "open"}, ("first", "last0")),
+    ("pooled", "lgbm", {"target": "beats-median"}, ("second", "mid1")),
     *[(shape, "logreg", {"target": target}, ("second", "mid1"))
       for shape in ("pooled", "per-ticker") for target in ("direction", "beats-median")],
     *[(shape, "logreg", {"target": "beats-median", "train_window": 150}, ("second",))
