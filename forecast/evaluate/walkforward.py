@@ -18,6 +18,7 @@ from forecast.features.indicators import check_bars
 from forecast.features.spec import FeatureSpec, as_spec
 from forecast.features.target import make_target
 from forecast.features.windows import gather_windows
+from forecast.models.ensemble_name import is_ensemble
 from forecast.models.fitting import fit_model, predict_up, purge_validation_overlap
 from forecast.models.params import check_int
 from forecast.models.resolve import FoldModels, resolve_estimator
@@ -85,6 +86,14 @@ def walk_forward(
     Returns a DataFrame indexed by decision date `date` with `prob_up`, `actual_up`,
     `fold` (see docs/CONTRACTS.md); `attrs` records the model name and the settings.
     """
+    if is_ensemble(model):  # `ens:a,b,c`: each member walked forward alike, then averaged
+        from forecast.evaluate.ensemble import ensemble_walk_forward
+
+        return ensemble_walk_forward(
+            walk_forward, bars, model, model_params=model_params, spec=spec, window=window, horizon=horizon,
+            label=label, threshold=threshold, symmetric=symmetric, test_days=test_days,
+            retrain_every=retrain_every, train_window=train_window, min_train=min_train, embargo=embargo,
+            seed=seed, shuffle_train_labels=shuffle_train_labels, progress=progress, callbacks=callbacks)
     spec = as_spec(spec)
     check_bars(bars, spec)
     check_int("seed", seed, minimum=0)

@@ -104,6 +104,10 @@ def _defaults(cls: type, label: str) -> dict:
 
 def is_keras_model(name_or_ref) -> bool:
     """Whether the model trains with Keras: a `KerasForecaster`, or a `fit` taking callbacks."""
+    from forecast.models.ensemble_name import ensemble_members, is_ensemble
+
+    if is_ensemble(name_or_ref):
+        return any(is_keras_model(m) for m in ensemble_members(name_or_ref))
     cls = resolve_model(name_or_ref)
     return issubclass(cls, KerasForecaster) or fit_takes_callbacks(cls)
 

@@ -138,6 +138,9 @@ NO_LOOKAHEAD = [
     ("ticker", "mlp", {"horizon": 1, "embargo": 0, "label": "open"}, ("first", "last0")),
     ("ticker", "lgbm", {"horizon": 1, "embargo": 0, "label": "open"}, ("first", "last0")),
     ("pooled", "lgbm", {"target": "beats-median"}, ("second", "mid1")),
+    # An ensemble of leak-free members is leak-free: averaging adds no look-ahead.
+    ("ticker", "ens:logreg,gbm", {"horizon": 1, "embargo": 0, "label": "open"}, ("first", "last0")),
+    ("pooled", "ens:logreg,momentum", {"target": "beats-median"}, ("second",)),
     *[(shape, "logreg", {"target": target}, ("second", "mid1"))
       for shape in ("pooled", "per-ticker") for target in ("direction", "beats-median")],
     *[(shape, "logreg", {"target": "beats-median", "train_window": 150}, ("second",))
