@@ -11,23 +11,17 @@ goes to every member that takes it (an error when none does).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from forecast.errors import ConfigError
+from forecast.models.registry import ENSEMBLE_PREFIX as PREFIX
+from forecast.models.registry import default_params, is_ensemble, resolve_model
 
-PREFIX = "ens:"
-
-
-def is_ensemble(model: Any) -> bool:
-    """Whether `model` is an `ens:...` name."""
-    return isinstance(model, str) and model.strip().startswith(PREFIX)
+__all__ = ["PREFIX", "ensemble_label", "ensemble_members", "ensemble_params", "is_ensemble"]
 
 
 def ensemble_members(name: str) -> list[str]:
     """The members of `ens:a,b,c`, each resolved now; ConfigError (one line) for fewer than
     two, an empty item, a repeat, a nested ensemble or a model that does not resolve."""
-    from forecast.models.registry import resolve_model
-
     text = name.strip()[len(PREFIX):]
     members = [m.strip() for m in text.split(",")]
     if not all(members) and text.strip():
@@ -55,8 +49,6 @@ def ensemble_label(name: str) -> str:
 def ensemble_params(name: str, params: Mapping | None) -> dict[str, dict]:
     """Member -> its parameters, from `params` given to the ensemble: a member's name maps
     to that member's own table; any other key goes to every member that takes it."""
-    from forecast.models.registry import default_params
-
     members = ensemble_members(name)
     out: dict[str, dict] = {m: {} for m in members}
     shared = {}

@@ -112,3 +112,9 @@ def test_cli_portfolio_takes_the_shorthand_and_records_its_members(capsys):
     assert code == 0, err
     record = json.loads(out)["walk_forward"]
     assert record["model"] == "ens:logreg,majority" and record["members"] == ["logreg", "majority"]
+
+
+def test_training_an_ensemble_is_one_line(capsys, stored):
+    code, _, err = run(capsys, "train", "SYN", "--model", "ens:logreg,gbm")
+    assert code != 0 and "is an ensemble of walk-forward forecasts" in err
+    assert "Traceback" not in err and err.strip().count("\n") == 0
