@@ -118,3 +118,20 @@ def test_training_an_ensemble_is_one_line(capsys, stored):
     code, _, err = run(capsys, "train", "SYN", "--model", "ens:logreg,gbm")
     assert code != 0 and "is an ensemble of walk-forward forecasts" in err
     assert "Traceback" not in err and err.strip().count("\n") == 0
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"lgbm": {"n_estimators": 10}, "C": 0.5}, None),
+    ({"gbm": {"n_estimators": 10}}, "member 'gbm' has no parameter"),
+    ({"epochs": 3}, "no member takes parameter 'epochs'"),
+])
+def test_an_experiment_spec_names_an_ensemble(params, message):
+    from forecast.experiment import ExperimentSpec
+
+    name = "ens:lgbm,logreg" if message is None else "ens:gbm,logreg"
+    table = {"tickers": ["SYN"], "models": [{"name": name, "params": params}], "strategies": ["long-only"]}
+    if message is None:  # checked when built
+        assert ExperimentSpec.from_dict(table).models[0].name == name
+        return
+    with pytest.raises(ConfigError, match=message):
+        ExperimentSpec.from_dict(table)
