@@ -210,6 +210,20 @@ def test_the_check_catches_planted_leaks(monkeypatch, shape, leak):
     assert not shapes.past_unchanged(shape, data, shapes.cut_dates(base, "second"), base=base, **kw)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("shape", ["ticker", "pooled"])
+def test_the_check_catches_a_leak_inside_an_ensemble(monkeypatch, shape):
+    """The `ens:` cases above would pass vacuously if the members bypassed the walk-forward
+    being checked: a planted leak in its fold plan shows through the ensemble."""
+    data = shapes.inputs(shape)
+    _leak_into_the_block(monkeypatch)
+    kw = {"embargo": 0} if shape == "ticker" else {}
+    base = shapes.run(shape, data, "ens:logreg,momentum", **kw)
+    assert base.attrs["members"] == ["logreg", "momentum"]
+    assert not shapes.past_unchanged(shape, data, shapes.cut_dates(base, "second"), "ens:logreg,momentum",
+                                     base=base, **kw)
+
+
 @pytest.mark.parametrize("shape", shapes.SHAPES)
 def test_the_check_sits_exactly_on_the_causal_boundary(monkeypatch, shape):
     """Training one decision closer than the embargo asks reads the block's first open at
