@@ -27,6 +27,7 @@ _API = {
     "rescore": "forecast.api",
     "plot_equity": "forecast.api",
     "predict": "forecast.api",
+    "over_seeds": "forecast.api",
     "ensemble_predictions": "forecast.evaluate.ensemble",
     "tune_model": "forecast.tune.api",
     "TuneSettings": "forecast.tune",

@@ -76,6 +76,23 @@ def evaluate_model(bars: pd.DataFrame, model: str | Any = SINGLE_TICKER_MODEL, *
     return _evaluate(bars, model, **kwargs)
 
 
+def over_seeds(run: Callable[[int], Any], *, seeds: int, seed: int = 0,
+               sections: tuple[str | None, ...] = (None,)) -> dict:
+    """`run(s)` for s = seed..seed+seeds-1, each an independent run (give `s` to the call's
+    `seed=`), and each figure's mean and spread over them: {"seeds", "per_seed" (each run's
+    `to_dict()`), "summary" (figure -> mean, std, min, max, n)}. `sections`: which parts of
+    the documents hold the figures (None: the top level; e.g. ("strategy", "forecast") for a
+    backtest). Example: ``fc.over_seeds(lambda s: fc.evaluate_model(bars, "lgbm", seed=s), seeds=5)``.
+    """
+    from forecast.seeds import over_seeds as _over_seeds
+
+    def as_doc(s: int) -> dict:
+        made = run(s)
+        return made.to_dict() if hasattr(made, "to_dict") else dict(made)
+
+    return _over_seeds(as_doc, seed, seeds, sections)
+
+
 def train(bars: pd.DataFrame, model: str | Any = SINGLE_TICKER_MODEL, **kwargs):
     """Fit `model` on the whole of `bars` (see `forecast.training.train_model`)."""
     from forecast.training import train_model

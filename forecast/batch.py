@@ -127,8 +127,12 @@ def shared_span(frames):
 
 
 def is_grid(model: str, strategy: str, params: list[str] | None) -> bool:
-    """Whether the options name lists: a comma in --model, --strategy or a --param value."""
-    return "," in model or "," in strategy or any("," in p.partition("=")[2] for p in params or [])
+    """Whether the options name lists: a comma in --model (outside an `ens:a,b` name, one
+    model), --strategy or a --param value."""
+    from forecast.models.ensemble_name import is_ensemble
+
+    model_list = "," in model and not is_ensemble(model)
+    return model_list or "," in strategy or any("," in p.partition("=")[2] for p in params or [])
 
 
 class EmptyItem(ConfigError):

@@ -43,6 +43,7 @@ from forecast.atomic import write_atomic
 from forecast.errors import StoreError
 from forecast.formatting import count
 from forecast.locking import LockTimeout, locked
+from forecast.models.ensemble_name import is_ensemble
 from forecast.provenance import bars_fingerprint, fcast_code_digest, fcast_version, file_digest
 
 _META_KEY = b"fcast-cache"
@@ -136,13 +137,16 @@ def prediction_key(inputs: Any, model: Any = None, *, universe: bool = False, **
     """(key, fields): the cache key of ``walk_forward(inputs, model, **kwargs)`` (one
     ticker's bars; `model` defaults to "lstm") or, with `universe`, of
     ``portfolio_walk_forward(inputs, model, **kwargs)`` (a universe; "logreg"), and what
-    it hashes.
+    it hashes. An `ens:a,b` model is `Uncacheable` here: its members are cached one by one
+    (`PredictionCache.walk_forward`).
 
     Arguments are bound to the walk-forward's signature with its defaults applied and
     checked the way it checks them (an omitted default and the same value passed give one
     key; embargo=None and its filled default too). Raises whatever the walk-forward would
     raise for bad settings, and `Uncacheable` for a run the key cannot pin down.
     """
+    if is_ensemble(model):
+        raise Uncacheable(f"{model} is cached member by member, not as one entry")
     if universe:
         fields = _universe_fields(inputs, "logreg" if model is None else model, **kwargs)
     else:
@@ -465,11 +469,29 @@ class PredictionCache:
             return write_atomic(self.path(key), lambda handle: pq.write_table(table, handle),
                                 tmp_prefix=f".{key[:16]}.{os.getpid()}.")
 
+    def _ensemble(self, inputs, model, **kwargs) -> pd.DataFrame:
+        from forecast.evaluate.ensemble import ensemble_walk_forward
+
+        seen = []
+
+        def member(*args, **kw):
+            frame = self.walk_forward(*args, **kw)
+            seen.append(self.last)
+            return frame
+
+        frame = ensemble_walk_forward(member, inputs, model, **kwargs)
+        self.last = "hit" if seen and all(s == "hit" for s in seen) else "miss"
+        return frame
+
     def walk_forward(self, *args, **kwargs) -> pd.DataFrame:
         """The walk-forward (`forecast.evaluate.walk_forward`, or for a universe
         `forecast.evaluate.pooled.portfolio_walk_forward`), read from the cache when the
-        same run was made."""
+        same run was made. An `ens:a,b,c` model runs each member through this cache (one
+        entry per member); `last` is then "hit" only when every member's was."""
         self.last = None
+        model = args[1] if len(args) > 1 else kwargs.get("model")
+        if is_ensemble(model):
+            return self._ensemble(*args, **kwargs)
         try:
             key, fields = self.key(*args, **kwargs)
         except Uncacheable as exc:

@@ -16,8 +16,11 @@ from forecast import defaults
 def model_params_for(name: str, **candidates) -> dict:
     """Keep only the `candidates` (epochs, seed, device, ...) that model `name` accepts
     (a registry name, `module:Class` or `path/to/file.py:Class`)."""
+    from forecast.models.ensemble_name import ensemble_members, is_ensemble
     from forecast.models.registry import default_params
 
+    if is_ensemble(name):  # member -> what it takes (see forecast/models/ensemble_name.py)
+        return {m: model_params_for(m, **candidates) for m in ensemble_members(name)}
     accepted = set(default_params(name))
     return {k: v for k, v in candidates.items() if k in accepted and v is not None}
 

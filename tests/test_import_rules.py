@@ -36,7 +36,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("foundation", ("forecast.errors", "forecast.defaults", "forecast.atomic", "forecast.calendar",
                     "forecast.formatting", "forecast.jsonsafe", "forecast.run_result",
                     "forecast.provenance")),
-    ("helpers", ("forecast.locking", "forecast.tomlfile", "forecast.user_code")),
+    ("helpers", ("forecast.locking", "forecast.tomlfile", "forecast.user_code", "forecast.seeds")),
     # one resolver for every kind of plugin; the kinds are declared in their registries above it
     ("plugins", ("forecast.plugins",)),
     ("stats", ("forecast.stats",)),

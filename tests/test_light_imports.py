@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 
 KERAS = ("tensorflow", "keras")
+# LightGBM loads only when `lgbm` fits or predicts.
+TREES = ("lightgbm",)
 
 # name -> (code run in the probe, top-level modules it must not import). Order matters only
 # when a path may import what a later one must not (arch: the GARCH path comes first).
@@ -38,13 +40,13 @@ PATHS = {
         "import forecast.models, forecast.models.registry, forecast.models.persistence, "
         "forecast.models.device\n"
         "from forecast.models.registry import list_models, make_model\n"
-        "make_model('mlp'); make_model('lstm'); list_models()",
-        KERAS,
+        "make_model('mlp'); make_model('lstm'); make_model('lgbm'); list_models()",
+        (*KERAS, *TREES),
     ),
     **{
         f"fcast {' '.join(argv)}": (
             f"from forecast.cli.app import main\nassert main({argv!r}) == 0, 'exit status not 0'",
-            (*KERAS, "optuna"),
+            (*KERAS, *TREES, "optuna"),
         )
         for argv in (["data", "sample"], ["cache", "list"], ["runs", "list"], ["universe", "list"])
     },

@@ -15,8 +15,11 @@ from forecast.cli import options as o
 from forecast.cli import recording
 from forecast.cli.console import TickerFailures, err, out, print_catalogue
 from forecast.cli.progress import report_device, training_progress
+from forecast.cli.seeds_view import Seeds, render_seeds
+from forecast.errors import ConfigError
 from forecast.formatting import fmt
 from forecast.output_dir import check_output
+from forecast.seeds import seed_list
 from forecast.settings import CostOptions, ModelOptions, WalkForwardOptions
 
 strategies_app = typer.Typer(help="Backtrader strategies.", no_args_is_help=True)
@@ -131,6 +134,7 @@ def backtest(
     plot: Plot = True,
     force: o.Force = False,
     no_cache: o.NoCache = False,
+    seeds: Seeds = 1,
 ):
     """Backtest a strategy driven by out-of-sample predictions, beside buy-and-hold.
 
@@ -142,6 +146,9 @@ def backtest(
     if output is not None:
         check_output(output, force)  # first: a bad path fails before anything loads or trains
     costs = CostOptions(cash, commission, slippage, min_commission, commission_per_share)
+    seed_list(seed, seeds)  # a bad count fails before anything loads
+    if seeds > 1:
+        _refuse_with_seeds(tickers, model, strategy, param, model_path, output)
     if is_grid(model, strategy, param):
         from forecast.batch import EmptyItem, grid_spec
         from forecast.cli.experiment_cmd import run_spec
@@ -158,20 +165,27 @@ def backtest(
     from forecast.batch import load_tickers, plan_backtest
 
     o.use_backend(backend, None if model_path else model)
-    plan = plan_backtest(  # strategy, engine, costs and model checked before any training
-        strategy, param, model=o.model_options(model, epochs=epochs, seed=seed, device=device,
-                                               mixed_precision=mixed_precision),
-        model_path=model_path, costs=costs, engine=engine, start=start,
-        walk_forward=o.walk_forward_options(window=window, test_days=test_days, folds=folds,
-                                            retrain_every=retrain_every, train_window=train_window,
-                                            features=features, label=label),
-        cache=None if model_path else o.prediction_cache(ctx, no_cache))
+
+    def plan_for(one_seed: int):
+        return plan_backtest(  # strategy, engine, costs and model checked before any training
+            strategy, param, model=o.model_options(model, epochs=epochs, seed=one_seed, device=device,
+                                                   mixed_precision=mixed_precision),
+            model_path=model_path, costs=costs, engine=engine, start=start,
+            walk_forward=o.walk_forward_options(window=window, test_days=test_days, folds=folds,
+                                                retrain_every=retrain_every, train_window=train_window,
+                                                features=features, label=label),
+            cache=None if model_path else o.prediction_cache(ctx, no_cache))
+
+    plan = plan_for(seed)
     if not model_path and not as_json:
         report_device(model, device, mixed_precision)
     failures = TickerFailures(tickers, debug=ctx.obj["debug"], raise_if_alone=True)
     loaded = load_tickers(tickers, source=source, path=file, home=ctx.obj["store"].home, end=end,
                           start=None if model_path else start, common_span=common_span, guard=failures.run,
                           say=lambda line: err.print(line, markup=False))
+    if seeds > 1:
+        _over_seeds(ctx, plan_for, loaded, failures, tickers[0], seed, seeds, as_json)
+        return
     ran = []  # (result, bars, cache status) to write and record
     shown = training_progress if not as_json and not model_path else None
     for result, bars, cache in plan.run(loaded, guard=failures.run, progress=shown):
@@ -190,6 +204,50 @@ def backtest(
         from forecast.backtest.report import summary_table
 
         out.print(summary_table([result for result, _, _ in ran]))
+    failures.report()
+
+
+# What `backtest --seeds N` tabulates (the JSON summarises every figure of these sections).
+BACKTEST_SECTIONS = ("strategy", "forecast")
+BACKTEST_HEADLINE = ("strategy.total_return", "strategy.cagr", "strategy.sharpe", "strategy.sortino",
+                     "strategy.max_drawdown", "strategy.n_trades", "strategy.turnover",
+                     "forecast.accuracy", "forecast.roc_auc")
+
+
+def _refuse_with_seeds(tickers, model, strategy, param, model_path, output) -> None:
+    """--seeds N > 1 runs one ticker's walk-forward per seed: the options that make other runs
+    are refused in one line."""
+    others = (("several tickers", len(tickers) > 1), ("--model-path", model_path),
+              ("--output", output is not None),
+              ("lists in --model, --strategy or --param", is_grid(model, strategy, param)))
+    given = [what for what, on in others if on]
+    if given:
+        raise ConfigError(f"--seeds N > 1 takes one ticker and one configuration, without {given[0]} "
+                          "(an experiment spec has a seeds axis for grids)")
+
+
+def _over_seeds(ctx, plan_for, loaded, failures, ticker: str, seed: int, n_seeds: int, as_json: bool) -> None:
+    """One backtest per seed (each its own walk-forward and run record), then the seed summary."""
+    from forecast.seeds import over_seeds
+
+    def run(one_seed: int) -> dict:
+        ran = list(plan_for(one_seed).run(loaded, guard=failures.run,
+                                          progress=None if as_json else training_progress))
+        if not ran:  # the ticker failed: its own line, as without --seeds
+            failures.report()
+            raise ConfigError(f"{ticker}: no backtest for seed {one_seed}")
+        result, _, cache = ran[0]
+        recording.record(ctx, result, cache=cache)
+        return result.to_dict()
+
+    result = over_seeds(run, seed, n_seeds, sections=BACKTEST_SECTIONS)
+    if as_json:
+        first = result["per_seed"][0]
+        print(json.dumps({"ticker": ticker, "model": first["model"], "strategy": first["strategy"]["name"],
+                          **result}, indent=2))
+    else:
+        first = result["per_seed"][0]
+        render_seeds(f"{ticker}: {first['model']} + {first['strategy']['name']}", result, BACKTEST_HEADLINE)
     failures.report()
 
 

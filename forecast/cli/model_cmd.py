@@ -12,6 +12,7 @@ from forecast import defaults as d
 from forecast.cli import options as o
 from forecast.cli.console import out, print_catalogue
 from forecast.cli.progress import report_device, training_progress
+from forecast.cli.seeds_view import Seeds, render_seeds
 from forecast.formatting import fmt
 from forecast.stats.labels import MODEL_COLUMNS, SCORE_MODEL_COLUMNS
 
@@ -38,6 +39,8 @@ def _bars(ctx, ticker, source, file, start, end):
 
 # Options a mode ignores (see options.refuse_ignored). Training takes no seed but the model's.
 TRAIN_IGNORED = (o.FILE_NEEDS_SOURCE, *o.model_option_rules(("epochs", "device", "mixed_precision", "seed")))
+# What `evaluate --seeds N` tabulates (the JSON summarises every figure).
+EVALUATE_HEADLINE = ("accuracy", "balanced_accuracy", "roc_auc", "log_loss", "brier", "p_value")
 EVALUATE_IGNORED = (o.FILE_NEEDS_SOURCE, *o.model_option_rules())
 
 
@@ -148,33 +151,49 @@ def evaluate(
     file: o.File = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     no_cache: o.NoCache = False,
+    seeds: Seeds = 1,
 ):
     """Walk-forward evaluation of a model beside every baseline, on identical dates."""
     from forecast.api import evaluate_model
     from forecast.features.target import check_target
+    from forecast.seeds import over_seeds, seed_list
 
     o.refuse_ignored(ctx, *EVALUATE_IGNORED)
     o.check_dates(start=start, end=end)
+    seed_list(seed, seeds)  # a bad count fails before anything loads
     o.use_backend(backend, model)
-    params = o.model_options(model, epochs=epochs, seed=seed, device=device,
-                             mixed_precision=mixed_precision).params()
-    wf = o.walk_forward_options(window=window, test_days=test_days, folds=folds, retrain_every=retrain_every,
-                                train_window=train_window, features=features, label=label).kwargs(seed)
-    if check_target(target) != d.TARGET:
-        wf["target"] = target
+    options = o.walk_forward_options(window=window, test_days=test_days, folds=folds,
+                                     retrain_every=retrain_every, train_window=train_window,
+                                     features=features, label=label)
+    check_target(target)  # a bad target fails before anything loads
+    extra = {} if target == d.TARGET else {"target": target}
     bars = _bars(ctx, ticker, source, file, start, end)
     if not as_json:
         report_device(model, device, mixed_precision)
-    with training_progress(f"walk-forward {model} + baselines", enabled=not as_json) as progress:
-        report = evaluate_model(
-            bars,
-            model,
-            model_params=params,
-            progress=progress.folds,
-            callbacks=progress.keras_callbacks(model),
-            cache=o.prediction_cache(ctx, no_cache),
-            **wf,
-        )
+
+    def run(one_seed: int):
+        params = o.model_options(model, epochs=epochs, seed=one_seed, device=device,
+                                 mixed_precision=mixed_precision).params()
+        with training_progress(f"walk-forward {model} + baselines", enabled=not as_json) as progress:
+            return evaluate_model(
+                bars,
+                model,
+                model_params=params,
+                progress=progress.folds,
+                callbacks=progress.keras_callbacks(model),
+                cache=o.prediction_cache(ctx, no_cache),
+                **options.kwargs(one_seed),
+                **extra,
+            )
+
+    if seeds > 1:
+        result = over_seeds(lambda s: run(s).to_dict(), seed, seeds)
+        if as_json:
+            print(json.dumps({"ticker": ticker, "model": result["per_seed"][0]["model"], **result}, indent=2))
+        else:
+            render_seeds(f"{ticker}: {model}, out of sample", result, EVALUATE_HEADLINE)
+        return
+    report = run(seed)
     summary = report.to_dict()
     if as_json:
         print(json.dumps(summary, indent=2))

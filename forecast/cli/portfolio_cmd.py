@@ -14,6 +14,7 @@ from forecast.cli import options as o
 from forecast.cli import recording
 from forecast.cli.console import err, out
 from forecast.cli.progress import training_progress
+from forecast.cli.seeds_view import Seeds, render_seeds
 from forecast.formatting import count, fmt
 from forecast.settings import CostOptions
 from forecast.stats.labels import PORTFOLIO_TERMINAL_EXPOSURE, PORTFOLIO_TERMINAL_ROWS
@@ -98,6 +99,7 @@ def portfolio(
     force: o.Force = False,
     as_json: Json = False,
     no_cache: o.NoCache = False,
+    seeds: Seeds = 1,
     workers: o.Workers = None,
     ray_address: o.RayAddress = None,
 ):
@@ -117,10 +119,15 @@ def portfolio(
     from forecast.portfolio.engine import check_band, check_fee_share
     from forecast.portfolio.filters import FilterSettings
     from forecast.portfolio.run import check_universe_size, run_portfolio_backtest
+    from forecast.seeds import seed_list
     from strategies.portfolio import load_portfolio_strategy, parse_portfolio_params
 
     o.refuse_ignored(ctx, *IGNORED)
     o.check_dates(start=start, end=end)
+    seed_list(seed, seeds)  # a bad count fails before anything loads
+    if seeds > 1 and output is not None:
+        raise ConfigError("--seeds N > 1 writes no --output folder (each seed's run is recorded; "
+                          "--json gives every seed's figures)")
     if output is not None:
         check_output(output, force)  # first: a bad path fails before anything loads or trains
     if bool(tickers) == bool(universe):
@@ -140,8 +147,6 @@ def portfolio(
     if tickers:  # a named universe is checked once loaded, still before any training
         check_universe_size(cls, params, len(dict.fromkeys(t.upper() for t in tickers)))
     o.use_backend(backend, model)
-    model_params = o.model_options(model, epochs=epochs, seed=seed, device=d.DEVICE,
-                                   mixed_precision=False).params()
     wf = o.walk_forward_options(window=window, test_days=test_days, retrain_every=retrain_every,
                                 train_window=train_window, features=features)
     executor = o.executor(workers, ray_address)
@@ -150,16 +155,27 @@ def portfolio(
         where = "" if executor.name == "serial" else f"; {o.where(executor)}"
         err.print(f"portfolio: {names if isinstance(names, str) else ', '.join(names)}; "
                   f"{'pooled' if pooled else 'per-ticker'} {model}, target {target}{where}", markup=False)
+
+    def run(one_seed: int):
+        model_params = o.model_options(model, epochs=epochs, seed=one_seed, device=d.DEVICE,
+                                       mixed_precision=False).params()
+        with training_progress("walk-forward folds", enabled=not as_json) as shown:
+            return run_portfolio_backtest(
+                names, model=model, pooled=pooled, target=target, strategy=strategy, params=params,
+                model_params=model_params,
+                walk_forward={**wf.universe_kwargs(one_seed), "train_on": train_on},
+                source=source, start=start, end=end, home=ctx.obj["store"].home,
+                rebalance_band=rebalance_band, max_fee_share=max_fee_share,
+                cache=not no_cache, filters=filters, progress=shown.folds, executor=executor,
+                **CostOptions(cash, commission, slippage, min_commission).broker(),
+            )
+
     # A cluster this starts is shut down on the way out, Ctrl-C and errors included.
-    with executor, training_progress("walk-forward folds", enabled=not as_json) as shown:
-        result = run_portfolio_backtest(
-            names, model=model, pooled=pooled, target=target, strategy=strategy, params=params,
-            model_params=model_params, walk_forward={**wf.universe_kwargs(seed), "train_on": train_on},
-            source=source, start=start,
-            end=end, home=ctx.obj["store"].home, rebalance_band=rebalance_band, max_fee_share=max_fee_share,
-            cache=not no_cache, filters=filters, progress=shown.folds, executor=executor,
-            **CostOptions(cash, commission, slippage, min_commission).broker(),
-        )
+    with executor:
+        if seeds > 1:
+            _over_seeds(ctx, run, seed, seeds, as_json)
+            return
+        result = run(seed)
     if result.cache == "hit" and not as_json:
         err.print("forecasts: from the portfolio prediction cache (--no-cache recomputes)", markup=False)
     if as_json:
@@ -175,6 +191,31 @@ def portfolio(
         if not as_json:
             out.print(f"wrote {output}", markup=False)
     recording.record(ctx, result, output=output)
+
+
+# What `portfolio --seeds N` tabulates (the JSON summarises every figure of these sections).
+PORTFOLIO_SECTIONS = ("strategy", "ic", "spread", "statistics")
+PORTFOLIO_HEADLINE = ("strategy.total_return", "strategy.cagr", "strategy.sharpe", "strategy.max_drawdown",
+                      "strategy.turnover_annual", "ic.mean_ic", "ic.icir", "ic.mean_rank_ic", "ic.rank_icir",
+                      "spread.mean", "statistics.psr")
+
+
+def _over_seeds(ctx, run, seed: int, n_seeds: int, as_json: bool) -> None:
+    """One portfolio run per seed (each its own walk-forward and run record), then the summary."""
+    from forecast.seeds import over_seeds
+
+    def one(one_seed: int) -> dict:
+        result = run(one_seed)
+        recording.record(ctx, result)
+        return result.to_dict()
+
+    result = over_seeds(one, seed, n_seeds, sections=PORTFOLIO_SECTIONS)
+    first = result["per_seed"][0]
+    if as_json:
+        doc = {"model": first["model"], "strategy": first["strategy"]["name"], **result}
+        print(json.dumps(doc, indent=2))
+    else:
+        render_seeds(f"Portfolio {first['strategy']['name']}, {first['model']}", result, PORTFOLIO_HEADLINE)
 
 
 def _ic_text(ic: dict, prefix: str, key: str) -> str:

@@ -4,17 +4,20 @@ Krauss, Do & Huck (2017) average their deep net's, gradient-boosted trees' and r
 forest's probabilities ("ENS"). Averaging predictions that are each out of sample adds no
 look-ahead, so the ensemble is built from the members' walk-forward frames (one ticker,
 indexed by date, or a universe, by date and ticker) instead of being trained: each member
-keeps its own cache entry, early-stopping gap and seed.
+keeps its own cache entry, early-stopping gap and seed. `ensemble_walk_forward` is the
+`ens:a,b,c` shorthand (forecast/models/ensemble_name.py) built on it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from forecast.errors import ConfigError
+from forecast.models.ensemble_name import ensemble_label, ensemble_members, ensemble_params
 
 # Columns every member must agree on: what happened, not what was forecast.
 _OUTCOMES = ("actual_up", "realized", "fold")
@@ -56,4 +59,26 @@ def ensemble_predictions(members: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     # NaN when any member has none: an average of fewer members would be another model.
     out[column] = probs.mean(axis=1)
     out.attrs = {**first.attrs, "model": f"ensemble({'+'.join(names)})", "members": names}
+    return out
+
+
+def ensemble_walk_forward(run: Callable[..., pd.DataFrame], inputs: Any, name: str, *,
+                          model_params: Mapping | None = None,
+                          progress: Callable[[int, int], None] | None = None,
+                          **kwargs: Any) -> pd.DataFrame:
+    """The `ens:a,b,c` shorthand: each member through `run` (`walk_forward`,
+    `portfolio_walk_forward`, or a cache's, so each member keeps its own entry) with the same
+    `kwargs`, then `ensemble_predictions`. Attrs: `model` = the canonical name, `members`,
+    `member_params`."""
+    members = ensemble_members(name)
+    params = ensemble_params(name, model_params)
+    frames = {}
+    for i, member in enumerate(members):
+        hook = None
+        if progress is not None:
+            def hook(k: int, n: int, _i: int = i) -> None:
+                progress(_i * n + k, n * len(members))
+        frames[member] = run(inputs, member, model_params=params[member] or None, progress=hook, **kwargs)
+    out = ensemble_predictions(frames)
+    out.attrs.update(model=ensemble_label(name), members=members, member_params=params)
     return out

@@ -64,6 +64,7 @@ from forecast.features.universe_target import (
     target_frame,
     traded_returns,
 )
+from forecast.models.ensemble_name import is_ensemble
 from forecast.models.resolve import FoldModels, resolve_estimator, validation_gap_is_free
 
 
@@ -189,6 +190,14 @@ def portfolio_walk_forward(
     runs cold folds, and per-ticker models within a fold, at once. The result is the same
     frame either way (and the prediction cache's key leaves it out).
     """
+    if is_ensemble(model):  # `ens:a,b,c`: each member walked forward alike, then averaged
+        from forecast.evaluate.ensemble import ensemble_walk_forward
+
+        return ensemble_walk_forward(
+            portfolio_walk_forward, universe, model, model_params=model_params, pooled=pooled, target=target,
+            spec=spec, window=window, test_days=test_days, retrain_every=retrain_every,
+            train_window=train_window, min_train=min_train, embargo=embargo, seed=seed, train_on=train_on,
+            progress=progress, executor=executor)
     spec = check_portfolio_inputs(universe, target, pooled, spec)
     schedule = portfolio_schedule(universe, spec, window=window, test_days=test_days,
                                   retrain_every=retrain_every, train_window=train_window,

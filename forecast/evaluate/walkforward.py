@@ -17,6 +17,7 @@ from forecast.evaluate.folds import Fold, Schedule
 from forecast.features.indicators import check_bars
 from forecast.features.spec import FeatureSpec, as_spec
 from forecast.features.target import is_regression, make_labels, make_target
+from forecast.models.ensemble_name import is_ensemble
 from forecast.models.fitting import fit_model, predict_score, predict_up, purge_validation_overlap
 from forecast.models.params import check_int
 from forecast.models.resolve import FoldModels, resolve_estimator
@@ -97,6 +98,17 @@ def walk_forward(
     `actual_up` (its direction), `realized` (the return) and `fold`. `attrs` records the
     model name and the settings.
     """
+    if is_ensemble(model):  # `ens:a,b,c`: each member walked forward alike, then averaged
+        from forecast.evaluate.ensemble import ensemble_walk_forward
+
+        if tune is not None:
+            raise ConfigError("an ensemble is not tuned as one model; tune its members one by one")
+        return ensemble_walk_forward(
+            walk_forward, bars, model, model_params=model_params, spec=spec, window=window, horizon=horizon,
+            label=label, threshold=threshold, symmetric=symmetric, test_days=test_days,
+            retrain_every=retrain_every, train_window=train_window, min_train=min_train, embargo=embargo,
+            seed=seed, shuffle_train_labels=shuffle_train_labels, progress=progress, callbacks=callbacks,
+            target=target)
     spec = as_spec(spec)
     check_bars(bars, spec)
     check_int("seed", seed, minimum=0)

@@ -183,8 +183,12 @@ def _dedupe(specs) -> tuple:
 def _with_defaults(spec) -> dict:
     try:
         if isinstance(spec, ModelSpec):
+            from forecast.models.ensemble_name import ensemble_params, is_ensemble
             from forecast.models.registry import default_params
 
+            if is_ensemble(spec.name):  # member -> its parameters, defaults filled in
+                members = ensemble_params(spec.name, spec.params)
+                return {m: {**default_params(m), **p} for m, p in members.items()}
             return {**default_params(spec.name), **spec.params}
         if isinstance(spec, PortfolioSpec):
             from strategies.portfolio import load_portfolio_strategy
@@ -360,10 +364,14 @@ class ExperimentSpec:
         fails in one line before any data loads or anything trains."""
         from forecast.backtest import choose_engine
         from forecast.backtest.broker import validate_costs
+        from forecast.models.ensemble_name import ensemble_params, is_ensemble
         from forecast.models.registry import default_params
         from strategies import load_strategy
 
         for model in self.models:
+            if is_ensemble(model.name):  # `ens:a,b`: members and their parameters checked
+                ensemble_params(model.name, model.params)
+                continue
             accepted = default_params(model.name)
             unknown = sorted(set(model.params) - set(accepted))
             if unknown:

@@ -25,6 +25,7 @@ from forecast.models.baselines import (
 )
 from forecast.models.forest import RandomForestModel
 from forecast.models.keras_base import KerasForecaster, fit_takes_callbacks
+from forecast.models.lgbm import LightGBMModel
 from forecast.models.lstm import LSTMForecaster, LSTMScore
 from forecast.models.mlp import MLPForecaster, MLPScore
 from forecast.models.params import check_params
@@ -36,6 +37,7 @@ MODELS: dict[str, type] = {
     "mlp": MLPForecaster,
     "lstm": LSTMForecaster,
     "rf": RandomForestModel,
+    "lgbm": LightGBMModel,
     "logreg": LogRegBaseline,
     "gbm": GBMBaseline,
     "majority": MajorityBaseline,
@@ -52,6 +54,15 @@ REGRESSORS: dict[str, type] = {
     "majority": MeanScore,
     "momentum": MomentumScore,
 }
+
+# `ens:a,b,c` names an ensemble of models (forecast/models/ensemble_name.py), not one model.
+ENSEMBLE_PREFIX = "ens:"
+
+
+def is_ensemble(model) -> bool:
+    """Whether `model` is an `ens:...` name."""
+    return isinstance(model, str) and model.strip().startswith(ENSEMBLE_PREFIX)
+
 
 # What `fcast` calls on a model (README, "Adding a model").
 CLASSIFIER_CONTRACT = HasMethods(["fit", "predict_proba", "get_params"])
@@ -127,6 +138,9 @@ def resolve_model(name_or_ref) -> type:
     ConfigError (one line) for an unknown name, a file or module that does not import,
     or a class without `fit`, `predict_proba` and `get_params`.
     """
+    if is_ensemble(name_or_ref):
+        raise ConfigError(f"{name_or_ref} is an ensemble of walk-forward forecasts, not one model: it can be "
+                          "evaluated and backtested, not trained or saved on its own (train each member)")
     return resolve(MODEL, name_or_ref)
 
 
@@ -144,6 +158,9 @@ def _defaults(cls: type, label: str) -> dict:
 
 def is_keras_model(name_or_ref) -> bool:
     """Whether the model trains with Keras: a `KerasForecaster`, or a `fit` taking callbacks."""
+    if is_ensemble(name_or_ref):  # members checked in full by forecast.models.ensemble_name
+        parts = name_or_ref.strip()[len(ENSEMBLE_PREFIX):].split(",")
+        return any(is_keras_model(m.strip()) for m in parts if m.strip())
     cls = resolve_model(name_or_ref)
     return issubclass(cls, KerasForecaster) or fit_takes_callbacks(cls)
 

@@ -124,8 +124,12 @@ def check_trees(obj: Any, path: Path) -> None:
     from sklearn.tree._classes import BaseDecisionTree
     from sklearn.tree._tree import Tree
 
+    from forecast.models.lgbm import LightGBMModel
+
     for item in _walk(obj):
-        if isinstance(item, BaseDecisionTree):
+        if isinstance(item, LightGBMModel):
+            check_lightgbm_text(getattr(item, "booster_text_", None), item, path)
+        elif isinstance(item, BaseDecisionTree):
             # The Tree's own n_features bounds its feature indices below; it must be the
             # number of columns the estimator checks X for, or a crafted file could claim
             # more and make the tree read past each row.
@@ -195,3 +199,63 @@ def _walk(obj: Any, seen: set | None = None):
             stack.extend(item)
         elif hasattr(item, "__dict__"):
             stack.extend(vars(item).values())
+
+
+def check_lightgbm_text(text: Any, model, path: Path) -> None:
+    """StoreError unless `text` is a LightGBM binary model whose trees are well formed, read in
+    Python before LightGBM's C++ parser sees it: one output, feature indices inside the
+    model's inputs, children after their parent and inside the tree, no categorical splits
+    or linear leaves (fcast fits neither, and they carry further index arrays)."""
+    bad = f"{path} holds a malformed LightGBM model"
+    if not isinstance(text, str):
+        raise StoreError(bad)
+    try:
+        n_features = int(model.n_tabular_features())
+    except (AttributeError, TypeError, ValueError):
+        raise StoreError(f"{bad} (no input shape)") from None
+    header, _, rest = text.partition("\nTree=")
+    fields = dict(line.split("=", 1) for line in header.splitlines() if "=" in line)
+    if (fields.get("num_class") != "1" or fields.get("num_tree_per_iteration") != "1"
+            or not fields.get("objective", "").startswith("binary")
+            or fields.get("max_feature_idx") != str(n_features - 1)):
+        raise StoreError(f"{bad} (not a binary model on {n_features} input columns)")
+    trees = ("Tree=" + rest).split("\nTree=") if rest else []
+    for tree in trees:
+        _check_lightgbm_tree(tree.split("end of trees")[0], n_features, bad)
+
+
+def _check_lightgbm_tree(block: str, n_features: int, bad: str) -> None:
+    fields = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+
+    def ints(key: str, n: int) -> np.ndarray:
+        values = fields.get(key, "").split()
+        if len(values) != n:
+            raise StoreError(f"{bad} ({key} has {len(values)} entries, expected {n})")
+        try:
+            return np.array([int(v) for v in values], dtype=np.int64)
+        except ValueError:
+            raise StoreError(f"{bad} ({key} is not integers)") from None
+
+    try:
+        n_leaves = int(fields.get("num_leaves", ""))
+    except ValueError:
+        raise StoreError(f"{bad} (num_leaves)") from None
+    if n_leaves < 1 or fields.get("num_cat", "0") != "0" or fields.get("is_linear", "0") != "0":
+        raise StoreError(f"{bad} (leaf count, categorical split or linear leaves)")
+    n_inner = n_leaves - 1
+    if len(fields.get("leaf_value", "").split()) != n_leaves:
+        raise StoreError(f"{bad} (leaf_value)")
+    if n_inner == 0:
+        return
+    feature, left, right = (ints(k, n_inner) for k in ("split_feature", "left_child", "right_child"))
+    decision = ints("decision_type", n_inner)
+    if len(fields.get("threshold", "").split()) != n_inner or np.any(decision & 1):
+        raise StoreError(f"{bad} (threshold or categorical split)")
+    position = np.arange(n_inner)
+    for child in (left, right):
+        inner_ok = (child > position) & (child < n_inner)
+        leaf_ok = (child < 0) & (~child < n_leaves)
+        if not np.all(inner_ok | leaf_ok):
+            raise StoreError(f"{bad} (node index out of range)")
+    if np.any((feature < 0) | (feature >= n_features)):
+        raise StoreError(f"{bad} (feature index out of range)")

@@ -257,6 +257,10 @@ def run_portfolio_backtest(
     return result
 
 
+# What an `ens:a,b` run records beside the scalar settings: who its members were, and with what.
+ENSEMBLE_ATTRS = ("members", "member_params")
+
+
 def score_portfolio(universe, preds: pd.DataFrame, cls, params: dict, *, model: str, pooled: bool,
                     target: str, strategy: str, cash: float = defaults.CASH,
                     commission: float = defaults.COMMISSION, slippage: float = defaults.SLIPPAGE,
@@ -314,6 +318,7 @@ def score_portfolio(universe, preds: pd.DataFrame, cls, params: dict, *, model: 
                   "min_commission": min_commission, "rebalance_band": rebalance_band,
                   "max_fee_share": max_fee_share,
                   **({"filters": filters.as_dict()} if eligible is not None else {})},
-        walk_forward={k_: v for k_, v in preds.attrs.items() if isinstance(v, str | int | float | bool)},
+        walk_forward={k_: v for k_, v in preds.attrs.items()
+                      if isinstance(v, str | int | float | bool) or k_ in ENSEMBLE_ATTRS},
         survivorship_biased=survivorship_biased(universe.bars),
     )

@@ -45,9 +45,10 @@ FAST = {
     "lstm": {"units": (8,), "epochs": 8, "patience": 3, "learning_rate": 0.01},
     "gbm": {"max_iter": 50},
     "rf": {"n_estimators": 30, "max_depth": 8},
+    "lgbm": {"n_estimators": 40, "num_leaves": 15},
 }
-ALL_MODELS = ("mlp", "lstm", "rf", "logreg", "gbm", "majority", "momentum")
-LEARNERS = ("mlp", "lstm", "logreg", "rf")
+ALL_MODELS = ("mlp", "lstm", "rf", "lgbm", "logreg", "gbm", "majority", "momentum")
+LEARNERS = ("mlp", "lstm", "logreg", "rf", "lgbm")
 SCHEDULE = dict(window=5, test_days=600, retrain_every=300, seed=0)
 
 
@@ -144,6 +145,11 @@ NO_LOOKAHEAD = [
     ("ticker", "logreg", {"horizon": 1, "embargo": 0, "label": "open"}, ("first", "last0")),
     ("ticker", "gbm", {"horizon": 2, "embargo": 0, "label": "open"}, ("first", "last0")),
     ("ticker", "mlp", {"horizon": 1, "embargo": 0, "label": "open"}, ("first", "last0")),
+    ("ticker", "lgbm", {"horizon": 1, "embargo": 0, "label": "open"}, ("first", "last0")),
+    ("pooled", "lgbm", {"target": "beats-median"}, ("second", "mid1")),
+    # An ensemble of leak-free members is leak-free: averaging adds no look-ahead.
+    ("ticker", "ens:logreg,gbm", {"horizon": 1, "embargo": 0, "label": "open"}, ("first", "last0")),
+    ("pooled", "ens:logreg,momentum", {"target": "beats-median"}, ("second",)),
     *[(shape, "logreg", {"target": target}, ("second", "mid1"))
       for shape in ("pooled", "per-ticker") for target in ("direction", "beats-median")],
     *[(shape, "logreg", {"target": "beats-median", "train_window": 150}, ("second",))
@@ -276,6 +282,19 @@ def test_regression_targets_sit_on_the_causal_boundary_too(monkeypatch, target):
     data = shapes.inputs("pooled")
     base = shapes.run("pooled", data, target=target)
     assert shapes.past_unchanged("pooled", data, shapes.cut_dates(base, "second"), base=base, target=target)
+
+
+@pytest.mark.parametrize("shape", ["ticker", "pooled"])
+def test_the_check_catches_a_leak_inside_an_ensemble(monkeypatch, shape):
+    """The `ens:` cases above would pass vacuously if the members bypassed the walk-forward
+    being checked: a planted leak in its fold plan shows through the ensemble."""
+    data = shapes.inputs(shape)
+    _leak_into_the_block(monkeypatch)
+    kw = {"embargo": 0} if shape == "ticker" else {}
+    base = shapes.run(shape, data, "ens:logreg,momentum", **kw)
+    assert base.attrs["members"] == ["logreg", "momentum"]
+    assert not shapes.past_unchanged(shape, data, shapes.cut_dates(base, "second"), "ens:logreg,momentum",
+                                     base=base, **kw)
 
 
 @pytest.mark.parametrize("shape", shapes.SHAPES)

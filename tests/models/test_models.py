@@ -24,6 +24,7 @@ FAST = {
     "logreg": {},
     "gbm": dict(max_iter=30),
     "rf": dict(n_estimators=20, max_depth=6),
+    "lgbm": dict(n_estimators=30, num_leaves=7),
     "majority": {},
     "momentum": {},
 }
@@ -48,7 +49,8 @@ def noise_data(n=200, window=4, n_features=2, p_up=0.5, seed=1):
 
 def test_registry_names_kinds_and_defaults():
     listed = list_models()
-    assert [m["name"] for m in listed] == ["mlp", "lstm", "rf", "logreg", "gbm", "majority", "momentum"]
+    names = ["mlp", "lstm", "rf", "lgbm", "logreg", "gbm", "majority", "momentum"]
+    assert [m["name"] for m in listed] == names
     assert set(BASELINES) == {"logreg", "gbm", "majority", "momentum"}
     for entry in listed:
         cls = MODELS[entry["name"]]
@@ -61,7 +63,7 @@ def test_registry_names_kinds_and_defaults():
 
 
 def test_unknown_model_lists_valid_names():
-    with pytest.raises(ConfigError, match="unknown model 'transformer'.*mlp, lstm, rf, logreg"):
+    with pytest.raises(ConfigError, match="unknown model 'transformer'.*mlp, lstm, rf, lgbm, logreg"):
         make_model("transformer")
 
 

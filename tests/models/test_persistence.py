@@ -52,6 +52,7 @@ FAST = {
     "logreg": dict(input_mode="flatten"),
     "gbm": dict(max_iter=10),
     "rf": dict(n_estimators=6, max_depth=4),
+    "lgbm": dict(n_estimators=8, num_leaves=5),
     "majority": {},
     "momentum": {},
 }
