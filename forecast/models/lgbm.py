@@ -68,7 +68,11 @@ class LightGBMModel(WindowClassifier):
     def _make_estimator(self):
         import lightgbm
 
-        return lightgbm.LGBMClassifier(
+        return lightgbm.LGBMClassifier(**self._booster_params())
+
+    def _booster_params(self) -> dict:
+        """LightGBM's settings from this model's parameters (shared with `LightGBMScore`)."""
+        return dict(
             n_estimators=self.n_estimators,
             num_leaves=self.num_leaves,
             learning_rate=self.learning_rate,

@@ -29,7 +29,14 @@ from forecast.models.lgbm import LightGBMModel
 from forecast.models.lstm import LSTMForecaster, LSTMScore
 from forecast.models.mlp import MLPForecaster, MLPScore
 from forecast.models.params import check_params
-from forecast.models.regressors import ForestScore, GBMScore, MeanScore, MomentumScore, RidgeScore
+from forecast.models.regressors import (
+    ForestScore,
+    GBMScore,
+    LightGBMScore,
+    MeanScore,
+    MomentumScore,
+    RidgeScore,
+)
 from forecast.plugins import PluginKind, resolve
 from forecast.user_code import one_line, reference_of
 
@@ -49,6 +56,7 @@ REGRESSORS: dict[str, type] = {
     "mlp": MLPScore,
     "lstm": LSTMScore,
     "rf": ForestScore,
+    "lgbm": LightGBMScore,
     "logreg": RidgeScore,
     "gbm": GBMScore,
     "majority": MeanScore,

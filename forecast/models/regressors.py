@@ -21,6 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 from forecast.models.baselines import GBMBaseline, LogRegBaseline
 from forecast.models.forest import RandomForestModel
 from forecast.models.inputs import check_values, check_X, to_tabular
+from forecast.models.lgbm import LightGBMModel
 from forecast.models.params import check_params
 
 
@@ -147,3 +148,17 @@ class ForestScore(TabularRegressor):
                                      min_samples_leaf=self.min_samples_leaf, max_features="sqrt",
                                      max_samples=self.max_samples, n_jobs=self.n_jobs,
                                      random_state=self.seed)
+
+
+class LightGBMScore(TabularRegressor):
+    """LightGBM regression (squared error): `lgbm`'s twin, with the same parameters, seeded
+    and deterministic like it."""
+
+    _parameter_constraints = LightGBMModel._parameter_constraints
+    __init__ = LightGBMModel.__init__  # the same parameters, read by get_params
+    _booster_params = LightGBMModel._booster_params
+
+    def _make_estimator(self):
+        import lightgbm
+
+        return lightgbm.LGBMRegressor(**self._booster_params())

@@ -165,7 +165,7 @@ NO_LOOKAHEAD = [
     # returns end right at the block's first open) and a universe's return and daily rank.
     ("ticker", "gbm", {"target": "return", "embargo": 0}, ("first", "last0")),
     *[("pooled", model, {"target": target}, ("second", "mid1"))
-      for model in ("logreg", "gbm") for target in ("return", "rank")],
+      for model in ("logreg", "gbm", "lgbm") for target in ("return", "rank")],
     ("per-ticker", "logreg", {"target": "rank"}, ("second",)),
 ]
 

@@ -29,7 +29,7 @@ def _linear(n=400, seed=0):
     return X, 2.0 * X[:, -1, 0] + rng.normal(0, 0.1, n)
 
 
-@pytest.mark.parametrize("name", ["logreg", "gbm", "rf", "majority", "momentum"])
+@pytest.mark.parametrize("name", ["logreg", "gbm", "rf", "lgbm", "majority", "momentum"])
 def test_every_tabular_twin_takes_its_classifiers_parameters(name):
     twin = make_model(name, regression=True)
     assert set(twin.get_params()) == set(MODELS[name]().get_params())
@@ -38,7 +38,7 @@ def test_every_tabular_twin_takes_its_classifiers_parameters(name):
     assert score.shape == (100,) and np.isfinite(score).all()
 
 
-@pytest.mark.parametrize("name", ["logreg", "gbm"])
+@pytest.mark.parametrize("name", ["logreg", "gbm", "lgbm"])
 def test_a_twin_learns_a_linear_target(name):
     X, y = _linear()
     score = make_model(name, regression=True).fit(X[:300], y[:300]).predict(X[300:])
