@@ -23,16 +23,22 @@ from forecast.models.baselines import (
     MomentumBaseline,
 )
 from forecast.models.forest import RandomForestModel
+from forecast.models.gru import GRUForecaster
 from forecast.models.keras_base import KerasForecaster, fit_takes_callbacks
 from forecast.models.lstm import LSTMForecaster
 from forecast.models.mlp import MLPForecaster
 from forecast.models.params import check_params
+from forecast.models.tcn import TCNForecaster
+from forecast.models.transformer import TransformerForecaster
 from forecast.plugins import PluginKind, resolve
 from forecast.user_code import one_line, reference_of
 
 MODELS: dict[str, type] = {
     "mlp": MLPForecaster,
     "lstm": LSTMForecaster,
+    "gru": GRUForecaster,
+    "tcn": TCNForecaster,
+    "transformer": TransformerForecaster,
     "rf": RandomForestModel,
     "logreg": LogRegBaseline,
     "gbm": GBMBaseline,

@@ -2,7 +2,8 @@
 
 1. On a random walk every model's walk-forward accuracy is within 3 standard errors of 0.5.
 2. On AR(1) returns (phi = 0.8, today's sign predicts tomorrow's ~79.5% of the time) the
-   MLP, LSTM and logistic regression learn the rule: accuracy >= 0.73, and their calls agree
+   Keras networks (MLP, LSTM, GRU, TCN, Transformer), the forest and logistic regression
+   learn the rule: accuracy >= 0.73, and their calls agree
    with sign(r_t) on >= 85% of days. A feature window that ends one bar early (stale by a
    bar) can only reach sign(r_{t-1}): ~72% accuracy, ~78% agreement. A planted stale bug
    shows the check fails.
@@ -14,8 +15,8 @@
    the whole span, training labels reaching into the test block, a fold plan that forgets
    the fill bar) show the check fails, for each shape.
 5. Warm-started refits (each fold continues the previous fold's network) pass check 4 over
-   three folds, in every shape; a planted walk-forward that warm-starts from later folds
-   fails it.
+   three folds, in every shape (the GRU, TCN and Transformer: one ticker and pooled); a
+   planted walk-forward that warm-starts from later folds fails it.
 
 Networks are tiny and trained for a few epochs over two or three folds to stay fast on CPU.
 """
@@ -36,11 +37,16 @@ from forecast.features import FeatureSpec
 FAST = {
     "mlp": {"hidden_units": (16,), "epochs": 8, "patience": 3, "learning_rate": 0.01},
     "lstm": {"units": (8,), "epochs": 8, "patience": 3, "learning_rate": 0.01},
+    "gru": {"units": (8,), "epochs": 8, "patience": 3, "learning_rate": 0.01},
+    "tcn": {"filters": 8, "dilations": (1, 2), "epochs": 8, "patience": 3, "learning_rate": 0.01},
+    "transformer": {"d_model": 8, "heads": 2, "layers": 1, "ff_units": 16, "epochs": 8, "patience": 3,
+                    "learning_rate": 0.01},
     "gbm": {"max_iter": 50},
     "rf": {"n_estimators": 30, "max_depth": 8},
 }
-ALL_MODELS = ("mlp", "lstm", "rf", "logreg", "gbm", "majority", "momentum")
-LEARNERS = ("mlp", "lstm", "logreg", "rf")
+KERAS_ZOO = ("gru", "tcn", "transformer")
+ALL_MODELS = ("mlp", "lstm", *KERAS_ZOO, "rf", "logreg", "gbm", "majority", "momentum")
+LEARNERS = ("mlp", "lstm", *KERAS_ZOO, "logreg", "rf")
 SCHEDULE = dict(window=5, test_days=600, retrain_every=300, seed=0)
 
 
@@ -143,11 +149,15 @@ NO_LOOKAHEAD = [
 
 
 def _model_params(shape, model):
-    return {"model_params": WARM_MLP} if shape != "ticker" and model == "mlp" else (
+    return {"model_params": WARM[model]} if shape != "ticker" and model in WARM else (
         {"model_params": FAST[model]} if model in FAST else {})
 
 
 WARM_MLP = {"epochs": 2, "warm_epochs": 1, "hidden_units": (8,), "patience": 1, "warm_start": True}
+# The universe shapes train on several tickers' windows: two epochs, then one per warm refit.
+WARM = {"mlp": WARM_MLP,
+        **{name: {**FAST[name], "epochs": 2, "warm_epochs": 1, "patience": 1, "warm_start": True}
+           for name in KERAS_ZOO}}
 
 
 def _id(case):
@@ -232,15 +242,22 @@ def _warm_kw(shape):
     return {"horizon": 1, "embargo": 0, "label": "open", "test_days": 240} if shape == "ticker" else {}
 
 
+# The MLP in every shape; the other Keras networks one ticker and pooled (ticker by ticker
+# repeats the one-ticker fit per member at three times the cost, and no network code differs).
+WARM_CASES = [*[("mlp", shape) for shape in shapes.SHAPES],
+              *[(model, shape) for model in KERAS_ZOO for shape in ("ticker", "pooled")]]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("shape", shapes.SHAPES)
-def test_warm_started_refits_leak_nothing(shape):
+@pytest.mark.parametrize("model, shape", WARM_CASES)
+def test_warm_started_refits_leak_nothing(model, shape):
+    """Warm-started Keras networks (the GRU, TCN and Transformer too) leak nothing."""
     data = shapes.inputs(shape)
-    kw = {**_model_params(shape, "mlp"), **_warm_kw(shape)}
-    base = shapes.run(shape, data, "mlp", **kw)
+    kw = {**_model_params(shape, model), **_warm_kw(shape)}
+    base = shapes.run(shape, data, model, **kw)
     assert base.attrs["warm_start"] is True and base["fold"].nunique() == 3
     cuts = shapes.cut_dates(base, "first", "mid1") if shape == "ticker" else shapes.cut_dates(base, "second")
-    assert shapes.past_unchanged(shape, data, cuts, "mlp", base=base, **kw)
+    assert shapes.past_unchanged(shape, data, cuts, model, base=base, **kw)
 
 
 @pytest.mark.slow
