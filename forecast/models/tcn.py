@@ -12,12 +12,6 @@ from forecast.models.keras_base import KerasForecaster, last_step
 from forecast.models.params import LayerSizes, layer_sizes
 
 
-def receptive_field(kernel_size: int, dilations) -> int:
-    """Window rows the last output step reads: two convolutions per residual block, each
-    reaching (kernel_size - 1) * dilation rows further back."""
-    return 1 + 2 * (kernel_size - 1) * sum(layer_sizes(dilations))
-
-
 @dataclass(eq=False, repr=False, kw_only=True)
 class TCNForecaster(KerasForecaster):
     """Keras temporal convolutional network (dilated causal convolutions) over the window.
@@ -26,7 +20,8 @@ class TCNForecaster(KerasForecaster):
     layers of `filters` channels, `kernel_size` taps and that dilation, ReLU and dropout,
     added to the block's input (a 1x1 convolution matches the channels where they differ).
     The last time step of the last block gives P(up) through a sigmoid unit. With the
-    defaults the last step reads 61 rows, the whole of a 20-bar window. The training
+    defaults the last step reads 1 + 2 * (3 - 1) * (1 + 2 + 4 + 8) = 61 rows, the whole of a
+    20-bar window. The training
     parameters are `KerasForecaster`'s.
     """
 
@@ -42,16 +37,22 @@ class TCNForecaster(KerasForecaster):
     }
     # Causal padding: output step i reads input steps <= i only. The window already ends
     # at the decision bar, so this is the TCN's design rather than the leak guard (see
-    # tests/evaluate/test_leakage.py); tests plant "same" here to show what it changes.
+    # tests/evaluate/test_leakage.py); tests plant "same" here to show what that changes.
     _padding = "causal"
 
     def _prepare(self, X: np.ndarray) -> np.ndarray:
         return X
 
     def _build_network(self, keras, input_shape, dtype):
-        layers = keras.layers
         inputs = keras.Input(shape=input_shape, name="window")
-        h = inputs
+        h = self._blocks(keras, inputs, dtype)
+        out = keras.layers.Dense(1, activation="sigmoid", dtype="float32", name="prob_up")(
+            last_step(keras, h, dtype))
+        return keras.Model(inputs, out, name="tcn_forecaster")
+
+    def _blocks(self, keras, h, dtype):
+        """The residual blocks over `h` `(batch, steps, features)`: one output per step."""
+        layers = keras.layers
         for dilation in layer_sizes(self.dilations):
             skip = h
             for _ in range(2):
@@ -62,6 +63,4 @@ class TCNForecaster(KerasForecaster):
             if skip.shape[-1] != self.filters:
                 skip = layers.Conv1D(self.filters, 1, dtype=dtype)(skip)
             h = layers.Activation("relu", dtype=dtype)(layers.Add(dtype=dtype)([h, skip]))
-        out = layers.Dense(1, activation="sigmoid", dtype="float32", name="prob_up")(
-            last_step(keras, h, dtype))
-        return keras.Model(inputs, out, name="tcn_forecaster")
+        return h

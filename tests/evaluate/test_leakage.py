@@ -285,3 +285,50 @@ def test_newest_first_folds_are_harmless_when_refits_are_cold(monkeypatch):
     kw = {"model_params": {**FAST["mlp"], "warm_start": False}, **_warm_kw("ticker")}
     base = shapes.run("ticker", data, "mlp", **kw)
     assert shapes.past_unchanged("ticker", data, shapes.cut_dates(base, "first"), "mlp", base=base, **kw)
+
+
+# -- 6. the TCN's causal padding: what it guards, and what the check above does -------------------
+# fcast's window for decision t ends at bar t and the TCN reads its last step, so a non-causal
+# ("same"-padded) convolution still reads no bar after t (tests/models/test_keras_zoo.py proves
+# the padding causal inside the window). Padding matters when a step before the window's end
+# stands for the decision: planted here, windows end one bar late and the TCN reads its
+# second-to-last step. Causal padding keeps that step from the later bar; "same" padding
+# leaks it, and the perturbation check catches it.
+
+
+def _window_one_bar_late(feature_rows):
+    """A planted bug: every feature window ends one bar after its decision date."""
+
+    def late(*args):
+        v, offset = feature_rows(*args)
+        return np.vstack([v[1:], np.full((1, v.shape[1]), np.nan)]), offset
+
+    return late
+
+
+def _tcn_reading_one_row_back(padding: str) -> type:
+    from forecast.models.tcn import TCNForecaster
+
+    class TCNOneRowBack(TCNForecaster):
+        _padding = padding
+
+        def _build_network(self, keras, input_shape, dtype):
+            inputs = keras.Input(shape=input_shape)
+            h = self._blocks(keras, inputs, dtype)
+            row = keras.layers.Flatten()(keras.layers.Cropping1D((input_shape[0] - 2, 1))(h))
+            return keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(row))
+
+    return TCNOneRowBack
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("padding, leaks", [("causal", False), ("same", True)])
+def test_a_late_window_leaks_through_a_tcn_only_without_causal_padding(monkeypatch, padding, leaks):
+    from forecast.evaluate import fold_windows
+
+    monkeypatch.setattr(fold_windows, "_feature_rows", _window_one_bar_late(fold_windows._feature_rows))
+    data, kw = shapes.inputs("ticker"), {"horizon": 2}
+    model = _tcn_reading_one_row_back(padding)(**{**FAST["tcn"], "dropout": 0.0})
+    base = shapes.run("ticker", data, model, **kw)
+    cuts = shapes.cut_dates(base, "mid")
+    assert shapes.past_unchanged("ticker", data, cuts, model, base=base, **kw) is not leaks
