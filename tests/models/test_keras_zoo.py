@@ -107,3 +107,21 @@ def test_transformer_knows_row_order(monkeypatch):
     blind = model._build_network(k, (WINDOW, N_FEATURES), "float32")
     blind.set_weights(net.get_weights())
     np.testing.assert_allclose(np.asarray(blind(x)), np.asarray(blind(x[:, ::-1].copy())), rtol=1e-5)
+
+
+@pytest.mark.slow
+def test_transformer_mixed_precision_on_a_pretend_gpu(pretend_gpu):
+    """float16 inside (the position layer casts its table to it), the float32 sigmoid out.
+    The other networks use Keras's own layers only (the LSTM's test covers the policy)."""
+    from forecast.models.registry import make_model
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, WINDOW, N_FEATURES))
+    y = (X[:, -1, 0] > 0).astype(int)
+    model = make_model("transformer", d_model=8, heads=2, layers=1, ff_units=8, epochs=1, batch_size=16,
+                       device="gpu", mixed_precision=True).fit(X, y)
+    position = next(layer for layer in model.model_.layers if type(layer).__name__ == "SinusoidalPosition")
+    assert position.dtype_policy.name == "mixed_float16"
+    assert model.model_.layers[-1].dtype_policy.name == "float32"
+    p = model.predict_proba(X)
+    assert p.dtype == np.float64 and np.isfinite(p).all()
