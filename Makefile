@@ -35,7 +35,7 @@ run: setup
 
 # The whole suite on the default backend (TensorFlow), then the model and leakage tests
 # again under every other Keras backend that is installed (JAX is, from the lock).
-BACKEND_TESTS := tests/models/test_models.py tests/models/test_keras_training.py tests/evaluate/test_leakage.py
+BACKEND_TESTS := tests/models/test_models.py tests/models/test_keras_training.py tests/models/test_keras_zoo.py tests/evaluate/test_leakage.py
 test: setup
 	$(BIN)/python -m pytest
 	for b in jax torch; do \

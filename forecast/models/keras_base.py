@@ -107,6 +107,13 @@ def fit_takes_callbacks(estimator_or_class) -> bool:
         return False
 
 
+def last_step(keras, h, dtype):
+    """The last time step of `(batch, steps, width)` as `(batch, width)`, from built-in
+    layers only: a Lambda (or a raw slice) would not load in Keras safe mode."""
+    cropped = keras.layers.Cropping1D((int(h.shape[1]) - 1, 0), dtype=dtype)(h)
+    return keras.layers.Flatten(dtype=dtype)(cropped)
+
+
 # kw_only: the generated __init__ takes keywords only, so a subclass's own parameters can
 # follow these without a positional call landing on the wrong one. eq/repr stay
 # scikit-learn's (identity, and the get_params repr).
@@ -179,6 +186,12 @@ class KerasForecaster(ClassifierMixin, BaseEstimator):
         if self.regression:
             return keras.layers.Dense(1, dtype="float32", name="score")(h)
         return keras.layers.Dense(1, activation="sigmoid", dtype="float32", name="prob_up")(h)
+
+    @classmethod
+    def _keras_custom_objects(cls, keras) -> dict:
+        """Registered name -> class of each custom layer the network uses, for loading a
+        saved one (Keras safe mode loads registered classes, never a Lambda's code)."""
+        return {}
 
     # --- training -------------------------------------------------------------------
     def fit(self, X, y, callbacks=None):

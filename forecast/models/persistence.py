@@ -330,7 +330,8 @@ def _load_keras(cls: type, artifact: Path, sidecar: Mapping):
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise StoreError(f"{artifact.parent / MANIFEST} is malformed: {one_line(exc)}") from None
     try:
-        model.model_ = keras.saving.load_model(artifact, safe_mode=True, compile=False)
+        model.model_ = keras.saving.load_model(artifact, safe_mode=True, compile=False,
+                                               custom_objects=cls._keras_custom_objects(keras))
     except (OSError, ValueError, TypeError) as exc:
         raise StoreError(f"could not load Keras model {artifact}: {one_line(exc)}") from None
     for key, value in fitted.items():

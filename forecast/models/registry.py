@@ -24,6 +24,7 @@ from forecast.models.baselines import (
     MomentumBaseline,
 )
 from forecast.models.forest import RandomForestModel
+from forecast.models.gru import GRUForecaster
 from forecast.models.keras_base import KerasForecaster, fit_takes_callbacks
 from forecast.models.lgbm import LightGBMModel
 from forecast.models.lstm import LSTMForecaster, LSTMScore
@@ -37,12 +38,17 @@ from forecast.models.regressors import (
     MomentumScore,
     RidgeScore,
 )
+from forecast.models.tcn import TCNForecaster
+from forecast.models.transformer import TransformerForecaster
 from forecast.plugins import PluginKind, resolve
 from forecast.user_code import one_line, reference_of
 
 MODELS: dict[str, type] = {
     "mlp": MLPForecaster,
     "lstm": LSTMForecaster,
+    "gru": GRUForecaster,
+    "tcn": TCNForecaster,
+    "transformer": TransformerForecaster,
     "rf": RandomForestModel,
     "lgbm": LightGBMModel,
     "logreg": LogRegBaseline,

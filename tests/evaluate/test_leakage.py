@@ -2,7 +2,8 @@
 
 1. On a random walk every model's walk-forward accuracy is within 3 standard errors of 0.5.
 2. On AR(1) returns (phi = 0.8, today's sign predicts tomorrow's ~79.5% of the time) the
-   MLP, LSTM and logistic regression learn the rule: accuracy >= 0.73, and their calls agree
+   Keras networks (MLP, LSTM, GRU, TCN, Transformer), the forest and logistic regression
+   learn the rule: accuracy >= 0.73, and their calls agree
    with sign(r_t) on >= 85% of days. A feature window that ends one bar early (stale by a
    bar) can only reach sign(r_{t-1}): ~72% accuracy, ~78% agreement. A planted stale bug
    shows the check fails.
@@ -16,8 +17,8 @@
    the fill bar, a cross-section read from the next day) show the check fails, for each shape. The
    same holds for the regression targets (the traded return, a universe's daily rank), pooled.
 5. Warm-started refits (each fold continues the previous fold's network) pass check 4 over
-   three folds, in every shape; a planted walk-forward that warm-starts from later folds
-   fails it.
+   three folds, in every shape (the GRU, TCN and Transformer: one ticker and pooled); a
+   planted walk-forward that warm-starts from later folds fails it.
 6. Nested tuning (`tune=`) passes check 4; a planted search that scores its trials on the
    fold's test block fails it (tests/tune/test_nested.py checks what each search reads).
 7. A point-in-time membership rewritten after day t (who is in the cross-sections, who
@@ -43,12 +44,17 @@ from forecast.tune import TuneSettings
 FAST = {
     "mlp": {"hidden_units": (16,), "epochs": 8, "patience": 3, "learning_rate": 0.01},
     "lstm": {"units": (8,), "epochs": 8, "patience": 3, "learning_rate": 0.01},
+    "gru": {"units": (8,), "epochs": 8, "patience": 3, "learning_rate": 0.01},
+    "tcn": {"filters": 8, "dilations": (1, 2), "epochs": 8, "patience": 3, "learning_rate": 0.01},
+    "transformer": {"d_model": 8, "heads": 2, "layers": 1, "ff_units": 16, "epochs": 8, "patience": 3,
+                    "learning_rate": 0.01},
     "gbm": {"max_iter": 50},
     "rf": {"n_estimators": 30, "max_depth": 8},
     "lgbm": {"n_estimators": 40, "num_leaves": 15},
 }
-ALL_MODELS = ("mlp", "lstm", "rf", "lgbm", "logreg", "gbm", "majority", "momentum")
-LEARNERS = ("mlp", "lstm", "logreg", "rf", "lgbm")
+KERAS_ZOO = ("gru", "tcn", "transformer")
+ALL_MODELS = ("mlp", "lstm", *KERAS_ZOO, "rf", "lgbm", "logreg", "gbm", "majority", "momentum")
+LEARNERS = ("mlp", "lstm", *KERAS_ZOO, "logreg", "rf", "lgbm")
 SCHEDULE = dict(window=5, test_days=600, retrain_every=300, seed=0)
 
 
@@ -171,11 +177,15 @@ NO_LOOKAHEAD = [
 
 
 def _model_params(shape, model):
-    return {"model_params": WARM_MLP} if shape != "ticker" and model == "mlp" else (
+    return {"model_params": WARM[model]} if shape != "ticker" and model in WARM else (
         {"model_params": FAST[model]} if model in FAST else {})
 
 
 WARM_MLP = {"epochs": 2, "warm_epochs": 1, "hidden_units": (8,), "patience": 1, "warm_start": True}
+# The universe shapes train on several tickers' windows: two epochs, then one per warm refit.
+WARM = {"mlp": WARM_MLP,
+        **{name: {**FAST[name], "epochs": 2, "warm_epochs": 1, "patience": 1, "warm_start": True}
+           for name in KERAS_ZOO}}
 
 
 def _spec_id(spec: FeatureSpec) -> str:
@@ -342,15 +352,22 @@ def _warm_kw(shape):
     return {"horizon": 1, "embargo": 0, "label": "open", "test_days": 240} if shape == "ticker" else {}
 
 
+# The MLP in every shape; the other Keras networks one ticker and pooled (ticker by ticker
+# repeats the one-ticker fit per member at three times the cost, and no network code differs).
+WARM_CASES = [*[("mlp", shape) for shape in shapes.SHAPES],
+              *[(model, shape) for model in KERAS_ZOO for shape in ("ticker", "pooled")]]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("shape", shapes.SHAPES)
-def test_warm_started_refits_leak_nothing(shape):
+@pytest.mark.parametrize("model, shape", WARM_CASES)
+def test_warm_started_refits_leak_nothing(model, shape):
+    """Warm-started Keras networks (the GRU, TCN and Transformer too) leak nothing."""
     data = shapes.inputs(shape)
-    kw = {**_model_params(shape, "mlp"), **_warm_kw(shape)}
-    base = shapes.run(shape, data, "mlp", **kw)
+    kw = {**_model_params(shape, model), **_warm_kw(shape)}
+    base = shapes.run(shape, data, model, **kw)
     assert base.attrs["warm_start"] is True and base["fold"].nunique() == 3
     cuts = shapes.cut_dates(base, "first", "mid1") if shape == "ticker" else shapes.cut_dates(base, "second")
-    assert shapes.past_unchanged(shape, data, cuts, "mlp", base=base, **kw)
+    assert shapes.past_unchanged(shape, data, cuts, model, base=base, **kw)
 
 
 @pytest.mark.slow
@@ -421,3 +438,50 @@ def test_a_later_membership_change_moves_no_past_prediction(mode, train_on):
     day 330 (before the cut) does (the check can fail)."""
     assert not _membership_moves_the_past(340, 340, mode, train_on)
     assert _membership_moves_the_past(330, 340, mode, train_on)
+
+
+# -- 8. the TCN's causal padding: what it guards, and what the check above does -------------------
+# fcast's window for decision t ends at bar t and the TCN reads its last step, so a non-causal
+# ("same"-padded) convolution still reads no bar after t (tests/models/test_keras_zoo.py proves
+# the padding causal inside the window). Padding matters when a step before the window's end
+# stands for the decision: planted here, windows end one bar late and the TCN reads its
+# second-to-last step. Causal padding keeps that step from the later bar; "same" padding
+# leaks it, and the perturbation check catches it.
+
+
+def _window_one_bar_late(feature_rows):
+    """A planted bug: every feature window ends one bar after its decision date."""
+
+    def late(*args):
+        v, offset = feature_rows(*args)
+        return np.vstack([v[1:], np.full((1, v.shape[1]), np.nan)]), offset
+
+    return late
+
+
+def _tcn_reading_one_row_back(padding: str) -> type:
+    from forecast.models.tcn import TCNForecaster
+
+    class TCNOneRowBack(TCNForecaster):
+        _padding = padding
+
+        def _build_network(self, keras, input_shape, dtype):
+            inputs = keras.Input(shape=input_shape)
+            h = self._blocks(keras, inputs, dtype)
+            row = keras.layers.Flatten()(keras.layers.Cropping1D((input_shape[0] - 2, 1))(h))
+            return keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(row))
+
+    return TCNOneRowBack
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("padding, leaks", [("causal", False), ("same", True)])
+def test_a_late_window_leaks_through_a_tcn_only_without_causal_padding(monkeypatch, padding, leaks):
+    from forecast.evaluate import fold_windows
+
+    monkeypatch.setattr(fold_windows, "_feature_rows", _window_one_bar_late(fold_windows._feature_rows))
+    data, kw = shapes.inputs("ticker"), {"horizon": 2}
+    model = _tcn_reading_one_row_back(padding)(**{**FAST["tcn"], "dropout": 0.0})
+    base = shapes.run("ticker", data, model, **kw)
+    cuts = shapes.cut_dates(base, "mid")
+    assert shapes.past_unchanged("ticker", data, cuts, model, base=base, **kw) is not leaks

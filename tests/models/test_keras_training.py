@@ -127,9 +127,10 @@ def test_lstm_unrolls_on_cpu_only(request):
     assert gpu.model_.layers[1].unroll is False  # rolled: the cuDNN path stays open
 
 
-@pytest.mark.parametrize("name", ["mlp", "lstm"])
+@pytest.mark.parametrize("name", ["mlp", "lstm", "transformer"])
 def test_saved_keras_model_loads_and_predicts_the_same_under_the_other_backend(tmp_path, name):
-    """`.keras` artifacts are backend-neutral: TensorFlow <-> JAX give the same probabilities."""
+    """`.keras` artifacts are backend-neutral: TensorFlow <-> JAX give the same probabilities.
+    The Transformer's position layer (fcast's own) loads in safe mode in a fresh process."""
     import json
     import os
     import subprocess
@@ -140,7 +141,8 @@ def test_saved_keras_model_loads_and_predicts_the_same_under_the_other_backend(t
     here = backend.keras().backend.backend()
     other = "jax" if here != "jax" else "tensorflow"
     X, y = data(120)
-    params = dict(TINY) if name == "mlp" else dict(units=(4,), epochs=2, batch_size=16)
+    params = {"mlp": TINY, "lstm": dict(units=(4,), epochs=2, batch_size=16),
+              "transformer": dict(d_model=8, heads=2, layers=1, ff_units=8, epochs=2, batch_size=16)}[name]
     model = make_model(name, **params).fit(X, y)
     save_model(model, tmp_path / "m", {"window": 4, "feature_spec": {}})
     np.save(tmp_path / "X.npy", X)

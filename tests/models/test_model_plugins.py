@@ -71,7 +71,7 @@ def test_user_module_model(tmp_path, monkeypatch):
         ("{file}:NOT_A_CLASS", "is not a scikit-learn classifier"),
         ("{file}:NeedsArgs", "cannot build model {file}:NeedsArgs with its defaults: TypeError"),
         ("{bad}:LastRow", "cannot import model file {bad}: ZeroDivisionError: division by zero"),
-        ("transformer", "unknown model 'transformer'; choose one of: mlp, lstm"),
+        ("prophet", "unknown model 'prophet'; choose one of: mlp, lstm"),
         ("", "model must be a name"),
     ],
 )

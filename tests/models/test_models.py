@@ -11,16 +11,23 @@ from sklearn.utils.class_weight import compute_class_weight
 from forecast.errors import ConfigError, DataError
 from forecast.models import device as devmod
 from forecast.models.baselines import Baseline
+from forecast.models.gru import GRUForecaster
 from forecast.models.keras_base import KerasForecaster, balanced_class_weight, chronological_split
 from forecast.models.lstm import LSTMForecaster
 from forecast.models.mlp import MLPForecaster
 from forecast.models.params import check_fraction, check_int
 from forecast.models.registry import BASELINES, MODELS, list_models, make_model
+from forecast.models.tcn import TCNForecaster
+from forecast.models.transformer import TransformerForecaster
 
 # Tiny settings so each Keras fit takes a second or two on 2 CPU cores.
 FAST = {
     "mlp": dict(hidden_units=(16,), epochs=15, learning_rate=1e-2, batch_size=32, dropout=0.0),
     "lstm": dict(units=(8,), epochs=15, learning_rate=1e-2, batch_size=32, dropout=0.0),
+    "gru": dict(units=(8,), epochs=15, learning_rate=1e-2, batch_size=32, dropout=0.0),
+    "tcn": dict(filters=8, dilations=(1, 2), epochs=15, learning_rate=1e-2, batch_size=32, dropout=0.0),
+    "transformer": dict(d_model=16, heads=2, layers=1, ff_units=16, epochs=15, learning_rate=1e-2,
+                        batch_size=32, dropout=0.0),
     "logreg": {},
     "gbm": dict(max_iter=30),
     "rf": dict(n_estimators=20, max_depth=6),
@@ -49,7 +56,8 @@ def noise_data(n=200, window=4, n_features=2, p_up=0.5, seed=1):
 
 def test_registry_names_kinds_and_defaults():
     listed = list_models()
-    names = ["mlp", "lstm", "rf", "lgbm", "logreg", "gbm", "majority", "momentum"]
+    names = ["mlp", "lstm", "gru", "tcn", "transformer", "rf", "lgbm", "logreg", "gbm", "majority",
+             "momentum"]
     assert [m["name"] for m in listed] == names
     assert set(BASELINES) == {"logreg", "gbm", "majority", "momentum"}
     for entry in listed:
@@ -63,8 +71,8 @@ def test_registry_names_kinds_and_defaults():
 
 
 def test_unknown_model_lists_valid_names():
-    with pytest.raises(ConfigError, match="unknown model 'transformer'.*mlp, lstm, rf, lgbm, logreg"):
-        make_model("transformer")
+    with pytest.raises(ConfigError, match="unknown model 'prophet'.*mlp, lstm, gru, tcn, transformer, rf, lg"):
+        make_model("prophet")
 
 
 def test_unknown_param_lists_valid_params():
@@ -85,6 +93,11 @@ def test_unknown_param_lists_valid_params():
         ("lstm", dict(class_weight="auto"), "class_weight"),
         ("mlp", dict(device="tpu"), "device"),
         ("mlp", dict(validation_fraction=1.0), "validation_fraction"),
+        ("gru", dict(units=0), "units"),
+        ("tcn", dict(dilations=[1, 0]), "dilations"),
+        ("tcn", dict(kernel_size=0), "kernel_size"),
+        ("transformer", dict(heads=5), "heads"),  # 5 does not divide d_model=32
+        ("transformer", dict(pooling="max"), "pooling"),
         ("logreg", dict(C=0), "C"),
         ("gbm", dict(max_depth=0), "max_depth"),
     ],
@@ -124,6 +137,10 @@ def test_keras_models_share_the_training_parameters():
     assert len(shared) == 14
     assert set(MLPForecaster().get_params()) == shared | {"hidden_units", "input_mode"}
     assert set(LSTMForecaster().get_params()) == shared | {"units"}
+    assert set(GRUForecaster().get_params()) == shared | {"units"}
+    assert set(TCNForecaster().get_params()) == shared | {"filters", "kernel_size", "dilations"}
+    assert set(TransformerForecaster().get_params()) == shared | {"d_model", "heads", "layers",
+                                                                   "ff_units", "pooling"}
     # Keyword-only: a positional layer size cannot land on a shared parameter.
     with pytest.raises(TypeError):
         MLPForecaster((16,))
@@ -308,11 +325,13 @@ def test_same_seed_same_probabilities_and_seed_matters():
 
 
 @pytest.mark.slow
-def test_lstm_same_seed_same_probabilities():
+@pytest.mark.keras
+@pytest.mark.parametrize("name", ["lstm", "gru", "tcn", "transformer"])
+def test_network_same_seed_same_probabilities(name):
     X, y = noise_data(150)
-    params = dict(FAST["lstm"], epochs=3, dropout=0.2)
-    a = make_model("lstm", seed=1, **params).fit(X, y).predict_proba(X)
-    b = make_model("lstm", seed=1, **params).fit(X, y).predict_proba(X)
+    params = dict(FAST[name], epochs=3, dropout=0.2)
+    a = make_model(name, seed=1, **params).fit(X, y).predict_proba(X)
+    b = make_model(name, seed=1, **params).fit(X, y).predict_proba(X)
     np.testing.assert_array_equal(a, b)
 
 
