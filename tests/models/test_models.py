@@ -71,7 +71,7 @@ def test_registry_names_kinds_and_defaults():
 
 
 def test_unknown_model_lists_valid_names():
-    with pytest.raises(ConfigError, match="unknown model 'prophet'.*mlp, lstm, gru, tcn, transformer, rf, lg"):
+    with pytest.raises(ConfigError, match="unknown model 'prophet'.*lstm, gru, tcn, transformer, rf, lgbm"):
         make_model("prophet")
 
 
