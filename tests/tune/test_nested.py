@@ -18,6 +18,7 @@ import pytest
 import tune_planted
 
 from forecast.data.synthetic import ar1_bars, random_walk_bars
+from forecast.errors import ConfigError
 from forecast.evaluate import direction_metrics, walk_forward
 from forecast.features.target import make_target
 from forecast.tune import TuneSettings, fold_models, search
@@ -148,3 +149,15 @@ def test_trials_counted_are_the_trials_run_pruned_ones_included(monkeypatch):
     assert sum(f["complete"] + f["pruned"] for f in record["folds"]) == 24
     assert [f["pruned"] for f in record["folds"]] == [
         sum(1 for f, s in finished if f == k and s == "pruned") for k in (0, 1)]
+
+
+@pytest.mark.parametrize("model, kw, message", [
+    ("logreg", {"target": "return"}, "target 'return' is not tuned"),
+    ("ens:logreg,gbm", {}, "an ensemble is not tuned"),
+])
+def test_tuning_refuses_what_it_cannot_search_in_one_line(model, kw, message):
+
+    bars = random_walk_bars(400, seed=0)
+    with pytest.raises(ConfigError, match=message):
+        walk_forward(bars, model, tune=TuneSettings(trials=2, inner_block=40), window=5,
+                     test_days=100, retrain_every=50, **kw)
