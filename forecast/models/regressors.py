@@ -98,10 +98,7 @@ class RidgeScore(TabularRegressor):
 
     _parameter_constraints = LogRegBaseline._parameter_constraints
 
-    def __init__(self, input_mode: str = "latest", C: float = 1.0, max_iter: int = 1000):
-        self.input_mode = input_mode
-        self.C = C
-        self.max_iter = max_iter
+    __init__ = LogRegBaseline.__init__  # the same parameters, read by get_params
 
     def _make_estimator(self):
         return make_pipeline(StandardScaler(), Ridge(alpha=1.0 / (2.0 * self.C), max_iter=self.max_iter))
@@ -113,13 +110,7 @@ class GBMScore(TabularRegressor):
 
     _parameter_constraints = GBMBaseline._parameter_constraints
 
-    def __init__(self, input_mode: str = "latest", max_iter: int = 100, learning_rate: float = 0.1,
-                 max_depth: int | None = 3, seed: int = 0):
-        self.input_mode = input_mode
-        self.max_iter = max_iter
-        self.learning_rate = learning_rate
-        self.max_depth = max_depth
-        self.seed = seed
+    __init__ = GBMBaseline.__init__
 
     def _make_estimator(self):
         return HistGradientBoostingRegressor(max_iter=self.max_iter, learning_rate=self.learning_rate,
@@ -132,16 +123,7 @@ class ForestScore(TabularRegressor):
 
     _parameter_constraints = RandomForestModel._parameter_constraints
 
-    def __init__(self, input_mode: str = "latest", n_estimators: int = 100, max_depth: int | None = 20,
-                 min_samples_leaf: int = 1, max_samples: float | None = None, n_jobs: int = 1,
-                 seed: int = 0):
-        self.input_mode = input_mode
-        self.n_estimators = n_estimators
-        self.max_depth = max_depth
-        self.min_samples_leaf = min_samples_leaf
-        self.max_samples = max_samples
-        self.n_jobs = n_jobs
-        self.seed = seed
+    __init__ = RandomForestModel.__init__
 
     def _make_estimator(self):
         return RandomForestRegressor(n_estimators=self.n_estimators, max_depth=self.max_depth,
@@ -155,7 +137,7 @@ class LightGBMScore(TabularRegressor):
     and deterministic like it."""
 
     _parameter_constraints = LightGBMModel._parameter_constraints
-    __init__ = LightGBMModel.__init__  # the same parameters, read by get_params
+    __init__ = LightGBMModel.__init__
     _booster_params = LightGBMModel._booster_params
 
     def _make_estimator(self):
