@@ -27,18 +27,24 @@ def _is_users(estimator) -> bool:
     return not type(estimator).__module__.startswith("forecast.")
 
 
+def _call(estimator, method: str, *args, **kwargs):
+    """`estimator.<method>(*args, **kwargs)`; a user's model that raises is a ConfigError
+    naming the model, the method and the error (fcast's own errors pass as they are)."""
+    try:
+        return getattr(estimator, method)(*args, **kwargs)
+    except Exception as exc:
+        if isinstance(exc, FcastError) or not _is_users(estimator):
+            raise
+        raise ConfigError(f"model {model_label(estimator)}: {method} failed: {one_line(exc)}") from None
+
+
 def fit_model(estimator, X, y, callbacks: list | None = None):
     """`estimator.fit(X, y)`, with `callbacks=` when its fit accepts them (Keras models).
 
     A user's model whose fit raises is a ConfigError naming the model and the error."""
-    try:
-        if callbacks and fit_takes_callbacks(estimator):
-            return estimator.fit(X, y, callbacks=callbacks)
-        return estimator.fit(X, y)
-    except Exception as exc:
-        if isinstance(exc, FcastError) or not _is_users(estimator):
-            raise
-        raise ConfigError(f"model {model_label(estimator)}: fit failed: {one_line(exc)}") from None
+    if callbacks and fit_takes_callbacks(estimator):
+        return _call(estimator, "fit", X, y, callbacks=callbacks)
+    return _call(estimator, "fit", X, y)
 
 
 def predict_up(estimator, X) -> np.ndarray:
@@ -48,13 +54,8 @@ def predict_up(estimator, X) -> np.ndarray:
     returns other than one row per window with a column for class 1, or any P(up) outside
     [0, 1] (NaN included): such values are refused, never clipped into range.
     """
+    proba = np.asarray(_call(estimator, "predict_proba", X), dtype="float64")
     label = model_label(estimator)
-    try:
-        proba = np.asarray(estimator.predict_proba(X), dtype="float64")
-    except Exception as exc:
-        if isinstance(exc, FcastError) or not _is_users(estimator):
-            raise
-        raise ConfigError(f"model {label}: predict_proba failed: {one_line(exc)}") from None
     classes = list(getattr(estimator, "classes_", [0, 1]))
     if proba.ndim != 2 or proba.shape[0] != len(X) or 1 not in classes or proba.shape[1] != len(classes):
         raise ConfigError(
@@ -78,13 +79,8 @@ def predict_score(estimator, X) -> np.ndarray:
 
     ConfigError (one line, naming the model) when predict raises (a user's model), or
     returns other than one finite number per window."""
+    score = np.asarray(_call(estimator, "predict", X), dtype="float64")
     label = model_label(estimator)
-    try:
-        score = np.asarray(estimator.predict(X), dtype="float64")
-    except Exception as exc:
-        if isinstance(exc, FcastError) or not _is_users(estimator):
-            raise
-        raise ConfigError(f"model {label}: predict failed: {one_line(exc)}") from None
     score = score.reshape(-1) if score.ndim == 2 and score.shape[1:] == (1,) else score
     if score.shape != (len(X),):
         raise ConfigError(f"model {label}: predict returned an array of shape {score.shape} for "
