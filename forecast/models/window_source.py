@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from forecast.errors import DataError
-from forecast.features.windows import gather_windows
+from forecast.features.windows import complete_windows, gather_windows
 
 
 @dataclass(frozen=True)
@@ -44,13 +44,11 @@ class WindowSource:
                             f"{self.features.shape} and dtype {self.features.dtype}")
         if len(self.ends) == 0:
             raise DataError("X holds no samples")
-        # Rows some window covers must be finite: a running count of bad rows, as
-        # forecast.features.windows.complete_windows, without cutting a window.
-        bad = np.concatenate([[0], np.cumsum(~np.isfinite(self.features).all(axis=1))])
         ends = np.asarray(self.ends, dtype="int64")
         if ends.min() < self.window - 1 or ends.max() >= len(self.features):
             raise DataError(f"window ends must lie in {self.window - 1} .. {len(self.features) - 1}")
-        if (bad[ends + 1] != bad[ends + 1 - self.window]).any():
+        # Rows some window covers must be finite (checked without cutting a window).
+        if not complete_windows(self.features, self.window, ends).all():
             raise DataError("X holds NaN or inf; drop the feature warm-up rows before windowing")
         return self
 
