@@ -156,6 +156,7 @@ def prediction_key(inputs: Any, model: Any = None, *, universe: bool = False, **
 
 
 def _ticker_fields(bars: pd.DataFrame, model: Any, **kwargs) -> dict:
+    from forecast.evaluate.folds import resolve_test_days
     from forecast.evaluate.walkforward import Schedule, walk_forward
     from forecast.features.spec import as_spec
     from forecast.features.target import check_target, is_regression
@@ -172,6 +173,8 @@ def _ticker_fields(bars: pd.DataFrame, model: Any, **kwargs) -> dict:
     shuffle = args.pop("shuffle_train_labels")
     tune = args.pop("tune")
     target = check_target(args.pop("target"))
+    # A test span from a date keys as the test days it makes (the same folds, the same key).
+    args["test_days"] = resolve_test_days(bars.index, args["test_days"], args.pop("test_start"))
     schedule = Schedule.checked(n_bars=len(bars), warmup=spec.warmup, **args)
     est, name = resolve_estimator(model, model_params, seed, is_regression(target))
     est = purge_validation_overlap(est, model_params, schedule.lookahead)
@@ -197,6 +200,7 @@ def _ticker_fields(bars: pd.DataFrame, model: Any, **kwargs) -> dict:
 
 def _universe_fields(universe: Any, model: Any, **kwargs) -> dict:
     from forecast.evaluate import pooled
+    from forecast.evaluate.folds import resolve_test_days
 
     bound = pooled.SIGNATURE.bind(universe, model, **kwargs)
     bound.apply_defaults()
@@ -205,6 +209,7 @@ def _universe_fields(universe: Any, model: Any, **kwargs) -> dict:
     model_params = args.pop("model_params")
     train_on = pooled.check_train_on(args.pop("train_on"))
     spec = pooled.check_portfolio_inputs(universe, target, is_pooled, args.pop("spec"))
+    args["test_days"] = resolve_test_days(universe.calendar, args["test_days"], args.pop("test_start"))
     schedule = pooled.portfolio_schedule(universe, spec, **args)
     est, name, auto_gap = pooled.portfolio_estimator(model, model_params, seed, is_pooled, target)
     calendar = universe.calendar

@@ -51,6 +51,7 @@ class WalkForwardOptions:
     train_window: int | None = defaults.TRAIN_WINDOW
     label: str = defaults.LABEL
     features: str | None = None  # a feature preset (alpha158) or a TOML file declaring the spec
+    test_start: str | None = None  # test from this date on: later bars move no fold (signals)
 
     @classmethod
     def from_table(cls, table: Mapping) -> WalkForwardOptions:
@@ -59,6 +60,8 @@ class WalkForwardOptions:
         for key in ("window", "retrain_every", "folds"):
             if key in given:
                 given[key] = int(given[key])
+        if "test_start" in given:  # TOML reads a bare date as a date
+            given["test_start"] = str(given["test_start"])
         return cls(**given)
 
     def table(self) -> dict:
@@ -86,6 +89,8 @@ class WalkForwardOptions:
             "train_window": self.train_window,
             "spec": self.feature_spec(),
             "label": self.label,
+            # Only when given: every other run's arguments stay what they were.
+            **({"test_start": self.test_start} if self.test_start is not None else {}),
         }
 
     def universe_kwargs(self, seed: int | None) -> dict:

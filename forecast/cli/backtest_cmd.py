@@ -20,7 +20,7 @@ from forecast.errors import ConfigError
 from forecast.formatting import fmt
 from forecast.output_dir import check_output
 from forecast.seeds import seed_list
-from forecast.settings import CostOptions, ModelOptions, WalkForwardOptions
+from forecast.settings import CostOptions, ModelOptions
 
 strategies_app = typer.Typer(help="Backtrader strategies.", no_args_is_help=True)
 
@@ -51,8 +51,9 @@ IGNORED = (
     o.Ignores(lambda p: _grid(p) and p["plot"], ("plot",), f"{LISTS} (an experiment writes no equity.png)"),
     o.Ignores(_saved, ("model", "window", "features", "label"),
               "with --model-path (the saved model fixes it)"),
-    o.Ignores(_saved, ("epochs", "seed", "device", "mixed_precision", "test_days", "folds", "retrain_every",
-                       "train_window"), "with --model-path (a saved model is not trained again)"),
+    o.Ignores(_saved, ("epochs", "seed", "device", "mixed_precision", "test_days", "test_start", "folds",
+                       "retrain_every", "train_window"),
+              "with --model-path (a saved model is not trained again)"),
     o.FILE_NEEDS_SOURCE,
     o.without("output", "force"),
     o.Ignores(lambda p: p["output"] is None and p["plot"], ("plot",),
@@ -115,6 +116,7 @@ def backtest(
     window: o.Window = d.WINDOW,
     epochs: o.Epochs = None,
     test_days: o.TestDays = None,
+    test_start: o.TestStart = None,
     folds: o.Folds = None,
     retrain_every: o.RetrainEvery = d.RETRAIN_EVERY,
     train_window: o.TrainWindow = d.TRAIN_WINDOW,
@@ -153,7 +155,9 @@ def backtest(
         from forecast.batch import EmptyItem, grid_spec
         from forecast.cli.experiment_cmd import run_spec
 
-        wf = WalkForwardOptions(window, test_days, folds, retrain_every, train_window, label, features)
+        wf = o.walk_forward_options(window=window, test_days=test_days, folds=folds,
+                                    retrain_every=retrain_every, train_window=train_window, label=label,
+                                    features=features, test_start=test_start)
         try:
             spec = grid_spec(tickers, ModelOptions(model, epochs, seed, device, mixed_precision), strategy,
                              param or [], walk_forward=wf, costs=costs, engine=engine, start=start, end=end)
@@ -171,7 +175,8 @@ def backtest(
             strategy, param, model=o.model_options(model, epochs=epochs, seed=one_seed, device=device,
                                                    mixed_precision=mixed_precision),
             model_path=model_path, costs=costs, engine=engine, start=start,
-            walk_forward=o.walk_forward_options(window=window, test_days=test_days, folds=folds,
+            walk_forward=o.walk_forward_options(test_start=test_start, window=window, test_days=test_days,
+                                                folds=folds,
                                                 retrain_every=retrain_every, train_window=train_window,
                                                 features=features, label=label),
             cache=None if model_path else o.prediction_cache(ctx, no_cache))

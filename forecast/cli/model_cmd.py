@@ -141,6 +141,7 @@ def evaluate(
     mixed_precision: o.MixedPrecision = False,
     backend: o.Backend = None,
     test_days: o.TestDays = None,
+    test_start: o.TestStart = None,
     folds: o.Folds = None,
     retrain_every: o.RetrainEvery = d.RETRAIN_EVERY,
     train_window: o.TrainWindow = None,
@@ -162,7 +163,7 @@ def evaluate(
     o.check_dates(start=start, end=end)
     seed_list(seed, seeds)  # a bad count fails before anything loads
     o.use_backend(backend, model)
-    options = o.walk_forward_options(window=window, test_days=test_days, folds=folds,
+    options = o.walk_forward_options(test_start=test_start, window=window, test_days=test_days, folds=folds,
                                      retrain_every=retrain_every, train_window=train_window,
                                      features=features, label=label)
     check_target(target)  # a bad target fails before anything loads

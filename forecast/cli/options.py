@@ -39,6 +39,11 @@ MixedPrecision = Annotated[
 TestDays = Annotated[
     int | None, typer.Option("--test-days", min=1, help="Out-of-sample days (default: 20% of the span).")
 ]
+TestStart = Annotated[str | None, typer.Option(
+    "--test-start",
+    help="Test from this date on (instead of --test-days): later bars then move no fold, so a "
+    "run through any later day predicts the same up to here (see `fcast signal`).",
+)]
 Folds = Annotated[
     int | None,
     typer.Option("--folds", min=1, help="Out-of-sample folds (test days = folds x retrain-every)."),
@@ -105,12 +110,21 @@ def check_dates(*, start=None, end=None) -> None:
 
 
 def walk_forward_options(*, window, test_days=None, folds=None, retrain_every=defaults.RETRAIN_EVERY,
-                         train_window=None, features=None, label=defaults.LABEL) -> WalkForwardOptions:
-    """The CLI's walk-forward options, checked (--label, --test-days or --folds) and grouped."""
-    if test_days is not None and folds is not None:
-        raise typer.BadParameter("give --test-days or --folds, not both")
+                         train_window=None, features=None, label=defaults.LABEL,
+                         test_start=None) -> WalkForwardOptions:
+    """The CLI's walk-forward options, checked (--label, one of --test-days, --folds and
+    --test-start) and grouped."""
+    given = [name for name, value in (("--test-days", test_days), ("--folds", folds),
+                                      ("--test-start", test_start)) if value is not None]
+    if len(given) > 1:
+        raise typer.BadParameter(f"give {given[0]} or {given[1]}, not both")
+    if test_start is not None:
+        from forecast.data.loader import check_span
+
+        check_span(test_start, None, ("--test-start", "--end"))  # a readable date, before anything loads
     return WalkForwardOptions(window=window, test_days=test_days, folds=folds, retrain_every=retrain_every,
-                              train_window=train_window, label=check_label_option(label), features=features)
+                              train_window=train_window, label=check_label_option(label), features=features,
+                              test_start=test_start)
 
 
 def check_label_option(label: str) -> str:

@@ -89,6 +89,7 @@ def portfolio(
     window: o.Window = d.WINDOW,
     epochs: o.Epochs = None,
     test_days: o.TestDays = None,
+    test_start: o.TestStart = None,
     retrain_every: o.RetrainEvery = d.RETRAIN_EVERY,
     train_window: o.TrainWindow = d.TRAIN_WINDOW,
     features: o.Features = None,
@@ -147,7 +148,8 @@ def portfolio(
     if tickers:  # a named universe is checked once loaded, still before any training
         check_universe_size(cls, params, len(dict.fromkeys(t.upper() for t in tickers)))
     o.use_backend(backend, model)
-    wf = o.walk_forward_options(window=window, test_days=test_days, retrain_every=retrain_every,
+    wf = o.walk_forward_options(test_start=test_start, window=window, test_days=test_days,
+                                retrain_every=retrain_every,
                                 train_window=train_window, features=features)
     executor = o.executor(workers, ray_address)
     names = universe if universe else list(tickers)

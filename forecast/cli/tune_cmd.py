@@ -44,6 +44,7 @@ def tune(
     mixed_precision: o.MixedPrecision = False,
     backend: o.Backend = None,
     test_days: o.TestDays = None,
+    test_start: o.TestStart = None,
     folds: o.Folds = None,
     retrain_every: o.RetrainEvery = d.RETRAIN_EVERY,
     train_window: o.TrainWindow = None,
@@ -69,7 +70,8 @@ def tune(
     o.use_backend(backend, model)
     params = o.model_options(model, epochs=epochs, seed=seed, device=device,
                              mixed_precision=mixed_precision).params()
-    wf = o.walk_forward_options(window=window, test_days=test_days, folds=folds, retrain_every=retrain_every,
+    wf = o.walk_forward_options(test_start=test_start, window=window, test_days=test_days, folds=folds,
+                                retrain_every=retrain_every,
                                 train_window=train_window, features=features, label=label).kwargs(seed)
     _check_space_now(model, params, settings)
     bars = _bars(ctx, ticker, source, file, start, end)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from forecast import defaults
 from forecast.errors import ConfigError
@@ -27,6 +28,9 @@ class Fold:
     train_last: int  # last training decision position (inclusive)
     test_start: int  # first test decision position
     test_stop: int  # one past the last test decision position
+    # The block's full length (retrain_every), which a block cut short by the data's end
+    # lacks: its forecasts are computed at that length (see `predict_block`).
+    block: int | None = None
 
 
 def plan_folds(
@@ -63,9 +67,27 @@ def plan_folds(
     positions = np.arange(first_valid, n_bars)
     return [
         Fold(k, int(positions[train[0]]), int(positions[train[-1]]), int(positions[test[0]]),
-             int(positions[test[-1]]) + 1)
+             int(positions[test[-1]]) + 1, retrain_every)
         for k, (train, test) in enumerate(splitter.split(positions))
     ]
+
+
+def resolve_test_days(dates, test_days: int | None, test_start) -> int | None:
+    """`test_days` for a test span that starts at the first of `dates` on or after
+    `test_start` (a date), so that later bars add test days but move no fold boundary:
+    a run through day D and one through a later day share every fold up to D (what a
+    daily signal and a forward test need). Without `test_start`, `test_days` unchanged."""
+    if test_start is None:
+        return test_days
+    if test_days is not None:
+        raise ConfigError("give test_days (or folds) or test_start, not both")
+    from forecast.data.frame import parse_date
+
+    first = parse_date(test_start, "test_start")
+    if len(dates) == 0 or first > dates[-1]:
+        last = "no bars" if len(dates) == 0 else f"the last bar is {pd.Timestamp(dates[-1]).date()}"
+        raise ConfigError(f"test_start {first.date()} is after the data ({last})")
+    return int(len(dates) - dates.searchsorted(first))
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ import pandas as pd
 from forecast import defaults
 from forecast.errors import ConfigError
 from forecast.evaluate.fold_windows import Member
-from forecast.evaluate.folds import Fold, Schedule
+from forecast.evaluate.folds import Fold, Schedule, resolve_test_days
 from forecast.evaluate.walkforward import Forecast, run_folds
 from forecast.features.indicators import check_bars
 from forecast.features.spec import FeatureSpec, as_spec
@@ -162,6 +162,7 @@ def portfolio_walk_forward(
     spec: FeatureSpec | dict | None = None,
     window: int = defaults.WINDOW,
     test_days: int | None = None,
+    test_start=None,
     retrain_every: int = defaults.RETRAIN_EVERY,
     train_window: int | None = defaults.TRAIN_WINDOW,
     min_train: int = defaults.MIN_TRAIN,
@@ -190,6 +191,7 @@ def portfolio_walk_forward(
     runs cold folds, and per-ticker models within a fold, at once. The result is the same
     frame either way (and the prediction cache's key leaves it out).
     """
+    test_days = resolve_test_days(universe.calendar, test_days, test_start)  # see walk_forward
     if is_ensemble(model):  # `ens:a,b,c`: each member walked forward alike, then averaged
         from forecast.evaluate.ensemble import ensemble_walk_forward
 

@@ -13,7 +13,7 @@ from forecast import defaults
 from forecast.errors import ConfigError
 from forecast.evaluate import fold_map
 from forecast.evaluate.fold_windows import FoldWindows, Member, fold_windows
-from forecast.evaluate.folds import Fold, Schedule
+from forecast.evaluate.folds import Fold, Schedule, resolve_test_days
 from forecast.features.indicators import check_bars
 from forecast.features.spec import FeatureSpec, as_spec
 from forecast.features.target import is_regression, make_labels, make_target
@@ -37,6 +37,7 @@ def walk_forward(
     symmetric: bool = False,
     target: str = defaults.TARGET,
     test_days: int | None = None,
+    test_start=None,
     retrain_every: int = defaults.RETRAIN_EVERY,
     train_window: int | None = defaults.TRAIN_WINDOW,
     min_train: int = defaults.MIN_TRAIN,
@@ -63,7 +64,9 @@ def walk_forward(
 
     * The test span is the last `test_days` bars (default: 20% of the bars with valid
       features), cut into blocks of `retrain_every` bars. It includes the final
-      L bars, whose `actual_up` is NaN (not known yet).
+      L bars, whose `actual_up` is NaN (not known yet). With `test_start` (a date) it is
+      the bars from that date on instead: more bars then add test days without moving a
+      fold, so a run through day D predicts D exactly as a run through any later day.
     * For a block starting at s, the training decisions are the t with
       t + L + embargo <= s (embargo defaults to horizon), the last `train_window`
       of them when it is given (else all, expanding), at least `min_train`. So every
@@ -98,6 +101,7 @@ def walk_forward(
     `actual_up` (its direction), `realized` (the return) and `fold`. `attrs` records the
     model name and the settings.
     """
+    test_days = resolve_test_days(bars.index, test_days, test_start)
     if is_ensemble(model):  # `ens:a,b,c`: each member walked forward alike, then averaged
         from forecast.evaluate.ensemble import ensemble_walk_forward
 
@@ -340,9 +344,8 @@ def fit_pooled_fold(parts: list[FoldWindows], models: FoldModels, fold: Fold, *,
         est.set_params(validation_gap=gap_per_member * len(train_parts))
     fit_model(est, X, y, callbacks)
     models.keep(None, est)
-    # predict_up / predict_score refuse shapes and values a forecast cannot have
-    predict = predict_score if regression else predict_up
-    return [Forecast(fold, p, predict(est, p.X_test)) for p in parts if len(p.test_pos)]
+    return [Forecast(fold, p, predict_block(est, p.X_test, fold, regression))
+            for p in parts if len(p.test_pos)]
 
 
 def _fit_member_fold(part: FoldWindows, models: FoldModels, fold: Fold, min_train: int,
@@ -357,7 +360,27 @@ def _fit_member_fold(part: FoldWindows, models: FoldModels, fold: Fold, min_trai
     est = models.start(part.ticker)
     fit_model(est, part.X_train, part.y_train)
     models.keep(part.ticker, est)
-    return Forecast(fold, part, (predict_score if regression else predict_up)(est, part.X_test))
+    return Forecast(fold, part, predict_block(est, part.X_test, fold, regression))
+
+
+def predict_block(est, X: np.ndarray, fold: Fold, regression: bool = False) -> np.ndarray:
+    """P(up) (or, with `regression`, the score) of a fold's test windows, computed as one
+    batch of the block's full length: windows the data does not reach yet (a block cut
+    short by the last bar) are stood in for by copies of the last one, whose forecasts are
+    dropped. A matrix product's rounding can depend on its shape, so without this the last
+    day of a run through day D could differ in its last bit from the same day in a run
+    through a later day; with it, every day's forecast is computed at the same shape and
+    batch position either way (the parity `fcast signal` promises). A forecast that
+    depended on the other rows of its batch would be look-ahead, so the stand-ins change
+    nothing else.
+    """
+    # predict_up / predict_score refuse shapes and values a forecast cannot have
+    predict = predict_score if regression else predict_up
+    n = len(X)
+    full = fold.block or n
+    if n == 0 or n >= full:
+        return predict(est, X)
+    return predict(est, np.concatenate([X, np.repeat(X[-1:], full - n, axis=0)]))[:n]
 
 
 def pooled_training_set(parts: list[FoldWindows]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

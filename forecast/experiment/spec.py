@@ -31,7 +31,8 @@ TOP_KEYS = {"name", "tickers", "universe", "start", "end", "seeds", "cash", "wal
             "models", "strategies", "portfolios", "costs", "engine", "filters", "tune"}
 PORTFOLIO_KEYS = {"name", "params", "target", "pooled", "rebalance_band"}
 PORTFOLIO_TICKER = "portfolio"  # the `ticker` of a portfolio configuration's row
-WALK_FORWARD_KEYS = {"window", "test_days", "folds", "retrain_every", "train_window", "label", "features"}
+WALK_FORWARD_KEYS = {"window", "test_days", "folds", "retrain_every", "train_window", "label", "features",
+                     "test_start"}
 COST_KEYS = {"commission", "slippage", "min_commission", "commission_per_share"}
 
 EXAMPLE = f"""\
@@ -616,8 +617,13 @@ def _check_walk_forward(wf: dict) -> None:
         value = wf.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise ConfigError(f"[walk_forward] {key} must be a whole number >= 1, got {value!r}")
-    if wf.get("test_days") is not None and wf.get("folds") is not None:
-        raise ConfigError("[walk_forward]: give test_days or folds, not both")
+    given = [k for k in ("test_days", "folds", "test_start") if wf.get(k) is not None]
+    if len(given) > 1:
+        raise ConfigError(f"[walk_forward]: give {given[0]} or {given[1]}, not both")
+    if wf.get("test_start") is not None:
+        from forecast.data.frame import parse_date
+
+        parse_date(str(wf["test_start"]), "[walk_forward] test_start")
     if wf.get("label", defaults.LABEL) not in LABELS:
         raise ConfigError(f"[walk_forward] label must be one of {', '.join(LABELS)}, got {wf['label']!r}")
     if wf.get("features"):
