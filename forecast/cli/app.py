@@ -20,6 +20,7 @@ from forecast.cli import (
     portfolio_cmd,
     report_cmd,
     runs_cmd,
+    signal_cmd,
     tune_cmd,
     universe_cmd,
 )
@@ -71,7 +72,7 @@ def _show_library_notes() -> None:
     logger.propagate = False
 
 
-for _module in (model_cmd, tune_cmd, backtest_cmd, experiment_cmd, portfolio_cmd, report_cmd):
+for _module in (model_cmd, tune_cmd, backtest_cmd, experiment_cmd, portfolio_cmd, report_cmd, signal_cmd):
     _module.register(app)
 
 

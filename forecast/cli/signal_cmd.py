@@ -1,0 +1,237 @@
+"""`fcast signal`: tomorrow's call (P(up), target, orders) from the backtest's own code path."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from forecast import defaults as d
+from forecast.cli import options as o
+from forecast.cli.backtest_cmd import Engine
+from forecast.cli.console import TickerFailures, err, out
+from forecast.errors import ConfigError
+from forecast.formatting import fmt
+from forecast.settings import CostOptions
+
+Tickers = Annotated[list[str] | None, typer.Argument(help="Tickers (one signal each), or --universe.")]
+Universe = Annotated[str | None, typer.Option(
+    "--universe", help="A universe (dow30, bundled or imported): the portfolio's target weights.")]
+Model = Annotated[str | None, typer.Option(
+    "--model", "-m", help=f"Model (default {d.SINGLE_TICKER_MODEL}; {d.PORTFOLIO_MODEL} with --universe).")]
+Strategy = Annotated[str | None, typer.Option(
+    "--strategy", "-s",
+    help=f"Strategy (default {d.STRATEGY}; {d.PORTFOLIO_STRATEGY} with --universe), as `fcast backtest`.")]
+Param = Annotated[list[str], typer.Option("--param", "-p", help="Strategy parameter key=value.")]
+AsOf = Annotated[str | None, typer.Option(
+    "--as-of", help="The signal as given after this day's close (default: the newest bar).")]
+Positions = Annotated[Path | None, typer.Option(
+    "--positions", help="CSV of current holdings (columns ticker, shares): orders to reach the targets.")]
+AccountCash = Annotated[float | None, typer.Option(
+    "--cash", callback=o.finite, help="The account's cash, for orders (with or without --positions).")]
+Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write the signal rows as CSV here.")]
+Json = Annotated[bool, typer.Option("--json", help="Print the signal document (docs/SIGNALS.md).")]
+ModelPath = Annotated[str | None, typer.Option(
+    "--model-path", help="Forecast with a model saved by `fcast train` (no refits).")]
+NoRefresh = Annotated[bool, typer.Option(
+    "--no-refresh", help="Use the stored bars as they are (default: stored tickers behind the last "
+    "session are first refreshed from Yahoo Finance, when it answers).")]
+Target = Annotated[str, typer.Option("--target", help="With --universe: the portfolio's target (as "
+                                                      "`fcast portfolio`).")]
+Pooled = Annotated[bool, typer.Option("--pooled/--per-ticker", help="With --universe: one pooled model.")]
+RebalanceBand = Annotated[float, typer.Option("--rebalance-band",
+                                              help="With --universe: as `fcast portfolio`.")]
+
+
+def signal(
+    ctx: typer.Context,
+    tickers: Tickers = None,
+    universe: Universe = None,
+    model: Model = None,
+    strategy: Strategy = None,
+    param: Param = None,
+    as_of: AsOf = None,
+    positions: Positions = None,
+    cash: AccountCash = None,
+    start: o.Start = None,
+    commission: o.Commission = d.COMMISSION,
+    slippage: o.Slippage = d.SLIPPAGE,
+    min_commission: o.MinCommission = d.MIN_COMMISSION,
+    window: o.Window = d.WINDOW,
+    epochs: o.Epochs = None,
+    test_days: o.TestDays = None,
+    test_start: o.TestStart = None,
+    folds: o.Folds = None,
+    retrain_every: o.RetrainEvery = d.RETRAIN_EVERY,
+    train_window: o.TrainWindow = d.TRAIN_WINDOW,
+    features: o.Features = None,
+    label: o.Label = d.LABEL,
+    seed: o.Seed = d.SEED,
+    device: o.Device = d.DEVICE,
+    backend: o.Backend = None,
+    engine: Engine = d.ENGINE,
+    pooled: Pooled = True,
+    target: Target = d.PORTFOLIO_TARGET,
+    rebalance_band: RebalanceBand = d.REBALANCE_BAND,
+    model_path: ModelPath = None,
+    source: o.Source = None,
+    file: o.File = None,
+    output: Output = None,
+    as_json: Json = False,
+    no_cache: o.NoCache = False,
+    no_refresh: NoRefresh = False,
+    journal: Annotated[str | None, typer.Option(
+        "--journal", help="Append the signal to this forward-test journal (see `fcast journal`).")] = None,
+):
+    """Tomorrow's signal: the forecast, the strategy's target and (with --positions/--cash)
+    the orders for the next open.
+
+    It is the last row of the backtest the same options define (`fcast backtest ... --end
+    AS_OF`), computed by the same code: same data resolution, folds, features, model and
+    strategy. With --test-start the folds are fixed, so every day's signal equals that day's
+    row in a backtest run through any later day (a forward test needs this; --journal pins it).
+    """
+    from forecast.signal import SignalConfig
+
+    o.check_dates(start=start, end=as_of)
+    if bool(tickers) == bool(universe):
+        raise ConfigError("give tickers or --universe NAME, not both or neither")
+    if universe is None and ctx.get_parameter_source("target").name != "DEFAULT":
+        raise ConfigError("--target applies with --universe (a ticker signal forecasts direction)")
+    wf = o.walk_forward_options(window=window, test_days=test_days, folds=folds, retrain_every=retrain_every,
+                                train_window=train_window, features=features, label=label,
+                                test_start=test_start)
+    kind = "portfolio" if universe else "ticker"
+    config = SignalConfig(
+        kind=kind, tickers=tuple(t.upper() for t in tickers or ()), universe=universe,
+        model=o.model_options(model or (d.PORTFOLIO_MODEL if universe else d.SINGLE_TICKER_MODEL),
+                              epochs=epochs, seed=seed, device=device, mixed_precision=False),
+        model_path=model_path, strategy=strategy or (d.PORTFOLIO_STRATEGY if universe else d.STRATEGY),
+        params=_params(kind, strategy or (d.PORTFOLIO_STRATEGY if universe else d.STRATEGY), param),
+        walk_forward=wf, costs=CostOptions(d.CASH, commission, slippage, min_commission),
+        engine=engine, start=start,
+        portfolio={"pooled": pooled, "target": target, "rebalance_band": rebalance_band} if universe else {},
+    )
+    account = None
+    if positions is not None or cash is not None:
+        from forecast.signal import read_positions
+
+        account = (read_positions(positions) if positions is not None else {}, 0.0 if cash is None else cash)
+    o.use_backend(backend, None if model_path else config.model.name)
+    home = ctx.obj["store"].home
+    if journal is not None:
+        from forecast.signal.journaling import journal_config
+
+        config = journal_config(journal, config, home=home)
+    if not no_refresh and as_of is None and source in (None, "store"):
+        from forecast.signal.refresh import refresh_stored
+
+        refresh_stored(list(config.tickers), ctx.obj["store"], say=lambda line: err.print(line, markup=False))
+    doc = make_document(ctx, config, as_of=as_of, account=account, source=source, path=file,
+                        no_cache=no_cache, quiet=as_json)
+    if journal is not None:
+        from forecast.signal.journaling import append
+
+        where = append(journal, doc, home=home)
+        if not as_json:
+            err.print(f"journal {journal}: entry {where} added", markup=False)
+    if output is not None:
+        write_csv(doc, output)
+    if as_json:
+        print(json.dumps(doc, indent=2))
+    else:
+        render(doc)
+        if output is not None:
+            out.print(f"wrote {output}", markup=False)
+
+
+def _params(kind: str, strategy: str, param) -> dict:
+    """The strategy's parameters, typed (a bad one fails here, before anything loads)."""
+    if kind == "portfolio":
+        from strategies.portfolio import load_portfolio_strategy, parse_portfolio_params
+
+        return parse_portfolio_params(load_portfolio_strategy(strategy), param or [])
+    from forecast.backtest.params import parse_params
+    from strategies import load_strategy
+
+    return parse_params(load_strategy(strategy), param or [])
+
+
+def make_document(ctx, config, *, as_of, account, source, path, no_cache: bool, quiet: bool) -> dict:
+    """The signal's document: each ticker's (or the portfolio's) last backtest row, the
+    stale-data line, and the orders for `account` ((positions, cash) or None)."""
+    from forecast.cli.progress import training_progress
+    from forecast.signal import portfolio_signal, signal_document, ticker_signals
+
+    home = ctx.obj["store"].home
+
+    def say(line: str) -> None:
+        err.print(line, markup=False, soft_wrap=True)
+
+    if config.kind == "portfolio":
+        with training_progress("walk-forward folds", enabled=not quiet) as shown:
+            made = portfolio_signal(config, as_of=as_of, home=home, source=source, cache=not no_cache,
+                                    progress=shown.folds)
+        rows, last = made.rows(), made.as_of
+        weights = {t: float(w) for t, w in made.weights.dropna().items()}
+    else:
+        failures = TickerFailures(list(config.tickers), debug=ctx.obj["debug"], raise_if_alone=True)
+        cache = None if (no_cache or config.model_path) else o.prediction_cache(ctx, no_cache)
+        from forecast.cli.progress import training_progress as shown_progress
+
+        made = ticker_signals(config, as_of=as_of, home=home, source=source, path=path, cache=cache,
+                              guard=failures.run, progress=None if quiet else shown_progress, say=say)
+        failures.report()
+        if not made:
+            raise ConfigError("no ticker gave a signal")
+        rows, last, weights = [s.to_dict() for s in made], max(s.as_of for s in made), None
+    positions, cash = account if account is not None else (None, None)
+    doc = signal_document(config, rows, as_of=last, weights=weights, positions=positions, cash=cash)
+    if doc["stale"]:
+        say(f"data: the newest bar is {doc['as_of']}, {doc['sessions_behind']:,} sessions before the last "
+            f"completed one: the signal is for the bar that exists")
+    return doc
+
+
+def write_csv(doc: dict, path: Path) -> None:
+    """The signal rows, each with its order (if any), as one CSV, written whole or not at all."""
+    import pandas as pd
+
+    from forecast.atomic import write_atomic
+
+    orders = {o["ticker"]: o for o in doc["orders"]}
+    rows = [{**r, "next_session": doc["next_session"],
+             "order_shares": orders.get(r["ticker"], {}).get("shares", 0),
+             "order_price": orders.get(r["ticker"], {}).get("price"),
+             "est_commission": orders.get(r["ticker"], {}).get("commission"),
+             "est_slippage": orders.get(r["ticker"], {}).get("slippage")} for r in doc["signals"]]
+    text = pd.DataFrame(rows).to_csv(index=False)
+    write_atomic(Path(path), text.encode())
+
+
+def render(doc: dict) -> None:
+    forecast = "prob_up" if not doc["signals"] or "prob_up" in doc["signals"][0] else "score"
+    table = Table(title=f"Signal after the close of {doc['as_of']}, for the open of {doc['next_session']}")
+    for column in ("ticker", "as of", "P(up)" if forecast == "prob_up" else "score", "target", "close",
+                   "order", "est. costs"):
+        table.add_column(column, justify="left" if column == "ticker" else "right")
+    orders = {o["ticker"]: o for o in doc["orders"]}
+    for row in doc["signals"]:
+        order = orders.get(row["ticker"])
+        table.add_row(
+            row["ticker"], row["as_of"], fmt(row.get(forecast), "num3"), fmt(row.get("target"), "num"),
+            fmt(row.get("close"), "money"),
+            f"{order['side']} {abs(order['shares']):,}" if order else "",
+            fmt(order["commission"] + order["slippage"], "money") if order else "",
+        )
+    out.print(table)
+    if doc["positions"] is not None or doc["cash"] is not None:
+        out.print(f"{len(doc['orders'])} order(s), sized at the last close (the next open is not known yet); "
+                  "whole shares, rounded toward zero", markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(signal)
