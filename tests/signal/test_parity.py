@@ -81,7 +81,8 @@ def test_signal_as_of_d_is_the_last_row_of_backtest_end_d(tmp_path, capsys, pin)
         assert code == 0, err
         made = json.loads(out)["signals"][0]
         folder = tmp_path / f"bt-{pin}-{day}"
-        code, _, err = run(capsys, "backtest", "AAPL", *options, "--end", day, "--output", folder, "--no-plot")
+        code, _, err = run(capsys, "backtest", "AAPL", *options, "--end", day, "--output", folder,
+                           "--no-plot")
         assert code == 0, err
         last = pd.read_csv(folder / "predictions.csv").iloc[-1]
         assert last["date"] == day == made["as_of"]
@@ -91,9 +92,9 @@ def test_signal_as_of_d_is_the_last_row_of_backtest_end_d(tmp_path, capsys, pin)
 def test_every_few_days_portfolio_signal_is_that_days_row_of_one_portfolio_run():
     tickers = ("AAPL", "MSFT", "JPM", "XOM", "KO")
     store_bundled(tickers)
-    config = SignalConfig(kind="portfolio", tickers=tickers, model=ModelOptions("logreg"), strategy="long-short",
-                          params={"k": 1}, walk_forward=WalkForwardOptions(retrain_every=21, test_start="2017-07-03"),
-                          portfolio={"pooled": True})
+    config = SignalConfig(kind="portfolio", tickers=tickers, model=ModelOptions("logreg"),
+                          strategy="long-short", params={"k": 1}, portfolio={"pooled": True},
+                          walk_forward=WalkForwardOptions(retrain_every=21, test_start="2017-07-03"))
     from forecast.portfolio.run import run_portfolio_backtest
 
     full = run_portfolio_backtest(list(tickers), model="logreg", strategy="long-short", params={"k": 1},
