@@ -97,7 +97,9 @@ def orders_for(targets: dict[str, float], prices: dict[str, float], positions: d
         shares, price = wanted[ticker], prices[ticker]
         if shares > 0:  # a buy: what the cash left pays, slippage and fee included
             fill = price * (1 + costs.slippage)
-            shares = min(shares, math.floor(info.affordable_size(left, fill) * (1 - 1e-12)))
+            shares = min(shares, math.floor(info.affordable_size(left, fill)))
+            while shares > 0 and shares * fill + info._getcommission(shares, fill, True) > left:
+                shares -= 1  # the closed form's last share, lost to rounding
         shares = int(shares) if float(shares).is_integer() else shares
         if shares == 0 or info.fee_exceeds_value(shares, price):
             continue

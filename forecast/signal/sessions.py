@@ -1,7 +1,7 @@
-"""Which session comes next, and whether the data is behind: weekdays without the US
-federal holidays, an estimate of the exchange calendar (it misses Good Friday and counts
-Columbus and Veterans Day as holidays), used for messages and order dates only, never
-for a forecast."""
+"""Which session comes next, and whether the data is behind: weekdays without the New York
+Stock Exchange's regular holidays (its unscheduled closings, such as 2012's hurricane or a
+national day of mourning, are not known here). Used for messages and order dates only,
+never for a forecast."""
 
 from __future__ import annotations
 
@@ -9,10 +9,31 @@ import pandas as pd
 
 
 def _sessions():
-    from pandas.tseries.holiday import USFederalHolidayCalendar
+    from pandas.tseries.holiday import (
+        AbstractHolidayCalendar,
+        GoodFriday,
+        Holiday,
+        USLaborDay,
+        USMartinLutherKingJr,
+        USMemorialDay,
+        USPresidentsDay,
+        USThanksgivingDay,
+        nearest_workday,
+        sunday_to_monday,
+    )
     from pandas.tseries.offsets import CustomBusinessDay
 
-    return CustomBusinessDay(calendar=USFederalHolidayCalendar())
+    class ExchangeHolidays(AbstractHolidayCalendar):
+        rules = [
+            Holiday("New Year's Day", month=1, day=1, observance=sunday_to_monday),
+            USMartinLutherKingJr, USPresidentsDay, GoodFriday, USMemorialDay,
+            Holiday("Juneteenth", month=6, day=19, start_date="2022-01-01", observance=nearest_workday),
+            Holiday("Independence Day", month=7, day=4, observance=nearest_workday),
+            USLaborDay, USThanksgivingDay,
+            Holiday("Christmas", month=12, day=25, observance=nearest_workday),
+        ]
+
+    return CustomBusinessDay(calendar=ExchangeHolidays())
 
 
 def next_session(day) -> pd.Timestamp:
@@ -33,4 +54,4 @@ def sessions_behind(last_bar, today=None) -> int:
     last_bar = pd.Timestamp(last_bar).normalize()
     if last_bar >= last_done:
         return 0
-    return len(pd.date_range(last_bar, last_done, freq=_sessions())) - 1
+    return len(pd.date_range(last_bar + pd.Timedelta(days=1), last_done, freq=_sessions()))
