@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -42,6 +43,46 @@ def fetch(
     store = _store(ctx)
     failures = TickerFailures(tickers, debug=ctx.obj["debug"])
     results = []
+    with _progress("fetching") as step:
+        for i, ticker in enumerate(tickers):
+            step(ticker, i, len(tickers))
+            info = failures.run(
+                ticker, fetch_into_store, ticker, store, start, end, refresh=refresh, replace=replace
+            )
+            if info is not None:
+                results.append(info)
+    if results:
+        _info_table(results, title="Stored")
+    failures.report()
+
+
+@app.command()
+def update(
+    ctx: typer.Context,
+    tickers: Annotated[
+        list[str] | None, typer.Argument(help="Stored tickers to refresh (default: every stored ticker).")
+    ] = None,
+    universe: Annotated[
+        str | None, typer.Option("--universe", help="Refresh this universe's tickers that are in the store.")
+    ] = None,
+    as_json: o.Json = False,
+):
+    """Refresh stored tickers from Yahoo Finance: only the bars after the stored ones (and a
+    few stored days, to notice a re-adjusted history), through the import checks. Prints
+    what changed. Exit 1 when a ticker failed or Yahoo cannot be reached (nothing is
+    written then). Bars imported from files are skipped, never mixed with Yahoo's."""
+    from forecast.cli.update_view import show_update
+    from forecast.data.update import update_store
+
+    with _progress("updating") as step:
+        report = update_store(_store(ctx), tickers or None, universe=universe,
+                              progress=None if as_json else step)
+    show_update(report, _store(ctx), as_json=as_json)
+
+
+@contextmanager
+def _progress(verb: str):
+    """A progress bar on stderr for two tickers or more: yields `step(ticker, i, n)`."""
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -49,20 +90,16 @@ def fetch(
         TimeElapsedColumn(),
         console=err,
         transient=True,
-        disable=len(tickers) < 2,
     ) as progress:
-        task = progress.add_task("fetching", total=len(tickers))
-        for ticker in tickers:
-            progress.update(task, description=f"fetching {ticker}")
-            info = failures.run(
-                ticker, fetch_into_store, ticker, store, start, end, refresh=refresh, replace=replace
-            )
-            if info is not None:
-                results.append(info)
-            progress.advance(task)
-    if results:
-        _info_table(results, title="Stored")
-    failures.report()
+        task = None
+
+        def step(ticker: str, i: int, n: int) -> None:
+            nonlocal task
+            if task is None:
+                task = progress.add_task(verb, total=n, visible=n >= 2)
+            progress.update(task, completed=i, description=f"{verb} {ticker}")
+
+        yield step
 
 
 @app.command("import")
