@@ -82,24 +82,27 @@ def update(
 
 @contextmanager
 def _progress(verb: str):
-    """A progress bar on stderr for two tickers or more: yields `step(ticker, i, n)`."""
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    ) as progress:
-        task = None
+    """A progress bar on a terminal's stderr, shown once `step(ticker, i, n)` is called with
+    n >= 2 (started no earlier, and never into a pipe: either leaves a blank line)."""
+    bar: list = []
 
-        def step(ticker: str, i: int, n: int) -> None:
-            nonlocal task
-            if task is None:
-                task = progress.add_task(verb, total=n, visible=n >= 2)
-            progress.update(task, completed=i, description=f"{verb} {ticker}")
+    def step(ticker: str, i: int, n: int) -> None:
+        if n < 2 or not err.is_terminal:
+            return
+        if not bar:
+            progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                                TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+                                console=err, transient=True)
+            progress.start()
+            bar.append((progress, progress.add_task(verb, total=n)))
+        progress, task = bar[0]
+        progress.update(task, completed=i, description=f"{verb} {ticker}")
 
+    try:
         yield step
+    finally:
+        if bar:
+            bar[0][0].stop()
 
 
 @app.command("import")
