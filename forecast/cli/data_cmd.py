@@ -14,7 +14,8 @@ from forecast.cli.console import TickerFailures, err, out
 from forecast.formatting import count, fmt
 
 app = typer.Typer(
-    help="Market data: fetch, import, export, check, list, show, bundled history.", no_args_is_help=True
+    help="Market data: fetch, update, import, export, check, list, show, bundled history.",
+    no_args_is_help=True,
 )
 
 
@@ -68,9 +69,10 @@ def update(
     as_json: o.Json = False,
 ):
     """Refresh stored tickers from Yahoo Finance: only the bars after the stored ones (and a
-    few stored days, to notice a re-adjusted history), through the import checks. Prints
-    what changed. Exit 1 when a ticker failed or Yahoo cannot be reached (nothing is
-    written then). Bars imported from files are skipped, never mixed with Yahoo's."""
+    few stored days again, to notice a re-adjusted history), through the import checks;
+    prints what changed. Yahoo unreachable: one line, nothing written, exit 1. A ticker that
+    fails (delisted, bad data) gets one line, the others go on, exit 1. Bars imported from
+    files are skipped, never mixed with Yahoo's."""
     from forecast.cli.update_view import show_update
     from forecast.data.update import update_store
 

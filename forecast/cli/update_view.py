@@ -35,7 +35,7 @@ def _changes(report: UpdateReport, store) -> None:
     if updated:
         table = Table(title="Updated from Yahoo Finance")
         for col in ("ticker", "new bars", "new dates", "revised", "last"):
-            table.add_column(col, justify="right" if col in ("new bars", "revised") else "left")
+            table.add_column(col, justify="right" if col == "new bars" else "left")
         for r in updated:
             new_dates = f"{r.first_new} to {r.last_new}" if r.added else "-"
             table.add_row(r.ticker, f"{r.added:,}", new_dates, _revised(r), r.last)

@@ -149,7 +149,7 @@ def _wanted(store: Store, tickers, universe) -> tuple[list[str], list[str]]:
         missing = set(opened.without_bars()) | (set(opened.tickers) - set(stored))
         return stored, sorted(missing)
     if tickers:
-        return list(dict.fromkeys(tickers)), []
+        return list(dict.fromkeys(str(t).upper() for t in tickers)), []  # aapl and AAPL: once
     return [e[0] if isinstance(e, tuple) else e.ticker for e in store.list()], []
 
 

@@ -215,10 +215,10 @@ def test_named_tickers_only_and_one_not_stored_fails(store):
     bars = market("AAA", "BBB")
     stock(store, bars)
     fake = FakeYahoo(bars)
-    report = update_store(store, ["bbb", "NOPE"], **online(fake))
+    report = update_store(store, ["bbb", "NOPE", "BBB"], **online(fake))
     assert [(r.ticker, r.status) for r in report.results] == [("BBB", UPDATED), ("NOPE", FAILED)]
     assert "fcast data fetch NOPE" in report.results[1].message
-    assert {c[0] for c in fake.calls} == {"BBB"}
+    assert [c[0] for c in fake.calls] == ["BBB"]  # bbb and BBB: asked once
 
 
 def test_universe_refreshes_its_stored_tickers_and_counts_members_without_bars(store, tmp_path):
@@ -271,6 +271,22 @@ def test_rate_limiting_stops_the_run_and_keeps_the_rest(store):
     assert [r.status for r in report.results] == [UPDATED, FAILED, KEPT]
     assert report.stopped == "Yahoo Finance is rate limiting requests"
     assert [c[0] for c in fake.calls] == ["AAA"]
+
+
+def test_a_network_lost_half_way_stops_the_run(store):
+    bars = market("AAA", "BBB", "CCC")
+    stock(store, bars)
+    fake = FakeYahoo(bars)
+    answers = iter([True, False])  # reachable at the start, gone after BBB's failure
+
+    def flaky(ticker, start, end):
+        if ticker == "BBB":
+            raise OSError("Connection reset by peer")
+        return fake(ticker, start, end)
+
+    report = update_store(store, download=flaky, reachable=lambda: next(answers), sleep=lambda s: None)
+    assert [r.status for r in report.results] == [UPDATED, FAILED, KEPT]
+    assert report.stopped == "Yahoo Finance became unreachable" and not report.ok
 
 
 # --- the command line ------------------------------------------------------------------
@@ -330,3 +346,9 @@ def test_cli_tickers_and_universe_together_is_one_line(capsys):
 def test_cli_empty_store_has_nothing_to_update(capsys):
     code, out, _ = run(capsys, "data", "update")
     assert code == 0 and "nothing to update" in out
+
+
+def test_cli_universe_without_stored_members_says_how_many(capsys):
+    code, out, _ = run(capsys, "data", "update", "--universe", "dow30")
+    assert code == 0 and "30 members of dow30 without stored bars" in out
+    assert "universe dow30 has no tickers in the store: nothing to update" in out
