@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -13,7 +14,8 @@ from forecast.cli.console import TickerFailures, err, out
 from forecast.formatting import count, fmt
 
 app = typer.Typer(
-    help="Market data: fetch, import, export, check, list, show, bundled history.", no_args_is_help=True
+    help="Market data: fetch, update, import, export, check, list, show, bundled history.",
+    no_args_is_help=True,
 )
 
 
@@ -42,27 +44,67 @@ def fetch(
     store = _store(ctx)
     failures = TickerFailures(tickers, debug=ctx.obj["debug"])
     results = []
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=len(tickers) < 2,
-    ) as progress:
-        task = progress.add_task("fetching", total=len(tickers))
-        for ticker in tickers:
-            progress.update(task, description=f"fetching {ticker}")
+    with _progress("fetching") as step:
+        for i, ticker in enumerate(tickers):
+            step(ticker, i, len(tickers))
             info = failures.run(
                 ticker, fetch_into_store, ticker, store, start, end, refresh=refresh, replace=replace
             )
             if info is not None:
                 results.append(info)
-            progress.advance(task)
     if results:
         _info_table(results, title="Stored")
     failures.report()
+
+
+@app.command()
+def update(
+    ctx: typer.Context,
+    tickers: Annotated[
+        list[str] | None, typer.Argument(help="Stored tickers to refresh (default: every stored ticker).")
+    ] = None,
+    universe: Annotated[
+        str | None, typer.Option("--universe", help="Refresh this universe's tickers that are in the store.")
+    ] = None,
+    as_json: o.Json = False,
+):
+    """Refresh stored tickers from Yahoo Finance: only the bars after the stored ones (and a
+    few stored days again, to notice a re-adjusted history), through the import checks;
+    prints what changed. Yahoo unreachable: one line, nothing written, exit 1. A ticker that
+    fails (delisted, bad data) gets one line, the others go on, exit 1. Bars imported from
+    files are skipped, never mixed with Yahoo's."""
+    from forecast.cli.update_view import show_update
+    from forecast.data.update import update_store
+
+    with _progress("updating") as step:
+        report = update_store(_store(ctx), tickers or None, universe=universe,
+                              progress=None if as_json else step)
+    show_update(report, _store(ctx), as_json=as_json)
+
+
+@contextmanager
+def _progress(verb: str):
+    """A progress bar on a terminal's stderr, shown once `step(ticker, i, n)` is called with
+    n >= 2 (started no earlier, and never into a pipe: either leaves a blank line)."""
+    bar: list = []
+
+    def step(ticker: str, i: int, n: int) -> None:
+        if n < 2 or not err.is_terminal:
+            return
+        if not bar:
+            progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                                TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+                                console=err, transient=True)
+            progress.start()
+            bar.append((progress, progress.add_task(verb, total=n)))
+        progress, task = bar[0]
+        progress.update(task, completed=i, description=f"{verb} {ticker}")
+
+    try:
+        yield step
+    finally:
+        if bar:
+            bar[0][0].stop()
 
 
 @app.command("import")

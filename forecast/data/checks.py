@@ -56,14 +56,28 @@ def extreme_moves(frame: pd.DataFrame, moves: pd.Series | None = None) -> pd.Ser
 KINDS = ("extreme move", "future date", "weekend date", "gap", "absurd volume")
 
 
-def suspicious(frame: pd.DataFrame, ticker: str, today=None) -> list[str]:
+def suspicious(frame: pd.DataFrame, ticker: str, today=None, since=None) -> list[str]:
     """One message per kind of suspicious data in validated bars (empty: nothing found)."""
-    return [message for _kind, message in findings(frame, ticker, today)]
+    return [message for _kind, message in findings(frame, ticker, today, since)]
 
 
-def findings(frame: pd.DataFrame, ticker: str, today=None) -> list[tuple[str, str]]:
-    """(kind, message) per kind of suspicious data found, kinds from `KINDS`."""
+def _from(found, since):
+    """The flagged bars (a date-indexed Series, or dates) dated `since` or later."""
+    if since is None:
+        return found
+    dates = found if isinstance(found, pd.DatetimeIndex) else found.index
+    return found[dates >= since]
+
+
+def findings(frame: pd.DataFrame, ticker: str, today=None, since=None) -> list[tuple[str, str]]:
+    """(kind, message) per kind of suspicious data found, kinds from `KINDS`.
+
+    With `since`, only bars dated on or after it are flagged; earlier bars remain the
+    context (the move into the first new bar, the gap before it, the volume median), so an
+    update checks its new bars as an import of the whole history would.
+    """
     today = pd.Timestamp.today().normalize() if today is None else pd.Timestamp(today)
+    since = None if since is None else pd.Timestamp(since)
     dates = frame.index
     found: list[tuple[str, str]] = []
 
@@ -71,7 +85,7 @@ def findings(frame: pd.DataFrame, ticker: str, today=None) -> list[tuple[str, st
         found.append((kind, message))
 
     move = close_log_moves(frame)
-    jumps = move[extreme_moves(frame, move)]
+    jumps = _from(move[extreme_moves(frame, move)], since)
     if len(jumps):
         add(
             "extreme move",
@@ -80,18 +94,18 @@ def findings(frame: pd.DataFrame, ticker: str, today=None) -> list[tuple[str, st
             + _listed([f"{_day(d)} ({np.expm1(r):+.0%})" for d, r in jumps.items()])
         )
 
-    future = dates[dates > today]
+    future = _from(dates[dates > today], since)
     if len(future):
         add("future date", f"{ticker}: {len(future)} date(s) after today ({_day(today)}): "
                      + _listed([_day(d) for d in future]))
 
-    weekend = dates[dates.dayofweek >= 5]
+    weekend = _from(dates[dates.dayofweek >= 5], since)
     if len(weekend):
         add("weekend date", f"{ticker}: {len(weekend)} date(s) on a Saturday or Sunday: "
                      + _listed([f"{_day(d)} ({d.day_name()[:3]})" for d in weekend]))
 
     step = pd.Series(dates[1:] - dates[:-1], index=dates[1:]).dt.days
-    gaps = step[step > MAX_GAP_DAYS]
+    gaps = _from(step[step > MAX_GAP_DAYS], since)  # dated by the bar after the gap
     if len(gaps):
         add(
             "gap",
@@ -104,7 +118,7 @@ def findings(frame: pd.DataFrame, ticker: str, today=None) -> list[tuple[str, st
     median = volume.shift(1).rolling(VOLUME_WINDOW, min_periods=VOLUME_WINDOW // 3).median()
     # A zero median (an index without volume, say) gives no scale to compare with.
     spike = (volume > VOLUME_SPIKE * median) & (median > 0)
-    absurd = volume[spike | (volume > MAX_VOLUME)]
+    absurd = _from(volume[spike | (volume > MAX_VOLUME)], since)
     if len(absurd):
         add(
             "absurd volume",
