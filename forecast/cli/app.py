@@ -128,6 +128,9 @@ def repeated_option(argv: list[str]) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit status (usage errors 2, failures 1), never a traceback."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    from forecast.cli import recording
+
+    recording.INVOCATION = ["fcast", *argv]
     debug = "--debug" in argv
     repeated = repeated_option(argv)
     if repeated:

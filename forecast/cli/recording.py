@@ -5,6 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 
+# The command line `main` was given ("fcast", then its arguments): what a record keeps, so a
+# run made in-process (tests, notebooks calling main) records its own arguments, not the host's.
+INVOCATION: list[str] | None = None
+
+
 def record(ctx, result, *, output: Path | None = None, **extra) -> Path | None:
     """Record `result` (a `RunResult`) with `extra` and the --output folder it was written to;
     return the record's folder. A failure to record is a warning, None: the run itself succeeded."""
@@ -15,7 +20,7 @@ def record(ctx, result, *, output: Path | None = None, **extra) -> Path | None:
 
     extra["output"] = str(output.resolve()) if output is not None else None
     try:
-        return record_run(result, home=ctx.obj["store"].home, extra=extra)
+        return record_run(result, home=ctx.obj["store"].home, extra=extra, command=INVOCATION)
     except (OSError, FcastError) as exc:
         logging.getLogger("fcast").warning("%s was not recorded: %s", result.title, exc)
         return None

@@ -85,6 +85,9 @@ def signal(
     no_refresh: NoRefresh = False,
     journal: Annotated[str | None, typer.Option(
         "--journal", help="Append the signal to this forward-test journal (see `fcast journal`).")] = None,
+    from_run: Annotated[str | None, typer.Option(
+        "--run", help="Take the configuration of this recorded backtest or portfolio run (`fcast runs "
+        "list`), its folds extended to today.")] = None,
 ):
     """Tomorrow's signal: the forecast, the strategy's target and (with --positions/--cash)
     the orders for the next open.
@@ -96,6 +99,8 @@ def signal(
     """
     from forecast.signal import SignalConfig
 
+    if from_run is not None:
+        raise typer.Exit(_from_run(ctx, from_run))
     o.check_dates(start=start, end=as_of)
     if bool(tickers) == bool(universe):
         raise ConfigError("give tickers or --universe NAME, not both or neither")
@@ -146,6 +151,36 @@ def signal(
         render(doc)
         if output is not None:
             out.print(f"wrote {output}", markup=False)
+
+
+# What a signal made with --run may still be told: about the account, the day and the output.
+RUN_PASSTHROUGH = {"as_of": "--as-of", "positions": "--positions", "cash": "--cash", "output": "--output",
+                   "journal": "--journal", "as_json": "--json", "no_refresh": "--no-refresh",
+                   "no_cache": "--no-cache"}
+
+
+def _from_run(ctx: typer.Context, run_id: str) -> int:
+    """Run `fcast signal` with the recorded run's options (plus this call's passthrough ones)."""
+    from forecast.cli.app import main
+    from forecast.runs import load_run
+    from forecast.signal.from_run import signal_args
+
+    given = [name for name in ctx.params if name not in (*RUN_PASSTHROUGH, "from_run")
+             and ctx.get_parameter_source(name).name != "DEFAULT"]
+    if given:
+        raise ConfigError(f"--run takes the run's configuration: --{given[0].replace('_', '-')} cannot "
+                          "change it (give the options without --run instead)")
+    home = ctx.obj["store"].home
+    args = signal_args(load_run(run_id, home))
+    for name, flag in RUN_PASSTHROUGH.items():
+        value = ctx.params[name]
+        if isinstance(value, bool):
+            args += [flag] if value else []
+        elif value is not None:
+            args += [flag, str(value)]
+    if not ctx.params["as_json"]:
+        err.print(f"run {run_id}: fcast signal {' '.join(args)}", markup=False, soft_wrap=True)
+    return main(["--home", str(home), *(["--debug"] if ctx.obj["debug"] else []), "signal", *args])
 
 
 def _params(kind: str, strategy: str, param) -> dict:

@@ -1,6 +1,7 @@
 """Before a signal: stored tickers whose newest bar is behind the last completed session are
-refreshed from Yahoo Finance (only the missing days), when Yahoo answers; otherwise the
-stored bars are used as they are, and the signal says how old they are."""
+brought up to date from Yahoo Finance (`fcast data update`'s path: only the missing days,
+checked, never losing stored bars), when Yahoo answers; otherwise the stored bars are used
+as they are, and the signal says how old they are."""
 
 from __future__ import annotations
 
@@ -8,29 +9,22 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from forecast.errors import FcastError
 from forecast.signal.sessions import sessions_behind
 
 
-def refresh_stored(tickers, store, *, say: Callable[[str], None], reachable=None, fetch=None) -> list[str]:
-    """Refresh the stored tickers among `tickers` that are behind; returns those refreshed.
-    Tickers not in the store are left to the usual resolution (Yahoo, then bundled)."""
-    from forecast.data import yahoo
+def refresh_stored(tickers, store, *, say: Callable[[str], None], reachable=None, download=None) -> list[str]:
+    """Update the stored tickers among `tickers` that are behind; returns those updated.
+    Tickers not in the store are left to the usual resolution (store, Yahoo, bundled)."""
+    from forecast.data.update import update_store
 
-    behind = []
-    for ticker in tickers:
-        if store.has(ticker) and sessions_behind(pd.Timestamp(store.info(ticker).last)) > 0:
-            behind.append(ticker)
+    behind = [t for t in tickers if store.has(t) and sessions_behind(pd.Timestamp(store.info(t).last)) > 0]
     if not behind:
         return []
-    if not (reachable or yahoo.yahoo_reachable)():
+    report = update_store(store, behind, reachable=reachable, download=download)
+    if report.reachable is False:
         say(f"Yahoo Finance is unreachable: using the stored bars of {', '.join(behind)} as they are")
         return []
-    done = []
-    for ticker in behind:
-        try:
-            yahoo.fetch_into_store(ticker, store, refresh=True, fetch=fetch)
-            done.append(ticker)
-        except FcastError as exc:  # one ticker's failure: its line, the stored bars still serve
-            say(f"{ticker}: not refreshed ({exc}); using the stored bars")
-    return done
+    for row in report.results:
+        if row.message and row.status != "updated":
+            say(f"{row.message}; using the stored bars")
+    return [row.ticker for row in report.results if row.status == "updated"]
