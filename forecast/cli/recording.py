@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 # The command line `main` was given ("fcast", then its arguments): what a record keeps, so a
 # run made in-process (tests, notebooks calling main) records its own arguments, not the host's.
 INVOCATION: list[str] | None = None

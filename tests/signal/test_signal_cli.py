@@ -29,8 +29,8 @@ def test_it_works_offline_on_the_bundled_data_and_says_the_data_is_old(capsys):
 def test_the_json_document_holds_the_call_its_configuration_and_its_hash(capsys, tmp_path):
     positions = tmp_path / "held.csv"
     positions.write_text("ticker,shares\nAAPL,10\n")
-    code, out, err = run(capsys, "signal", "AAPL", *FAST, "--json", "--positions", positions, "--cash", "10000",
-                         "--output", tmp_path / "signal.csv")
+    code, out, err = run(capsys, "signal", "AAPL", *FAST, "--json", "--positions", positions,
+                         "--cash", "10000", "--output", tmp_path / "signal.csv")
     assert code == 0, err
     doc = json.loads(out)
     assert doc["kind"] == "signal" and doc["as_of"] == "2017-11-10" and doc["next_session"] == "2017-11-13"
@@ -103,7 +103,8 @@ def test_a_signal_from_a_recorded_run_is_that_runs_last_row(capsys):
     assert code == 0, err
     doc = json.loads(out)
     (row,) = doc["signals"]
-    assert row["as_of"] == last["date"] and row["prob_up"] == last["prob_up"] and row["target"] == last["target"]
+    assert row["as_of"] == last["date"]
+    assert row["prob_up"] == last["prob_up"] and row["target"] == last["target"]
     # the run's folds, pinned: its first out-of-sample day, its strategy parameter kept
     assert doc["config"]["walk_forward"]["test_start"] == record["data"]["start"]
     assert doc["config"]["params"]["threshold"] == 0.55
@@ -118,11 +119,12 @@ def test_a_grid_run_or_a_saved_model_run_is_refused_in_one_line():
     grid = {"id": "x", "kind": "backtest", "command": ["fcast", "backtest", "AAPL", "--model", "logreg,gbm"]}
     with pytest.raises(ConfigError, match="was a grid"):
         signal_args(grid)
-    ens = {"id": "x", "kind": "backtest", "command": ["fcast", "backtest", "AAPL", "--model", "ens:logreg,gbm",
-                                                      "--output", "o", "--end", "2017-01-03", "--folds", "4"],
-           "data": {"start": "2016-08-01"}}
+    command = ["fcast", "backtest", "AAPL", "--model", "ens:logreg,gbm", "--output", "o",
+               "--end", "2017-01-03", "--folds", "4"]
+    ens = {"id": "x", "kind": "backtest", "command": command, "data": {"start": "2016-08-01"}}
     assert signal_args(ens) == ["AAPL", "--model", "ens:logreg,gbm", "--test-start", "2016-08-01"]
     with pytest.raises(ConfigError, match="saved model"):
-        signal_args({"id": "x", "kind": "backtest", "command": ["fcast", "backtest", "A", "--model-path", "m"]})
+        signal_args({"id": "x", "kind": "backtest",
+                     "command": ["fcast", "backtest", "A", "--model-path", "x"]})
     with pytest.raises(ConfigError, match="experiment run"):
         signal_args({"id": "x", "kind": "experiment", "command": []})
