@@ -63,6 +63,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("experiment", ("forecast.experiment",)),
     # what `fcast backtest` runs: one ticker, several, or a grid (an experiment)
     ("batch", ("forecast.batch",)),
+    ("signal", ("forecast.signal",)),
     ("cli", ("forecast.cli",)),
     ("entry points", ("forecast", "forecast.__main__")),
 ]

@@ -100,7 +100,8 @@ def signal(
     from forecast.signal import SignalConfig
 
     if from_run is not None:
-        raise typer.Exit(_from_run(ctx, from_run))
+        _from_run(ctx, from_run)
+        return
     o.check_dates(start=start, end=as_of)
     if bool(tickers) == bool(universe):
         raise ConfigError("give tickers or --universe NAME, not both or neither")
@@ -159,9 +160,8 @@ RUN_PASSTHROUGH = {"as_of": "--as-of", "positions": "--positions", "cash": "--ca
                    "no_cache": "--no-cache"}
 
 
-def _from_run(ctx: typer.Context, run_id: str) -> int:
+def _from_run(ctx: typer.Context, run_id: str) -> None:
     """Run `fcast signal` with the recorded run's options (plus this call's passthrough ones)."""
-    from forecast.cli.app import main
     from forecast.runs import load_run
     from forecast.signal.from_run import signal_args
 
@@ -180,7 +180,9 @@ def _from_run(ctx: typer.Context, run_id: str) -> int:
             args += [flag, str(value)]
     if not ctx.params["as_json"]:
         err.print(f"run {run_id}: fcast signal {' '.join(args)}", markup=False, soft_wrap=True)
-    return main(["--home", str(home), *(["--debug"] if ctx.obj["debug"] else []), "signal", *args])
+    # The same command, parsed afresh from those arguments, under the same root options.
+    with ctx.command.make_context(ctx.info_name, args, parent=ctx.parent) as again:
+        ctx.command.invoke(again)
 
 
 def _params(kind: str, strategy: str, param) -> dict:
