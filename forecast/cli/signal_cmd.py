@@ -17,6 +17,24 @@ from forecast.errors import ConfigError
 from forecast.formatting import fmt
 from forecast.settings import CostOptions
 
+
+def _saved(p: dict) -> bool:
+    return p["model_path"] is not None
+
+
+# Options a mode ignores (see options.refuse_ignored): refused rather than silently dropped.
+IGNORED = (
+    o.Ignores(_saved, ("model", "window", "features", "label"),
+              "with --model-path (the saved model fixes it)"),
+    o.Ignores(_saved, ("epochs", "seed", "device", "test_days", "test_start", "folds", "retrain_every",
+                       "train_window", "universe"), "with --model-path (a saved model is not trained again)"),
+    o.Ignores(lambda p: p["universe"] is None, ("pooled", "target", "rebalance_band"),
+              "without --universe (a portfolio's option)"),
+    o.Ignores(lambda p: p["universe"] is not None, ("label", "engine"),
+              "with --universe (a portfolio forecasts the traded open-to-open return)"),
+    o.FILE_NEEDS_SOURCE,
+)
+
 Tickers = Annotated[list[str] | None, typer.Argument(help="Tickers (one signal each), or --universe.")]
 Universe = Annotated[str | None, typer.Option(
     "--universe", help="A universe (dow30, bundled or imported): the portfolio's target weights.")]
@@ -102,11 +120,10 @@ def signal(
     if from_run is not None:
         _from_run(ctx, from_run)
         return
+    o.refuse_ignored(ctx, *IGNORED)
     o.check_dates(start=start, end=as_of)
     if bool(tickers) == bool(universe):
         raise ConfigError("give tickers or --universe NAME, not both or neither")
-    if universe is None and ctx.get_parameter_source("target").name != "DEFAULT":
-        raise ConfigError("--target applies with --universe (a ticker signal forecasts direction)")
     wf = o.walk_forward_options(window=window, test_days=test_days, folds=folds, retrain_every=retrain_every,
                                 train_window=train_window, features=features, label=label,
                                 test_start=test_start)

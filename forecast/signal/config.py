@@ -57,7 +57,7 @@ class SignalConfig:
             "kind": self.kind,
             "tickers": list(self.tickers),
             "universe": self.universe,
-            "model": asdict(self.model),
+            "model": None if self.model_path is not None else asdict(self.model),  # the saved model's
             "model_path": self.model_path,
             "strategy": self.strategy,
             "params": _plain(self.params),
@@ -74,7 +74,7 @@ class SignalConfig:
         try:
             return cls(
                 kind=data["kind"], tickers=tuple(data.get("tickers") or ()), universe=data.get("universe"),
-                model=ModelOptions(**data["model"]), model_path=data.get("model_path"),
+                model=ModelOptions(**(data.get("model") or {})), model_path=data.get("model_path"),
                 strategy=data["strategy"], params=dict(data.get("params") or {}),
                 walk_forward=WalkForwardOptions(**data["walk_forward"]), costs=CostOptions(**data["costs"]),
                 engine=data.get("engine", defaults.ENGINE), start=data.get("start"),
