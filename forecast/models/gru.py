@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from forecast.models.keras_base import KerasScore
 from forecast.models.recurrent import RecurrentForecaster
 
 
@@ -17,3 +18,7 @@ class GRUForecaster(RecurrentForecaster):
     """
 
     _layer = "GRU"
+
+
+class GRUScore(KerasScore, GRUForecaster):
+    """Keras stacked GRU regressing the target: `gru`'s twin (same parameters)."""

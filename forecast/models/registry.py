@@ -24,7 +24,7 @@ from forecast.models.baselines import (
     MomentumBaseline,
 )
 from forecast.models.forest import RandomForestModel
-from forecast.models.gru import GRUForecaster
+from forecast.models.gru import GRUForecaster, GRUScore
 from forecast.models.keras_base import KerasForecaster, fit_takes_callbacks
 from forecast.models.lgbm import LightGBMModel
 from forecast.models.lstm import LSTMForecaster, LSTMScore
@@ -38,8 +38,8 @@ from forecast.models.regressors import (
     MomentumScore,
     RidgeScore,
 )
-from forecast.models.tcn import TCNForecaster
-from forecast.models.transformer import TransformerForecaster
+from forecast.models.tcn import TCNForecaster, TCNScore
+from forecast.models.transformer import TransformerForecaster, TransformerScore
 from forecast.plugins import PluginKind, resolve
 from forecast.user_code import one_line, reference_of
 
@@ -61,6 +61,9 @@ MODELS: dict[str, type] = {
 REGRESSORS: dict[str, type] = {
     "mlp": MLPScore,
     "lstm": LSTMScore,
+    "gru": GRUScore,
+    "tcn": TCNScore,
+    "transformer": TransformerScore,
     "rf": ForestScore,
     "lgbm": LightGBMScore,
     "logreg": RidgeScore,

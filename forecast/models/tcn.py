@@ -8,7 +8,7 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils._param_validation import Interval
 
-from forecast.models.keras_base import KerasForecaster, last_step
+from forecast.models.keras_base import KerasForecaster, KerasScore, last_step
 from forecast.models.params import LayerSizes, layer_sizes
 
 
@@ -63,3 +63,7 @@ class TCNForecaster(KerasForecaster):
                 skip = layers.Conv1D(self.filters, 1, dtype=dtype)(skip)
             h = layers.Activation("relu", dtype=dtype)(layers.Add(dtype=dtype)([h, skip]))
         return h
+
+
+class TCNScore(KerasScore, TCNForecaster):
+    """Keras TCN regressing the target: `tcn`'s twin (same parameters)."""

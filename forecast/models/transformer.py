@@ -8,7 +8,7 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 
-from forecast.models.keras_base import KerasForecaster, last_step
+from forecast.models.keras_base import KerasForecaster, KerasScore, last_step
 
 POOLINGS = ("last", "mean")
 # The registered name the position layer is saved under in a `.keras` file.
@@ -116,3 +116,7 @@ class TransformerForecaster(KerasForecaster):
 
     def _dropout(self, L, h, dtype):
         return L.Dropout(self.dropout, dtype=dtype)(h) if self.dropout > 0 else h
+
+
+class TransformerScore(KerasScore, TransformerForecaster):
+    """Keras Transformer encoder regressing the target: `transformer`'s twin (same parameters)."""

@@ -173,6 +173,8 @@ NO_LOOKAHEAD = [
     *[("pooled", model, {"target": target}, ("second", "mid1"))
       for model in ("logreg", "gbm", "lgbm") for target in ("return", "rank")],
     ("per-ticker", "logreg", {"target": "rank"}, ("second",)),
+    # The Keras twins' linear output, warm refits pooled (their early stopping keeps the tail).
+    *[("pooled", model, {"target": "return"}, ("second",)) for model in KERAS_ZOO],
 ]
 
 

@@ -71,7 +71,7 @@ def test_a_model_without_a_regressor_is_refused_in_one_line(tmp_path):
 def test_keras_twins_keep_the_purged_chronological_tail():
     """The walk-forward gives a Keras twin the same validation gap as its classifier: the
     open label reads two bars ahead, so one sample between training head and tail."""
-    for name in ("mlp", "lstm"):
+    for name in ("mlp", "lstm", "gru", "tcn", "transformer"):
         est, _ = resolve_estimator(name, None, 0, regression=True)
         assert type(est) is REGRESSORS[name] and est.regression
         assert purge_validation_overlap(est, None, 2).get_params()["validation_gap"] == 1
@@ -79,7 +79,11 @@ def test_keras_twins_keep_the_purged_chronological_tail():
 
 @pytest.mark.slow
 @pytest.mark.keras
-@pytest.mark.parametrize("name, params", [("mlp", {"hidden_units": (8,)}), ("lstm", {"units": (4,)})])
+@pytest.mark.parametrize("name, params", [
+    ("mlp", {"hidden_units": (8,)}), ("lstm", {"units": (4,)}), ("gru", {"units": (4,)}),
+    ("tcn", {"filters": 8, "dilations": (1, 2)}), ("transformer", {"d_model": 8, "heads": 2, "layers": 1,
+                                                                    "ff_units": 16}),
+])
 def test_keras_twins_fit_a_linear_output_on_squared_error(name, params):
     X, y = _linear(256)
     est = make_model(name, regression=True, epochs=30, batch_size=32, learning_rate=0.01,
