@@ -137,12 +137,16 @@ def run_one(universe, model: str, features: str, target: str, seed: int, *, home
     ic = information_coefficients(score, realized)
     s = ic_summary(ic)
     gross, net, traded = rp.long_short(score, realized, k, COST)
+    from topk_dropout import qlib_figures, topk_dropout
+
+    qlib_book = qlib_figures(topk_dropout(score, realized, k=k, n_drop=5))
     row = {
         "model": model, "features": features, "target": target, "seed": seed,
         "IC": s["mean_ic"], "ICIR": s["icir"], "rank IC": s["mean_rank_ic"], "rank ICIR": s["rank_icir"],
         "IC t": s["t_stat"], "ann. return": 252 * float(net.mean()), "Sharpe": sharpe_ratio(net),
         "Sharpe SE": sharpe_se(net), "ann. return gross": 252 * float(gross.mean()),
         "turnover": float(traded.mean() / 4), "days": len(net),
+        "topk excess": qlib_book["excess_return"], "topk IR": qlib_book["information_ratio"],
         "names a day": float(score.notna().sum(axis=1).mean()),
         "periods": timing["periods"], "seconds": timing["seconds"],
         "seconds per period": timing["seconds"] / max(1, timing["periods"]), "cache": timing["cache"],
@@ -154,7 +158,8 @@ def run_one(universe, model: str, features: str, target: str, seed: int, *, home
 
 
 # --- the table -----------------------------------------------------------------------------------
-FIGURES = ("IC", "ICIR", "rank IC", "rank ICIR", "ann. return", "Sharpe", "turnover", "seconds per period")
+FIGURES = ("IC", "ICIR", "rank IC", "rank ICIR", "ann. return", "Sharpe", "turnover", "topk excess",
+           "topk IR", "seconds per period")
 
 
 def summary(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
@@ -175,11 +180,12 @@ def fmt_cell(mean: float, std: float, digits: int) -> str:
 def markdown(rows: pd.DataFrame) -> str:
     table, seeds = summary(rows)
     head = ("| features | target | model | seeds | IC | ICIR | rank IC | rank ICIR | ann. return (5 bp) | "
-            "Sharpe (5 bp) | turnover | s / period | Qlib CSI300: model, IC, ICIR, rank IC, rank ICIR, ann. "
+            "Sharpe (5 bp) | turnover | top-k/drop-5 excess | IR | s / period | "
+            "Qlib CSI300: model, IC, ICIR, rank IC, rank ICIR, ann. "
             "excess return, IR |")
-    lines = [head, "|" + "---|" * 3 + "---:|" * 9 + "---|"]
+    lines = [head, "|" + "---|" * 3 + "---:|" * 11 + "---|"]
     digits = {"IC": 4, "ICIR": 3, "rank IC": 4, "rank ICIR": 3, "ann. return": 3, "Sharpe": 2,
-              "turnover": 2, "seconds per period": 0}
+              "turnover": 2, "topk excess": 3, "topk IR": 2, "seconds per period": 0}
     for (features, target, model), r in table.iterrows():
         cells = [fmt_cell(r[(f, "mean")], r[(f, "std")], digits[f]) for f in FIGURES]
         q = QLIB.get((features, model))
