@@ -64,6 +64,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     # what `fcast backtest` runs: one ticker, several, or a grid (an experiment)
     ("batch", ("forecast.batch",)),
     ("signal", ("forecast.signal",)),
+    ("journal", ("forecast.journal",)),
     ("cli", ("forecast.cli",)),
     ("entry points", ("forecast", "forecast.__main__")),
 ]

@@ -16,6 +16,7 @@ from forecast.cli import (
     cache_cmd,
     data_cmd,
     experiment_cmd,
+    journal_cmd,
     model_cmd,
     portfolio_cmd,
     report_cmd,
@@ -72,7 +73,8 @@ def _show_library_notes() -> None:
     logger.propagate = False
 
 
-for _module in (model_cmd, tune_cmd, backtest_cmd, experiment_cmd, portfolio_cmd, report_cmd, signal_cmd):
+for _module in (model_cmd, tune_cmd, backtest_cmd, experiment_cmd, portfolio_cmd, report_cmd, signal_cmd,
+                journal_cmd):
     _module.register(app)
 
 

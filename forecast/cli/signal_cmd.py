@@ -122,7 +122,12 @@ def signal(
         return
     o.refuse_ignored(ctx, *IGNORED)
     o.check_dates(start=start, end=as_of)
-    if bool(tickers) == bool(universe):
+    home = ctx.obj["store"].home
+    followed = _journal_config(journal, home) if journal is not None else None
+    if followed is not None and not tickers and not universe:
+        _refuse_options_beside_journal(ctx)
+        tickers, universe = list(followed.tickers), followed.universe
+    elif bool(tickers) == bool(universe):
         raise ConfigError("give tickers or --universe NAME, not both or neither")
     wf = o.walk_forward_options(window=window, test_days=test_days, folds=folds, retrain_every=retrain_every,
                                 train_window=train_window, features=features, label=label,
@@ -143,24 +148,22 @@ def signal(
         from forecast.signal import read_positions
 
         account = (read_positions(positions) if positions is not None else {}, 0.0 if cash is None else cash)
-    o.use_backend(backend, None if model_path else config.model.name)
-    home = ctx.obj["store"].home
-    if journal is not None:
-        from forecast.signal.journaling import journal_config
-
-        config = journal_config(journal, config, home=home)
+    if followed is not None:  # the journal's configuration: given whole, or its folds kept
+        config = followed if not ctx.params["tickers"] and not ctx.params["universe"] else \
+            config.pinned(followed.walk_forward.test_start)
+    o.use_backend(backend, None if config.model_path else config.model.name)
     if not no_refresh and as_of is None and source in (None, "store"):
         from forecast.signal.refresh import refresh_stored
 
         refresh_stored(list(config.tickers), ctx.obj["store"], say=lambda line: err.print(line, markup=False))
     doc = make_document(ctx, config, as_of=as_of, account=account, source=source, path=file,
-                        no_cache=no_cache, quiet=as_json)
+                        no_cache=no_cache, quiet=as_json, pin=journal is not None)
     if journal is not None:
-        from forecast.signal.journaling import append
+        from forecast.journal.store import append
 
-        where = append(journal, doc, home=home)
+        seq = append(journal, doc, home=home)
         if not as_json:
-            err.print(f"journal {journal}: entry {where} added", markup=False)
+            err.print(f"journal {journal}: entry {seq} added (as of {doc['as_of']})", markup=False)
     if output is not None:
         write_csv(doc, output)
     if as_json:
@@ -214,9 +217,35 @@ def _params(kind: str, strategy: str, param) -> dict:
     return parse_params(load_strategy(strategy), param or [])
 
 
-def make_document(ctx, config, *, as_of, account, source, path, no_cache: bool, quiet: bool) -> dict:
+def _journal_config(name: str, home):
+    """The configuration journal `name` follows (None: a new journal)."""
+    from forecast.journal.store import first_config
+    from forecast.signal import SignalConfig
+
+    stored = first_config(name, home)
+    return None if stored is None else SignalConfig.from_dict(stored)
+
+
+# What `fcast signal --journal NAME` may still be told when it takes the journal's configuration.
+BESIDE_JOURNAL = ("journal", "as_of", "positions", "cash", "output", "as_json", "no_refresh", "no_cache",
+                  "source", "file", "backend")
+
+
+def _refuse_options_beside_journal(ctx: typer.Context) -> None:
+    given = [name for name in ctx.params if name not in (*BESIDE_JOURNAL, "tickers", "universe")
+             and ctx.get_parameter_source(name).name != "DEFAULT"]
+    if given:
+        flag = "--" + given[0].replace("_", "-")
+        raise ConfigError(f"the journal fixes the configuration: {flag} cannot change it (give the tickers "
+                          "and every option to check them against the journal's)")
+
+
+def make_document(ctx, config, *, as_of, account, source, path, no_cache: bool, quiet: bool,
+                  pin: bool = False) -> dict:
     """The signal's document: each ticker's (or the portfolio's) last backtest row, the
-    stale-data line, and the orders for `account` ((positions, cash) or None)."""
+    stale-data line, and the orders for `account` ((positions, cash) or None). `pin`: the
+    configuration records its folds' first day as `test_start` (for a journal; the same
+    folds, so the same numbers)."""
     from forecast.cli.progress import training_progress
     from forecast.signal import portfolio_signal, signal_document, ticker_signals
 
@@ -229,7 +258,7 @@ def make_document(ctx, config, *, as_of, account, source, path, no_cache: bool, 
         with training_progress("walk-forward folds", enabled=not quiet) as shown:
             made = portfolio_signal(config, as_of=as_of, home=home, source=source, cache=not no_cache,
                                     progress=shown.folds)
-        rows, last = made.rows(), made.as_of
+        rows, last, first = made.rows(), made.as_of, made.test_start
         weights = {t: float(w) for t, w in made.weights.dropna().items()}
     else:
         failures = TickerFailures(list(config.tickers), debug=ctx.obj["debug"], raise_if_alone=True)
@@ -242,6 +271,9 @@ def make_document(ctx, config, *, as_of, account, source, path, no_cache: bool, 
         if not made:
             raise ConfigError("no ticker gave a signal")
         rows, last, weights = [s.to_dict() for s in made], max(s.as_of for s in made), None
+        first = min(s.test_start for s in made)
+    if pin:
+        config = config.pinned(first.date())
     positions, cash = account if account is not None else (None, None)
     doc = signal_document(config, rows, as_of=last, weights=weights, positions=positions, cash=cash)
     if doc["stale"]:
