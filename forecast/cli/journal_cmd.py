@@ -12,7 +12,7 @@ from rich.table import Table
 
 from forecast.cli.console import err, out
 from forecast.errors import ConfigError
-from forecast.formatting import fmt
+from forecast.formatting import count, fmt
 
 app = typer.Typer(help="Forward-test journals: signals written before their outcome, chained by hash.",
                   no_args_is_help=True)
@@ -72,10 +72,11 @@ def verify(ctx: typer.Context, name: Name):
 
     lines, broken = read(name, _home(ctx))
     if broken is not None:
-        err.print(f"journal {name}: BROKEN at {broken} ({len(lines):,} entries before it hold)", markup=False)
+        err.print(f"journal {name}: BROKEN at {broken} ({count(len(lines), 'entry', 'entries')} before it "
+                  "hold)", markup=False)
         raise typer.Exit(1)
     last = lines[-1]["hash"] if lines else "-"
-    out.print(f"journal {name}: {len(lines):,} entries, chain intact; last hash {last} "
+    out.print(f"journal {name}: {count(len(lines), 'entry', 'entries')}, chain intact; last hash {last} "
               f"({journal_path(name, _home(ctx))})", markup=False, soft_wrap=True)
 
 
