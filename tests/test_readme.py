@@ -36,7 +36,7 @@ def test_readme_has_an_example_of_each_command():
     joined = "\n".join(COMMANDS)
     for sub in ("data export", "data import", "data fetch", "data list", "data show", "data sample",
                 "models list", "strategies list", "evaluate", "train", "backtest", "experiment run",
-                "runs list", "cache list", "report"):
+                "runs list", "cache list", "report", "signal", "journal verify", "journal score"):
         assert f"fcast {sub}" in joined, f"README shows no `fcast {sub}` example"
 
 
