@@ -149,8 +149,9 @@ def signal(
 
         account = (read_positions(positions) if positions is not None else {}, 0.0 if cash is None else cash)
     if followed is not None:  # the journal's configuration: given whole, or its folds kept
+        pin = followed.walk_forward.test_start
         config = followed if not ctx.params["tickers"] and not ctx.params["universe"] else \
-            config.pinned(followed.walk_forward.test_start)
+            (config.pinned(pin) if pin else config)
     o.use_backend(backend, None if config.model_path else config.model.name)
     if not no_refresh and as_of is None and source in (None, "store"):
         from forecast.signal.refresh import refresh_stored
