@@ -87,9 +87,60 @@ def score_journal(name: str, *, home=None, source=None) -> list[TickerScore]:
     if not docs:
         raise ConfigError(f"journal {name} has no entries")
     config = SignalConfig.from_dict(docs[0]["config"])
-    if config.kind != "ticker":
-        raise ConfigError(f"journal {name} follows a portfolio: scoring is built for ticker signals so far")
+    if config.kind == "portfolio":
+        return [_score_portfolio(docs, config, home=home, source=source)]
     return [_score_ticker(ticker, docs, config, home=home, source=source) for ticker in config.tickers]
+
+
+def _score_portfolio(docs: list[dict], config, *, home, source) -> TickerScore:
+    """A portfolio journal: the journaled forecasts of each day traded by the portfolio engine
+    (`score_portfolio`, the backtest's own), beside the backtest's forecasts of the same days."""
+    from forecast.portfolio.run import forecast_column, score_portfolio
+    from forecast.portfolio.universe import load_universe
+    from forecast.signal.replay import portfolio_through
+    from strategies.portfolio import load_portfolio_strategy, parse_portfolio_params
+
+    replayed = portfolio_through(config, home=home, source=source)
+    preds = replayed.predictions
+    column = forecast_column(preds)
+    calls = pd.Series({(pd.Timestamp(r["as_of"]), r["ticker"]): r.get(column)
+                       for d in docs for r in d["signals"]}, dtype=float)
+    calls.index.names = ["date", "ticker"]
+    days = pd.DatetimeIndex(sorted({d for d, _ in calls.index}))
+    outcome = preds["realized"].groupby(level="date").apply(lambda r: bool(r.notna().any()))
+    known = days[days.isin(outcome.index[outcome.to_numpy(dtype=bool)])]
+    name = config.universe or "portfolio"
+    if len(known) == 0:
+        empty = figures(pd.DataFrame(columns=["prob_up", "actual_up"]), pd.Series(dtype=float))
+        return TickerScore(name, 0, len(days), empty, empty, 0, verdict(pd.Series(), pd.Series()))
+    same_days = preds[preds.index.get_level_values("date").isin(known)]
+    live = same_days.copy()
+    live[column] = calls.reindex(live.index).to_numpy()
+    universe = load_universe(config.universe or list(config.tickers), source=source, start=config.start,
+                             home=home)
+    cls = load_portfolio_strategy(config.strategy)
+    extra = {k: v for k, v in config.portfolio.items() if k in ("rebalance_band", "max_fee_share")}
+    costs = {k: v for k, v in config.costs.broker().items() if k != "commission_per_share"}
+
+    def traded(frame):
+        result = score_portfolio(universe, frame, cls, parse_portfolio_params(cls, config.params),
+                                 model=config.model.name, pooled=bool(config.portfolio.get("pooled", True)),
+                                 target=str(config.portfolio.get("target", "direction")),
+                                 strategy=config.strategy, market=None, **extra, **costs)
+        returns = result.backtest.equity["strategy"].pct_change().dropna()
+        return returns[returns.index > known[0]]
+
+    def calls_frame(frame):
+        if column != "prob_up":  # a score's accuracy is not a probability's: left out
+            return pd.DataFrame(columns=["prob_up", "actual_up"])
+        return frame[["prob_up", "actual_up"]].dropna()
+
+    live_returns, replay_returns = traded(live), traded(same_days)
+    differ = ~_same(live[column], same_days[column])
+    history = replayed.backtest.equity["strategy"].pct_change().dropna()
+    return TickerScore(name, len(known), len(days) - len(known), figures(calls_frame(live), live_returns),
+                       figures(calls_frame(same_days), replay_returns), int(differ.sum()),
+                       verdict(live_returns, history[history.index < known[0]]), live_returns, replay_returns)
 
 
 def _calls(docs: list[dict], ticker: str) -> pd.DataFrame:

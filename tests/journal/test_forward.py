@@ -113,3 +113,34 @@ def test_journal_add_takes_a_document_from_a_file_and_refuses_junk(capsys, histo
     assert code == 1 and "not JSON" in err and "Traceback" not in err
     code, _, err = run(capsys, "journal", "show", "nobody")
     assert code == 1 and "no journal 'nobody'" in err
+
+
+def test_a_portfolio_journal_scores_as_its_backtest_on_the_same_days():
+    """The same forward test for a pooled 5-ticker portfolio, through the Python API."""
+    from forecast.journal.score import score_journal
+    from forecast.journal.store import append, entries
+    from forecast.settings import ModelOptions, WalkForwardOptions
+    from forecast.signal import SignalConfig, portfolio_signal, signal_document
+
+    tickers = ("AAPL", "MSFT", "JPM", "XOM", "KO")
+    full = {t: fc.load(t, source="bundled").loc["2015-06-01":] for t in tickers}
+    config = SignalConfig(kind="portfolio", tickers=tickers, model=ModelOptions("logreg"),
+                          strategy="long-short", params={"k": 1}, portfolio={"pooled": True},
+                          walk_forward=WalkForwardOptions(retrain_every=21, test_start="2017-08-01"))
+    store, days = Store(), full["AAPL"].index[-16:-2]
+    for day in days:
+        for t, bars in full.items():
+            store.write(bars.loc[:day], t, source="test")
+        made = portfolio_signal(config, cache=False)
+        append("book", signal_document(config, made.rows(), as_of=made.as_of,
+                                       weights=made.weights.dropna().to_dict()))
+    for t, bars in full.items():
+        store.write(bars, t, source="test")  # the outcomes arrive
+    (score,) = score_journal("book")
+    assert score.days == len(days) and score.pending == 0 and score.differing_days == 0
+    assert score.live == score.backtest
+    # the journaled weights were each day's row of one uncut portfolio run
+    whole = portfolio_signal(config, cache=False).result.backtest.targets
+    journaled = pd.DataFrame({pd.Timestamp(e["as_of"]): e["weights"] for e in entries("book")}).T
+    np.testing.assert_array_equal(journaled.reindex(columns=whole.columns).fillna(0.0).to_numpy(),
+                                  whole.loc[days].fillna(0.0).to_numpy())
