@@ -48,7 +48,8 @@ PATHS = {
             f"from forecast.cli.app import main\nassert main({argv!r}) == 0, 'exit status not 0'",
             (*KERAS, *TREES, "optuna"),
         )
-        for argv in (["data", "sample"], ["cache", "list"], ["runs", "list"], ["universe", "list"])
+        for argv in (["data", "sample"], ["cache", "list"], ["runs", "list"], ["universe", "list"],
+                     ["journal", "list"])
     },
     # Optuna only when a search runs
     "importing forecast.tune, its API and fcast tune's command": (
@@ -60,6 +61,12 @@ PATHS = {
         "from forecast.cli.app import main\nassert main(['portfolio', 'KO', 'MSFT', 'AAPL', '--source', "
         "'bundled', '--start', '2016-01-01', '--param', 'k=1', '--test-days', '63', '--json']) == 0",
         (*KERAS, "ray"),
+    ),
+    # A signal of a scikit-learn model, journaled: no network library, no Optuna, no Ray
+    "fcast signal --journal (logreg)": (
+        "from forecast.cli.app import main\nassert main(['signal', 'KO', '--source', 'bundled', '--model', "
+        "'logreg', '--start', '2016-01-01', '--journal', 'light', '--json']) == 0",
+        (*KERAS, "ray", "optuna"),
     ),
 }
 
