@@ -106,3 +106,43 @@ def test_a_keras_model_through_a_later_day_predicts_earlier_days_the_same():
     short = walk_forward(through(BARS, BARS.index[563]), "mlp", model_params=params, test_start=START,
                          retrain_every=40)
     np.testing.assert_array_equal(full.loc[short.index, "prob_up"].to_numpy(), short["prob_up"].to_numpy())
+
+
+REAL = None
+
+
+def real_bars():
+    global REAL
+    if REAL is None:
+        import forecast as fc
+
+        REAL = fc.load("AAPL", source="bundled").loc["2013-06-01":]
+    return REAL
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("model", "kw"), [
+    ("gbm", {"model_params": {"max_iter": 30}}),
+    ("rf", {"model_params": {"n_estimators": 20}}),
+    ("lgbm", {"model_params": {"n_estimators": 30}}),
+    ("ens:logreg,gbm", {}),
+    ("logreg", {"spec": "alpha158"}),
+    ("logreg", {"spec": "garch"}),
+    ("logreg", {"label": "close", "horizon": 2, "train_window": 300}),
+    ("gbm", {"target": "return", "model_params": {"max_iter": 30}}),
+], ids=["gbm", "rf", "lgbm", "ensemble", "alpha158", "garch", "close-h2-window", "return-target"])
+def test_parity_holds_for_other_models_features_labels_and_targets(model, kw):
+    """The bit-for-bit property on real prices, for the configurations a user is likely to pin."""
+    from forecast.features import FeatureSpec
+
+    kw = dict(kw)
+    if kw.get("spec") == "alpha158":
+        kw["spec"] = FeatureSpec.from_option("alpha158")
+    elif kw.get("spec") == "garch":
+        kw["spec"] = FeatureSpec(garch=True)
+    bars = real_bars()
+    full = walk_forward(bars, model, test_start="2017-03-01", retrain_every=30, **kw)
+    column = "score" if "score" in full.columns else "prob_up"
+    for cut in (-97, -3):
+        short = walk_forward(bars.iloc[:cut], model, test_start="2017-03-01", retrain_every=30, **kw)
+        np.testing.assert_array_equal(full.loc[short.index, column].to_numpy(), short[column].to_numpy())

@@ -124,3 +124,19 @@ def test_a_networks_signal_is_its_days_row_too():
     for day in rows.index[[5, 30, 50, -1]]:
         (made,) = ticker_signals(config, as_of=day)
         assert same(made.prob_up, rows.at[day, "prob_up"]) and same(made.target, rows.at[day, "target"])
+
+
+@pytest.mark.parametrize(("strategy", "params"), [
+    ("long-short", {}), ("probability-sized", {}), ("vol-targeted", {}),
+    ("vol-targeted", {"method": "garch"}),
+], ids=["long-short", "probability-sized", "vol-targeted", "vol-targeted-garch"])
+def test_strategies_that_read_prices_and_volatility_signal_their_backtests_targets(strategy, params):
+    store_bundled(["AAPL"], since="2015-01-01")
+    config = SignalConfig(tickers=("AAPL",), model=ModelOptions("logreg"), strategy=strategy, params=params,
+                          walk_forward=WalkForwardOptions(retrain_every=30, test_start=TEST_START))
+    whole = fc.run_backtest(fc.load("AAPL"), model="logreg", strategy=strategy, params=params,
+                            walk_forward_kwargs={"retrain_every": 30, "test_start": TEST_START, "seed": 0})
+    rows = whole.predictions.set_index("date")
+    for day in rows.index[3::29]:
+        (made,) = ticker_signals(config, as_of=day)
+        assert same(made.prob_up, rows.at[day, "prob_up"]) and same(made.target, rows.at[day, "target"]), day
