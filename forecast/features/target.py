@@ -17,6 +17,16 @@ from forecast.errors import ConfigError, DataError
 
 # Label name -> (price column, bars between the decision and the return's first price).
 LABELS = {"open": ("open", 1), "close": ("close", 0)}
+# Returns smaller than this are the rounding of an adjustment factor, not a move: two equal
+# opens scaled by a factor computed per bar (adj_close / close) differ in their last bit, so
+# their return is +-1e-16 and its direction a coin toss that a later dividend, rescaling
+# the history before it, can flip. Snapped to 0 they are "not up" whatever the scale.
+ZERO_RETURN = 1e-12
+
+
+def snap_zero(returns):
+    """`returns` with every |r| < ZERO_RETURN set to exactly 0 (NaN kept)."""
+    return returns.mask(returns.abs() < ZERO_RETURN, 0.0)
 DEFAULT_LABEL = defaults.LABEL
 
 
@@ -65,7 +75,7 @@ def forward_return(
         raise DataError(f"the {label!r} label needs {need}")
     price = price.astype("float64")
     entry = price.shift(-lag)
-    return (price.shift(-(lag + int(horizon))) / entry - 1.0).rename("forward_return")
+    return snap_zero(price.shift(-(lag + int(horizon))) / entry - 1.0).rename("forward_return")
 
 
 def make_target(

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.errors import ConfigError
+from forecast.features.target import snap_zero
 
 # `universe` below: anything with `bars` (ticker -> bars) and `calendar` (their union of dates).
 
@@ -58,7 +59,7 @@ def traded_returns(universe) -> pd.DataFrame:
     """
     opens = calendar_opens(universe)
     member = membership(universe)
-    out = opens.shift(-2) / opens.shift(-1) - 1.0
+    out = snap_zero(opens.shift(-2) / opens.shift(-1) - 1.0)  # see forecast.features.target
     out = out.where(member)  # a decision needs the ticker's own bar at t
     out.index.name = "date"
     out.columns.name = "ticker"

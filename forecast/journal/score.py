@@ -22,6 +22,8 @@ import pandas as pd
 
 from forecast.errors import ConfigError
 
+SAME_CALL = 1e-9  # P(up)s closer than this are the same call
+
 
 @dataclass
 class TickerScore:
@@ -136,7 +138,7 @@ def _score_portfolio(docs: list[dict], config, *, home, source) -> TickerScore:
         return frame[["prob_up", "actual_up"]].dropna()
 
     live_returns, replay_returns = traded(live), traded(same_days)
-    differ = ~_same(live[column], same_days[column])
+    differ = ~np.isclose(live[column], same_days[column], rtol=0, atol=SAME_CALL, equal_nan=True)
     history = replayed.backtest.equity["strategy"].pct_change().dropna()
     return TickerScore(name, len(known), len(days) - len(known), figures(calls_frame(live), live_returns),
                        figures(calls_frame(same_days), replay_returns), int(differ.sum()),
@@ -173,7 +175,9 @@ def _score_ticker(ticker: str, docs: list[dict], config, *, home, source) -> Tic
     rows = replayed.predictions.set_index("date")
     replay_preds = rows.reindex(known)[["prob_up"]].assign(actual_up=live_preds["actual_up"].to_numpy())
     replay_returns = _traded(bars.loc[:last_day], replay_preds, config)
-    differ = (~np.isclose(calls.loc[known, "prob_up"], rows.reindex(known)["prob_up"], rtol=0, atol=0)
+    # Below 1e-9, a rescaled history's rounding (a later dividend back-adjusts the prices before
+    # it): the same call. Above, the data was revised, or the code or its environment changed.
+    differ = (~np.isclose(calls.loc[known, "prob_up"], rows.reindex(known)["prob_up"], rtol=0, atol=SAME_CALL)
               | ~_same(calls.loc[known, "target"], rows.reindex(known)["target"]))
     history = replayed.equity["strategy"].pct_change().dropna()
     before = history[history.index < known[0]]

@@ -140,3 +140,32 @@ def test_strategies_that_read_prices_and_volatility_signal_their_backtests_targe
     for day in rows.index[3::29]:
         (made,) = ticker_signals(config, as_of=day)
         assert same(made.prob_up, rows.at[day, "prob_up"]) and same(made.target, rows.at[day, "target"]), day
+
+
+def test_a_dividend_after_d_moves_no_signal_as_of_d():
+    """A vendor back-adjusts every price before a dividend's ex-date by its factor: a later
+    dividend rescales the whole history up to D. The forecast as of D must not move (beyond
+    the rescaling's rounding), nor the target. Before the labels snapped returns below 1e-12
+    to zero, equal opens rescaled bar by bar flipped three labels and moved P(up) by 0.01."""
+    raw = fc.load("AAPL", source="bundled").loc["2014-06-01":"2017-10-31"]
+    raw = raw.assign(adj_close=raw["close"])
+    later = raw.assign(adj_close=raw["close"].where(raw.index >= "2017-09-01", raw["close"] * 0.98))
+    config = ticker_config(test_start=TEST_START)
+    made = {}
+    for name, bars in (("none", raw), ("dividend", later)):
+        Store().write(bars, "AAPL", source="test")
+        (made[name],) = ticker_signals(config, as_of="2017-08-15")
+    assert made["dividend"].close == pytest.approx(made["none"].close * 0.98)  # the history moved ...
+    assert made["dividend"].prob_up == pytest.approx(made["none"].prob_up, abs=1e-9)  # ... the call did not
+    assert made["dividend"].target == made["none"].target
+
+
+def test_equal_opens_rescaled_bar_by_bar_are_not_up():
+    from forecast.features.target import forward_return, make_target
+
+    opens = pd.Series([100.0, 100.0, 100.0, 100.0])
+    factor = 0.98 * (1 + np.array([0.0, 1e-16, -1e-16, 2e-16]))  # adj_close / close, bar by bar
+    bars = pd.DataFrame({"open": opens * factor, "close": opens * factor})
+    assert (np.abs(bars["open"].pct_change().dropna()) < 1e-12).all()
+    assert forward_return(bars, 1).dropna().eq(0.0).all()
+    assert make_target(bars, 1).dropna().eq(0.0).all()
