@@ -28,14 +28,20 @@ IGNORED = (
               "with --model-path (the saved model fixes it)"),
     o.Ignores(_saved, ("epochs", "seed", "device", "test_days", "test_start", "folds", "retrain_every",
                        "train_window", "universe"), "with --model-path (a saved model is not trained again)"),
-    o.Ignores(lambda p: p["universe"] is None, ("pooled", "target", "rebalance_band"),
-              "without --universe (a portfolio's option)"),
-    o.Ignores(lambda p: p["universe"] is not None, ("label", "engine"),
-              "with --universe (a portfolio forecasts the traded open-to-open return)"),
+    o.Ignores(lambda p: p["universe"] is None and not p["portfolio"], ("pooled", "target", "rebalance_band"),
+              "without --universe or --portfolio (a portfolio's option)"),
+    o.Ignores(lambda p: p["universe"] is not None or p["portfolio"],
+              ("label", "engine", "commission_per_share"),
+              "with a portfolio (it forecasts the traded open-to-open return, fees per value)"),
     o.FILE_NEEDS_SOURCE,
 )
 
-Tickers = Annotated[list[str] | None, typer.Argument(help="Tickers (one signal each), or --universe.")]
+Tickers = Annotated[list[str] | None, typer.Argument(
+    help="Tickers (one signal each, or with --portfolio one portfolio), or --universe.")]
+AsPortfolio = Annotated[bool, typer.Option(
+    "--portfolio", help="The tickers as one portfolio (as `fcast portfolio T1 T2 ...`): target weights.")]
+CommissionPerShare = Annotated[float | None, typer.Option(
+    "--commission-per-share", min=0.0, callback=o.finite, help="Commission per share instead of a fraction.")]
 Universe = Annotated[str | None, typer.Option(
     "--universe", help="A universe (dow30, bundled or imported): the portfolio's target weights.")]
 Model = Annotated[str | None, typer.Option(
@@ -68,6 +74,7 @@ def signal(
     ctx: typer.Context,
     tickers: Tickers = None,
     universe: Universe = None,
+    portfolio: AsPortfolio = False,
     model: Model = None,
     strategy: Strategy = None,
     param: Param = None,
@@ -78,6 +85,7 @@ def signal(
     commission: o.Commission = d.COMMISSION,
     slippage: o.Slippage = d.SLIPPAGE,
     min_commission: o.MinCommission = d.MIN_COMMISSION,
+    commission_per_share: CommissionPerShare = None,
     window: o.Window = d.WINDOW,
     epochs: o.Epochs = None,
     test_days: o.TestDays = None,
@@ -127,21 +135,28 @@ def signal(
     if followed is not None and not tickers and not universe:
         _refuse_options_beside_journal(ctx)
         tickers, universe = list(followed.tickers), followed.universe
+        portfolio = followed.kind == "portfolio" and universe is None
     elif bool(tickers) == bool(universe):
         raise ConfigError("give tickers or --universe NAME, not both or neither")
+    if portfolio and universe:
+        raise ConfigError("--portfolio makes a portfolio of the tickers given; --universe is one already")
+    if portfolio and len(tickers) < 2:
+        raise ConfigError("--portfolio needs two or more tickers")
     wf = o.walk_forward_options(window=window, test_days=test_days, folds=folds, retrain_every=retrain_every,
                                 train_window=train_window, features=features, label=label,
                                 test_start=test_start)
-    kind = "portfolio" if universe else "ticker"
+    kind = "portfolio" if universe or portfolio else "ticker"
+    many = kind == "portfolio"
     config = SignalConfig(
         kind=kind, tickers=tuple(t.upper() for t in tickers or ()), universe=universe,
-        model=o.model_options(model or (d.PORTFOLIO_MODEL if universe else d.SINGLE_TICKER_MODEL),
+        model=o.model_options(model or (d.PORTFOLIO_MODEL if many else d.SINGLE_TICKER_MODEL),
                               epochs=epochs, seed=seed, device=device, mixed_precision=False),
-        model_path=model_path, strategy=strategy or (d.PORTFOLIO_STRATEGY if universe else d.STRATEGY),
-        params=_params(kind, strategy or (d.PORTFOLIO_STRATEGY if universe else d.STRATEGY), param),
-        walk_forward=wf, costs=CostOptions(d.CASH, commission, slippage, min_commission),
+        model_path=model_path, strategy=strategy or (d.PORTFOLIO_STRATEGY if many else d.STRATEGY),
+        params=_params(kind, strategy or (d.PORTFOLIO_STRATEGY if many else d.STRATEGY), param),
+        walk_forward=wf,
+        costs=CostOptions(d.CASH, commission, slippage, min_commission, commission_per_share),
         engine=engine, start=start,
-        portfolio={"pooled": pooled, "target": target, "rebalance_band": rebalance_band} if universe else {},
+        portfolio={"pooled": pooled, "target": target, "rebalance_band": rebalance_band} if many else {},
     )
     account = None
     if positions is not None or cash is not None:
@@ -157,10 +172,13 @@ def signal(
         from forecast.signal.refresh import refresh_stored
 
         refresh_stored(list(config.tickers), ctx.obj["store"], say=lambda line: err.print(line, markup=False))
-    doc = make_document(ctx, config, as_of=as_of, account=account, source=source, path=file,
-                        no_cache=no_cache, quiet=as_json, pin=journal is not None)
+    doc, failures = make_document(ctx, config, as_of=as_of, account=account, source=source, path=file,
+                                  no_cache=no_cache, quiet=as_json, pin=journal is not None)
     if journal is not None:
         from forecast.journal.store import append
+
+        if failures is not None and failures.lines:  # a journal entry holds every ticker or none
+            failures.report()
 
         seq = append(journal, doc, home=home)
         if not as_json:
@@ -173,6 +191,8 @@ def signal(
         render(doc)
         if output is not None:
             out.print(f"wrote {output}", markup=False)
+    if failures is not None:
+        failures.report()  # after the signals that were made: one line each, exit 1
 
 
 # What a signal made with --run may still be told: about the account, the day and the output.
@@ -242,11 +262,12 @@ def _refuse_options_beside_journal(ctx: typer.Context) -> None:
 
 
 def make_document(ctx, config, *, as_of, account, source, path, no_cache: bool, quiet: bool,
-                  pin: bool = False) -> dict:
+                  pin: bool = False):
     """The signal's document: each ticker's (or the portfolio's) last backtest row, the
     stale-data line, and the orders for `account` ((positions, cash) or None). `pin`: the
     configuration records its folds' first day as `test_start` (for a journal; the same
-    folds, so the same numbers)."""
+    folds, so the same numbers). Returns it with the tickers that failed (reported by the
+    caller after the others' signals), or None."""
     from forecast.cli.progress import training_progress
     from forecast.signal import portfolio_signal, signal_document, ticker_signals
 
@@ -255,6 +276,7 @@ def make_document(ctx, config, *, as_of, account, source, path, no_cache: bool, 
     def say(line: str) -> None:
         err.print(line, markup=False, soft_wrap=True)
 
+    failures = None
     if config.kind == "portfolio":
         with training_progress("walk-forward folds", enabled=not quiet) as shown:
             made = portfolio_signal(config, as_of=as_of, home=home, source=source, cache=not no_cache,
@@ -268,8 +290,8 @@ def make_document(ctx, config, *, as_of, account, source, path, no_cache: bool, 
 
         made = ticker_signals(config, as_of=as_of, home=home, source=source, path=path, cache=cache,
                               guard=failures.run, progress=None if quiet else shown_progress, say=say)
-        failures.report()
         if not made:
+            failures.report()
             raise ConfigError("no ticker gave a signal")
         rows, last, weights = [s.to_dict() for s in made], max(s.as_of for s in made), None
         first = min(s.test_start for s in made)
@@ -277,10 +299,25 @@ def make_document(ctx, config, *, as_of, account, source, path, no_cache: bool, 
         config = config.pinned(first.date())
     positions, cash = account if account is not None else (None, None)
     doc = signal_document(config, rows, as_of=last, weights=weights, positions=positions, cash=cash)
-    if doc["stale"]:
+    _say_data_age(doc, as_of, say)
+    return doc, failures
+
+
+def _say_data_age(doc: dict, as_of, say) -> None:
+    """One line when the data is older than asked: behind the calendar (no --as-of), short of
+    --as-of, or one ticker's bars ending before the others'."""
+    import pandas as pd
+
+    if as_of is None and doc["stale"]:
         say(f"data: the newest bar is {doc['as_of']}, {doc['sessions_behind']:,} sessions before the last "
             f"completed one: the signal is for the bar that exists")
-    return doc
+    elif as_of is not None and pd.Timestamp(doc["as_of"]) < pd.Timestamp(as_of):
+        say(f"data: no bar on {pd.Timestamp(as_of).date()}; the signal is as of the last bar before it, "
+            f"{doc['as_of']}")
+    for row in doc["signals"]:
+        if row["as_of"] < doc["as_of"]:
+            say(f"{row['ticker']}: its newest bar is {row['as_of']}, before the others' {doc['as_of']}: its "
+                "call is for that bar")
 
 
 def write_csv(doc: dict, path: Path) -> None:

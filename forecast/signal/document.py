@@ -49,9 +49,10 @@ def signal_document(config: SignalConfig, rows: list[dict], *, as_of, weights: d
 def account_orders(config: SignalConfig, rows: list[dict], positions: dict, cash: float):
     """Orders for the account: a portfolio's weights as they are; several single-ticker
     signals share the account equally (each backtest ran on a whole account)."""
-    priced = [r for r in rows if r.get("close") is not None and r.get("target") is not None]
+    priced = [r for r in rows if r.get("close") is not None]
     share = 1.0 if config.kind == "portfolio" else 1.0 / max(1, len(rows))
-    targets = {r["ticker"]: r["target"] * share for r in priced if not math.isnan(r["target"])}
+    targets = {r["ticker"]: r["target"] * share for r in priced
+               if r.get("target") is not None and not math.isnan(r["target"])}
     prices = {r["ticker"]: r["close"] for r in priced}
     return orders_for(targets, prices, positions, cash, config.costs, rebalance_band=_band(config))
 

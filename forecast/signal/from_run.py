@@ -51,6 +51,8 @@ def signal_args(run: dict) -> list[str]:
         pinned = pinned or name == "--test-start"
         out.append(token)
         i += 1
+    if kind == "portfolio" and not any(t.split("=", 1)[0] == "--universe" for t in out):
+        out.append("--portfolio")  # its tickers were one portfolio, not a signal each
     if kind == "backtest" and _is_grid(out):
         raise ConfigError(f"run {run.get('id')} was a grid; a signal follows one configuration")
     if not pinned:

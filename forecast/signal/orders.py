@@ -69,8 +69,8 @@ def orders_for(targets: dict[str, float], prices: dict[str, float], positions: d
     value, -1..1, summing to at most 1 in absolute value over the tickers) at `prices`.
 
     Sells first, then buys from the cash left, so a rebalance never buys with money that
-    a sale has not yet freed. Holdings of other tickers are left alone and not counted in
-    the value (the signal has no price for them).
+    a sale has not yet freed. Holdings of tickers without a price are left alone and not
+    counted in the value; priced holdings without a target count, and are kept.
     """
     if not math.isfinite(cash):
         raise ConfigError(f"--cash must be a finite number, got {cash}")
@@ -78,7 +78,8 @@ def orders_for(targets: dict[str, float], prices: dict[str, float], positions: d
     if missing:
         raise ConfigError(f"no price to size an order for {missing[0]}")
     info = _commission_info(costs)
-    value = cash + sum(positions.get(t, 0.0) * prices[t] for t in targets)
+    # Every priced holding counts, with a target or not (a ticker without a decision today).
+    value = cash + sum(positions.get(t, 0.0) * price for t, price in prices.items() if price > 0)
     if value <= 0:
         raise ConfigError(f"the account's value at the last closes is {value:.2f}: no orders can be sized")
     wanted = {}
@@ -92,19 +93,42 @@ def orders_for(targets: dict[str, float], prices: dict[str, float], positions: d
         want = math.trunc(target * value / price)
         if want != held:
             wanted[ticker] = want - held
-    orders, left = [], cash
-    for ticker in sorted(wanted, key=lambda t: (wanted[t] > 0, t)):  # sells first
-        shares, price = wanted[ticker], prices[ticker]
-        if shares > 0:  # a buy: what the cash left pays, slippage and fee included
-            fill = price * (1 + costs.slippage)
-            shares = min(shares, math.floor(info.affordable_size(left, fill)))
-            while shares > 0 and shares * fill + info._getcommission(shares, fill, True) > left:
-                shares -= 1  # the closed form's last share, lost to rounding
+    sells = {t: n for t, n in wanted.items() if n < 0}
+    left = cash + sum(-n * prices[t] * (1 - costs.slippage) - info._getcommission(n, prices[t], True)
+                      for t, n in sells.items() if not info.fee_exceeds_value(n, prices[t]))
+    buys = _affordable_buys({t: n for t, n in wanted.items() if n > 0}, positions, prices, left, costs, info)
+    orders = []
+    for ticker, shares in [*sorted(sells.items()), *sorted(buys.items())]:  # sells first
+        price = prices[ticker]
         shares = int(shares) if float(shares).is_integer() else shares
         if shares == 0 or info.fee_exceeds_value(shares, price):
             continue
         fee = info._getcommission(shares, price, True)
         notional = abs(shares) * price
-        left -= shares * price + fee + notional * costs.slippage
         orders.append(Order(ticker, shares, price, notional, fee, notional * costs.slippage))
     return orders
+
+
+def _affordable_buys(buys: dict, positions: dict, prices: dict, cash: float, costs, info) -> dict:
+    """The buys the cash pays for: covering a short is never trimmed (an exit, as in the
+    engine); what opens or adds to a long is scaled by one common fraction when the cash falls
+    short (as the portfolio engine scales its buys), in whole shares."""
+    cover = {t: min(n, max(0.0, -positions.get(t, 0.0))) for t, n in buys.items()}
+    opening = {t: n - cover[t] for t, n in buys.items()}
+
+    def cost(t: str, n: float) -> float:
+        # as the engine's buys, each leaves the minimum fee of its closing order in cash
+        fill = prices[t] * (1 + costs.slippage)
+        return n * fill + (info._getcommission(n, fill, True) + costs.min_commission if n else 0.0)
+
+    left = cash - sum(cost(t, n) for t, n in cover.items())
+    total = sum(cost(t, n) for t, n in opening.items())
+    if total > left:
+        share = max(0.0, left) / total if total > 0 else 0.0
+        opening = {t: math.floor(n * share) for t, n in opening.items()}
+        while opening and sum(cost(t, n) for t, n in opening.items()) > left:
+            biggest = max(opening, key=lambda t: (opening[t] * prices[t], t))
+            if opening[biggest] <= 0:
+                break
+            opening[biggest] -= 1  # the common fraction's rounding, taken from the largest buy
+    return {t: cover[t] + opening[t] for t in buys}

@@ -54,7 +54,7 @@ def test_the_json_document_holds_the_call_its_configuration_and_its_hash(capsys,
     (("AAPL", "--test-start", "2017-01-02", "--test-days", "100"), "not both"),
     (("AAPL", "--target", "rank"), "--target is ignored without --universe"),
     (("AAPL", "--model-path", "somewhere", "--window", "30"), "is ignored with --model-path"),
-    (("--universe", "dow30", "--label", "close"), "--label is ignored with --universe"),
+    (("--universe", "dow30", "--label", "close"), "--label is ignored with a portfolio"),
     (("AAPL", "--as-of", "yesterday-ish"), "invalid"),
     (("AAPL", "--param", "nope=1"), "no parameter"),
     (("AAPL", "--positions", "/no/such/file.csv"), "cannot read"),
@@ -130,3 +130,22 @@ def test_a_grid_run_or_a_saved_model_run_is_refused_in_one_line():
                      "command": ["fcast", "backtest", "A", "--model-path", "x"]})
     with pytest.raises(ConfigError, match="experiment run"):
         signal_args({"id": "x", "kind": "experiment", "command": []})
+
+
+def test_a_failing_ticker_does_not_hide_the_others_signals(capsys):
+    code, out, err = run(capsys, "signal", "AAPL", "ZZZZQ", *FAST)
+    assert code == 1
+    assert "AAPL" in out and "ZZZZQ" in err and "Traceback" not in err
+
+
+def test_data_older_than_asked_is_said_in_one_line(capsys):
+    history = fc.load("AAPL", source="bundled").loc["2014-01-01":]
+    Store().write(history, "AAPL", source="test")
+    Store().write(fc.load("MSFT", source="bundled").loc["2014-01-01":"2017-09-01"], "MSFT", source="test")
+    code, _, err = run(capsys, "signal", "AAPL", "MSFT", *FAST, "--no-refresh")
+    assert code == 0, err
+    assert "MSFT: its newest bar is 2017-09-01, before the others' 2017-11-10" in err
+    code, _, err = run(capsys, "signal", "AAPL", *FAST, "--as-of", "2030-01-02", "--no-refresh")
+    assert code == 0 and "no bar on 2030-01-02" in err and "2017-11-10" in err
+    code, _, err = run(capsys, "signal", "AAPL", *FAST, "--as-of", "2017-07-21", "--no-refresh")
+    assert code == 0 and "sessions before" not in err  # a past day asked for is not stale data
