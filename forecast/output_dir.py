@@ -29,7 +29,8 @@ MANIFEST = ".fcast-output"  # JSON: {"files": [relative paths fcast wrote]}
 # The names of the files fcast writes into an output folder (and its runs/ or ticker subfolders).
 OWN_FILES = frozenset({
     "metrics.json", "equity.csv", "trades.csv", "predictions.csv", "ledger.csv", "equity.png",
-    "report.html", "weights.csv", "ic.csv", "legs.csv", "experiment.json", "results.csv",
+    "report.html", "weights.csv", "ic.csv", "legs.csv", "experiment.json", "results.csv", "tune.json",
+    "trials.csv",
 })
 _TMP, _OLD = "tmp", "old"  # the two kinds of sibling folder, in their names
 

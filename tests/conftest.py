@@ -174,6 +174,18 @@ def portfolio_output(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def tune_output(tmp_path_factory):
+    """`fcast tune AAPL --model logreg --trials 5 --output` on bundled data: 2 folds of 63
+    test days; returns (the output folder, the home the run was recorded in)."""
+    root = tmp_path_factory.mktemp("tune_output")
+    code = _cli_run(root, "tune", "AAPL", "--model", "logreg", "--trials", "5", "--source", "bundled",
+                    "--start", "2014-01-01", "--window", "5", "--test-days", "126", "--retrain-every", "63",
+                    "--output", root / "out")
+    assert code == 0
+    return root / "out", root / "home"
+
+
+@pytest.fixture(scope="session")
 def backtest_output(tmp_path_factory):
     """`fcast backtest AAPL --model logreg --output` from 2012 on bundled data."""
     root = tmp_path_factory.mktemp("backtest_output")

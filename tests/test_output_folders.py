@@ -124,6 +124,17 @@ def test_a_full_disk_during_a_portfolio_leaves_no_output(tmp_path, capsys, full_
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("name", ["trials.csv", "report.html"])
+def test_a_full_disk_during_a_tuning_run_leaves_no_output(name, tmp_path, capsys, full_disk):
+    full_disk(name)
+    target = tmp_path / "out"
+    code, _, err = run(capsys, "tune", "KO", "--model", "logreg", "--trials", "2", "--source", "bundled",
+                       "--start", "2015-01-01", "--window", "5", "--test-days", "63", "--output", target)
+    assert code == 1 and name in err and "No space left on device" in err and "Traceback" not in err
+    assert not target.exists() and leftovers(tmp_path, "out") == [] and list_runs() == []
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["report.html", "results.csv"])
 def test_a_full_disk_during_an_experiment_fails_it(name, tmp_path, capsys, full_disk):
     """Before: the page failures were warnings, then "wrote DIR" and exit 0."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,7 +14,7 @@ from forecast.cli import recording
 from forecast.cli.console import err, out
 from forecast.cli.progress import report_device, training_progress
 
-TUNE_IGNORED = (o.FILE_NEEDS_SOURCE, *o.model_option_rules())
+TUNE_IGNORED = (o.FILE_NEEDS_SOURCE, o.without("output", "force"), *o.model_option_rules())
 
 
 def tune(
@@ -53,6 +54,11 @@ def tune(
     source: o.Source = None,
     file: o.File = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o",
+        help="Write tune.json, trials.csv, predictions.csv, equity.csv and report.html here.",
+    )] = None,
+    force: o.Force = False,
     no_cache: o.NoCache = False,
 ):
     """Tune a model's parameters inside each walk-forward fold (Optuna TPE, pruned), on
@@ -63,6 +69,10 @@ def tune(
     from forecast.tune.space import read_space
 
     o.refuse_ignored(ctx, *TUNE_IGNORED)
+    if output is not None:
+        from forecast.output_dir import check_output
+
+        check_output(output, force)  # first: a bad path fails before anything loads or trains
     o.check_dates(start=start, end=end)
     settings = TuneSettings(trials=trials, space=read_space(space) if space is not None else None,
                             metric=metric, inner_folds=inner_folds, inner_block=inner_block, prune=prune,
@@ -80,7 +90,13 @@ def tune(
     with training_progress(f"tuning {model} + baselines", enabled=not as_json) as progress:
         result = tune_model(bars, model, settings, model_params=params, progress=progress.folds,
                             cache=o.prediction_cache(ctx, no_cache), **wf)
-    recording.record(ctx, result)
+    if output is not None:
+        from forecast.output_dir import output_folder, write_page
+
+        with output_folder(output, force=force) as tmp:  # complete, or not written at all
+            result.write(tmp)
+            write_page(tmp)
+    recording.record(ctx, result, output=output)
     if as_json:
         print(json.dumps(result.to_dict(), indent=2))
         return
@@ -91,6 +107,9 @@ def tune(
         out.print(f"fold {fold + 1}: {result.tune['trials_per_fold'][fold]} trials, chose "
                   + ", ".join(f"{k}={_short(v)}" for k, v in chosen.items()), markup=False)
     out.print(result.verdict(), markup=False)
+    if output is not None:
+        out.print(f"wrote {output} (report.html: `fcast report {output}` rebuilds it)", markup=False,
+                  soft_wrap=True)
 
 
 def _check_space_now(model: str, params: dict, settings) -> None:

@@ -1,4 +1,4 @@
-"""report.html: a self-contained page for a backtest, an experiment or a portfolio run.
+"""report.html: a self-contained page for a backtest, an experiment, a portfolio or a tuning run.
 
 Every page is rebuilt from the files a run wrote (``metrics.json`` or ``experiment.json``
 and the CSVs beside it), never recomputed from data, so `fcast report DIR` gives the same
@@ -13,15 +13,17 @@ from pathlib import Path
 from forecast.errors import ConfigError
 
 REPORT_FILE = "report.html"
-KINDS = ("backtest", "experiment", "portfolio")
+KINDS = ("backtest", "experiment", "portfolio", "tune")
 
 
 def report_kind(folder: str | Path) -> str:
-    """Which page a run folder gets: experiment (experiment.json), portfolio
+    """Which page a run folder gets: experiment (experiment.json), tune (tune.json), portfolio
     (metrics.json with ``"kind": "portfolio"``) or backtest (any other metrics.json)."""
     folder = Path(folder)
     if (folder / "experiment.json").is_file():
         return "experiment"
+    if (folder / "tune.json").is_file():
+        return "tune"
     metrics = folder / "metrics.json"
     if not metrics.is_file():
         raise ConfigError(f"{folder} holds no run: no metrics.json or experiment.json")
@@ -39,6 +41,8 @@ def build_report(folder: str | Path, **options) -> str:
         from forecast.report.experiment_page import experiment_page as builder
     elif kind == "portfolio":
         from forecast.report.portfolio_page import portfolio_page as builder
+    elif kind == "tune":
+        from forecast.report.tune_page import tune_page as builder
     else:
         from forecast.report.backtest_page import backtest_page as builder
     return builder(Path(folder), **options)

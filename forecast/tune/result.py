@@ -98,7 +98,8 @@ class TuneResult:
         return RunRecord(summary=summary, metrics=metrics)
 
     def write(self, folder: str | Path, *, plot: bool = True) -> Path:
-        """tune.json, predictions.csv (the tuned forecasts) and trials.csv (every trial)."""
+        """tune.json, predictions.csv (the tuned forecasts), trials.csv (every trial) and
+        equity.csv (the default strategy on the tuned forecasts, and buy-and-hold)."""
         from forecast.output_dir import write_files
 
         writers = {
@@ -106,5 +107,7 @@ class TuneResult:
             "predictions.csv": lambda p: self.predictions.to_csv(p, index_label="date",
                                                                  date_format="%Y-%m-%d"),
             "trials.csv": lambda p: self.trial_table().to_csv(p, index=False),
+            "equity.csv": lambda p: self.backtest.equity.to_csv(p, index_label="date",
+                                                                date_format="%Y-%m-%d"),
         }
         return write_files(Path(folder), writers)

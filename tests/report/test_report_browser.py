@@ -1,6 +1,6 @@
 """report.html opened in a real browser: headless Chromium, from disk, with the network off.
 
-Each page kind (backtest, experiment, portfolio) is written by its command's --output, then
+Each page kind (backtest, experiment, portfolio, tune) is written by its command's --output, then
 opened. The page's own check script (forecast/report/html.py) records script errors and
 whether every chart image decoded and drew something; Chromium's console log must stay
 empty. A screenshot of each page is saved (set FCAST_SCREENSHOTS=DIR to keep them, e.g.
@@ -40,9 +40,10 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def runs(backtest_output, experiment_output, portfolio_output):
+def runs(backtest_output, experiment_output, portfolio_output, tune_output):
     """One --output folder per page kind, written by the CLI (conftest's session runs)."""
-    return {"backtest": backtest_output, "experiment": experiment_output, "portfolio": portfolio_output}
+    return {"backtest": backtest_output, "experiment": experiment_output, "portfolio": portfolio_output,
+            "tune": tune_output[0]}
 
 
 def open_page(browser: str, page_path: Path, workdir: Path) -> dict:
@@ -97,7 +98,7 @@ def _keep_screenshot(path: Path, kind: str) -> None:
         shutil.copy(path, Path(keep) / f"report-{kind}.png")
 
 
-@pytest.mark.parametrize("kind", ["backtest", "experiment", "portfolio"])
+@pytest.mark.parametrize("kind", ["backtest", "experiment", "portfolio", "tune"])
 def test_report_renders_in_a_real_browser_offline(kind, runs, browser, tmp_path):
     from PIL import Image
 
