@@ -9,7 +9,7 @@ trains nothing), and writes `zoo.md`, `zoo.csv` (one row per run) and `zoo_daily
 stopped run keeps what it finished.
 
     python bench/bench_zoo.py --home FCAST_HOME --out OUT [--models logreg,gbm,lgbm,mlp,lstm,...]
-        [--features returns,alpha158] [--targets beats-median,return] [--seeds 5]
+        [--features returns,alpha158] [--targets beats-median,return] [--seeds 5 [--first-seed 0]]
         [--test-from 2010-01-01 | --periods N] [--epochs E] [--k 50]
 
 The design (docs/BENCHMARKS.md states every difference from Qlib's):
@@ -213,6 +213,9 @@ def main(argv=None) -> int:
     ap.add_argument("--features", default="returns,alpha158")
     ap.add_argument("--targets", default="beats-median")
     ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--first-seed", type=int, default=0,
+                    help="run seeds FIRST..FIRST+SEEDS-1 (one process a seed keeps memory down; a "
+                         "later run over every seed reads them from the prediction cache)")
     ap.add_argument("--test-from", default="2010-01-01")
     ap.add_argument("--periods", type=int, default=None,
                     help="only the last N study periods of 250 days (a sample of the full run)")
@@ -234,8 +237,8 @@ def main(argv=None) -> int:
     for features in args.features.split(","):
         for target in args.targets.split(","):
             for model in args.models.split(","):
-                for seed in range(args.seeds):
-                    if seed and deterministic(model):
+                for seed in range(args.first_seed, args.first_seed + args.seeds):
+                    if seed != args.first_seed and deterministic(model):
                         break
                     row, d = run_one(universe, model, features, target, seed, home=args.home,
                                      test_days=test_days, epochs=args.epochs, k=args.k, filters=filters)

@@ -59,10 +59,15 @@ def tune(
         help="Write tune.json, trials.csv, predictions.csv, equity.csv and report.html here.",
     )] = None,
     force: o.Force = False,
+    workers: o.Workers = None,
+    ray_address: o.RayAddress = None,
     no_cache: o.NoCache = False,
 ):
     """Tune a model's parameters inside each walk-forward fold (Optuna TPE, pruned), on
-    that fold's training span only; score the test blocks once; count every trial."""
+    that fold's training span only; score the test blocks once; count every trial.
+
+    With --workers or --ray-address the folds' searches run at once on Ray (a task per
+    fold, each seeded as in the serial run: the same trials, choices and forecasts)."""
     from forecast.cli.model_cmd import _bars
     from forecast.tune import TuneSettings
     from forecast.tune.api import tune_model
@@ -74,9 +79,11 @@ def tune(
 
         check_output(output, force)  # first: a bad path fails before anything loads or trains
     o.check_dates(start=start, end=end)
+    executor = o.executor(workers, ray_address)
     settings = TuneSettings(trials=trials, space=read_space(space) if space is not None else None,
                             metric=metric, inner_folds=inner_folds, inner_block=inner_block, prune=prune,
-                            on_trial=None if as_json else _trial_line)
+                            on_trial=None if as_json or executor.parallel else _trial_line,
+                            executor=executor if executor.parallel else None)
     o.use_backend(backend, model)
     params = o.model_options(model, epochs=epochs, seed=seed, device=device,
                              mixed_precision=mixed_precision).params()
@@ -87,7 +94,9 @@ def tune(
     bars = _bars(ctx, ticker, source, file, start, end)
     if not as_json:
         report_device(model, device, mixed_precision)
-    with training_progress(f"tuning {model} + baselines", enabled=not as_json) as progress:
+        if executor.parallel:
+            err.print(f"tuning: each fold's search {o.where(executor)}", markup=False)
+    with executor, training_progress(f"tuning {model} + baselines", enabled=not as_json) as progress:
         result = tune_model(bars, model, settings, model_params=params, progress=progress.folds,
                             cache=o.prediction_cache(ctx, no_cache), **wf)
     if output is not None:

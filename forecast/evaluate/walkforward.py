@@ -140,6 +140,7 @@ def walk_forward(
         pooled=True, regression=regression,
         one_class="the training labels hold one class only; lower the threshold or give a longer span",
         shuffle_seed=seed if shuffle_train_labels else None, callbacks=callbacks, progress=progress,
+        executor=None if tune is None else getattr(tune, "executor", None),
     )
     if regression:
         up = make_target(bars, horizon, label=label).to_numpy()
@@ -279,6 +280,9 @@ def run_folds(
 
     executor.map_tasks(fold_task, [(settings, models, task_folds, ids, callbacks, *(refs[j] for j in ids))
                                    for task_folds, ids in tasks], on_result)
+    for result in results:  # what each fold's preparation recorded (a tuned fold's search)
+        for fold_index, record in result[2]:
+            models.keep_record(fold_index, record)
     # The serial order: oldest fold first, then members in order (a stable sort).
     tagged = sorted((t for r in results for t in r[0]), key=lambda t: (t[0], t[1]))
     return [t[2] for t in tagged], sum(r[1] for r in results)
@@ -287,8 +291,9 @@ def run_folds(
 def fold_task(settings: FoldSettings, models: FoldModels, folds: list[Fold], ids: list[int],
               callbacks: list | None, *members: Member) -> tuple[list[tuple[int, int, Forecast]], int]:
     """One task: `folds` (oldest first) for `members` (indices `ids` in the walk-forward).
-    Returns ((fold index, member index, slim forecast) in serial order, member-folds skipped)."""
-    out, skipped = [], 0
+    Returns ((fold index, member index, slim forecast) in serial order, member-folds skipped,
+    (fold index, record) of each fold whose preparation recorded something)."""
+    out, skipped, records = [], 0, []
     for fold in folds:
         parts = [fold_windows(member, fold, settings.spec, settings.window) for member in members]
         skipped += sum(part is None for part in parts)
@@ -312,7 +317,10 @@ def fold_task(settings: FoldSettings, models: FoldModels, folds: list[Fold], ids
                 skipped += forecast is None
                 if forecast is not None and len(part.test_pos):
                     out.append((fold.index, i, forecast.slim()))
-    return out, skipped
+        record = models.fold_record(fold.index)
+        if record is not None:
+            records.append((fold.index, record))
+    return out, skipped, records
 
 
 def fit_pooled_fold(parts: list[FoldWindows], models: FoldModels, fold: Fold, *, one_class: str,

@@ -95,3 +95,12 @@ class FoldModels:
         windows): unchanged here; nested tuning sets its searched parameters
         (`forecast.tune.fold_models.TunedFoldModels`)."""
         return estimator
+
+    def fold_record(self, fold_index: int) -> Any:
+        """What preparing fold `fold_index` recorded (nested tuning: its search), sent back
+        from the task that ran the fold; None: nothing to keep."""
+        return None
+
+    def keep_record(self, fold_index: int, record: Any) -> None:
+        """Keep a fold's record in the walk-forward's own process (a remote task's copy of
+        these fold models is gone once it returns)."""

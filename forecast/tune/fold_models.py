@@ -9,6 +9,7 @@ There is one walk-forward; tuning adds a step inside its fold loop.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -48,7 +49,7 @@ class TunedFoldModels(FoldModels):
         self.searcher = searcher(template, dims, settings, seed=seed, gap=gap, block=block)
         self.returns = np.asarray(returns, dtype="float64")
         self.space_table = space_to_dict(dims)
-        self.searches: list[FoldSearch] = []
+        self.searches: dict[int, FoldSearch] = {}  # fold index -> its search
         self.n_folds = 0
 
     def prepare(self, estimator: Any, fold, parts: list) -> Any:
@@ -58,12 +59,18 @@ class TunedFoldModels(FoldModels):
         rows = TrainingRows(part.X_train, part.y_train, part.train_pos, part.train_dates.to_numpy(),
                             self.returns[part.train_pos])
         found = self.searcher.search(rows, fold, self.n_folds)
-        self.searches.append(found)
+        self.searches[fold.index] = found
         return estimator.set_params(**found.best_params)
+
+    def fold_record(self, fold_index: int) -> FoldSearch | None:
+        return self.searches.get(fold_index)
+
+    def keep_record(self, fold_index: int, record: FoldSearch) -> None:
+        self.searches[fold_index] = record
 
     def summary(self) -> dict:
         """Trials spent, per fold and in all, and each fold's chosen parameters."""
-        folds = [s.record() for s in self.searches]
+        folds = [self.searches[k].record() for k in sorted(self.searches)]
         return {"trials": sum(f["trials"] for f in folds), "trials_per_fold": [f["trials"] for f in folds],
                 "params_per_fold": [f["best_params"] for f in folds], "folds": folds}
 
@@ -75,6 +82,10 @@ def tuned_fold_models(template: Any, name: str, model_params: dict | None, setti
     from forecast.features.target import forward_return
 
     dims = resolve_space(template, settings, name, model_params)
+    # The fold models travel to the tasks that run the folds: not the executor itself, and,
+    # when the folds run elsewhere, no progress callback (its lines would print there).
+    parallel = bool(getattr(settings.executor, "parallel", False))
+    settings = replace(settings, executor=None, on_trial=None if parallel else settings.on_trial)
     returns = forward_return(bars, schedule.horizon, schedule.label).to_numpy()
     models = TunedFoldModels(template, dims, settings, seed=seed, gap=schedule.lookahead + schedule.embargo,
                              block=settings.inner_block or schedule.retrain_every, returns=returns)

@@ -26,7 +26,10 @@ class TuneSettings:
     (None: the walk-forward's `retrain_every`). `prune`: stop a trial whose running score
     is below the median of earlier trials' at the same block (Optuna's MedianPruner).
     `on_trial(fold, n_folds, record)` is told of every finished trial (progress lines);
-    it does not change the result and is not part of `record()`.
+    it does not change the result and is not part of `record()`. `executor`: where the
+    folds' searches run, e.g. a `forecast.experiment.RayExecutor` (one task per fold, each
+    fold's search seeded as in the serial run, so the result is the same); None: here, in
+    order. Neither is part of the result or the cache key.
     """
 
     trials: int
@@ -36,6 +39,7 @@ class TuneSettings:
     inner_block: int | None = None
     prune: bool = True
     on_trial: Callable[[int, int, dict], None] | None = field(default=None, compare=False, repr=False)
+    executor: Any = field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
         check_int("trials", self.trials, minimum=1)
