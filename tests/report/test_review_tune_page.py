@@ -39,10 +39,10 @@ def test_each_fold_chose_one_trial_even_when_trials_repeat_parameters():
         assert rows.loc[rows["chosen"], "trial"].item() == first_best
 
 
-@pytest.mark.slow
 HEAD = "fold,trial,state,value,sharpe,chosen,params\n"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, damage, says", [
     ("tune.json", lambda doc: {**doc, "tune": "x"}, "tune.json"),
     ("tune.json", lambda doc: {**doc, "tune": {**doc["tune"], "folds": [1, 2]}}, "tune.json"),
