@@ -129,3 +129,20 @@ def test_a_workers_run_fills_the_cache_a_serial_run_hits(walk, cluster, tmp_path
     assert cache.last == "hit"
     _same(again, first)
     assert again.attrs["tune"]["trials"] == 6
+
+
+
+@pytest.mark.keras
+def test_a_tiny_mlp_searched_on_ray_equals_the_serial_run(cluster):
+    bars = random_walk_bars(400, seed=5)
+    bars.attrs["ticker"] = "RW"
+    space = {"hidden_units": {"choices": [4, 8]}, "learning_rate": {"low": 1e-3, "high": 1e-2, "log": True}}
+
+    def tuned(executor=None):
+        settings = TuneSettings(trials=2, inner_folds=2, inner_block=40, space=space, executor=executor)
+        return walk_forward(bars, "mlp", model_params={"epochs": 1}, tune=settings, window=5, test_days=80,
+                            retrain_every=40)
+
+    serial = tuned()
+    assert serial.attrs["tune"]["trials"] == 4
+    _same(tuned(cluster), serial)
