@@ -146,3 +146,41 @@ def test_a_tiny_mlp_searched_on_ray_equals_the_serial_run(cluster):
     serial = tuned()
     assert serial.attrs["tune"]["trials"] == 4
     _same(tuned(cluster), serial)
+
+
+SLOW_FIRST_FOLD = '''
+import time
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+
+class Refuses(ClassifierMixin, BaseEstimator):
+    search_space = {"C": {"low": 0.01, "high": 10.0, "log": True}}
+
+    def __init__(self, C=1.0, random_state=None):
+        self.C = C
+        self.random_state = random_state
+
+    def fit(self, X, y):
+        if len(y) < 400:  # fold 1's first inner training set (fold 2's holds 63 rows more)
+            time.sleep(3)
+        raise ValueError(f"fit on {len(y)} rows refused")
+
+    def predict_proba(self, X):
+        return np.full((len(X), 2), 0.5)
+'''
+
+
+def test_a_failing_search_on_ray_reports_the_serial_runs_line(tmp_path):
+    """Every fold fails, fold 1 slowest. The serial run stops at fold 1's error; the
+    workers run must print that same line (not whichever fold failed first, and naming
+    the model as the serial run does: by its file reference)."""
+    user = tmp_path / "refuses.py"
+    user.write_text(SLOW_FIRST_FOLD)
+    args = ["tune", "KO", "--model", f"{user}:Refuses", "--trials", "2", *CLI]
+    serial = _fcast(*args, home=tmp_path)
+    parallel = _fcast(*args, "--workers", "2", home=tmp_path)
+    assert serial.returncode == parallel.returncode == 1
+    line = serial.stderr.strip().splitlines()[-1]
+    assert "fit on 366 rows refused" in line and f"{user}:Refuses" in line  # fold 1's, as serial
+    assert parallel.stderr.strip() == line
