@@ -19,8 +19,9 @@
 5. Warm-started refits (each fold continues the previous fold's network) pass check 4 over
    three folds, in every shape (the GRU, TCN and Transformer: one ticker and pooled); a
    planted walk-forward that warm-starts from later folds fails it.
-6. Nested tuning (`tune=`) passes check 4; a planted search that scores its trials on the
-   fold's test block fails it (tests/tune/test_nested.py checks what each search reads).
+6. Nested tuning (`tune=`, in process and with each fold's search a Ray task) passes check
+   4; a planted search that scores its trials on the fold's test block fails it (in both;
+   tests/tune/test_nested.py checks what each search reads).
 7. A point-in-time membership rewritten after day t (who is in the cross-sections, who
    trains) moves no pooled prediction dated t; the rewrite from before t does.
 
@@ -336,6 +337,35 @@ def test_the_check_catches_a_tuning_search_that_peeks_at_the_test_block(monkeypa
                                metric="accuracy", prune=False)}
     base = shapes.run("ticker", data, **kw)
     assert not shapes.past_unchanged("ticker", data, shapes.cut_dates(base, "mid"), base=base, **kw)
+
+
+@pytest.mark.slow
+@pytest.mark.ray
+def test_nested_tuning_with_each_search_on_ray_reads_no_bar_after_t_and_the_check_can_fail(monkeypatch):
+    """Check 6 with the folds' searches as Ray tasks (`TuneSettings.executor`): each task's
+    record comes back keyed by its fold; no prediction dated t moves when later bars
+    change. The planted peeking search, shipped to the workers, fails the same check."""
+    import ray.cloudpickle
+    import tune_planted
+
+    from forecast.experiment import RayExecutor
+    from forecast.features.target import make_target
+    from forecast.tune import fold_models
+
+    data = shapes.inputs("ticker")
+    with RayExecutor(workers=2) as cluster:
+        kw = {"horizon": 2, "tune": TuneSettings(trials=3, inner_block=60, executor=cluster)}
+        base = shapes.run("ticker", data, **kw)
+        assert base.attrs["tune"]["trials"] == 3 * base["fold"].nunique()
+        assert shapes.past_unchanged("ticker", data, shapes.cut_dates(base, "first", "mid"), base=base, **kw)
+
+        ray.cloudpickle.register_pickle_by_value(tune_planted)  # the tests' folder is not on the workers
+        labels = make_target(data, 1, 0.0, label="open").to_numpy()
+        monkeypatch.setattr(fold_models, "TunedFoldModels", tune_planted.peeking_models(labels))
+        kw = {"tune": TuneSettings(trials=6, space={"C": {"low": 1e-4, "high": 10.0, "log": True}},
+                                   metric="accuracy", prune=False, executor=cluster)}
+        base = shapes.run("ticker", data, **kw)
+        assert not shapes.past_unchanged("ticker", data, shapes.cut_dates(base, "mid"), base=base, **kw)
 
 
 def test_perturbation_check_catches_a_fold_plan_that_forgets_the_fill_bar(monkeypatch):
