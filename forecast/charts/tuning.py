@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from forecast.charts.base import figure, style
 from forecast.charts.curves import COLOURS
@@ -46,6 +47,7 @@ def trial_scores(trials: pd.DataFrame, *, metric: str, maximize: bool):
         ax.scatter(x[chosen], y[chosen], marker="*", s=90, color=COLOURS["short"], label="chosen", zorder=4)
         ax.set_title(f"fold {int(fold) + 1}", fontsize=8)
         ax.set_xlabel("trial", fontsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         style(ax)
     for ax in axes[len(folds) :]:
         ax.set_visible(False)

@@ -224,50 +224,80 @@ class RayExecutor:
 
     def map_tasks(self, fn: Callable, arg_lists: Sequence[tuple], on_result: OnResult) -> None:
         """Run ``fn(*args)`` for each as a Ray task (ObjectRefs among the args are resolved
-        in the worker) and call ``on_result(i, value)`` here as task i finishes. The first
-        failure cancels the rest and raises: the task's own FcastError as it was, anything
-        else as one FcastError line (a worker that died is retried once first)."""
+        in the worker) and call ``on_result(i, value)`` here as task i finishes. A failure
+        raises the failure of the earliest task that fails, as the serial loop would (the
+        tasks before it are waited for, those after it cancelled): the task's own FcastError
+        as it was, anything else as one FcastError line (a worker that died is retried once
+        first)."""
         from threadpoolctl import threadpool_info
 
+        from forecast.errors import FcastError
+
         ray = self._ray
-        _ship_user_files(ray)
+        files = _ship_user_files(ray)
         # The driver's BLAS and OpenMP thread counts (Ray gives a 1-CPU task one thread): a
         # large product summed in other chunks differs in its last digits, and the forecasts
         # must be the serial run's to the digit.
         threads = {lib["prefix"]: lib["num_threads"] for lib in threadpool_info()}
         remote = ray.remote(num_cpus=1, max_retries=1, retry_exceptions=False)(_with_threads)
-        pending = {remote.remote(threads, fn, *args): i for i, args in enumerate(arg_lists)}
+        pending = {remote.remote(threads, files, fn, *args): i for i, args in enumerate(arg_lists)}
+        failed: tuple[int, FcastError] | None = None  # the earliest task that failed so far
         try:
             while pending:
                 done, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
                 for ref in done:
                     i = pending.pop(ref)
-                    value = _outcome(ray, ref)
-                    on_result(i, value)
+                    try:
+                        value = _outcome(ray, ref)
+                    except FcastError as exc:
+                        if failed is None or i < failed[0]:
+                            failed = (i, exc)
+                        for later in [r for r, j in pending.items() if j > i]:
+                            ray.cancel(later, force=True)  # no result after a failure matters
+                            pending.pop(later)
+                        continue
+                    if failed is None:
+                        on_result(i, value)
         except BaseException:
-            for ref in pending:  # a failure or Ctrl-C: nothing left running on the cluster
+            for ref in pending:  # Ctrl-C or a bug here: nothing left running on the cluster
                 ray.cancel(ref, force=True)
             raise
+        if failed is not None:
+            raise failed[1]
 
 
-def _with_threads(threads: dict, fn: Callable, *args):
-    """``fn(*args)`` with these thread counts per BLAS/OpenMP library (a task, on a worker)."""
+def _with_threads(threads: dict, files: dict, fn: Callable, *args):
+    """``fn(*args)`` with these thread counts per BLAS/OpenMP library (a task, on a worker).
+    `files`: user-file module name -> its file, registered here as an empty module holding
+    that path, so a shipped class is named by its file as in the driver (errors say it)."""
+    import sys
+    import types
+
     from threadpoolctl import threadpool_limits
 
+    for name, path in files.items():
+        if name not in sys.modules:
+            stub = types.ModuleType(name)
+            stub.__file__ = path
+            sys.modules[name] = stub
     with threadpool_limits(limits=threads):
         return fn(*args)
 
 
-def _ship_user_files(ray) -> None:
+def _ship_user_files(ray) -> dict[str, str]:
     """A task's arguments may hold a class from a user's file (``--model path/file.py:Class``):
-    its module exists only in this process, so its code travels with the task (by value)."""
+    its module exists only in this process, so its code travels with the task (by value).
+    Returns each such module's name and file."""
     import sys
 
     from forecast.user_code import FILE_MODULE_PREFIX
 
+    files = {}
     for name, module in list(sys.modules.items()):
         if name.startswith(FILE_MODULE_PREFIX):
             ray.cloudpickle.register_pickle_by_value(module)
+            files[name] = str(getattr(module, "__file__", "") or "")
+    return files
 
 
 def _outcome(ray, ref):

@@ -69,3 +69,10 @@ class RandomForestModel(TabularClassifier):
             n_jobs=self.n_jobs,
             random_state=self.seed,
         )
+
+    def fit(self, X, y):
+        super().fit(X, y)
+        # Predicting sums the trees' probabilities in the order the threads finish, so with
+        # several threads the last bit of P(up) changes run to run: predict on one thread.
+        self.estimator_.set_params(n_jobs=1)
+        return self

@@ -131,6 +131,11 @@ class ForestScore(TabularRegressor):
                                      max_samples=self.max_samples, n_jobs=self.n_jobs,
                                      random_state=self.seed)
 
+    def fit(self, X, y):
+        super().fit(X, y)
+        self.estimator_.set_params(n_jobs=1)  # as rf: the trees' sum in one order, run to run
+        return self
+
 
 class LightGBMScore(TabularRegressor):
     """LightGBM regression (squared error): `lgbm`'s twin, with the same parameters, seeded

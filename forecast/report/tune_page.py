@@ -33,9 +33,15 @@ def tune_page(folder: Path, **options) -> str:
     if "trials" not in doc:
         raise ConfigError(f"{folder / 'tune.json'} is not a tuning run's record (no trials)")
     trials = _read_trials(folder / "trials.csv")
-    sections = [key_figures(doc), verdict(doc), forecast_section(doc),
-                equity_section(doc, folder / "equity.csv"), trials_section(doc, trials), folds_section(doc),
-                all_trials_section(trials), settings_section(doc)]
+    try:
+        sections = [key_figures(doc), verdict(doc), forecast_section(doc),
+                    equity_section(doc, folder / "equity.csv"), trials_section(doc, trials),
+                    folds_section(doc), all_trials_section(trials), settings_section(doc)]
+    except ConfigError:
+        raise
+    except (AttributeError, TypeError, ValueError, KeyError, IndexError) as exc:  # a damaged record
+        raise ConfigError(f"{folder}: tune.json or trials.csv is damaged "
+                          f"({type(exc).__name__}: {exc})") from None
     model, ticker, tune = doc.get("model") or "model", doc.get("ticker") or "", doc.get("tune") or {}
     subtitle = (f"{ticker}: {model}, out of sample {doc.get('start')} to {doc.get('end')}; "
                 f"{count(int(doc.get('trials') or 0), 'trial')} spent over "
@@ -56,7 +62,12 @@ def _read_trials(path: Path) -> pd.DataFrame:
         raise ConfigError(f"cannot read {path}: {exc}") from None
     if not TRIAL_COLUMNS <= set(trials.columns):
         raise ConfigError(f"{path} needs columns {', '.join(sorted(TRIAL_COLUMNS))}")
-    return trials
+    chosen = trials["chosen"].astype(str).str.lower().map({"true": True, "false": False})
+    numbers = trials[["fold", "trial", "value", "sharpe"]].apply(pd.to_numeric, errors="coerce")
+    if chosen.isna().any() or numbers[["fold", "trial"]].isna().any().any() or (
+            numbers["value"].isna() & trials["value"].notna()).any():
+        raise ConfigError(f"{path} is damaged: fold, trial and value must be numbers, chosen true or false")
+    return trials.assign(chosen=chosen.astype(bool), **{c: numbers[c] for c in numbers})
 
 
 # --- sections ------------------------------------------------------------------------------------
@@ -142,12 +153,16 @@ def equity_section(doc: dict, path: Path) -> Html:
 
 
 def trials_section(doc: dict, trials: pd.DataFrame) -> Html:
-    from forecast.charts.tuning import trial_scores
+    from forecast.charts.tuning import MAX_PANELS, trial_scores
 
     metric = (doc.get("tune") or {}).get("metric") or "score"
     body = [note(join(["Each fold searched on its own training span only: ", keyed(doc, "trials", "int"),
                        f" trials in all, each scored on the fold's inner validation blocks by {metric}. "
                        "A pruned trial stopped early and still counts."]))]
+    folds = trials["fold"].nunique()
+    if folds > MAX_PANELS:
+        body.append(note(f"The chart shows the first and last {MAX_PANELS // 2} of the {folds} folds; the "
+                         "tables below list every fold."))
     if len(trials):
         fig = trial_scores(trials, metric=metric, maximize=metric == "accuracy")
         alt = "every trial's inner-validation score by fold, the chosen one starred"

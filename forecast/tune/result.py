@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
+from forecast.formatting import count
 from forecast.jsonsafe import json_safe
 from forecast.run_result import RunRecord
 
@@ -55,7 +56,7 @@ class TuneResult:
         acc_text = "n/a" if acc is None else f"{acc:.3f} ± {d.get('accuracy_se') or 0:.3f}"
         return (f"{d['model']}: out-of-sample accuracy {acc_text} on {d.get('n')} days; "
                 f"{d['strategy']['name']} Sharpe {fmt(d['strategy']['sharpe'])}; {self.trials} trials spent "
-                f"({spread}, {len(per_fold)} folds): DSR {fmt(self.dsr)}, PBO {fmt(self.pbo)}")
+                f"({spread}, {count(len(per_fold), 'fold')}): DSR {fmt(self.dsr)}, PBO {fmt(self.pbo)}")
 
     def to_dict(self) -> dict:
         out = self.evaluation.to_dict()
@@ -83,7 +84,7 @@ class TuneResult:
     def trial_table(self) -> pd.DataFrame:
         """One row per trial spent: fold, trial number, state, score, Sharpe, parameters."""
         rows = [{"fold": f["fold"], "trial": t["number"], "state": t["state"], "value": t["value"],
-                 "sharpe": t["sharpe"], "chosen": t["params"] == f["best_params"],
+                 "sharpe": t["sharpe"], "chosen": _chosen(f, t),
                  "params": json.dumps(t["params"], sort_keys=True)}
                 for f in self.tune["folds"] for t in f["trial_log"]]
         return pd.DataFrame(rows, columns=["fold", "trial", "state", "value", "sharpe", "chosen", "params"])
@@ -111,3 +112,10 @@ class TuneResult:
                                                                 date_format="%Y-%m-%d"),
         }
         return write_files(Path(folder), writers)
+
+
+def _chosen(fold: dict, trial: dict) -> bool:
+    """The trial the fold chose: by number (records before fcast kept it: by parameters)."""
+    if fold.get("best_trial") is not None:
+        return trial["number"] == fold["best_trial"]
+    return trial["params"] == fold["best_params"]

@@ -53,6 +53,7 @@ class FoldSearch:
     trials: list[dict] = field(default_factory=list)
     best_params: dict = field(default_factory=dict)
     best_value: float | None = None
+    best_trial: int | None = None  # the chosen trial's number (a repeat of its parameters is not it)
     splits: list[dict] = field(default_factory=list)
     returns: dict[int, np.ndarray] = field(default_factory=dict)  # complete trials' validation returns
 
@@ -82,8 +83,8 @@ class FoldSearch:
         states = [t["state"] for t in self.trials]
         return {"fold": self.fold, "trials": self.n_trials, "complete": states.count("complete"),
                 "pruned": states.count("pruned"), "best_params": dict(self.best_params),
-                "best_value": self.best_value, "inner": self.splits, "pbo": self.pbo(),
-                "trial_sharpes": self.trial_sharpes(), "trial_log": self.trials}
+                "best_value": self.best_value, "best_trial": self.best_trial, "inner": self.splits,
+                "pbo": self.pbo(), "trial_sharpes": self.trial_sharpes(), "trial_log": self.trials}
 
 
 def sampler_seed(seed: int, fold: int) -> int:
@@ -135,7 +136,8 @@ class Searcher:
     def search(self, rows: TrainingRows, fold, n_folds: int) -> FoldSearch:
         import optuna
 
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        # A trial that raises is reported by fcast in one line; Optuna would log its traceback.
+        optuna.logging.set_verbosity(optuna.logging.ERROR)
         sets = self.validation_sets(rows, fold)
         out = FoldSearch(fold.index, splits=[_describe(t, v) for t, v in sets])
         settings = self.settings
@@ -177,6 +179,7 @@ class Searcher:
             raise ConfigError(f"fold {fold.index}: every trial was pruned")
         out.best_params = dict(study.best_trial.params)
         out.best_value = float(study.best_value)
+        out.best_trial = int(study.best_trial.number)
         return out
 
 

@@ -345,7 +345,6 @@ def test_nested_tuning_with_each_search_on_ray_reads_no_bar_after_t_and_the_chec
     """Check 6 with the folds' searches as Ray tasks (`TuneSettings.executor`): each task's
     record comes back keyed by its fold; no prediction dated t moves when later bars
     change. The planted peeking search, shipped to the workers, fails the same check."""
-    import ray.cloudpickle
     import tune_planted
 
     from forecast.experiment import RayExecutor
@@ -358,6 +357,8 @@ def test_nested_tuning_with_each_search_on_ray_reads_no_bar_after_t_and_the_chec
         base = shapes.run("ticker", data, **kw)
         assert base.attrs["tune"]["trials"] == 3 * base["fold"].nunique()
         assert shapes.past_unchanged("ticker", data, shapes.cut_dates(base, "first", "mid"), base=base, **kw)
+
+        import ray.cloudpickle  # only now: the executor sets Ray's environment before the import
 
         ray.cloudpickle.register_pickle_by_value(tune_planted)  # the tests' folder is not on the workers
         labels = make_target(data, 1, 0.0, label="open").to_numpy()
