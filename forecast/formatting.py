@@ -30,3 +30,8 @@ def count(n: int, singular: str, plural: str | None = None) -> str:
     """``1 entry``, ``2 entries``, ``1,234 bars``: a number and its noun, agreed."""
     noun = singular if n == 1 else (plural or f"{singular}s")
     return f"{n:,} {noun}"
+
+
+def params_text(params: dict) -> str:
+    """``C=0.0123, input_mode=latest``: searched parameters in a line (floats to 4 digits)."""
+    return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items())

@@ -13,6 +13,7 @@ from forecast.cli import options as o
 from forecast.cli import recording
 from forecast.cli.console import err, out
 from forecast.cli.progress import report_device, training_progress
+from forecast.formatting import params_text
 
 TUNE_IGNORED = (o.FILE_NEEDS_SOURCE, o.without("output", "force"), *o.model_option_rules())
 
@@ -82,7 +83,7 @@ def tune(
     executor = o.executor(workers, ray_address)
     settings = TuneSettings(trials=trials, space=read_space(space) if space is not None else None,
                             metric=metric, inner_folds=inner_folds, inner_block=inner_block, prune=prune,
-                            on_trial=None if as_json or executor.parallel else _trial_line,
+                            on_trial=None if as_json else _trial_line,
                             executor=executor if executor.parallel else None)
     o.use_backend(backend, model)
     params = o.model_options(model, epochs=epochs, seed=seed, device=device,
@@ -114,7 +115,7 @@ def tune(
     render_evaluation(result.evaluation, result.evaluation.to_dict())
     for fold, chosen in enumerate(result.to_dict()["params_per_fold"]):
         out.print(f"fold {fold + 1}: {result.tune['trials_per_fold'][fold]} trials, chose "
-                  + ", ".join(f"{k}={_short(v)}" for k, v in chosen.items()), markup=False)
+                  + params_text(chosen), markup=False)
     out.print(result.verdict(), markup=False)
     if output is not None:
         out.print(f"wrote {output} (report.html: `fcast report {output}` rebuilds it)", markup=False,
@@ -131,13 +132,9 @@ def _check_space_now(model: str, params: dict, settings) -> None:
     resolve_space(est, settings, name, params)
 
 
-def _short(value) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
-
-
 def _trial_line(fold: int, n_folds: int, record: dict) -> None:
     """One stderr line per trial spent (progress, not a result)."""
-    params = ", ".join(f"{k}={_short(v)}" for k, v in record["params"].items())
+    params = params_text(record["params"])
     err.print(f"fold {fold + 1}/{n_folds} trial {record['number'] + 1}: {record['state']}, "
               f"score {record['value']:.4f} ({params})", markup=False, soft_wrap=True)
 

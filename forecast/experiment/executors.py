@@ -252,7 +252,7 @@ class RayExecutor:
                     except FcastError as exc:
                         if failed is None or i < failed[0]:
                             failed = (i, exc)
-                        for later in [r for r, j in pending.items() if j > i]:
+                        for later in [r for r, j in pending.items() if j > failed[0]]:
                             ray.cancel(later, force=True)  # no result after a failure matters
                             pending.pop(later)
                         continue

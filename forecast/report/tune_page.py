@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from forecast.errors import ConfigError
-from forecast.formatting import count
+from forecast.formatting import count, params_text
 from forecast.report.backtest_page import _flatten, _setting
 from forecast.report.experiment_page import keyed
 from forecast.report.html import Html, chart, join, note, number, page, section, table, tag
@@ -175,7 +175,7 @@ def folds_section(doc: dict) -> Html:
     for i, fold in enumerate((doc.get("tune") or {}).get("folds") or []):
         inner = fold.get("inner") or []
         span = f"{inner[0].get('train_start')} – {inner[-1].get('validate_end')}" if inner else ""
-        chosen = ", ".join(f"{k}={_short(v)}" for k, v in (fold.get("best_params") or {}).items())
+        chosen = params_text(fold.get("best_params") or {})
         rows.append([str(int(fold.get("fold", i)) + 1), keyed(doc, f"trials_per_fold.{i}", "int"),
                      *(keyed(doc, f"tune.folds.{i}.{key}", kind)
                        for key, kind in (("complete", "int"), ("pruned", "int"), ("best_value", "num3"))),
@@ -220,10 +220,6 @@ def _float(value) -> float | None:
     return out if out == out else None
 
 
-def _short(value) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
-
-
 def _params_text(params) -> str:
     try:
         table_ = json.loads(params)
@@ -231,4 +227,4 @@ def _params_text(params) -> str:
         return str(params)
     if not isinstance(table_, dict):
         return str(params)
-    return ", ".join(f"{k}={_short(v)}" for k, v in table_.items())
+    return params_text(table_)

@@ -16,25 +16,11 @@ import pytest
 from forecast.cache import PredictionCache
 from forecast.data.synthetic import random_walk_bars
 from forecast.evaluate.walkforward import walk_forward
-from forecast.experiment import RayExecutor
 from forecast.tune import TuneSettings
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
 SCHEDULE = dict(window=5, test_days=120, retrain_every=40)
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    with RayExecutor(workers=2) as executor:
-        yield executor
-
-
-@pytest.fixture(scope="module")
-def walk():
-    bars = random_walk_bars(600, seed=5)
-    bars.attrs["ticker"] = "RW"
-    return bars
 
 
 def _tuned(walk, model, executor=None, model_params=None, space=None, trials=3, **kw):
@@ -129,7 +115,6 @@ def test_a_workers_run_fills_the_cache_a_serial_run_hits(walk, cluster, tmp_path
     assert cache.last == "hit"
     _same(again, first)
     assert again.attrs["tune"]["trials"] == 6
-
 
 
 @pytest.mark.keras

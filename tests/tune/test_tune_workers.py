@@ -11,28 +11,13 @@ import pandas as pd
 import pytest
 from cli_run import run
 
-from forecast.data.synthetic import random_walk_bars
 from forecast.evaluate.walkforward import walk_forward
-from forecast.experiment import RayExecutor
 from forecast.tune import TuneSettings, fold_models
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 assert importlib.util.find_spec("ray") is not None, "ray is a dependency of fcast: reinstall"
 
 SCHEDULE = dict(window=5, test_days=120, retrain_every=40)
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    with RayExecutor(workers=2) as executor:
-        yield executor
-
-
-@pytest.fixture(scope="module")
-def walk():
-    bars = random_walk_bars(700, seed=11)
-    bars.attrs["ticker"] = "RW"
-    return bars
 
 
 def _tuned(walk, executor=None):
